@@ -1,1 +1,30 @@
-pub fn x(){}
+//! rulerun's rule engine.
+//!
+//! Rules (YAML, see `docs/rule-language.md`) select facts — Kubernetes objects and
+//! AWS API documents, in the JSON shapes `kubectl` and the AWS CLI print — match
+//! them, join them through indexes, compute derived values with registered
+//! functions, and emit [`Finding`]s with rendered messages and shell-safe fix
+//! commands.
+//!
+//! This crate does no network I/O and knows nothing of terminals, output formats
+//! or exit codes: it reads files it is pointed at and returns values and errors.
+
+pub mod engine;
+pub mod error;
+pub mod expr;
+pub mod facts;
+pub mod finding;
+pub mod func;
+pub mod load;
+pub mod rule;
+pub mod select;
+pub mod template;
+pub mod testing;
+pub mod yaml;
+
+pub use engine::check;
+pub use error::{LoadError, LoadErrorKind};
+pub use facts::FactStore;
+pub use finding::{Finding, FixStep, Report, Severity, Subject};
+pub use load::{SourceFile, load_rules};
+pub use rule::{Rule, RuleSet};

@@ -1,0 +1,322 @@
+//! Evaluation: rules over facts, to findings.
+//!
+//! For each rule: every fact of the subject kind is filtered by `subject.where`;
+//! `each` expands it into elements; `let` bindings are computed in order; `when`
+//! decides; the finding is rendered. Joins look candidates up in hash indexes built
+//! once per (kind, key paths) for the whole run before any rule runs, so a join costs
+//! one hash lookup per subject, never a scan of the joined kind.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::expr::{Cond, Scope, Slot, ValueExpr, key_text};
+use crate::facts::FactStore;
+use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
+use crate::rule::{BindingKind, FixCommand, Join, Rule, RuleSet};
+use crate::select::JsonPath;
+use crate::template::{Templates, shell_join};
+
+const KEY_SEP: char = '\u{1f}';
+
+/// An index of one kind's facts by key paths: key text to positions.
+type Index = HashMap<String, Vec<u32>>;
+
+/// Evaluates every rule of `rules` over `facts`.
+pub fn check(rules: &RuleSet, facts: &FactStore) -> Report {
+    let indexes = build_indexes(rules, facts);
+    let mut report = Report {
+        rules_evaluated: rules.rules.len(),
+        facts: facts.len(),
+        ..Report::default()
+    };
+    for rule in &rules.rules {
+        let mut ev = Evaluator {
+            rule,
+            facts,
+            indexes: &indexes,
+            templates: &rules.templates,
+            report: &mut report,
+        };
+        ev.run();
+    }
+    report.sort();
+    report
+}
+
+fn build_indexes(rules: &RuleSet, facts: &FactStore) -> HashMap<String, Index> {
+    let mut indexes: HashMap<String, Index> = HashMap::new();
+    for rule in &rules.rules {
+        for b in &rule.bindings {
+            if let BindingKind::Join(j) = &b.kind {
+                let key = j.index_key();
+                if indexes.contains_key(&key) {
+                    continue;
+                }
+                let mut index = Index::new();
+                for (i, doc) in facts.of_kind(&j.kind).iter().enumerate() {
+                    let Ok(pos) = u32::try_from(i) else { break };
+                    for k in composite_keys(j.on.iter().map(|p| p.query(doc))) {
+                        index.entry(k).or_default().push(pos);
+                    }
+                }
+                indexes.insert(key, index);
+            }
+        }
+    }
+    indexes
+}
+
+/// Every combination of the key parts' texts, joined by a separator.
+fn composite_keys<'a>(parts: impl Iterator<Item = Vec<&'a Value>>) -> Vec<String> {
+    let mut keys = vec![String::new()];
+    for (n, nodes) in parts.enumerate() {
+        let texts: Vec<String> = nodes.into_iter().filter_map(key_text).collect();
+        let mut next = Vec::with_capacity(keys.len() * texts.len());
+        for k in &keys {
+            for t in &texts {
+                let mut s = k.clone();
+                if n > 0 {
+                    s.push(KEY_SEP);
+                }
+                s.push_str(t);
+                next.push(s);
+            }
+        }
+        keys = next;
+    }
+    keys
+}
+
+struct Evaluator<'a> {
+    rule: &'a Rule,
+    facts: &'a FactStore,
+    indexes: &'a HashMap<String, Index>,
+    templates: &'a Templates,
+    report: &'a mut Report,
+}
+
+impl<'a> Evaluator<'a> {
+    fn run(&mut self) {
+        let rule = self.rule;
+        for subject in self.facts.of_kind(&rule.subject_kind) {
+            let mut scope = Scope {
+                slots: Vec::with_capacity(rule.names.len()),
+            };
+            scope.slots.push(Slot::Ref(subject));
+            if !holds(rule.filter.as_ref(), &scope) {
+                continue;
+            }
+            match &rule.each {
+                None => self.candidate(scope),
+                Some(each) => {
+                    for element in each.path.path.query(subject) {
+                        let mut s = scope.clone();
+                        s.slots.push(Slot::Ref(element));
+                        if holds(each.filter.as_ref(), &s) {
+                            self.candidate(s);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn candidate(&mut self, mut scope: Scope<'a>) {
+        let rule = self.rule;
+        for b in &rule.bindings {
+            while scope.slots.len() < b.slot {
+                scope.slots.push(Slot::Unset);
+            }
+            let slot = match &b.kind {
+                BindingKind::Join(j) => self.join(j, b.slot, &mut scope),
+                BindingKind::Call { function, args } => {
+                    let values: Result<Vec<Value>, String> =
+                        args.iter().map(|a| self.value(a, &scope)).collect();
+                    match values.and_then(|v| (function.call)(&v).map_err(|e| e.to_string())) {
+                        Ok(v) => Slot::Owned(v),
+                        Err(e) => {
+                            self.error(&scope, format!("function `{}` failed: {e}", function.name));
+                            return;
+                        }
+                    }
+                }
+                BindingKind::Value(v) => match self.value(v, &scope) {
+                    Ok(v) => Slot::Owned(v),
+                    Err(e) => {
+                        self.error(&scope, e);
+                        return;
+                    }
+                },
+            };
+            scope.slots.truncate(b.slot);
+            scope.slots.push(slot);
+        }
+        if !holds(rule.when.as_ref(), &scope) {
+            return;
+        }
+        match self.finding(&scope) {
+            Ok(f) => self.report.findings.push(f),
+            Err(e) => self.error(&scope, e),
+        }
+    }
+
+    fn join(&self, j: &Join, slot: usize, scope: &mut Scope<'a>) -> Slot<'a> {
+        let docs = self.facts.of_kind(&j.kind);
+        let mut hits: Vec<u32> = Vec::new();
+        if let Some(index) = self.indexes.get(&j.index_key()) {
+            let keys = composite_keys(j.equals.iter().map(|p| p.query(scope)));
+            for k in keys {
+                if let Some(found) = index.get(&k) {
+                    hits.extend_from_slice(found);
+                }
+            }
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        let mut matched: Vec<&'a Value> = Vec::new();
+        for i in hits {
+            let Some(doc) = usize::try_from(i).ok().and_then(|i| docs.get(i)) else {
+                continue;
+            };
+            if let Some(filter) = &j.filter {
+                scope.slots.truncate(slot);
+                scope.slots.push(Slot::Ref(doc));
+                let keep = filter.eval(scope);
+                scope.slots.truncate(slot);
+                if !keep {
+                    continue;
+                }
+            }
+            matched.push(doc);
+            if j.one {
+                break;
+            }
+        }
+        if j.one {
+            matched.first().map_or(Slot::Owned(Value::Null), |d| Slot::Ref(d))
+        } else {
+            Slot::Owned(Value::Array(matched.into_iter().cloned().collect()))
+        }
+    }
+
+    fn value(&self, expr: &ValueExpr, scope: &Scope<'_>) -> Result<Value, String> {
+        Ok(match expr {
+            ValueExpr::Literal(v) => v.clone(),
+            ValueExpr::Path(p) => p.value(scope),
+            ValueExpr::Template(t) => Value::String(
+                self.templates
+                    .render(*t, &self.context(scope))
+                    .map_err(|e| e.to_string())?,
+            ),
+            ValueExpr::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.value(i, scope))
+                    .collect::<Result<_, _>>()?,
+            ),
+            ValueExpr::Object(entries) => {
+                let mut m = Map::new();
+                for (k, v) in entries {
+                    m.insert(k.clone(), self.value(v, scope)?);
+                }
+                Value::Object(m)
+            }
+        })
+    }
+
+    /// The template context: every bound name, plus `rule`.
+    fn context(&self, scope: &Scope<'_>) -> minijinja::Value {
+        let mut map = std::collections::BTreeMap::new();
+        for (name, slot) in self.rule.names.iter().zip(&scope.slots) {
+            map.insert(name.clone(), crate::template::to_value(slot.value()));
+        }
+        map.insert(
+            "rule".to_string(),
+            crate::template::to_value(serde_json::json!({
+                "id": self.rule.id,
+                "title": self.rule.title,
+                "severity": self.rule.severity,
+            })),
+        );
+        minijinja::Value::from(map)
+    }
+
+    fn subject_of(&self, scope: &Scope<'_>) -> Result<Subject, String> {
+        let spec = &self.rule.finding.subject;
+        let subject = scope.slots.first().map_or(&Value::Null, Slot::value);
+        let text = |e: &Option<ValueExpr>, default: Option<&Value>| -> Result<Option<String>, String> {
+            let v = match e {
+                Some(e) => Some(self.value(e, scope)?),
+                None => default.cloned(),
+            };
+            Ok(match v {
+                Some(Value::String(s)) => Some(s),
+                Some(Value::Null) | None => None,
+                Some(other) => Some(other.to_string()),
+            })
+        };
+        let kind = text(&spec.kind, None)?.unwrap_or_else(|| self.rule.subject_kind.clone());
+        let namespace = text(&spec.namespace, subject.pointer("/metadata/namespace"))?;
+        let name = text(&spec.name, subject.pointer("/metadata/name"))?.unwrap_or_default();
+        Ok(Subject {
+            kind,
+            namespace,
+            name,
+        })
+    }
+
+    fn finding(&self, scope: &Scope<'_>) -> Result<Finding, String> {
+        let spec = &self.rule.finding;
+        let ctx = self.context(scope);
+        let render = |t| self.templates.render(t, &ctx).map_err(|e| e.to_string());
+        let mut evidence = Map::new();
+        for (k, v) in &spec.evidence {
+            evidence.insert(k.clone(), self.value(v, scope)?);
+        }
+        let mut fix = Vec::with_capacity(spec.fix.len());
+        for step in &spec.fix {
+            let description = render(step.description)?;
+            let (argv, command) = match &step.command {
+                FixCommand::Argv(parts) => {
+                    let argv = parts.iter().map(|p| render(*p)).collect::<Result<Vec<_>, _>>()?;
+                    let command = shell_join(&argv);
+                    (Some(argv), command)
+                }
+                FixCommand::Shell(t) => (None, render(*t)?),
+            };
+            fix.push(FixStep {
+                description,
+                argv,
+                command,
+            });
+        }
+        Ok(Finding {
+            rule: self.rule.id.clone(),
+            severity: self.rule.severity,
+            title: self.rule.title.clone(),
+            subject: self.subject_of(scope)?,
+            message: render(spec.message)?,
+            evidence,
+            fix,
+        })
+    }
+
+    fn error(&mut self, scope: &Scope<'_>, message: String) {
+        let subject = self.subject_of(scope).ok();
+        self.report.errors.push(EvalError {
+            rule: self.rule.id.clone(),
+            subject,
+            message,
+        });
+    }
+}
+
+fn holds(cond: Option<&Cond>, scope: &Scope<'_>) -> bool {
+    cond.is_none_or(|c| c.eval(scope))
+}
+
+/// Evaluates a path over a document (for `rulerun query`).
+pub fn query(path: &JsonPath, doc: &Value) -> Value {
+    Value::Array(path.query(doc).into_iter().cloned().collect())
+}

@@ -1,0 +1,178 @@
+//! Findings: what a rule reports, and the report of a whole run.
+//!
+//! These types are serialized as the findings JSON (`rulerun check -o json`), one of
+//! rulerun's public contracts: fields are only ever added, never renamed or removed.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Minor.
+    Low,
+    /// Should be fixed.
+    Medium,
+    /// Breaks something.
+    High,
+    /// Breaks something important, or is a security exposure.
+    Critical,
+}
+
+impl Severity {
+    /// All severities, lowest first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of parsing a severity name.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("unknown severity `{0}`: expected one of info, low, medium, high, critical")]
+pub struct ParseSeverityError(pub String);
+
+impl FromStr for Severity {
+    type Err = ParseSeverityError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| ParseSeverityError(s.to_string()))
+    }
+}
+
+/// What a finding is about.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Subject {
+    /// The fact kind, e.g. `k8s/v1/Pod`.
+    pub kind: String,
+    /// The namespace, for namespaced Kubernetes objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The name.
+    pub name: String,
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// One step of a fix: what it does and the command that does it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixStep {
+    /// What the step does, for a person.
+    pub description: String,
+    /// The command as separate arguments, when the rule gave it as an argv list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argv: Option<Vec<String>>,
+    /// The command as one line to paste into a POSIX shell; every interpolated value
+    /// is single-quoted.
+    pub command: String,
+}
+
+/// A problem a rule found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The rule's id.
+    pub rule: String,
+    /// The rule's severity (after configuration overrides).
+    pub severity: Severity,
+    /// The rule's title.
+    pub title: String,
+    /// What the finding is about.
+    pub subject: Subject,
+    /// The rendered message.
+    pub message: String,
+    /// Facts that support the finding, as the rule chose them.
+    pub evidence: serde_json::Map<String, serde_json::Value>,
+    /// Steps that fix the problem, in order.
+    pub fix: Vec<FixStep>,
+}
+
+/// A rule that failed while evaluating one subject (a function error or a template
+/// that met a missing value). The run goes on; the CLI reports these.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalError {
+    /// The rule.
+    pub rule: String,
+    /// The subject being evaluated, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Subject>,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The result of evaluating rules over facts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Findings, sorted by subject, then rule.
+    pub findings: Vec<Finding>,
+    /// Evaluation errors.
+    pub errors: Vec<EvalError>,
+    /// How many rules ran.
+    pub rules_evaluated: usize,
+    /// How many fact documents were available.
+    pub facts: usize,
+}
+
+impl Report {
+    /// The highest severity among the findings.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// Sorts findings into their documented order.
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (&a.subject, &a.rule, &a.message).cmp(&(&b.subject, &b.rule, &b.message))
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn severities_parse_and_order() {
+        assert_eq!("HIGH".parse::<Severity>().unwrap(), Severity::High);
+        assert!(Severity::Critical > Severity::Info);
+        assert!("urgent".parse::<Severity>().is_err());
+        assert_eq!(
+            serde_json::to_string(&Severity::Medium).unwrap(),
+            "\"medium\""
+        );
+    }
+}

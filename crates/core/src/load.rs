@@ -1,0 +1,1046 @@
+//! Loading rule files: YAML text to [`RuleSet`], with every error of every file
+//! collected, each at its `file:line:column`.
+//!
+//! The rule format (v1) is documented in `docs/rule-language.md`. In short:
+//!
+//! ```yaml
+//! rules:
+//!   - id: pod-image-pull-failing
+//!     title: A container cannot pull its image
+//!     severity: high
+//!     subject: {kind: k8s/v1/Pod, where: {path: $.status.phase, equals: Pending}}
+//!     each: {as: container, path: "$.status.containerStatuses[*]"}
+//!     let:
+//!       events: {join: k8s/v1/Event, on: $.involvedObject.uid, equals: $.metadata.uid}
+//!     when: {path: $container.state.waiting.reason, in: [ImagePullBackOff, ErrImagePull]}
+//!     finding:
+//!       message: "{{ container.name }} cannot pull {{ container.image }}"
+//! ```
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::error::{LoadError, LoadErrorKind, closest};
+use crate::expr::{Cond, CountOp, Matcher, Op, Quantifier, ScopedPath, ValueExpr};
+use crate::finding::Severity;
+use crate::func;
+use crate::rule::{
+    Binding, BindingKind, Each, FindingSpec, FixCommand, FixSpec, Join, Rule, RuleDocs, RuleSet,
+    Source, SubjectSpec,
+};
+use crate::select::JsonPath;
+use crate::template::{Mode, TemplateError, TemplateId, Templates};
+use crate::yaml::{self, Node, NodeKind, Pos};
+
+/// Keys of a rule file.
+pub const FILE_KEYS: &[&str] = &["version", "rules"];
+/// Keys of a rule.
+pub const RULE_KEYS: &[&str] = &[
+    "id", "title", "severity", "labels", "docs", "subject", "each", "let", "when", "finding",
+];
+/// Keys of `docs`.
+pub const DOCS_KEYS: &[&str] = &["summary", "whyItMatters", "howToFix", "references"];
+/// Keys of `subject`.
+pub const SUBJECT_KEYS: &[&str] = &["kind", "where"];
+/// Keys of `each`.
+pub const EACH_KEYS: &[&str] = &["as", "path", "where"];
+/// Keys of a `let` binding.
+pub const BINDING_KEYS: &[&str] = &["join", "on", "equals", "where", "one", "call", "args", "value"];
+/// Keys of `finding`.
+pub const FINDING_KEYS: &[&str] = &["subject", "message", "evidence", "fix"];
+/// Keys of `finding.subject`.
+pub const FINDING_SUBJECT_KEYS: &[&str] = &["kind", "namespace", "name"];
+/// Keys of a fix step.
+pub const FIX_KEYS: &[&str] = &["description", "argv", "command"];
+/// Condition combinators.
+pub const COMBINATORS: &[&str] = &["all", "any", "not"];
+/// Matcher operators, with their one-line docs (the reference table in
+/// `docs/rule-language.md` is generated from this list).
+pub const MATCHERS: &[(&str, &str)] = &[
+    ("equals", "a node equals the value (JSON equality; `1` equals `1.0`)"),
+    ("notEquals", "no node equals the value (true when the path finds nothing)"),
+    ("in", "a node equals one of the listed values"),
+    ("notIn", "no node equals any of the listed values (true when the path finds nothing)"),
+    ("regex", "a string (or number, as text) node matches the regex, unanchored: write `^...$` to anchor"),
+    ("contains", "a string node contains the substring, or an array node contains the value"),
+    ("startsWith", "a string node starts with the prefix"),
+    ("endsWith", "a string node ends with the suffix"),
+    ("exists", "`true`: the path finds at least one node; `false`: it finds none"),
+    ("absent", "`true`: the path finds no node (same as `exists: false`)"),
+    ("gt", "a node is a number (or numeric string) greater than the value"),
+    ("gte", "... greater than or equal to the value"),
+    ("lt", "... less than the value"),
+    ("lte", "... less than or equal to the value"),
+    ("count", "the number of nodes (for a singular path to an array or object, its length) is `n`, or `{gte: n}` / `{lte: n}`"),
+];
+/// Keys of a matcher besides its operator.
+pub const MATCHER_KEYS: &[&str] = &["path", "quantifier"];
+
+const RESERVED: &[&str] = &["subject", "rule", "params", "loop", "self", "range", "dict", "namespace"];
+
+/// A rule file's text with the name to report it under.
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    /// The path shown in errors.
+    pub path: PathBuf,
+    /// The YAML text.
+    pub text: String,
+}
+
+/// Loads rule files. Returns the rules that loaded and every error found; a rule
+/// with any error is left out. Rule ids must be unique across all files.
+pub fn load_rules(files: &[SourceFile]) -> (RuleSet, Vec<LoadError>) {
+    let mut set = RuleSet::default();
+    let mut errors = Vec::new();
+    let mut seen: HashMap<String, Source> = HashMap::new();
+    for file in files {
+        let mut dec = Decoder {
+            file: &file.path,
+            errors: &mut errors,
+            templates: &mut set.templates,
+        };
+        for rule in dec.file(&file.text) {
+            if let Some(first) = seen.get(&rule.id) {
+                dec.errors.push(LoadError::new(
+                    &file.path,
+                    rule.source.pos,
+                    LoadErrorKind::DuplicateRuleId {
+                        id: rule.id.clone(),
+                        first: first.to_string(),
+                    },
+                ));
+                continue;
+            }
+            seen.insert(rule.id.clone(), rule.source.clone());
+            set.rules.push(rule);
+        }
+    }
+    (set, errors)
+}
+
+/// Parses one JSONPath written in a rule's syntax (`$.x` for the subject, `$name.x`
+/// for a binding), returning the binding name (None for the subject) and the path.
+pub fn split_scoped_path(text: &str) -> Option<(Option<&str>, String)> {
+    let rest = text.strip_prefix('$')?;
+    let ident_len = rest
+        .char_indices()
+        .take_while(|(i, c)| c.is_ascii_alphabetic() || *c == '_' || (*i > 0 && c.is_ascii_digit()))
+        .count();
+    if ident_len == 0 {
+        return Some((None, text.to_string()));
+    }
+    let (name, tail) = rest.split_at(ident_len);
+    Some((Some(name), format!("${tail}")))
+}
+
+/// The state of decoding one file.
+struct Decoder<'a> {
+    file: &'a Path,
+    errors: &'a mut Vec<LoadError>,
+    templates: &'a mut Templates,
+}
+
+/// A mapping node's entries, checked against its allowed keys.
+struct Fields<'n> {
+    pos: Pos,
+    entries: Vec<(&'n str, &'n Node)>,
+}
+
+impl<'n> Fields<'n> {
+    fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+}
+
+/// The names a rule defines so far, in slot order.
+#[derive(Clone, Debug)]
+struct Names {
+    names: Vec<String>,
+    /// Which slot `$` means (the subject, or a join's candidate).
+    dollar: usize,
+}
+
+impl Names {
+    fn slot(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+    fn visible(&self) -> Vec<String> {
+        self.names.iter().skip(1).cloned().collect()
+    }
+}
+
+impl Decoder<'_> {
+    fn err(&mut self, pos: Pos, kind: LoadErrorKind) {
+        self.errors.push(LoadError::new(self.file, pos, kind));
+    }
+
+    fn file(&mut self, text: &str) -> Vec<Rule> {
+        let root = match yaml::parse(text) {
+            Ok(n) => n,
+            Err(e) => {
+                self.err(
+                    e.pos,
+                    LoadErrorKind::Syntax {
+                        format: "YAML",
+                        message: e.message,
+                    },
+                );
+                return Vec::new();
+            }
+        };
+        let Some(fields) = self.fields(&root, "a rule file", FILE_KEYS) else {
+            return Vec::new();
+        };
+        if let Some(v) = fields.get("version") {
+            if !matches!(v.kind, NodeKind::Int(1)) {
+                self.err(
+                    v.pos,
+                    LoadErrorKind::InvalidValue {
+                        what: "version".into(),
+                        value: v.key_string(),
+                        help: "this rulerun reads rule format version `1`".into(),
+                    },
+                );
+            }
+        }
+        let Some(rules) = self.required(&fields, "rules", "a rule file") else {
+            return Vec::new();
+        };
+        let NodeKind::Seq(items) = &rules.kind else {
+            self.wrong_type(rules, "rules", "a list of rules");
+            return Vec::new();
+        };
+        items.iter().filter_map(|r| self.rule(r)).collect()
+    }
+
+    fn fields<'n>(&mut self, node: &'n Node, context: &str, allowed: &'static [&'static str]) -> Option<Fields<'n>> {
+        let NodeKind::Map(entries) = &node.kind else {
+            self.err(
+                node.pos,
+                LoadErrorKind::WrongType {
+                    what: context.to_string(),
+                    expected: "a mapping",
+                    found: node.kind.describe(),
+                },
+            );
+            return None;
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            let key = k.as_str().unwrap_or("");
+            if allowed.contains(&key) {
+                out.push((key, v));
+            } else {
+                let shown = k.key_string();
+                self.err(
+                    k.pos,
+                    LoadErrorKind::UnknownKey {
+                        suggestion: closest(&shown, allowed.iter().copied()),
+                        key: shown,
+                        context: context.to_string(),
+                        expected: allowed.to_vec(),
+                    },
+                );
+            }
+        }
+        Some(Fields {
+            pos: node.pos,
+            entries: out,
+        })
+    }
+
+    fn required<'n>(&mut self, fields: &Fields<'n>, key: &'static str, context: &str) -> Option<&'n Node> {
+        let v = fields.get(key);
+        if v.is_none() {
+            self.err(
+                fields.pos,
+                LoadErrorKind::MissingKey {
+                    key,
+                    context: context.to_string(),
+                },
+            );
+        }
+        v
+    }
+
+    fn wrong_type(&mut self, node: &Node, what: &str, expected: &'static str) {
+        self.err(
+            node.pos,
+            LoadErrorKind::WrongType {
+                what: what.to_string(),
+                expected,
+                found: node.kind.describe(),
+            },
+        );
+    }
+
+    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        match &node.kind {
+            NodeKind::Str(s) => Some(s.clone()),
+            NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => Some(node.key_string()),
+            _ => {
+                self.wrong_type(node, what, "a string");
+                None
+            }
+        }
+    }
+
+    fn string_list(&mut self, node: &Node, what: &str) -> Vec<String> {
+        match &node.kind {
+            NodeKind::Seq(items) => items.iter().filter_map(|i| self.string(i, what)).collect(),
+            _ => {
+                self.wrong_type(node, what, "a list of strings");
+                Vec::new()
+            }
+        }
+    }
+
+    fn rule(&mut self, node: &Node) -> Option<Rule> {
+        let errors_before = self.errors.len();
+        let f = self.fields(node, "a rule", RULE_KEYS)?;
+        let id = self.required(&f, "id", "a rule").and_then(|n| {
+            let id = self.string(n, "id")?;
+            let valid = !id.is_empty()
+                && id.len() <= 100
+                && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && id.starts_with(|c: char| c.is_ascii_lowercase());
+            if !valid {
+                self.err(
+                    n.pos,
+                    LoadErrorKind::InvalidValue {
+                        what: "id".into(),
+                        value: id.clone(),
+                        help: "rule ids are lowercase words joined by `-`, e.g. `pod-image-pull-failing`".into(),
+                    },
+                );
+            }
+            Some(id)
+        });
+        let title = self
+            .required(&f, "title", "a rule")
+            .and_then(|n| self.string(n, "title"));
+        let severity = self.required(&f, "severity", "a rule").and_then(|n| {
+            let s = self.string(n, "severity")?;
+            match s.parse::<Severity>() {
+                Ok(sev) => Some(sev),
+                Err(_) => {
+                    self.err(
+                        n.pos,
+                        LoadErrorKind::InvalidValue {
+                            what: "severity".into(),
+                            help: match closest(&s, Severity::ALL.iter().map(|s| s.as_str())) {
+                                Some(c) => format!("did you mean `{c}`?"),
+                                None => "one of `info`, `low`, `medium`, `high`, `critical`".into(),
+                            },
+                            value: s,
+                        },
+                    );
+                    None
+                }
+            }
+        });
+        let labels = f
+            .get("labels")
+            .map(|n| self.string_list(n, "labels"))
+            .unwrap_or_default();
+        let docs = f.get("docs").map(|n| self.docs(n)).unwrap_or_default();
+
+        // Scope: the subject is slot 0.
+        let mut names = Names {
+            names: vec!["subject".into()],
+            dollar: 0,
+        };
+        let mut kinds = BTreeSet::new();
+        let (subject_kind, filter) = match self.required(&f, "subject", "a rule") {
+            Some(n) => self.subject(n, &names),
+            None => (None, None),
+        };
+        if let Some(k) = &subject_kind {
+            kinds.insert(k.clone());
+        }
+        let each = f.get("each").and_then(|n| self.each(n, &mut names));
+        let mut bindings = Vec::new();
+        if let Some(n) = f.get("let") {
+            match &n.kind {
+                NodeKind::Map(entries) => {
+                    for (k, v) in entries {
+                        if let Some(b) = self.binding(k, v, &mut names, &mut kinds) {
+                            bindings.push(b);
+                        }
+                    }
+                }
+                _ => self.wrong_type(n, "let", "a mapping of names to bindings"),
+            }
+        }
+        let when = f.get("when").and_then(|n| self.cond(n, &names));
+        let finding = self
+            .required(&f, "finding", "a rule")
+            .and_then(|n| self.finding(n, &names));
+
+        if self.errors.len() != errors_before {
+            return None;
+        }
+        Some(Rule {
+            id: id?,
+            title: title?,
+            severity: severity?,
+            labels,
+            docs,
+            source: Source {
+                file: self.file.to_path_buf(),
+                pos: node.pos,
+            },
+            subject_kind: subject_kind?,
+            kinds,
+            names: names.names,
+            filter,
+            each,
+            bindings,
+            when,
+            finding: finding?,
+        })
+    }
+
+    fn docs(&mut self, node: &Node) -> RuleDocs {
+        let Some(f) = self.fields(node, "docs", DOCS_KEYS) else {
+            return RuleDocs::default();
+        };
+        let mut text = |key: &str| f.get(key).and_then(|n| self.string(n, key)).unwrap_or_default();
+        let summary = text("summary");
+        let why_it_matters = text("whyItMatters");
+        let how_to_fix = text("howToFix");
+        let references = f
+            .get("references")
+            .map(|n| self.string_list(n, "references"))
+            .unwrap_or_default();
+        RuleDocs {
+            summary,
+            why_it_matters,
+            how_to_fix,
+            references,
+        }
+    }
+
+    fn subject(&mut self, node: &Node, names: &Names) -> (Option<String>, Option<Cond>) {
+        let Some(f) = self.fields(node, "subject", SUBJECT_KEYS) else {
+            return (None, None);
+        };
+        let kind = self
+            .required(&f, "kind", "subject")
+            .and_then(|n| self.kind_name(n));
+        let filter = f.get("where").and_then(|n| self.cond(n, names));
+        (kind, filter)
+    }
+
+    fn kind_name(&mut self, node: &Node) -> Option<String> {
+        let kind = self.string(node, "kind")?;
+        let valid = kind.split('/').count() >= 2 && !kind.contains(char::is_whitespace) && !kind.ends_with('/');
+        if !valid {
+            self.err(
+                node.pos,
+                LoadErrorKind::InvalidValue {
+                    what: "kind".into(),
+                    value: kind,
+                    help: "fact kinds are named after their API, e.g. `k8s/v1/Pod`, `k8s/apps/v1/ReplicaSet`, `aws/ecr/RepositoryPolicy`".into(),
+                },
+            );
+            return None;
+        }
+        Some(kind)
+    }
+
+    fn each(&mut self, node: &Node, names: &mut Names) -> Option<Each> {
+        let f = self.fields(node, "each", EACH_KEYS)?;
+        let name_node = self.required(&f, "as", "each")?;
+        let name = self.binding_name(name_node, names)?;
+        let path = self
+            .required(&f, "path", "each")
+            .and_then(|n| self.path(n, names))?;
+        names.names.push(name);
+        let filter = f.get("where").and_then(|n| self.cond(n, names));
+        Some(Each { path, filter })
+    }
+
+    fn binding_name(&mut self, node: &Node, names: &Names) -> Option<String> {
+        let name = self.string(node, "binding name")?;
+        let ident = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident || RESERVED.contains(&name.as_str()) || names.slot(&name).is_some() {
+            self.err(
+                node.pos,
+                LoadErrorKind::InvalidValue {
+                    what: "binding name".into(),
+                    help: if names.slot(&name).is_some() {
+                        "each name is bound once per rule".into()
+                    } else if RESERVED.contains(&name.as_str()) {
+                        format!("`{name}` is reserved; reserved names: {}", RESERVED.join(", "))
+                    } else {
+                        "names are identifiers: letters, digits and `_`, not starting with a digit".into()
+                    },
+                    value: name,
+                },
+            );
+            return None;
+        }
+        Some(name)
+    }
+
+    fn binding(&mut self, key: &Node, node: &Node, names: &mut Names, kinds: &mut BTreeSet<String>) -> Option<Binding> {
+        let name = self.binding_name(key, names)?;
+        let f = self.fields(node, &format!("binding `{name}`"), BINDING_KEYS)?;
+        let slot = names.names.len();
+        let forms = ["join", "call", "value"]
+            .iter()
+            .filter(|k| f.get(k).is_some())
+            .count();
+        if forms != 1 {
+            self.err(
+                node.pos,
+                LoadErrorKind::Other {
+                    message: format!("binding `{name}` needs exactly one of `join`, `call` or `value`"),
+                    help: Some("e.g. `node: {join: k8s/v1/Node, on: $.metadata.name, equals: $.spec.nodeName, one: true}`".into()),
+                },
+            );
+            return None;
+        }
+        let kind = if let Some(j) = f.get("join") {
+            let kind = self.kind_name(j)?;
+            kinds.insert(kind.clone());
+            let on_node = self.required(&f, "on", &format!("binding `{name}`"))?;
+            let eq_node = self.required(&f, "equals", &format!("binding `{name}`"))?;
+            let on: Vec<JsonPath> = self
+                .one_or_many(on_node)
+                .into_iter()
+                .filter_map(|n| {
+                    let text = self.string(n, "on")?;
+                    match split_scoped_path(&text) {
+                        Some((None, p)) => self.compile_path(n.pos, &p),
+                        _ => {
+                            self.err(
+                                n.pos,
+                                LoadErrorKind::InvalidValue {
+                                    what: "on".into(),
+                                    value: text,
+                                    help: "`on` is a path in the joined fact, starting with `$.`".into(),
+                                },
+                            );
+                            None
+                        }
+                    }
+                })
+                .collect();
+            let equals: Vec<ScopedPath> = self
+                .one_or_many(eq_node)
+                .into_iter()
+                .filter_map(|n| self.path(n, names))
+                .collect();
+            if on.len() != equals.len() {
+                self.err(
+                    eq_node.pos,
+                    LoadErrorKind::Other {
+                        message: format!(
+                            "`on` has {} key path(s) but `equals` has {}",
+                            on.len(),
+                            equals.len()
+                        ),
+                        help: Some("composite keys list the same number of paths in both".into()),
+                    },
+                );
+                return None;
+            }
+            let one = match f.get("one") {
+                Some(n) => match n.kind {
+                    NodeKind::Bool(b) => b,
+                    _ => {
+                        self.wrong_type(n, "one", "`true` or `false`");
+                        false
+                    }
+                },
+                None => false,
+            };
+            // In `where`, `$` is the candidate fact, placed in this binding's slot.
+            let mut inner = names.clone();
+            inner.names.push(name.clone());
+            inner.dollar = slot;
+            let filter = f.get("where").and_then(|n| self.cond(n, &inner));
+            BindingKind::Join(Join {
+                kind,
+                on,
+                equals,
+                filter,
+                one,
+            })
+        } else {
+            for k in ["on", "equals", "where", "one"] {
+                if let Some(n) = f.get(k) {
+                    self.err(
+                        n.pos,
+                        LoadErrorKind::Other {
+                            message: format!("`{k}` only applies to `join` bindings"),
+                            help: None,
+                        },
+                    );
+                }
+            }
+            if let Some(c) = f.get("call") {
+                let fname = self.string(c, "call")?;
+                let Some(function) = func::lookup(&fname) else {
+                    self.err(
+                        c.pos,
+                        LoadErrorKind::UnknownFunction {
+                            suggestion: closest(&fname, func::FUNCTIONS.iter().map(|f| f.name)),
+                            name: fname,
+                        },
+                    );
+                    return None;
+                };
+                let args: Vec<ValueExpr> = match f.get("args") {
+                    Some(a) => match &a.kind {
+                        NodeKind::Seq(items) => items.iter().filter_map(|i| self.value_expr(i, names)).collect(),
+                        _ => vec![self.value_expr(a, names)?],
+                    },
+                    None => Vec::new(),
+                };
+                if args.len() < function.min_args || args.len() > function.max_args {
+                    self.err(
+                        c.pos,
+                        LoadErrorKind::Arity {
+                            name: fname,
+                            expected: function.arity(),
+                            got: args.len(),
+                        },
+                    );
+                    return None;
+                }
+                BindingKind::Call { function, args }
+            } else {
+                if let Some(n) = f.get("args") {
+                    self.err(
+                        n.pos,
+                        LoadErrorKind::Other {
+                            message: "`args` only applies to `call` bindings".into(),
+                            help: None,
+                        },
+                    );
+                }
+                let v = f.get("value")?;
+                BindingKind::Value(self.value_expr(v, names)?)
+            }
+        };
+        names.names.push(name);
+        Some(Binding { slot, kind })
+    }
+
+    fn one_or_many<'n>(&mut self, node: &'n Node) -> Vec<&'n Node> {
+        match &node.kind {
+            NodeKind::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        }
+    }
+
+    fn compile_path(&mut self, pos: Pos, text: &str) -> Option<JsonPath> {
+        match JsonPath::parse(text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.err(pos, LoadErrorKind::Path(e));
+                None
+            }
+        }
+    }
+
+    fn path(&mut self, node: &Node, names: &Names) -> Option<ScopedPath> {
+        let text = self.string(node, "path")?;
+        self.path_text(node.pos, &text, names)
+    }
+
+    fn path_text(&mut self, pos: Pos, text: &str, names: &Names) -> Option<ScopedPath> {
+        let Some((name, rest)) = split_scoped_path(text) else {
+            self.err(
+                pos,
+                LoadErrorKind::InvalidValue {
+                    what: "path".into(),
+                    value: text.to_string(),
+                    help: "paths start with `$.` (the subject) or `$name.` (a binding), e.g. `$.metadata.name`".into(),
+                },
+            );
+            return None;
+        };
+        let slot = match name {
+            None => names.dollar,
+            Some(n) => match names.slot(n) {
+                Some(s) => s,
+                None => {
+                    self.err(
+                        pos,
+                        LoadErrorKind::UnknownBinding {
+                            name: n.to_string(),
+                            known: names.visible(),
+                        },
+                    );
+                    return None;
+                }
+            },
+        };
+        let path = self.compile_path(pos, &rest)?;
+        Some(ScopedPath {
+            slot,
+            path,
+            text: text.to_string(),
+        })
+    }
+
+    fn cond(&mut self, node: &Node, names: &Names) -> Option<Cond> {
+        match &node.kind {
+            // A list is shorthand for `all`.
+            NodeKind::Seq(items) => Some(Cond::All(items.iter().filter_map(|i| self.cond(i, names)).collect())),
+            NodeKind::Map(entries) => {
+                let first = entries.first().and_then(|(k, _)| k.as_str()).unwrap_or("");
+                if entries.len() == 1 && COMBINATORS.contains(&first) {
+                    let (_, v) = entries.first()?;
+                    return match first {
+                        "not" => self.cond(v, names).map(|c| Cond::Not(Box::new(c))),
+                        combinator => {
+                            let NodeKind::Seq(items) = &v.kind else {
+                                self.wrong_type(v, combinator, "a list of conditions");
+                                return None;
+                            };
+                            let cs = items.iter().filter_map(|i| self.cond(i, names)).collect();
+                            Some(if combinator == "all" { Cond::All(cs) } else { Cond::Any(cs) })
+                        }
+                    };
+                }
+                self.matcher(node, entries, names).map(Cond::Match)
+            }
+            _ => {
+                self.wrong_type(node, "condition", "a mapping (`{path: ..., equals: ...}`, `all`, `any` or `not`) or a list");
+                None
+            }
+        }
+    }
+
+    fn matcher(&mut self, node: &Node, entries: &[(Node, Node)], names: &Names) -> Option<Matcher> {
+        let mut path = None;
+        let mut quantifier = Quantifier::Any;
+        let mut op: Option<(Pos, &str, &Node)> = None;
+        let mut ok = true;
+        for (k, v) in entries {
+            let key = k.as_str().unwrap_or("");
+            match key {
+                "path" => path = self.path(v, names),
+                "quantifier" => match v.as_str() {
+                    Some("any") => quantifier = Quantifier::Any,
+                    Some("all") => quantifier = Quantifier::All,
+                    _ => {
+                        self.err(
+                            v.pos,
+                            LoadErrorKind::InvalidValue {
+                                what: "quantifier".into(),
+                                value: v.key_string(),
+                                help: "`any` (a node matches; the default) or `all` (every node matches)".into(),
+                            },
+                        );
+                        ok = false;
+                    }
+                },
+                k2 if MATCHERS.iter().any(|(m, _)| *m == k2) => {
+                    if let Some((p, prev, _)) = op {
+                        self.err(
+                            k.pos,
+                            LoadErrorKind::Other {
+                                message: format!("a matcher takes one operator; `{prev}` (at {p}) and `{k2}` are both given"),
+                                help: Some("combine matchers with `all:`, `any:` or `not:`".into()),
+                            },
+                        );
+                        ok = false;
+                    }
+                    op = Some((k.pos, k2, v));
+                }
+                _ => {
+                    let mut expected: Vec<&'static str> = MATCHER_KEYS.to_vec();
+                    expected.extend(COMBINATORS);
+                    expected.extend(MATCHERS.iter().map(|(m, _)| *m));
+                    let shown = k.key_string();
+                    self.err(
+                        k.pos,
+                        LoadErrorKind::UnknownKey {
+                            suggestion: closest(&shown, expected.iter().copied()),
+                            key: shown,
+                            context: "a condition".into(),
+                            expected,
+                        },
+                    );
+                    ok = false;
+                }
+            }
+        }
+        let Some((_, opname, value)) = op else {
+            self.err(
+                node.pos,
+                LoadErrorKind::Other {
+                    message: "a condition needs an operator".into(),
+                    help: Some(format!(
+                        "add one of: {}",
+                        MATCHERS.iter().map(|(m, _)| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                    )),
+                },
+            );
+            return None;
+        };
+        if entries.iter().all(|(k, _)| k.as_str() != Some("path")) {
+            self.err(node.pos, LoadErrorKind::MissingKey { key: "path", context: "a condition".into() });
+            return None;
+        }
+        let op = self.op(opname, value)?;
+        if !ok {
+            return None;
+        }
+        Some(Matcher {
+            path: path?,
+            op,
+            quantifier,
+        })
+    }
+
+    fn op(&mut self, name: &str, v: &Node) -> Option<Op> {
+        let number = |d: &mut Self| match v.kind {
+            NodeKind::Int(i) => Some(i as f64),
+            NodeKind::Float(f) => Some(f),
+            _ => {
+                d.wrong_type(v, name, "a number");
+                None
+            }
+        };
+        let list = |d: &mut Self| match &v.kind {
+            NodeKind::Seq(items) => Some(items.iter().map(Node::to_json).collect::<Vec<Value>>()),
+            _ => {
+                d.wrong_type(v, name, "a list of values");
+                None
+            }
+        };
+        Some(match name {
+            "equals" => Op::Equals(v.to_json()),
+            "notEquals" => Op::NotEquals(v.to_json()),
+            "in" => Op::In(list(self)?),
+            "notIn" => Op::NotIn(list(self)?),
+            "contains" => Op::Contains(v.to_json()),
+            "startsWith" => Op::StartsWith(self.string(v, name)?),
+            "endsWith" => Op::EndsWith(self.string(v, name)?),
+            "regex" => {
+                let pattern = self.string(v, name)?;
+                match regex::RegexBuilder::new(&pattern).size_limit(1 << 20).build() {
+                    Ok(re) => Op::Regex(Box::new(re)),
+                    Err(e) => {
+                        self.err(
+                            v.pos,
+                            LoadErrorKind::Regex {
+                                message: regex_message(&e),
+                                pattern,
+                            },
+                        );
+                        return None;
+                    }
+                }
+            }
+            "exists" | "absent" => match v.kind {
+                NodeKind::Bool(b) => Op::Exists(if name == "exists" { b } else { !b }),
+                _ => {
+                    self.wrong_type(v, name, "`true` or `false`");
+                    return None;
+                }
+            },
+            "gt" => Op::Gt(number(self)?),
+            "gte" => Op::Gte(number(self)?),
+            "lt" => Op::Lt(number(self)?),
+            "lte" => Op::Lte(number(self)?),
+            "count" => {
+                let as_usize = |n: &Node| match n.kind {
+                    NodeKind::Int(i) => usize::try_from(i).ok(),
+                    _ => None,
+                };
+                match &v.kind {
+                    NodeKind::Int(_) => Op::Count(CountOp::Eq(as_usize(v).unwrap_or(0))),
+                    NodeKind::Map(entries) if entries.len() == 1 => {
+                        let (k, n) = entries.first()?;
+                        let Some(n) = as_usize(n) else {
+                            self.wrong_type(n, "count", "a non-negative integer");
+                            return None;
+                        };
+                        match k.as_str() {
+                            Some("gte") => Op::Count(CountOp::Gte(n)),
+                            Some("lte") => Op::Count(CountOp::Lte(n)),
+                            Some("equals") => Op::Count(CountOp::Eq(n)),
+                            _ => {
+                                self.err(
+                                    k.pos,
+                                    LoadErrorKind::InvalidValue {
+                                        what: "count".into(),
+                                        value: k.key_string(),
+                                        help: "`count: N`, `count: {gte: N}` or `count: {lte: N}`".into(),
+                                    },
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                    _ => {
+                        self.wrong_type(v, "count", "an integer or `{gte: N}` / `{lte: N}`");
+                        return None;
+                    }
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    fn template_scope(names: &Names) -> Vec<String> {
+        let mut scope: Vec<String> = names.names.clone();
+        scope.push("rule".into());
+        scope
+    }
+
+    fn template(&mut self, node: &Node, names: &Names, mode: Mode, what: &str) -> Option<TemplateId> {
+        let text = self.string(node, what)?;
+        let scope = Self::template_scope(names);
+        match self.templates.compile(&text, mode, &scope) {
+            Ok(id) => Some(id),
+            Err(TemplateError::Undefined(name)) => {
+                let known = scope;
+                self.err(node.pos, LoadErrorKind::UndefinedVariable { name, known });
+                None
+            }
+            Err(e) => {
+                self.err(node.pos, LoadErrorKind::Template { message: e.to_string() });
+                None
+            }
+        }
+    }
+
+    fn value_expr(&mut self, node: &Node, names: &Names) -> Option<ValueExpr> {
+        match &node.kind {
+            NodeKind::Str(s) if s.starts_with("$$") => Some(ValueExpr::Literal(Value::String(s[1..].to_string()))),
+            NodeKind::Str(s) if s.starts_with('$') => self.path_text(node.pos, s, names).map(ValueExpr::Path),
+            NodeKind::Str(s) if s.contains("{{") || s.contains("{%") => {
+                self.template(node, names, Mode::Plain, "value").map(ValueExpr::Template)
+            }
+            NodeKind::Seq(items) => Some(ValueExpr::Array(
+                items.iter().map(|i| self.value_expr(i, names)).collect::<Option<Vec<_>>>()?,
+            )),
+            NodeKind::Map(entries) => Some(ValueExpr::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| Some((k.key_string(), self.value_expr(v, names)?)))
+                    .collect::<Option<Vec<_>>>()?,
+            )),
+            _ => Some(ValueExpr::Literal(node.to_json())),
+        }
+    }
+
+    fn finding(&mut self, node: &Node, names: &Names) -> Option<FindingSpec> {
+        let f = self.fields(node, "finding", FINDING_KEYS)?;
+        let subject = match f.get("subject") {
+            Some(s) => {
+                let sf = self.fields(s, "finding subject", FINDING_SUBJECT_KEYS)?;
+                SubjectSpec {
+                    kind: sf.get("kind").and_then(|n| self.value_expr(n, names)),
+                    namespace: sf.get("namespace").and_then(|n| self.value_expr(n, names)),
+                    name: sf.get("name").and_then(|n| self.value_expr(n, names)),
+                }
+            }
+            None => SubjectSpec::default(),
+        };
+        let message = self
+            .required(&f, "message", "finding")
+            .and_then(|n| self.template(n, names, Mode::Plain, "message"));
+        let mut evidence = Vec::new();
+        if let Some(e) = f.get("evidence") {
+            match &e.kind {
+                NodeKind::Map(entries) => {
+                    for (k, v) in entries {
+                        if let Some(x) = self.value_expr(v, names) {
+                            evidence.push((k.key_string(), x));
+                        }
+                    }
+                }
+                _ => self.wrong_type(e, "evidence", "a mapping of names to values"),
+            }
+        }
+        let mut fix = Vec::new();
+        if let Some(x) = f.get("fix") {
+            match &x.kind {
+                NodeKind::Seq(steps) => {
+                    for step in steps {
+                        if let Some(s) = self.fix_step(step, names) {
+                            fix.push(s);
+                        }
+                    }
+                }
+                _ => self.wrong_type(x, "fix", "a list of steps"),
+            }
+        }
+        Some(FindingSpec {
+            subject,
+            message: message?,
+            evidence,
+            fix,
+        })
+    }
+
+    fn fix_step(&mut self, node: &Node, names: &Names) -> Option<FixSpec> {
+        let f = self.fields(node, "a fix step", FIX_KEYS)?;
+        let description = self
+            .required(&f, "description", "a fix step")
+            .and_then(|n| self.template(n, names, Mode::Plain, "description"));
+        let command = match (f.get("argv"), f.get("command")) {
+            (Some(a), None) => match &a.kind {
+                NodeKind::Seq(items) if !items.is_empty() => {
+                    let ids: Option<Vec<TemplateId>> = items
+                        .iter()
+                        .map(|i| self.template(i, names, Mode::Plain, "argv"))
+                        .collect();
+                    FixCommand::Argv(ids?)
+                }
+                _ => {
+                    self.wrong_type(a, "argv", "a non-empty list of arguments");
+                    return None;
+                }
+            },
+            (None, Some(c)) => FixCommand::Shell(self.template(c, names, Mode::Shell, "command")?),
+            _ => {
+                self.err(
+                    f.pos,
+                    LoadErrorKind::Other {
+                        message: "a fix step needs exactly one of `argv` or `command`".into(),
+                        help: Some("prefer `argv: [kubectl, delete, pod, \"{{ subject.metadata.name }}\"]`: each element becomes one shell word".into()),
+                    },
+                );
+                return None;
+            }
+        };
+        Some(FixSpec {
+            description: description?,
+            command,
+        })
+    }
+}
+
+fn regex_message(e: &regex::Error) -> String {
+    // The regex crate's message spans several lines with a caret diagram; keep the
+    // last line, which says what is wrong.
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("error:"))
+        .map(|l| l.trim_start().trim_start_matches("error:").trim().to_string())
+        .unwrap_or(text)
+}
+
+/// Compiles a regex the way rule files do (for tests and tools).
+pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| regex_message(&e))
+}

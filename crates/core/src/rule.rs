@@ -1,0 +1,174 @@
+//! The compiled rule model. Rules are built only by [`crate::load`]; everything a
+//! rule needs at run time (paths, regexes, templates, functions, slot numbers) is
+//! resolved there, once.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::expr::{Cond, ScopedPath, ValueExpr};
+use crate::finding::Severity;
+use crate::func::Function;
+use crate::select::JsonPath;
+use crate::template::{TemplateId, Templates};
+use crate::yaml::Pos;
+
+/// Where something was defined.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// The file.
+    pub file: PathBuf,
+    /// The position of the definition.
+    pub pos: Pos,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.pos)
+    }
+}
+
+impl Serialize for Pos {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A rule's documentation fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleDocs {
+    /// One paragraph: what the rule detects.
+    pub summary: String,
+    /// Why it matters.
+    pub why_it_matters: String,
+    /// How to fix it, in prose.
+    pub how_to_fix: String,
+    /// Links.
+    pub references: Vec<String>,
+}
+
+/// A loaded rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Stable id, e.g. `ecr-repository-policy-denies-pull`.
+    pub id: String,
+    /// One line.
+    pub title: String,
+    /// Severity of its findings.
+    pub severity: Severity,
+    /// Free-form labels.
+    pub labels: Vec<String>,
+    /// Documentation.
+    pub docs: RuleDocs,
+    /// Where the rule was defined.
+    pub source: Source,
+    /// The fact kind of the subject.
+    pub subject_kind: String,
+    /// Every fact kind the rule reads (subject and joins).
+    pub kinds: BTreeSet<String>,
+    pub(crate) names: Vec<String>,
+    pub(crate) filter: Option<Cond>,
+    pub(crate) each: Option<Each>,
+    pub(crate) bindings: Vec<Binding>,
+    pub(crate) when: Option<Cond>,
+    pub(crate) finding: FindingSpec,
+}
+
+#[derive(Debug)]
+pub(crate) struct Each {
+    pub path: ScopedPath,
+    pub filter: Option<Cond>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Binding {
+    pub slot: usize,
+    pub kind: BindingKind,
+}
+
+#[derive(Debug)]
+pub(crate) enum BindingKind {
+    Join(Join),
+    Call {
+        function: &'static Function,
+        args: Vec<ValueExpr>,
+    },
+    Value(ValueExpr),
+}
+
+#[derive(Debug)]
+pub(crate) struct Join {
+    pub kind: String,
+    /// Key paths evaluated on each fact of `kind` (the index).
+    pub on: Vec<JsonPath>,
+    /// Key paths evaluated in the scope (the lookup).
+    pub equals: Vec<ScopedPath>,
+    pub filter: Option<Cond>,
+    pub one: bool,
+}
+
+impl Join {
+    /// The index this join needs: kind plus key paths.
+    pub fn index_key(&self) -> String {
+        let mut key = self.kind.clone();
+        for p in &self.on {
+            key.push('\u{1f}');
+            key.push_str(p.as_str());
+        }
+        key
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct FindingSpec {
+    pub subject: SubjectSpec,
+    pub message: TemplateId,
+    pub evidence: Vec<(String, ValueExpr)>,
+    pub fix: Vec<FixSpec>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct SubjectSpec {
+    pub kind: Option<ValueExpr>,
+    pub namespace: Option<ValueExpr>,
+    pub name: Option<ValueExpr>,
+}
+
+#[derive(Debug)]
+pub(crate) struct FixSpec {
+    pub description: TemplateId,
+    pub command: FixCommand,
+}
+
+#[derive(Debug)]
+pub(crate) enum FixCommand {
+    Argv(Vec<TemplateId>),
+    Shell(TemplateId),
+}
+
+/// Rules and the templates they render with.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    /// The rules, in load order.
+    pub rules: Vec<Rule>,
+    pub(crate) templates: Templates,
+}
+
+impl RuleSet {
+    /// The rule with this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Every fact kind any rule reads.
+    pub fn kinds(&self) -> BTreeSet<String> {
+        self.rules.iter().flat_map(|r| r.kinds.iter().cloned()).collect()
+    }
+
+    /// Keeps only the rules for which `keep` is true.
+    pub fn retain(&mut self, keep: impl FnMut(&Rule) -> bool) {
+        self.rules.retain(keep);
+    }
+}

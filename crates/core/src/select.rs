@@ -1,0 +1,1157 @@
+//! JSONPath selection (RFC 9535) over facts held as [`serde_json::Value`].
+//!
+//! A rule's paths are compiled once, at load, with [`JsonPath::parse`]:
+//!
+//! 1. the query string is checked against [`JsonPath::MAX_LEN`] and
+//!    [`JsonPath::MAX_DEPTH`] *before* any parser sees it (the pest parser
+//!    recurses once per nesting level), and scanned for a syntax mistake that
+//!    `jsonpath-rust` wrongly accepts (whitespace inside a `.name`);
+//! 2. `jsonpath-rust` parses it into its AST;
+//! 3. the AST is type-checked as RFC 9535 section 2.4.3 requires (function
+//!    arguments and results), which `jsonpath-rust` only partly does;
+//! 4. the AST is compiled either into a *simple* plan — a list of name, index
+//!    and wildcard steps walked directly on the document, without allocation
+//!    for a single result — or into a *general* plan.
+//!
+//! General plans are walked segment by segment by this module (so that
+//! descendant segments with several selectors produce RFC order, which
+//! `jsonpath-rust` gets wrong) and filter selectors are evaluated by
+//! `jsonpath-rust`. See `docs/jsonpath.md` for the conformance status.
+
+use std::fmt;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use jsonpath_rust::parser::errors::JsonPathError;
+use jsonpath_rust::parser::model::{
+    Comparable, Comparison, Filter, FilterAtom, FnArg, JpQuery, Segment, Selector, Test,
+    TestFunction,
+};
+use jsonpath_rust::parser::parse_json_path;
+use jsonpath_rust::query::Query;
+use jsonpath_rust::query::state::State;
+use serde_json::Value;
+
+/// A compiled JSONPath query (RFC 9535).
+///
+/// Build it once with [`JsonPath::parse`] and evaluate it any number of times
+/// with [`JsonPath::query`] or [`JsonPath::first`]. Cloning is cheap.
+#[derive(Clone, Debug)]
+pub struct JsonPath {
+    src: Box<str>,
+    plan: Plan,
+    singular: bool,
+}
+
+/// The compiled form of a query.
+#[derive(Clone, Debug)]
+enum Plan {
+    /// Only name, index and wildcard selectors, one per segment.
+    Simple(Box<[Step]>),
+    /// Anything else: the `jsonpath-rust` AST, walked by [`walk`].
+    General(Arc<[Segment]>),
+}
+
+/// One step of a simple plan.
+#[derive(Clone, Debug)]
+enum Step {
+    Name(Box<str>),
+    Index(i64),
+    Wildcard,
+}
+
+/// Why a JSONPath query was rejected.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum PathError {
+    /// The query is longer than [`JsonPath::MAX_LEN`] bytes.
+    #[error("JSONPath `{query}` is longer than {max} bytes")]
+    TooLong {
+        /// The query, shortened to its first 64 characters followed by `…`.
+        query: String,
+        /// The limit, [`JsonPath::MAX_LEN`].
+        max: usize,
+    },
+    /// Brackets and parentheses nest deeper than [`JsonPath::MAX_DEPTH`].
+    #[error("JSONPath `{query}` nests deeper than {max} levels")]
+    TooDeep {
+        /// The query.
+        query: String,
+        /// The limit, [`JsonPath::MAX_DEPTH`].
+        max: usize,
+    },
+    /// The query is not valid RFC 9535 JSONPath.
+    #[error("invalid JSONPath `{query}`: {reason}")]
+    Syntax {
+        /// The query.
+        query: String,
+        /// What is wrong, in lowercase prose.
+        reason: String,
+        /// Byte offset in the query where the problem was found, if known.
+        offset: Option<usize>,
+    },
+}
+
+const HELP_START: &str = "paths start with `$`; quote names with dots like `$.metadata.labels['app.kubernetes.io/name']`";
+const HELP_QUOTE: &str = "quote names that contain dots, dashes, slashes or spaces, like `$.metadata.labels['app.kubernetes.io/name']`; filters look like `$.items[?@.kind == 'Pod']`";
+const HELP_FUNCTION: &str = "the functions are length(), count(), value(), match() and search(); compare the result of length(), count() and value(), e.g. `$.items[?length(@.ports) > 0]`, and give length(), match() and search() a single value such as `@.name`, not a query like `@.*`";
+const HELP_NESTED_FILTER: &str = "name the member to filter, e.g. `@.items[?@ > 1]` rather than `@[?@ > 1]`, inside a filter nested in another filter";
+const HELP_TOO_LONG: &str =
+    "split the selection into several shorter paths or conditions of the rule";
+const HELP_TOO_DEEP: &str = "flatten the query: every `[`, `(` and nested filter adds a level";
+
+/// Reason used when a filter selector is applied directly to `@` in a filter.
+const NESTED_FILTER_REASON: &str = "a filter selector applied directly to `@` (as in `@[?…]` or `@..[?…]`) is not supported inside a filter nested in another filter";
+
+impl PathError {
+    /// The byte offset in the query where the problem was found, when known.
+    pub fn offset(&self) -> Option<usize> {
+        match self {
+            PathError::Syntax { offset, .. } => *offset,
+            PathError::TooLong { max, .. } => Some(*max),
+            PathError::TooDeep { .. } => None,
+        }
+    }
+
+    /// Advice on how to fix the query, for display below the error.
+    pub fn help(&self) -> Option<&'static str> {
+        match self {
+            PathError::TooLong { .. } => Some(HELP_TOO_LONG),
+            PathError::TooDeep { .. } => Some(HELP_TOO_DEEP),
+            PathError::Syntax { query, reason, .. } => {
+                if !query.trim_start().starts_with('$') {
+                    Some(HELP_START)
+                } else if reason.contains("function") {
+                    Some(HELP_FUNCTION)
+                } else if reason == NESTED_FILTER_REASON {
+                    Some(HELP_NESTED_FILTER)
+                } else {
+                    Some(HELP_QUOTE)
+                }
+            }
+        }
+    }
+}
+
+impl JsonPath {
+    /// The longest accepted query, in bytes.
+    pub const MAX_LEN: usize = 1024;
+    /// The deepest accepted nesting of `[` and `(` (string literals excluded).
+    pub const MAX_DEPTH: usize = 32;
+
+    /// Compiles an RFC 9535 JSONPath query.
+    ///
+    /// # Errors
+    ///
+    /// [`PathError::TooLong`] or [`PathError::TooDeep`] when the query exceeds
+    /// the caps (checked before parsing), [`PathError::Syntax`] when it is not
+    /// a valid RFC 9535 query.
+    pub fn parse(src: &str) -> Result<JsonPath, PathError> {
+        if src.len() > Self::MAX_LEN {
+            return Err(PathError::TooLong {
+                query: abbreviate(src),
+                max: Self::MAX_LEN,
+            });
+        }
+        prescan(src)?;
+        let ast = parse_json_path(src).map_err(|e| syntax_error(src, &e))?;
+        check_segments(&ast.segments, false, 0).map_err(|(reason, needle)| PathError::Syntax {
+            query: src.to_owned(),
+            offset: needle.and_then(|n| src.find(n)),
+            reason,
+        })?;
+        Ok(compile(src, ast))
+    }
+
+    /// The query as written.
+    pub fn as_str(&self) -> &str {
+        &self.src
+    }
+
+    /// Whether the query can produce at most one node (a singular query per
+    /// RFC 9535: only name and index selectors, one per segment).
+    pub fn is_singular(&self) -> bool {
+        self.singular
+    }
+
+    /// Whether the query was compiled to the fast accessor (only name, index
+    /// and wildcard selectors, one per segment) rather than the general walker.
+    pub fn is_simple(&self) -> bool {
+        matches!(self.plan, Plan::Simple(_))
+    }
+
+    /// The nodelist, in document order as RFC 9535 defines.
+    pub fn query<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
+        match &self.plan {
+            Plan::Simple(steps) => {
+                if self.singular {
+                    simple_singular(steps, doc).into_iter().collect()
+                } else {
+                    let mut out = Vec::new();
+                    let _ = simple_walk(steps, doc, &mut |v| {
+                        out.push(v);
+                        ControlFlow::Continue(())
+                    });
+                    out
+                }
+            }
+            Plan::General(segments) => {
+                let mut out = Vec::new();
+                let _ = walk(segments, doc, doc, &mut |v| {
+                    out.push(v);
+                    ControlFlow::Continue(())
+                });
+                out
+            }
+        }
+    }
+
+    /// The first node, without building the whole list when avoidable.
+    pub fn first<'a>(&self, doc: &'a Value) -> Option<&'a Value> {
+        let mut found = None;
+        let mut take = |v| {
+            found = Some(v);
+            ControlFlow::Break(())
+        };
+        match &self.plan {
+            Plan::Simple(steps) if self.singular => return simple_singular(steps, doc),
+            Plan::Simple(steps) => {
+                let _ = simple_walk(steps, doc, &mut take);
+            }
+            Plan::General(segments) => {
+                let _ = walk(segments, doc, doc, &mut take);
+            }
+        }
+        found
+    }
+}
+
+impl fmt::Display for JsonPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.src)
+    }
+}
+
+impl PartialEq for JsonPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.src == other.src
+    }
+}
+
+impl Eq for JsonPath {}
+
+impl std::hash::Hash for JsonPath {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.src.hash(state);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Compilation
+
+fn compile(src: &str, ast: JpQuery) -> JsonPath {
+    let singular = ast
+        .segments
+        .iter()
+        .all(|s| matches!(s, Segment::Selector(Selector::Name(_) | Selector::Index(_))));
+    let simple: Option<Vec<Step>> = ast
+        .segments
+        .iter()
+        .map(|s| match s {
+            Segment::Selector(Selector::Name(n)) => Some(Step::Name(n.as_str().into())),
+            Segment::Selector(Selector::Index(i)) => Some(Step::Index(*i)),
+            Segment::Selector(Selector::Wildcard) => Some(Step::Wildcard),
+            _ => None,
+        })
+        .collect();
+    let plan = match simple {
+        Some(steps) => Plan::Simple(steps.into_boxed_slice()),
+        None => Plan::General(ast.segments.into()),
+    };
+    JsonPath {
+        src: src.into(),
+        plan,
+        singular,
+    }
+}
+
+/// Resolves an RFC 9535 index (negative counts from the end) in an array.
+fn index(array: &[Value], i: i64) -> Option<&Value> {
+    let i = if i < 0 {
+        i64::try_from(array.len()).ok()?.checked_add(i)?
+    } else {
+        i
+    };
+    array.get(usize::try_from(i).ok()?)
+}
+
+/// Fast path for simple singular queries: a loop, no allocation.
+fn simple_singular<'a>(steps: &[Step], doc: &'a Value) -> Option<&'a Value> {
+    let mut node = doc;
+    for step in steps {
+        node = match (step, node) {
+            (Step::Name(name), Value::Object(map)) => map.get(&**name)?,
+            (Step::Index(i), Value::Array(array)) => index(array, *i)?,
+            _ => return None,
+        };
+    }
+    Some(node)
+}
+
+/// Simple plans with wildcards: depth-first, so nodes come in document order.
+fn simple_walk<'a>(
+    steps: &[Step],
+    node: &'a Value,
+    out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let Some((step, rest)) = steps.split_first() else {
+        return out(node);
+    };
+    match (step, node) {
+        (Step::Name(name), Value::Object(map)) => match map.get(&**name) {
+            Some(child) => simple_walk(rest, child, out),
+            None => ControlFlow::Continue(()),
+        },
+        (Step::Index(i), Value::Array(array)) => match index(array, *i) {
+            Some(child) => simple_walk(rest, child, out),
+            None => ControlFlow::Continue(()),
+        },
+        (Step::Wildcard, Value::Array(array)) => {
+            for child in array {
+                simple_walk(rest, child, out)?;
+            }
+            ControlFlow::Continue(())
+        }
+        (Step::Wildcard, Value::Object(map)) => {
+            for child in map.values() {
+                simple_walk(rest, child, out)?;
+            }
+            ControlFlow::Continue(())
+        }
+        _ => ControlFlow::Continue(()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// General evaluation
+
+/// Applies `segments` to `node`, calling `out` on every resulting node in
+/// RFC 9535 order; stops early when `out` breaks.
+fn walk<'a>(
+    segments: &[Segment],
+    node: &'a Value,
+    root: &'a Value,
+    out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let Some((segment, rest)) = segments.split_first() else {
+        return out(node);
+    };
+    let mut next = |child: &'a Value| walk(rest, child, root, out);
+    match segment {
+        Segment::Descendant(inner) => {
+            // Pre-order over the node and its descendants, without recursion
+            // so that deep documents cannot exhaust the stack here.
+            let mut stack = vec![node];
+            while let Some(current) = stack.pop() {
+                apply_segment(inner, current, root, &mut next)?;
+                match current {
+                    Value::Array(array) => stack.extend(array.iter().rev()),
+                    Value::Object(map) => stack.extend(map.values().rev()),
+                    _ => {}
+                }
+            }
+            ControlFlow::Continue(())
+        }
+        _ => apply_segment(segment, node, root, &mut next),
+    }
+}
+
+/// Applies the selectors of a (child) segment to one node.
+fn apply_segment<'a>(
+    segment: &Segment,
+    node: &'a Value,
+    root: &'a Value,
+    out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    match segment {
+        Segment::Selector(selector) => apply_selector(selector, node, root, out),
+        Segment::Selectors(selectors) => {
+            for selector in selectors {
+                apply_selector(selector, node, root, out)?;
+            }
+            ControlFlow::Continue(())
+        }
+        // The parser never nests descendant segments; treat it as written.
+        Segment::Descendant(_) => walk(std::slice::from_ref(segment), node, root, out),
+    }
+}
+
+fn apply_selector<'a>(
+    selector: &Selector,
+    node: &'a Value,
+    root: &'a Value,
+    out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    match (selector, node) {
+        (Selector::Name(name), Value::Object(map)) => match map.get(name) {
+            Some(child) => out(child),
+            None => ControlFlow::Continue(()),
+        },
+        (Selector::Index(i), Value::Array(array)) => match index(array, *i) {
+            Some(child) => out(child),
+            None => ControlFlow::Continue(()),
+        },
+        (Selector::Wildcard, Value::Array(array)) => array.iter().try_for_each(out),
+        (Selector::Wildcard, Value::Object(map)) => map.values().try_for_each(out),
+        (Selector::Slice(start, end, step), Value::Array(array)) => {
+            slice(array, *start, *end, *step, out)
+        }
+        (Selector::Filter(filter), Value::Array(array)) => array
+            .iter()
+            .filter(|child| test_filter(filter, child, root))
+            .try_for_each(out),
+        (Selector::Filter(filter), Value::Object(map)) => map
+            .values()
+            .filter(|child| test_filter(filter, child, root))
+            .try_for_each(out),
+        _ => ControlFlow::Continue(()),
+    }
+}
+
+/// Whether `item` passes a filter. The logical structure is evaluated here;
+/// comparisons and test expressions are evaluated by `jsonpath-rust` with `@`
+/// bound to `item` and `$` to `root`.
+fn test_filter(filter: &Filter, item: &Value, root: &Value) -> bool {
+    match filter {
+        Filter::Or(filters) => filters.iter().any(|f| test_filter(f, item, root)),
+        Filter::And(filters) => filters.iter().all(|f| test_filter(f, item, root)),
+        Filter::Atom(FilterAtom::Filter { expr, not }) => test_filter(expr, item, root) != *not,
+        Filter::Atom(atom) => {
+            let state = State {
+                root,
+                data: State::root(item).data,
+            };
+            atom.process(state)
+                .ok_val()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false)
+        }
+    }
+}
+
+/// The array slice selector, RFC 9535 section 2.3.4.2.
+fn slice<'a>(
+    array: &'a [Value],
+    start: Option<i64>,
+    end: Option<i64>,
+    step: Option<i64>,
+    out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let Ok(len) = i64::try_from(array.len()) else {
+        return ControlFlow::Continue(());
+    };
+    let step = step.unwrap_or(1);
+    let norm = |i: i64| if i >= 0 { i } else { len.saturating_add(i) };
+    let mut emit = |i: i64| match usize::try_from(i).ok().and_then(|i| array.get(i)) {
+        Some(v) => out(v),
+        None => ControlFlow::Continue(()),
+    };
+    if step > 0 {
+        let lower = norm(start.unwrap_or(0)).clamp(0, len);
+        let upper = norm(end.unwrap_or(len)).clamp(0, len);
+        let mut i = lower;
+        while i < upper {
+            emit(i)?;
+            i = i.saturating_add(step);
+        }
+    } else if step < 0 {
+        let upper = norm(start.unwrap_or(len - 1)).clamp(-1, len - 1);
+        let lower = norm(end.unwrap_or(-len - 1)).clamp(-1, len - 1);
+        let mut i = upper;
+        while lower < i {
+            emit(i)?;
+            i = i.saturating_add(step);
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+// ---------------------------------------------------------------------------
+// Validation
+
+/// Checks done on the raw string, before the parser sees it: the nesting cap,
+/// and whitespace inside a member-name shorthand (`$.a b`), which the
+/// `jsonpath-rust` grammar accepts as the name `a b`.
+fn prescan(src: &str) -> Result<(), PathError> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut prev: Option<char> = None;
+    let mut chars = src.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            prev = Some(c);
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '(' | '[' => {
+                depth += 1;
+                if depth > JsonPath::MAX_DEPTH {
+                    return Err(PathError::TooDeep {
+                        query: src.to_owned(),
+                        max: JsonPath::MAX_DEPTH,
+                    });
+                }
+            }
+            ')' | ']' => depth = depth.saturating_sub(1),
+            '.' if !prev.is_some_and(|p| p.is_ascii_digit()) => {
+                if chars.peek().is_some_and(|&(_, n)| n == '.') {
+                    chars.next();
+                }
+                if chars.peek().is_some_and(|&(_, n)| is_name_first(n)) {
+                    let mut name_end = at;
+                    while let Some(&(i, n)) = chars.peek() {
+                        if !(is_name_first(n) || n.is_ascii_digit()) {
+                            break;
+                        }
+                        name_end = i + n.len_utf8();
+                        chars.next();
+                    }
+                    let rest = &src[name_end..];
+                    let after_space = rest.trim_start_matches([' ', '\t', '\n', '\r']);
+                    if after_space.len() < rest.len()
+                        && after_space
+                            .chars()
+                            .next()
+                            .is_some_and(|n| is_name_first(n) || n.is_ascii_digit())
+                    {
+                        return Err(PathError::Syntax {
+                            query: src.to_owned(),
+                            reason: format!(
+                                "whitespace inside the member name `{}` at byte {name_end}",
+                                src[at..name_end].trim_start_matches('.')
+                            ),
+                            offset: Some(name_end),
+                        });
+                    }
+                    prev = src[..name_end].chars().next_back();
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        prev = Some(c);
+    }
+    Ok(())
+}
+
+/// RFC 9535 `name-first`.
+fn is_name_first(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_' || c >= '\u{80}'
+}
+
+/// A validation failure: the reason, and a snippet of the query to locate it.
+type Invalid = (String, Option<&'static str>);
+
+/// The declared type of a function expression's result (RFC 9535 2.4.1).
+#[derive(PartialEq)]
+enum FnType {
+    Value,
+    Logical,
+}
+
+/// Type-checks filters in a list of segments. `relative` is set for the
+/// segments of a relative query (`@…`) inside a filter; `depth` counts the
+/// filters around the segments.
+fn check_segments(segments: &[Segment], relative: bool, depth: usize) -> Result<(), Invalid> {
+    // Filters of the query itself are evaluated by `test_filter`, which binds
+    // `@` correctly; filters nested in the queries of those filters are
+    // evaluated by jsonpath-rust, which then mistakes a filter applied to `@`
+    // for the item itself (`@[?…]` selects nothing), so such queries are
+    // rejected rather than answered wrongly.
+    if relative
+        && depth >= 2
+        && let Some(first) = segments.first()
+        && filters_current_node(first)
+    {
+        return Err((NESTED_FILTER_REASON.to_owned(), Some("@")));
+    }
+    segments.iter().try_for_each(|s| check_segment(s, depth))
+}
+
+fn filters_current_node(segment: &Segment) -> bool {
+    match segment {
+        Segment::Selector(s) => matches!(s, Selector::Filter(_)),
+        Segment::Selectors(ss) => ss.iter().any(|s| matches!(s, Selector::Filter(_))),
+        Segment::Descendant(inner) => filters_current_node(inner),
+    }
+}
+
+fn check_segment(segment: &Segment, depth: usize) -> Result<(), Invalid> {
+    match segment {
+        Segment::Selector(s) => check_selector(s, depth),
+        Segment::Selectors(ss) => ss.iter().try_for_each(|s| check_selector(s, depth)),
+        Segment::Descendant(inner) => check_segment(inner, depth),
+    }
+}
+
+fn check_selector(selector: &Selector, depth: usize) -> Result<(), Invalid> {
+    match selector {
+        Selector::Filter(f) => check_filter(f, depth + 1),
+        _ => Ok(()),
+    }
+}
+
+fn check_filter(filter: &Filter, depth: usize) -> Result<(), Invalid> {
+    match filter {
+        Filter::Or(fs) | Filter::And(fs) => fs.iter().try_for_each(|f| check_filter(f, depth)),
+        Filter::Atom(FilterAtom::Filter { expr, .. }) => check_filter(expr, depth),
+        Filter::Atom(FilterAtom::Test { expr, .. }) => match &**expr {
+            Test::RelQuery(segments) => check_segments(segments, true, depth),
+            Test::AbsQuery(q) => check_segments(&q.segments, false, depth),
+            Test::Function(f) => match check_function(f, depth)? {
+                FnType::Logical => Ok(()),
+                FnType::Value => Err((
+                    format!(
+                        "the result of function `{}()` must be compared",
+                        function_name(f)
+                    ),
+                    Some(function_name(f)),
+                )),
+            },
+        },
+        Filter::Atom(FilterAtom::Comparison(c)) => {
+            let (lhs, rhs) = comparison_sides(c);
+            check_comparable(lhs, depth)?;
+            check_comparable(rhs, depth)
+        }
+    }
+}
+
+fn comparison_sides(c: &Comparison) -> (&Comparable, &Comparable) {
+    c.vals()
+}
+
+fn check_comparable(c: &Comparable, depth: usize) -> Result<(), Invalid> {
+    match c {
+        Comparable::Literal(_) | Comparable::SingularQuery(_) => Ok(()),
+        Comparable::Function(f) => match check_function(f, depth)? {
+            FnType::Value => Ok(()),
+            FnType::Logical => Err((
+                format!(
+                    "function `{}()` returns a logical value and cannot be compared",
+                    function_name(f)
+                ),
+                Some(function_name(f)),
+            )),
+        },
+    }
+}
+
+fn function_name(f: &TestFunction) -> &'static str {
+    match f {
+        TestFunction::Length(_) => "length",
+        TestFunction::Count(_) => "count",
+        TestFunction::Value(_) => "value",
+        TestFunction::Match(..) => "match",
+        TestFunction::Search(..) => "search",
+        TestFunction::Custom(..) => "unknown",
+    }
+}
+
+/// Checks the arguments of a function expression; returns its result type.
+fn check_function(f: &TestFunction, depth: usize) -> Result<FnType, Invalid> {
+    let name = function_name(f);
+    match f {
+        TestFunction::Length(arg) => value_arg(name, arg, depth).map(|()| FnType::Value),
+        TestFunction::Count(arg) | TestFunction::Value(arg) => {
+            nodes_arg(name, arg, depth).map(|()| FnType::Value)
+        }
+        TestFunction::Match(a, b) | TestFunction::Search(a, b) => {
+            value_arg(name, a, depth)?;
+            value_arg(name, b, depth).map(|()| FnType::Logical)
+        }
+        TestFunction::Custom(custom, _) => Err((format!("unknown function `{custom}()`"), None)),
+    }
+}
+
+/// An argument declared `ValueType`: a literal, a singular query, or a
+/// function returning a value.
+fn value_arg(name: &'static str, arg: &FnArg, depth: usize) -> Result<(), Invalid> {
+    let not_singular = || {
+        Err((
+            format!(
+                "function `{name}()` needs a single value, not a query that can select several nodes"
+            ),
+            Some(name),
+        ))
+    };
+    match arg {
+        FnArg::Literal(_) => Ok(()),
+        FnArg::Test(test) => match &**test {
+            Test::RelQuery(segments) => {
+                check_segments(segments, true, depth)?;
+                if is_singular_segments(segments) {
+                    Ok(())
+                } else {
+                    not_singular()
+                }
+            }
+            Test::AbsQuery(q) => {
+                check_segments(&q.segments, false, depth)?;
+                if is_singular_segments(&q.segments) {
+                    Ok(())
+                } else {
+                    not_singular()
+                }
+            }
+            Test::Function(inner) => match check_function(inner, depth)? {
+                FnType::Value => Ok(()),
+                FnType::Logical => Err((
+                    format!(
+                        "function `{name}()` needs a value, but `{}()` returns a logical value",
+                        function_name(inner)
+                    ),
+                    Some(name),
+                )),
+            },
+        },
+        FnArg::Filter(_) => Err((
+            format!("function `{name}()` needs a value, not a logical expression"),
+            Some(name),
+        )),
+    }
+}
+
+/// An argument declared `NodesType`: a query.
+fn nodes_arg(name: &'static str, arg: &FnArg, depth: usize) -> Result<(), Invalid> {
+    match arg {
+        FnArg::Test(test) => match &**test {
+            Test::RelQuery(segments) => check_segments(segments, true, depth),
+            Test::AbsQuery(q) => check_segments(&q.segments, false, depth),
+            Test::Function(_) => Err((
+                format!("function `{name}()` needs a query, not a function result"),
+                Some(name),
+            )),
+        },
+        FnArg::Literal(_) | FnArg::Filter(_) => Err((
+            format!("function `{name}()` needs a query such as `@.items`"),
+            Some(name),
+        )),
+    }
+}
+
+fn is_singular_segments(segments: &[Segment]) -> bool {
+    segments
+        .iter()
+        .all(|s| matches!(s, Segment::Selector(Selector::Name(_) | Selector::Index(_))))
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+fn abbreviate(src: &str) -> String {
+    match src.char_indices().nth(64) {
+        Some((at, _)) => format!("{}…", &src[..at]),
+        None => src.to_owned(),
+    }
+}
+
+fn syntax_error(src: &str, e: &JsonPathError) -> PathError {
+    let (reason, offset) = match e {
+        JsonPathError::PestError(pest) => {
+            // pest's location type is not re-exported by jsonpath-rust, so read
+            // the ` --> line:column` header of its rendering.
+            let offset = pest_offset(src, &pest.to_string());
+            let reason = match offset
+                .and_then(|at| src.get(at..))
+                .and_then(|s| s.chars().next())
+            {
+                Some(c) => format!(
+                    "unexpected `{}` at byte {}",
+                    c.escape_debug(),
+                    offset.unwrap_or(0)
+                ),
+                None => "unexpected end of query".to_owned(),
+            };
+            (reason, offset)
+        }
+        JsonPathError::InvalidJsonPath(msg) => (lowercase_first(msg), None),
+        JsonPathError::MaxNestingDepthExceeded(_) => {
+            return PathError::TooDeep {
+                query: src.to_owned(),
+                max: JsonPath::MAX_DEPTH,
+            };
+        }
+        other => (lowercase_first(&other.to_string()), None),
+    };
+    PathError::Syntax {
+        query: src.to_owned(),
+        reason,
+        offset,
+    }
+}
+
+/// Byte offset from pest's ` --> line:column` (1-based, columns in chars).
+fn pest_offset(src: &str, rendered: &str) -> Option<usize> {
+    let header = rendered.split("-->").nth(1)?.lines().next()?.trim();
+    let (line, col) = header.split_once(':')?;
+    let line: usize = line.trim().parse().ok()?;
+    let col: usize = col.trim().parse().ok()?;
+    let mut line_start = 0;
+    for _ in 1..line {
+        line_start += src.get(line_start..)?.find('\n')? + 1;
+    }
+    let line_text = src.get(line_start..)?;
+    let within = line_text
+        .char_indices()
+        .nth(col.checked_sub(1)?)
+        .map_or(line_text.len(), |(i, _)| i);
+    Some(line_start + within)
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use serde_json::json;
+
+    fn pod() -> Value {
+        json!({
+            "metadata": {
+                "name": "web-0",
+                "labels": {"app.kubernetes.io/name": "web", "tier": "front"},
+                "ownerReferences": [{"uid": "u-1", "kind": "StatefulSet"}, {"uid": "u-2"}]
+            },
+            "status": {
+                "phase": "Running",
+                "containerStatuses": [
+                    {"name": "a", "ready": true, "restartCount": 0},
+                    {"name": "b", "ready": false, "restartCount": 3}
+                ]
+            }
+        })
+    }
+
+    fn q(path: &str, doc: &Value) -> Vec<Value> {
+        JsonPath::parse(path)
+            .unwrap()
+            .query(doc)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn typical_rule_paths_take_the_fast_path() {
+        let doc = pod();
+        for (path, singular, want) in [
+            ("$.status.phase", true, vec![json!("Running")]),
+            (
+                "$.metadata.labels['app.kubernetes.io/name']",
+                true,
+                vec![json!("web")],
+            ),
+            (
+                "$.metadata.ownerReferences[0].uid",
+                true,
+                vec![json!("u-1")],
+            ),
+            (
+                "$.metadata.ownerReferences[-1].uid",
+                true,
+                vec![json!("u-2")],
+            ),
+            ("$.metadata.ownerReferences[2].uid", true, vec![]),
+            (
+                "$.status.containerStatuses[*].name",
+                false,
+                vec![json!("a"), json!("b")],
+            ),
+            ("$.status.missing", true, vec![]),
+            ("$", true, vec![doc.clone()]),
+        ] {
+            let p = JsonPath::parse(path).unwrap();
+            assert!(p.is_simple(), "{path}");
+            assert_eq!(p.is_singular(), singular, "{path}");
+            assert_eq!(q(path, &doc), want, "{path}");
+            assert_eq!(p.first(&doc), want.first(), "{path}");
+        }
+        let p = JsonPath::parse("$.status.containerStatuses[*]").unwrap();
+        assert_eq!(p.query(&doc).len(), 2);
+    }
+
+    #[test]
+    fn general_paths() {
+        let doc = pod();
+        let p = JsonPath::parse("$.status.containerStatuses[?@.ready == false].name").unwrap();
+        assert!(!p.is_simple());
+        assert!(!p.is_singular());
+        assert_eq!(p.query(&doc), vec![&json!("b")]);
+        assert_eq!(
+            q(
+                "$.status.containerStatuses[?@.restartCount > $.limit]",
+                &json!({"limit": 1})
+            ),
+            Vec::<Value>::new()
+        );
+        let mut doc2 = doc.clone();
+        doc2["limit"] = json!(1);
+        assert_eq!(
+            q(
+                "$.status.containerStatuses[?@.restartCount > $.limit].name",
+                &doc2
+            ),
+            vec![json!("b")]
+        );
+        assert_eq!(q("$..uid", &doc), vec![json!("u-1"), json!("u-2")]);
+        assert_eq!(
+            q("$.metadata.ownerReferences[::-1].uid", &doc),
+            vec![json!("u-2"), json!("u-1")]
+        );
+        assert_eq!(
+            q("$.metadata.ownerReferences[0]['uid','kind']", &doc),
+            vec![json!("u-1"), json!("StatefulSet")]
+        );
+        let first = JsonPath::parse("$..name").unwrap();
+        assert_eq!(first.first(&doc), Some(&json!("web-0")));
+    }
+
+    #[test]
+    fn descendant_with_several_selectors_keeps_rfc_order() {
+        let doc = json!({"o": [{"a": "b", "d": "e"}, {"a": "c", "d": "f"}]});
+        assert_eq!(
+            q("$..['a','d']", &doc),
+            vec![json!("b"), json!("e"), json!("c"), json!("f")]
+        );
+    }
+
+    #[test]
+    fn slices() {
+        let doc = json!([0, 1, 2, 3, 4, 5]);
+        assert_eq!(q("$[1:3]", &doc), vec![json!(1), json!(2)]);
+        assert_eq!(q("$[::2]", &doc), vec![json!(0), json!(2), json!(4)]);
+        assert_eq!(q("$[-2:]", &doc), vec![json!(4), json!(5)]);
+        assert_eq!(q("$[5:1:-2]", &doc), vec![json!(5), json!(3)]);
+        assert_eq!(q("$[::0]", &doc), Vec::<Value>::new());
+        assert_eq!(
+            q(
+                "$[-9007199254740991:9007199254740991:9007199254740991]",
+                &doc
+            ),
+            vec![json!(0)]
+        );
+        assert_eq!(
+            q(
+                "$[9007199254740991:-9007199254740991:-9007199254740991]",
+                &doc
+            ),
+            vec![json!(5)]
+        );
+    }
+
+    #[test]
+    fn caps_are_checked_before_parsing() {
+        let long = format!("$.{}", "a".repeat(JsonPath::MAX_LEN - 2));
+        assert!(JsonPath::parse(&long).is_ok());
+        let too_long = format!("{long}b");
+        let err = JsonPath::parse(&too_long).unwrap_err();
+        assert!(matches!(err, PathError::TooLong { max: 1024, .. }), "{err}");
+        assert!(err.to_string().contains("is longer than 1024 bytes"));
+        assert!(err.to_string().len() < 200, "the query is abbreviated");
+
+        let nest = |n: usize| format!("$[?{}@.a{}]", "(".repeat(n), ")".repeat(n));
+        assert!(JsonPath::parse(&nest(JsonPath::MAX_DEPTH - 1)).is_ok());
+        let err = JsonPath::parse(&nest(JsonPath::MAX_DEPTH)).unwrap_err();
+        assert_eq!(
+            err,
+            PathError::TooDeep {
+                query: nest(32),
+                max: 32
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("JSONPath `{}` nests deeper than 32 levels", nest(32))
+        );
+        // Brackets inside string literals do not count.
+        let quoted = format!("$['{}']", "[".repeat(100));
+        assert!(JsonPath::parse(&quoted).is_ok());
+        // Pathological inputs are rejected cheaply, without deep recursion.
+        assert!(JsonPath::parse(&"[".repeat(1000)).is_err());
+        assert!(JsonPath::parse(&format!("${}", "[?".repeat(500))).is_err());
+    }
+
+    #[test]
+    fn syntax_errors_have_offsets_and_help() {
+        let err = JsonPath::parse("status.phase").unwrap_err();
+        assert_eq!(err.offset(), Some(0));
+        assert!(
+            err.to_string()
+                .starts_with("invalid JSONPath `status.phase`: ")
+        );
+        assert_eq!(err.help(), Some(HELP_START));
+
+        let err = JsonPath::parse("$.metadata.labels.app.kubernetes.io/name").unwrap_err();
+        assert_eq!(err.offset(), Some(35));
+        assert!(
+            err.to_string().contains("unexpected `/` at byte 35"),
+            "{err}"
+        );
+        assert_eq!(err.help(), Some(HELP_QUOTE));
+
+        let err = JsonPath::parse("$.a.").unwrap_err();
+        assert!(err.to_string().contains("unexpected end of query"), "{err}");
+        assert_eq!(err.offset(), Some(4));
+    }
+
+    #[test]
+    fn whitespace_inside_a_shorthand_name_is_rejected() {
+        for bad in ["$.a b", "$..a b", "$.a\tb", "$[?@.a b == 1]", "$.a.b c.d"] {
+            let err = JsonPath::parse(bad).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("whitespace inside the member name"),
+                "{err}"
+            );
+        }
+        assert_eq!(JsonPath::parse("$.ab c").unwrap_err().offset(), Some(4));
+        for good in [
+            "$ .a",
+            "$.a .b",
+            "$[?@.a == 1]",
+            "$[?@.a && @.b]",
+            "$[?@.a==1.5]",
+            "$['a b']",
+        ] {
+            assert!(JsonPath::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn function_typing() {
+        for bad in [
+            "$[?length(@.a)]",
+            "$[?count(@..*)]",
+            "$[?value(@.a)]",
+            "$[?length(@.*) < 3]",
+            "$[?length(@['a', 'b']) < 3]",
+            "$[?match(@.*, 'a')]",
+            "$[?count(1) == 1]",
+            "$[?in(@.a, 1)]",
+            "$[?length(match(@.a, 'a')) == 1]",
+        ] {
+            let err = JsonPath::parse(bad).unwrap_err();
+            assert_eq!(err.help(), Some(HELP_FUNCTION), "{bad}: {err}");
+        }
+        for good in [
+            "$[?length(@.a) > 1]",
+            "$[?count(@..*) > 1]",
+            "$[?value(@..x) == 1]",
+            "$[?match(@.a, 'a.*')]",
+            "$[?search($.x, 'a')]",
+            "$[?length(value(@..x)) == 1]",
+        ] {
+            assert!(JsonPath::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn filters_applied_to_the_current_node_are_rejected() {
+        for bad in [
+            "$[?@.a[?@[?@ > 1]]]",
+            "$[?$.a[?@..[?@ > 1]]]",
+            "$[?@.a[?count(@[?@ > 1]) > 0]]",
+        ] {
+            let err = JsonPath::parse(bad).unwrap_err();
+            assert_eq!(err.help(), Some(HELP_NESTED_FILTER), "{bad}: {err}");
+        }
+        let doc = json!([{"x": [0, 3]}, {"x": [1]}, [0, 2], [[5]], [[0]]]);
+        assert_eq!(q("$[?@.x[?@ > 1]]", &doc), vec![json!({"x": [0, 3]})]);
+        assert_eq!(q("$[?@[?@ > 1]]", &doc), vec![json!([0, 2])]);
+        assert_eq!(
+            q("$[?count(@..[?@ > 1]) > 0]", &doc),
+            vec![json!({"x": [0, 3]}), json!([0, 2]), json!([[5]])]
+        );
+        assert_eq!(
+            q("$[?@.*[?@.*[?@ > 1]]]", &json!([[[[[2]]]], [[[[0]]]]])),
+            vec![json!([[[[2]]]])]
+        );
+    }
+
+    #[test]
+    fn display_eq_and_clone_are_by_source() {
+        let a = JsonPath::parse("$.a").unwrap();
+        let b = JsonPath::parse("$['a']").unwrap();
+        assert_eq!(a.to_string(), "$.a");
+        assert_eq!(a.as_str(), "$.a");
+        assert_ne!(a, b);
+        assert_eq!(a, a.clone());
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        let doc = json!({"a": [1, {"b": null}], "": {"": []}});
+        let odd = [
+            "",
+            "$",
+            "$$",
+            "@",
+            "$[",
+            "$]",
+            "$[?",
+            "$[?@",
+            "$[?@.a ==",
+            "$['",
+            "$['\\",
+            "$['\\u",
+            "$['\\uD800']",
+            "$[\"\\uDC00\"]",
+            "$[-0]",
+            "$[01]",
+            "$[9007199254740992]",
+            "$[-9007199254740992]",
+            "$[::-9007199254740991]",
+            "$..",
+            "$...a",
+            "$.*.*.*",
+            "$[?length(@) == -0.0e-0]",
+            "$[?match(@, '[')]",
+            "$[?search(@, '(((')]",
+            "$[?@ == 1e999]",
+            "$[?@ < -1e400]",
+            "$..[*]",
+            "$['\u{0}']",
+            "$.\u{10FFFF}",
+            "$[?!!@]",
+            "$[?((((((@))))))]",
+            "$[?@.a==\"\\\"\"]",
+            "..",
+            "$.a[?@.b]['c'][1:]",
+        ];
+        for s in odd {
+            if let Ok(p) = JsonPath::parse(s) {
+                let _ = p.query(&doc);
+                let _ = p.first(&doc);
+            } else if let Err(e) = JsonPath::parse(s) {
+                let _ = (e.to_string(), e.offset(), e.help());
+            }
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Templates for messages, evidence and fix commands (minijinja).
+//!
+//! Every template is compiled once, when its rule loads, into one of two
+//! environments:
+//!
+//! * **plain** for messages, descriptions and the elements of an `argv` fix (each
+//!   element is rendered alone, then shell-quoted as a whole by [`shell_join`]);
+//! * **shell** for a fix given as one `command` string. Its formatter shell-quotes
+//!   *every* interpolated value at the moment it is written, ignoring minijinja's
+//!   "safe" marks, and the `safe`/`escape` filters are removed. Quoting therefore
+//!   happens last, after any `trim`, `replace` or slicing, and cannot be undone by
+//!   them: a value can only ever become one shell word.
+//!
+//! Both environments use strict undefined behaviour (a missing attribute is an
+//! error, not an empty string), a fuel limit against runaway loops and a cap on
+//! the rendered size. Variables a template names must exist in the rule's scope;
+//! that is checked at load time.
+
+use std::collections::BTreeSet;
+use std::io;
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+
+/// Instructions one render may execute.
+pub const FUEL: u64 = 100_000;
+/// Bytes one render may produce.
+pub const MAX_OUTPUT: usize = 256 * 1024;
+
+/// Names available in every template besides the rule's scope.
+const BUILTIN_GLOBALS: &[&str] = &["range", "dict", "namespace", "debug", "loop", "self"];
+
+/// Which environment a template renders in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Plain text (messages, descriptions, argv elements).
+    Plain,
+    /// A whole shell command: every interpolated value is shell-quoted.
+    Shell,
+}
+
+/// A handle to a compiled template.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TemplateId {
+    mode: Mode,
+    index: usize,
+}
+
+/// Why a template failed to compile or to render.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TemplateError {
+    /// Syntax error at load.
+    #[error("{0}")]
+    Syntax(String),
+    /// A variable not in scope.
+    #[error("template uses undefined variable `{0}`")]
+    Undefined(String),
+    /// An error while rendering (missing attribute, out of fuel, too large, ...).
+    #[error("template failed: {0}")]
+    Render(String),
+}
+
+/// The compiled templates of a rule set.
+pub struct Templates {
+    plain: Environment<'static>,
+    shell: Environment<'static>,
+    count: usize,
+    function_names: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates")
+            .field("count", &self.count)
+            .finish()
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Templates {
+    /// Creates both environments, with the function registry available as template
+    /// functions (`{{ image_ref(x).repository }}`).
+    pub fn new() -> Self {
+        let mut plain = base_env();
+        let mut shell = base_env();
+        shell.set_auto_escape_callback(|_| AutoEscape::Custom("shell".into()));
+        shell.set_formatter(|out, _state, value| {
+            let text = if value.is_none() {
+                String::new()
+            } else {
+                value.to_string()
+            };
+            out.write_str(&shell_quote(&text))
+                .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
+        });
+        for name in ["safe", "escape", "e"] {
+            shell.remove_filter(name);
+        }
+        let mut function_names = BTreeSet::new();
+        for f in crate::func::FUNCTIONS {
+            function_names.insert(f.name.to_string());
+            let call = f.call;
+            let name = f.name;
+            let make = move |args: &[Value]| -> Result<Value, minijinja::Error> {
+                let json: Vec<serde_json::Value> = args
+                    .iter()
+                    .map(|a| serde_json::to_value(a).unwrap_or(serde_json::Value::Null))
+                    .collect();
+                match call(&json) {
+                    Ok(v) => Ok(to_value(&v)),
+                    Err(e) => Err(minijinja::Error::new(
+                        minijinja::ErrorKind::InvalidOperation,
+                        format!("{name}: {e}"),
+                    )),
+                }
+            };
+            plain.add_function(name, make);
+            shell.add_function(name, make);
+        }
+        Templates {
+            plain,
+            shell,
+            count: 0,
+            function_names,
+        }
+    }
+
+    /// Compiles `source`; every variable it reads must be one of `scope`.
+    pub fn compile(
+        &mut self,
+        source: &str,
+        mode: Mode,
+        scope: &[String],
+    ) -> Result<TemplateId, TemplateError> {
+        let index = self.count;
+        let name = index.to_string();
+        let env = match mode {
+            Mode::Plain => &mut self.plain,
+            Mode::Shell => &mut self.shell,
+        };
+        env.add_template_owned(name.clone(), source.to_string())
+            .map_err(|e| TemplateError::Syntax(describe(&e)))?;
+        let template = env
+            .get_template(&name)
+            .map_err(|e| TemplateError::Syntax(describe(&e)))?;
+        let mut undeclared: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+        undeclared.sort();
+        for var in undeclared {
+            let known = scope.iter().any(|s| *s == var)
+                || BUILTIN_GLOBALS.contains(&var.as_str())
+                || self.function_names.contains(&var);
+            if !known {
+                return Err(TemplateError::Undefined(var));
+            }
+        }
+        self.count += 1;
+        Ok(TemplateId { mode, index })
+    }
+
+    /// Renders a compiled template with `ctx` (a map of scope names to values).
+    pub fn render(&self, id: TemplateId, ctx: &Value) -> Result<String, TemplateError> {
+        let env = match id.mode {
+            Mode::Plain => &self.plain,
+            Mode::Shell => &self.shell,
+        };
+        let template = env
+            .get_template(&id.index.to_string())
+            .map_err(|e| TemplateError::Render(describe(&e)))?;
+        let mut sink = CappedBuffer::default();
+        template
+            .render_captured_to(ctx.clone(), &mut sink)
+            .map_err(|e| {
+                if sink.overflowed {
+                    TemplateError::Render(format!("output exceeds {MAX_OUTPUT} bytes"))
+                } else {
+                    TemplateError::Render(describe(&e))
+                }
+            })?;
+        String::from_utf8(sink.buf).map_err(|e| TemplateError::Render(e.to_string()))
+    }
+}
+
+fn base_env() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    env.set_recursion_limit(64);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    let mut msg = e.detail().map_or_else(|| e.kind().to_string(), str::to_string);
+    if let Some(line) = e.line() {
+        msg.push_str(&format!(" (template line {line})"));
+    }
+    msg
+}
+
+#[derive(Default)]
+struct CappedBuffer {
+    buf: Vec<u8>,
+    overflowed: bool,
+}
+
+impl io::Write for CappedBuffer {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.len() + data.len() > MAX_OUTPUT {
+            self.overflowed = true;
+            return Err(io::Error::other("template output cap reached"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Converts anything serializable (fact documents, function results) into a
+/// template value.
+pub fn to_value<T: serde::Serialize>(v: T) -> Value {
+    Value::from(minijinja::value::Serde(v))
+}
+
+/// Quotes `s` as one POSIX shell word. Words made only of characters that no
+/// shell treats specially are left bare; everything else is single-quoted, with
+/// `'` written as `'\''`. Inside single quotes nothing is special, not even `$`,
+/// backticks or newlines.
+pub fn shell_quote(s: &str) -> String {
+    let bare = !s.is_empty()
+        && s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '=')
+        })
+        && !s.starts_with('=');
+    if bare {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Joins argv elements into one command line, quoting each.
+pub fn shell_join<S: AsRef<str>>(argv: &[S]) -> String {
+    argv.iter()
+        .map(|a| shell_quote(a.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn scope() -> Vec<String> {
+        vec!["subject".into(), "x".into()]
+    }
+
+    #[test]
+    fn quoting_leaves_plain_words_bare() {
+        assert_eq!(shell_quote("kubectl"), "kubectl");
+        assert_eq!(shell_quote("deployment/ui-private"), "deployment/ui-private");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("$(id)"), "'$(id)'");
+    }
+
+    #[test]
+    fn shell_templates_quote_every_value_even_after_filters() {
+        let mut t = Templates::new();
+        let id = t
+            .compile("echo {{ x }} {{ x|trim }} {{ x[1:] }} {{ x|replace(\"'\", \"\") }}", Mode::Shell, &scope())
+            .unwrap();
+        let ctx = to_value(serde_json::json!({"x": "'; rm -rf / #"}));
+        let out = t.render(id, &ctx).unwrap();
+        assert_eq!(
+            out,
+            "echo ''\\''; rm -rf / #' ''\\''; rm -rf / #' '; rm -rf / #' '; rm -rf / #'"
+        );
+    }
+
+    #[test]
+    fn safe_filter_is_not_available_in_shell_templates() {
+        let mut t = Templates::new();
+        let id = t.compile("echo {{ x|safe }}", Mode::Shell, &scope()).unwrap();
+        let ctx = to_value(serde_json::json!({"x": "$(id)"}));
+        let err = t.render(id, &ctx).unwrap_err();
+        assert!(err.to_string().contains("safe"), "{err}");
+    }
+
+    #[test]
+    fn undefined_variables_fail_at_compile_time() {
+        let mut t = Templates::new();
+        let err = t.compile("{{ subjct.metadata.name }}", Mode::Plain, &scope()).unwrap_err();
+        assert_eq!(err, TemplateError::Undefined("subjct".into()));
+        assert!(matches!(t.compile("{{ x", Mode::Plain, &scope()), Err(TemplateError::Syntax(_))));
+    }
+
+    #[test]
+    fn missing_attributes_fail_at_render_time_and_loops_run_out_of_fuel() {
+        let mut t = Templates::new();
+        let id = t.compile("{{ x.nope }}", Mode::Plain, &scope()).unwrap();
+        let ctx = to_value(serde_json::json!({"x": {}}));
+        assert!(t.render(id, &ctx).is_err());
+        let id = t
+            .compile("{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}", Mode::Plain, &scope())
+            .unwrap();
+        let err = t.render(id, &ctx).unwrap_err();
+        assert!(err.to_string().contains("fuel"), "{err}");
+    }
+
+    #[test]
+    fn output_is_capped() {
+        let mut t = Templates::new();
+        let id = t
+            .compile("{% for a in range(9000) %}{{ x }}{% endfor %}", Mode::Plain, &scope())
+            .unwrap();
+        let ctx = to_value(serde_json::json!({"x": "y".repeat(100)}));
+        let err = t.render(id, &ctx).unwrap_err();
+        assert!(err.to_string().contains("exceeds"), "{err}");
+    }
+}

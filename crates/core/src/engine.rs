@@ -24,13 +24,22 @@ type Index = HashMap<String, Vec<u32>>;
 
 /// Evaluates every rule of `rules` over `facts`.
 pub fn check(rules: &RuleSet, facts: &FactStore) -> Report {
-    let indexes = build_indexes(rules, facts);
+    check_selected(rules, facts, |_| true)
+}
+
+/// Evaluates the rules of `rules` for which `select` is true.
+pub fn check_selected(
+    rules: &RuleSet,
+    facts: &FactStore,
+    select: impl Fn(&Rule) -> bool,
+) -> Report {
+    let indexes = build_indexes(rules, facts, &select);
     let mut report = Report {
-        rules_evaluated: rules.rules.len(),
         facts: facts.len(),
         ..Report::default()
     };
-    for rule in &rules.rules {
+    for rule in rules.rules.iter().filter(|r| select(r)) {
+        report.rules_evaluated += 1;
         let mut ev = Evaluator {
             rule,
             facts,
@@ -44,9 +53,13 @@ pub fn check(rules: &RuleSet, facts: &FactStore) -> Report {
     report
 }
 
-fn build_indexes(rules: &RuleSet, facts: &FactStore) -> HashMap<String, Index> {
+fn build_indexes(
+    rules: &RuleSet,
+    facts: &FactStore,
+    select: &impl Fn(&Rule) -> bool,
+) -> HashMap<String, Index> {
     let mut indexes: HashMap<String, Index> = HashMap::new();
-    for rule in &rules.rules {
+    for rule in rules.rules.iter().filter(|r| select(r)) {
         for b in &rule.bindings {
             if let BindingKind::Join(j) = &b.kind {
                 let key = j.index_key();
@@ -194,7 +207,9 @@ impl<'a> Evaluator<'a> {
             }
         }
         if j.one {
-            matched.first().map_or(Slot::Owned(Value::Null), |d| Slot::Ref(d))
+            matched
+                .first()
+                .map_or(Slot::Owned(Value::Null), |d| Slot::Ref(d))
         } else {
             Slot::Owned(Value::Array(matched.into_iter().cloned().collect()))
         }
@@ -245,17 +260,18 @@ impl<'a> Evaluator<'a> {
     fn subject_of(&self, scope: &Scope<'_>) -> Result<Subject, String> {
         let spec = &self.rule.finding.subject;
         let subject = scope.slots.first().map_or(&Value::Null, Slot::value);
-        let text = |e: &Option<ValueExpr>, default: Option<&Value>| -> Result<Option<String>, String> {
-            let v = match e {
-                Some(e) => Some(self.value(e, scope)?),
-                None => default.cloned(),
+        let text =
+            |e: &Option<ValueExpr>, default: Option<&Value>| -> Result<Option<String>, String> {
+                let v = match e {
+                    Some(e) => Some(self.value(e, scope)?),
+                    None => default.cloned(),
+                };
+                Ok(match v {
+                    Some(Value::String(s)) => Some(s),
+                    Some(Value::Null) | None => None,
+                    Some(other) => Some(other.to_string()),
+                })
             };
-            Ok(match v {
-                Some(Value::String(s)) => Some(s),
-                Some(Value::Null) | None => None,
-                Some(other) => Some(other.to_string()),
-            })
-        };
         let kind = text(&spec.kind, None)?.unwrap_or_else(|| self.rule.subject_kind.clone());
         let namespace = text(&spec.namespace, subject.pointer("/metadata/namespace"))?;
         let name = text(&spec.name, subject.pointer("/metadata/name"))?.unwrap_or_default();
@@ -279,7 +295,10 @@ impl<'a> Evaluator<'a> {
             let description = render(step.description)?;
             let (argv, command) = match &step.command {
                 FixCommand::Argv(parts) => {
-                    let argv = parts.iter().map(|p| render(*p)).collect::<Result<Vec<_>, _>>()?;
+                    let argv = parts
+                        .iter()
+                        .map(|p| render(*p))
+                        .collect::<Result<Vec<_>, _>>()?;
                     let command = shell_join(&argv);
                     (Some(argv), command)
                 }

@@ -16,7 +16,7 @@ pub struct LoadError {
     /// Where in the file; `0:0` when the problem concerns the whole file.
     pub pos: Pos,
     /// What is wrong.
-    pub kind: LoadErrorKind,
+    pub kind: Box<LoadErrorKind>,
 }
 
 impl LoadError {
@@ -25,7 +25,7 @@ impl LoadError {
         LoadError {
             file: file.to_path_buf(),
             pos,
-            kind,
+            kind: Box::new(kind),
         }
     }
 
@@ -210,16 +210,18 @@ impl LoadErrorKind {
             LoadErrorKind::UnknownFunction {
                 suggestion: Some(s),
                 ..
-            } => Some(format!("did you mean `{s}`? `rulerun functions` lists them all")),
+            } => Some(format!(
+                "did you mean `{s}`? `rulerun functions` lists them all"
+            )),
             LoadErrorKind::UnknownFunction { .. } => {
                 Some("`rulerun functions` lists the registered functions".into())
             }
-            LoadErrorKind::Regex { .. } => {
-                Some("the syntax is the Rust `regex` crate's (no look-around or backreferences)".into())
-            }
-            LoadErrorKind::Template { .. } => {
-                Some("templates are minijinja (Jinja2) syntax: `{{ subject.metadata.name }}`".into())
-            }
+            LoadErrorKind::Regex { .. } => Some(
+                "the syntax is the Rust `regex` crate's (no look-around or backreferences)".into(),
+            ),
+            LoadErrorKind::Template { .. } => Some(
+                "templates are minijinja (Jinja2) syntax: `{{ subject.metadata.name }}`".into(),
+            ),
             LoadErrorKind::DuplicateRuleId { .. } => {
                 Some("rule ids are unique across all loaded rules: rename one".into())
             }
@@ -272,7 +274,10 @@ mod tests {
 
     #[test]
     fn suggestions_find_typos_only() {
-        assert_eq!(closest("severty", ["severity", "title"]), Some("severity".into()));
+        assert_eq!(
+            closest("severty", ["severity", "title"]),
+            Some("severity".into())
+        );
         assert_eq!(closest("Where", ["where", "when"]), Some("where".into()));
         assert_eq!(closest("zzz", ["severity", "title"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);

@@ -67,7 +67,11 @@ impl ScopedPath {
     pub fn value(&self, scope: &Scope<'_>) -> Value {
         if self.path.is_singular() {
             match scope.slots.get(self.slot) {
-                Some(slot) => self.path.first(slot.value()).cloned().unwrap_or(Value::Null),
+                Some(slot) => self
+                    .path
+                    .first(slot.value())
+                    .cloned()
+                    .unwrap_or(Value::Null),
                 None => Value::Null,
             }
         } else {
@@ -247,7 +251,8 @@ pub fn json_eq(a: &Value, b: &Value) -> bool {
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -312,12 +317,32 @@ mod tests {
     fn operators_follow_their_documented_semantics() {
         let doc = json!({"a": "ImagePullBackOff", "n": 3, "s": "4", "l": ["x", "y"], "c": [{"r": "A"}, {"r": "B"}]});
         let any = Quantifier::Any;
-        assert!(check(&doc, "$.a", Op::Equals(json!("ImagePullBackOff")), any));
+        assert!(check(
+            &doc,
+            "$.a",
+            Op::Equals(json!("ImagePullBackOff")),
+            any
+        ));
         assert!(check(&doc, "$.n", Op::Equals(json!(3.0)), any));
         assert!(check(&doc, "$.missing", Op::NotEquals(json!("x")), any));
-        assert!(check(&doc, "$.a", Op::In(vec![json!("ErrImagePull"), json!("ImagePullBackOff")]), any));
-        assert!(!check(&doc, "$.a", Op::NotIn(vec![json!("ImagePullBackOff")]), any));
-        assert!(check(&doc, "$.a", Op::Regex(Box::new(Regex::new("Pull").unwrap())), any));
+        assert!(check(
+            &doc,
+            "$.a",
+            Op::In(vec![json!("ErrImagePull"), json!("ImagePullBackOff")]),
+            any
+        ));
+        assert!(!check(
+            &doc,
+            "$.a",
+            Op::NotIn(vec![json!("ImagePullBackOff")]),
+            any
+        ));
+        assert!(check(
+            &doc,
+            "$.a",
+            Op::Regex(Box::new(Regex::new("Pull").unwrap())),
+            any
+        ));
         assert!(check(&doc, "$.a", Op::Contains(json!("Back")), any));
         assert!(check(&doc, "$.l", Op::Contains(json!("y")), any));
         assert!(check(&doc, "$.a", Op::StartsWith("Image".into()), any));
@@ -329,9 +354,24 @@ mod tests {
         assert!(check(&doc, "$.missing", Op::Exists(false), any));
         assert!(check(&doc, "$.n", Op::Exists(true), any));
         assert!(check(&doc, "$.c[*].r", Op::Equals(json!("B")), any));
-        assert!(!check(&doc, "$.c[*].r", Op::Equals(json!("B")), Quantifier::All));
-        assert!(check(&doc, "$.c[*].r", Op::Regex(Box::new(Regex::new("^[AB]$").unwrap())), Quantifier::All));
-        assert!(!check(&doc, "$.none[*]", Op::Equals(json!(1)), Quantifier::All));
+        assert!(!check(
+            &doc,
+            "$.c[*].r",
+            Op::Equals(json!("B")),
+            Quantifier::All
+        ));
+        assert!(check(
+            &doc,
+            "$.c[*].r",
+            Op::Regex(Box::new(Regex::new("^[AB]$").unwrap())),
+            Quantifier::All
+        ));
+        assert!(!check(
+            &doc,
+            "$.none[*]",
+            Op::Equals(json!(1)),
+            Quantifier::All
+        ));
         assert!(check(&doc, "$.l", Op::Count(CountOp::Eq(2)), any));
         assert!(check(&doc, "$.c[*]", Op::Count(CountOp::Gte(2)), any));
     }
@@ -339,8 +379,14 @@ mod tests {
     #[test]
     fn conditions_combine() {
         let doc = json!({"a": 1});
-        let scope = Scope { slots: vec![Slot::Ref(&doc)] };
-        let yes = Cond::Match(Matcher { path: path("$.a"), op: Op::Exists(true), quantifier: Quantifier::Any });
+        let scope = Scope {
+            slots: vec![Slot::Ref(&doc)],
+        };
+        let yes = Cond::Match(Matcher {
+            path: path("$.a"),
+            op: Op::Exists(true),
+            quantifier: Quantifier::Any,
+        });
         let no = Cond::Not(Box::new(yes.clone()));
         assert!(Cond::All(vec![]).eval(&scope));
         assert!(!Cond::Any(vec![]).eval(&scope));

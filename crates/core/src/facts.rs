@@ -89,7 +89,10 @@ impl FactStore {
                 crate::func::type_name(&doc)
             ));
         };
-        let api_version = obj.get("apiVersion").and_then(Value::as_str).map(str::to_string);
+        let api_version = obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let kind = obj.get("kind").and_then(Value::as_str).map(str::to_string);
         match (api_version.as_deref(), kind.as_deref()) {
             (Some(SNAPSHOT_API_VERSION), Some(SNAPSHOT_KIND)) => {
@@ -196,7 +199,11 @@ impl FactStore {
         let mut files = Vec::new();
         if path.is_dir() {
             collect_files(path, &mut files).map_err(|e| {
-                vec![LoadError::new(path, Pos::default(), LoadErrorKind::Io(e.to_string()))]
+                vec![LoadError::new(
+                    path,
+                    Pos::default(),
+                    LoadErrorKind::Io(e.to_string()),
+                )]
             })?;
             if files.is_empty() {
                 return Err(vec![LoadError::new(
@@ -218,14 +225,22 @@ impl FactStore {
                 Ok(docs) => {
                     for doc in docs {
                         if let Err(msg) = store.add_document(doc) {
-                            errors.push(LoadError::new(&f, Pos::default(), LoadErrorKind::Fact(msg)));
+                            errors.push(LoadError::new(
+                                &f,
+                                Pos::default(),
+                                LoadErrorKind::Fact(msg),
+                            ));
                         }
                     }
                 }
                 Err(e) => errors.push(e),
             }
         }
-        if errors.is_empty() { Ok(store) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(store)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -298,23 +313,31 @@ pub fn parse_fact_text(path: &Path, text: &str) -> Result<Vec<Value>, LoadError>
             )),
         }
     } else {
-        serde_saphyr::from_multiple::<Value>(text).map_err(|e| {
-            let pos = e
-                .location()
-                .map(|l| Pos {
-                    line: u32::try_from(l.line()).unwrap_or(u32::MAX),
-                    column: u32::try_from(l.column()).unwrap_or(u32::MAX),
-                })
-                .unwrap_or_default();
-            LoadError::new(
-                path,
-                pos,
-                LoadErrorKind::Syntax {
-                    format: "YAML",
-                    message: e.without_snippet().to_string().lines().next().unwrap_or("").to_string(),
-                },
-            )
-        })
+        serde_saphyr::from_multiple_with_options::<Value>(text, crate::yaml::options()).map_err(
+            |e| {
+                let pos = e
+                    .location()
+                    .map(|l| Pos {
+                        line: u32::try_from(l.line()).unwrap_or(u32::MAX),
+                        column: u32::try_from(l.column()).unwrap_or(u32::MAX),
+                    })
+                    .unwrap_or_default();
+                LoadError::new(
+                    path,
+                    pos,
+                    LoadErrorKind::Syntax {
+                        format: "YAML",
+                        message: e
+                            .without_snippet()
+                            .to_string()
+                            .lines()
+                            .next()
+                            .unwrap_or("")
+                            .to_string(),
+                    },
+                )
+            },
+        )
     }
 }
 
@@ -349,13 +372,20 @@ mod tests {
     #[test]
     fn snapshots_hold_many_kinds() {
         let mut s = FactStore::new();
-        s.add_document(json!({"apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": {
-            "k8s/v1/Pod": [{"metadata": {"name": "p"}}],
-            "aws/ecr/RepositoryPolicy": [{"repositoryName": "r", "policyText": "{}"}]
-        }}))
+        s.add_document(
+            json!({"apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": {
+                "k8s/v1/Pod": [{"metadata": {"name": "p"}}],
+                "aws/ecr/RepositoryPolicy": [{"repositoryName": "r", "policyText": "{}"}]
+            }}),
+        )
         .unwrap();
         assert_eq!(s.len(), 2);
-        assert!(s.add_document(json!({"apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": {"Pod": []}})).is_err());
+        assert!(
+            s.add_document(
+                json!({"apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": {"Pod": []}})
+            )
+            .is_err()
+        );
         assert!(s.add_document(json!([1])).is_err());
         assert!(s.add_document(json!({"hello": 1})).is_err());
         let round = s.to_snapshot(json!({}));
@@ -366,7 +396,11 @@ mod tests {
 
     #[test]
     fn yaml_and_json_text_parse_with_positions() {
-        let docs = parse_fact_text(Path::new("x.yaml"), "apiVersion: v1\nkind: Pod\n---\napiVersion: v1\nkind: Node\n").unwrap();
+        let docs = parse_fact_text(
+            Path::new("x.yaml"),
+            "apiVersion: v1\nkind: Pod\n---\napiVersion: v1\nkind: Node\n",
+        )
+        .unwrap();
         assert_eq!(docs.len(), 2);
         let e = parse_fact_text(Path::new("x.json"), "{\n  \"a\": ,\n}").unwrap_err();
         assert_eq!(e.pos.line, 2);

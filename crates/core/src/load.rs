@@ -48,7 +48,9 @@ pub const SUBJECT_KEYS: &[&str] = &["kind", "where"];
 /// Keys of `each`.
 pub const EACH_KEYS: &[&str] = &["as", "path", "where"];
 /// Keys of a `let` binding.
-pub const BINDING_KEYS: &[&str] = &["join", "on", "equals", "where", "one", "call", "args", "value"];
+pub const BINDING_KEYS: &[&str] = &[
+    "join", "on", "equals", "where", "one", "call", "args", "value",
+];
 /// Keys of `finding`.
 pub const FINDING_KEYS: &[&str] = &["subject", "message", "evidence", "fix"];
 /// Keys of `finding.subject`.
@@ -60,26 +62,62 @@ pub const COMBINATORS: &[&str] = &["all", "any", "not"];
 /// Matcher operators, with their one-line docs (the reference table in
 /// `docs/rule-language.md` is generated from this list).
 pub const MATCHERS: &[(&str, &str)] = &[
-    ("equals", "a node equals the value (JSON equality; `1` equals `1.0`)"),
-    ("notEquals", "no node equals the value (true when the path finds nothing)"),
+    (
+        "equals",
+        "a node equals the value (JSON equality; `1` equals `1.0`)",
+    ),
+    (
+        "notEquals",
+        "no node equals the value (true when the path finds nothing)",
+    ),
     ("in", "a node equals one of the listed values"),
-    ("notIn", "no node equals any of the listed values (true when the path finds nothing)"),
-    ("regex", "a string (or number, as text) node matches the regex, unanchored: write `^...$` to anchor"),
-    ("contains", "a string node contains the substring, or an array node contains the value"),
+    (
+        "notIn",
+        "no node equals any of the listed values (true when the path finds nothing)",
+    ),
+    (
+        "regex",
+        "a string (or number, as text) node matches the regex, unanchored: write `^...$` to anchor",
+    ),
+    (
+        "contains",
+        "a string node contains the substring, or an array node contains the value",
+    ),
     ("startsWith", "a string node starts with the prefix"),
     ("endsWith", "a string node ends with the suffix"),
-    ("exists", "`true`: the path finds at least one node; `false`: it finds none"),
-    ("absent", "`true`: the path finds no node (same as `exists: false`)"),
-    ("gt", "a node is a number (or numeric string) greater than the value"),
+    (
+        "exists",
+        "`true`: the path finds at least one node; `false`: it finds none",
+    ),
+    (
+        "absent",
+        "`true`: the path finds no node (same as `exists: false`)",
+    ),
+    (
+        "gt",
+        "a node is a number (or numeric string) greater than the value",
+    ),
     ("gte", "... greater than or equal to the value"),
     ("lt", "... less than the value"),
     ("lte", "... less than or equal to the value"),
-    ("count", "the number of nodes (for a singular path to an array or object, its length) is `n`, or `{gte: n}` / `{lte: n}`"),
+    (
+        "count",
+        "the number of nodes (for a singular path to an array or object, its length) is `n`, or `{gte: n}` / `{lte: n}`",
+    ),
 ];
 /// Keys of a matcher besides its operator.
 pub const MATCHER_KEYS: &[&str] = &["path", "quantifier"];
 
-const RESERVED: &[&str] = &["subject", "rule", "params", "loop", "self", "range", "dict", "namespace"];
+const RESERVED: &[&str] = &[
+    "subject",
+    "rule",
+    "params",
+    "loop",
+    "self",
+    "range",
+    "dict",
+    "namespace",
+];
 
 /// A rule file's text with the name to report it under.
 #[derive(Clone, Debug)]
@@ -151,7 +189,10 @@ struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
     }
 }
 
@@ -194,8 +235,10 @@ impl Decoder<'_> {
         let Some(fields) = self.fields(&root, "a rule file", FILE_KEYS) else {
             return Vec::new();
         };
-        if let Some(v) = fields.get("version") {
-            if !matches!(v.kind, NodeKind::Int(1)) {
+        if let Some(v) = fields.get("version")
+            && !matches!(v.kind, NodeKind::Int(1))
+        {
+            {
                 self.err(
                     v.pos,
                     LoadErrorKind::InvalidValue {
@@ -216,7 +259,12 @@ impl Decoder<'_> {
         items.iter().filter_map(|r| self.rule(r)).collect()
     }
 
-    fn fields<'n>(&mut self, node: &'n Node, context: &str, allowed: &'static [&'static str]) -> Option<Fields<'n>> {
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        context: &str,
+        allowed: &'static [&'static str],
+    ) -> Option<Fields<'n>> {
         let NodeKind::Map(entries) = &node.kind else {
             self.err(
                 node.pos,
@@ -252,7 +300,12 @@ impl Decoder<'_> {
         })
     }
 
-    fn required<'n>(&mut self, fields: &Fields<'n>, key: &'static str, context: &str) -> Option<&'n Node> {
+    fn required<'n>(
+        &mut self,
+        fields: &Fields<'n>,
+        key: &'static str,
+        context: &str,
+    ) -> Option<&'n Node> {
         let v = fields.get(key);
         if v.is_none() {
             self.err(
@@ -408,7 +461,11 @@ impl Decoder<'_> {
         let Some(f) = self.fields(node, "docs", DOCS_KEYS) else {
             return RuleDocs::default();
         };
-        let mut text = |key: &str| f.get(key).and_then(|n| self.string(n, key)).unwrap_or_default();
+        let mut text = |key: &str| {
+            f.get(key)
+                .and_then(|n| self.string(n, key))
+                .unwrap_or_default()
+        };
         let summary = text("summary");
         let why_it_matters = text("whyItMatters");
         let how_to_fix = text("howToFix");
@@ -437,7 +494,9 @@ impl Decoder<'_> {
 
     fn kind_name(&mut self, node: &Node) -> Option<String> {
         let kind = self.string(node, "kind")?;
-        let valid = kind.split('/').count() >= 2 && !kind.contains(char::is_whitespace) && !kind.ends_with('/');
+        let valid = kind.split('/').count() >= 2
+            && !kind.contains(char::is_whitespace)
+            && !kind.ends_with('/');
         if !valid {
             self.err(
                 node.pos,
@@ -476,9 +535,13 @@ impl Decoder<'_> {
                     help: if names.slot(&name).is_some() {
                         "each name is bound once per rule".into()
                     } else if RESERVED.contains(&name.as_str()) {
-                        format!("`{name}` is reserved; reserved names: {}", RESERVED.join(", "))
+                        format!(
+                            "`{name}` is reserved; reserved names: {}",
+                            RESERVED.join(", ")
+                        )
                     } else {
-                        "names are identifiers: letters, digits and `_`, not starting with a digit".into()
+                        "names are identifiers: letters, digits and `_`, not starting with a digit"
+                            .into()
                     },
                     value: name,
                 },
@@ -488,7 +551,13 @@ impl Decoder<'_> {
         Some(name)
     }
 
-    fn binding(&mut self, key: &Node, node: &Node, names: &mut Names, kinds: &mut BTreeSet<String>) -> Option<Binding> {
+    fn binding(
+        &mut self,
+        key: &Node,
+        node: &Node,
+        names: &mut Names,
+        kinds: &mut BTreeSet<String>,
+    ) -> Option<Binding> {
         let name = self.binding_name(key, names)?;
         let f = self.fields(node, &format!("binding `{name}`"), BINDING_KEYS)?;
         let slot = names.names.len();
@@ -524,7 +593,8 @@ impl Decoder<'_> {
                                 LoadErrorKind::InvalidValue {
                                     what: "on".into(),
                                     value: text,
-                                    help: "`on` is a path in the joined fact, starting with `$.`".into(),
+                                    help: "`on` is a path in the joined fact, starting with `$.`"
+                                        .into(),
                                 },
                             );
                             None
@@ -599,7 +669,10 @@ impl Decoder<'_> {
                 };
                 let args: Vec<ValueExpr> = match f.get("args") {
                     Some(a) => match &a.kind {
-                        NodeKind::Seq(items) => items.iter().filter_map(|i| self.value_expr(i, names)).collect(),
+                        NodeKind::Seq(items) => items
+                            .iter()
+                            .filter_map(|i| self.value_expr(i, names))
+                            .collect(),
                         _ => vec![self.value_expr(a, names)?],
                     },
                     None => Vec::new(),
@@ -695,7 +768,9 @@ impl Decoder<'_> {
     fn cond(&mut self, node: &Node, names: &Names) -> Option<Cond> {
         match &node.kind {
             // A list is shorthand for `all`.
-            NodeKind::Seq(items) => Some(Cond::All(items.iter().filter_map(|i| self.cond(i, names)).collect())),
+            NodeKind::Seq(items) => Some(Cond::All(
+                items.iter().filter_map(|i| self.cond(i, names)).collect(),
+            )),
             NodeKind::Map(entries) => {
                 let first = entries.first().and_then(|(k, _)| k.as_str()).unwrap_or("");
                 if entries.len() == 1 && COMBINATORS.contains(&first) {
@@ -708,14 +783,22 @@ impl Decoder<'_> {
                                 return None;
                             };
                             let cs = items.iter().filter_map(|i| self.cond(i, names)).collect();
-                            Some(if combinator == "all" { Cond::All(cs) } else { Cond::Any(cs) })
+                            Some(if combinator == "all" {
+                                Cond::All(cs)
+                            } else {
+                                Cond::Any(cs)
+                            })
                         }
                     };
                 }
                 self.matcher(node, entries, names).map(Cond::Match)
             }
             _ => {
-                self.wrong_type(node, "condition", "a mapping (`{path: ..., equals: ...}`, `all`, `any` or `not`) or a list");
+                self.wrong_type(
+                    node,
+                    "condition",
+                    "a mapping (`{path: ..., equals: ...}`, `all`, `any` or `not`) or a list",
+                );
                 None
             }
         }
@@ -783,14 +866,24 @@ impl Decoder<'_> {
                     message: "a condition needs an operator".into(),
                     help: Some(format!(
                         "add one of: {}",
-                        MATCHERS.iter().map(|(m, _)| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                        MATCHERS
+                            .iter()
+                            .map(|(m, _)| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )),
                 },
             );
             return None;
         };
         if entries.iter().all(|(k, _)| k.as_str() != Some("path")) {
-            self.err(node.pos, LoadErrorKind::MissingKey { key: "path", context: "a condition".into() });
+            self.err(
+                node.pos,
+                LoadErrorKind::MissingKey {
+                    key: "path",
+                    context: "a condition".into(),
+                },
+            );
             return None;
         }
         let op = self.op(opname, value)?;
@@ -830,7 +923,10 @@ impl Decoder<'_> {
             "endsWith" => Op::EndsWith(self.string(v, name)?),
             "regex" => {
                 let pattern = self.string(v, name)?;
-                match regex::RegexBuilder::new(&pattern).size_limit(1 << 20).build() {
+                match regex::RegexBuilder::new(&pattern)
+                    .size_limit(1 << 20)
+                    .build()
+                {
                     Ok(re) => Op::Regex(Box::new(re)),
                     Err(e) => {
                         self.err(
@@ -878,7 +974,8 @@ impl Decoder<'_> {
                                     LoadErrorKind::InvalidValue {
                                         what: "count".into(),
                                         value: k.key_string(),
-                                        help: "`count: N`, `count: {gte: N}` or `count: {lte: N}`".into(),
+                                        help: "`count: N`, `count: {gte: N}` or `count: {lte: N}`"
+                                            .into(),
                                     },
                                 );
                                 return None;
@@ -901,7 +998,13 @@ impl Decoder<'_> {
         scope
     }
 
-    fn template(&mut self, node: &Node, names: &Names, mode: Mode, what: &str) -> Option<TemplateId> {
+    fn template(
+        &mut self,
+        node: &Node,
+        names: &Names,
+        mode: Mode,
+        what: &str,
+    ) -> Option<TemplateId> {
         let text = self.string(node, what)?;
         let scope = Self::template_scope(names);
         match self.templates.compile(&text, mode, &scope) {
@@ -912,7 +1015,12 @@ impl Decoder<'_> {
                 None
             }
             Err(e) => {
-                self.err(node.pos, LoadErrorKind::Template { message: e.to_string() });
+                self.err(
+                    node.pos,
+                    LoadErrorKind::Template {
+                        message: e.to_string(),
+                    },
+                );
                 None
             }
         }
@@ -920,13 +1028,20 @@ impl Decoder<'_> {
 
     fn value_expr(&mut self, node: &Node, names: &Names) -> Option<ValueExpr> {
         match &node.kind {
-            NodeKind::Str(s) if s.starts_with("$$") => Some(ValueExpr::Literal(Value::String(s[1..].to_string()))),
-            NodeKind::Str(s) if s.starts_with('$') => self.path_text(node.pos, s, names).map(ValueExpr::Path),
-            NodeKind::Str(s) if s.contains("{{") || s.contains("{%") => {
-                self.template(node, names, Mode::Plain, "value").map(ValueExpr::Template)
+            NodeKind::Str(s) if s.starts_with("$$") => {
+                Some(ValueExpr::Literal(Value::String(s[1..].to_string())))
             }
+            NodeKind::Str(s) if s.starts_with('$') => {
+                self.path_text(node.pos, s, names).map(ValueExpr::Path)
+            }
+            NodeKind::Str(s) if s.contains("{{") || s.contains("{%") => self
+                .template(node, names, Mode::Plain, "value")
+                .map(ValueExpr::Template),
             NodeKind::Seq(items) => Some(ValueExpr::Array(
-                items.iter().map(|i| self.value_expr(i, names)).collect::<Option<Vec<_>>>()?,
+                items
+                    .iter()
+                    .map(|i| self.value_expr(i, names))
+                    .collect::<Option<Vec<_>>>()?,
             )),
             NodeKind::Map(entries) => Some(ValueExpr::Object(
                 entries
@@ -1007,7 +1122,9 @@ impl Decoder<'_> {
                     return None;
                 }
             },
-            (None, Some(c)) => FixCommand::Shell(self.template(c, names, Mode::Shell, "command")?),
+            (None, Some(c)) => {
+                FixCommand::Shell(self.template(c, names, Mode::Shell, "command")?)
+            }
             _ => {
                 self.err(
                     f.pos,
@@ -1033,7 +1150,12 @@ fn regex_message(e: &regex::Error) -> String {
     text.lines()
         .rev()
         .find(|l| l.trim_start().starts_with("error:"))
-        .map(|l| l.trim_start().trim_start_matches("error:").trim().to_string())
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches("error:")
+                .trim()
+                .to_string()
+        })
         .unwrap_or(text)
 }
 

@@ -164,7 +164,10 @@ impl RuleSet {
 
     /// Every fact kind any rule reads.
     pub fn kinds(&self) -> BTreeSet<String> {
-        self.rules.iter().flat_map(|r| r.kinds.iter().cloned()).collect()
+        self.rules
+            .iter()
+            .flat_map(|r| r.kinds.iter().cloned())
+            .collect()
     }
 
     /// Keeps only the rules for which `keep` is true.

@@ -107,8 +107,7 @@ impl PathError {
     pub fn offset(&self) -> Option<usize> {
         match self {
             PathError::Syntax { offset, .. } => *offset,
-            PathError::TooLong { max, .. } => Some(*max),
-            PathError::TooDeep { .. } => None,
+            PathError::TooLong { .. } | PathError::TooDeep { .. } => None,
         }
     }
 
@@ -482,13 +481,19 @@ fn slice<'a>(
 /// and whitespace inside a member-name shorthand (`$.a b`), which the
 /// `jsonpath-rust` grammar accepts as the name `a b`.
 fn prescan(src: &str) -> Result<(), PathError> {
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
+    let syntax = |reason: String, at: usize| PathError::Syntax {
+        query: src.to_owned(),
+        reason,
+        offset: Some(at),
+    };
+    // Byte offsets of the open brackets; at most MAX_DEPTH of them.
+    let mut open: Vec<(usize, char)> = Vec::new();
+    let mut quote: Option<(usize, char)> = None;
     let mut escaped = false;
     let mut prev: Option<char> = None;
     let mut chars = src.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
-        if let Some(q) = quote {
+        if let Some((_, q)) = quote {
             if escaped {
                 escaped = false;
             } else if c == '\\' {
@@ -500,17 +505,21 @@ fn prescan(src: &str) -> Result<(), PathError> {
             continue;
         }
         match c {
-            '\'' | '"' => quote = Some(c),
+            '\'' | '"' => quote = Some((at, c)),
             '(' | '[' => {
-                depth += 1;
-                if depth > JsonPath::MAX_DEPTH {
+                if open.len() >= JsonPath::MAX_DEPTH {
                     return Err(PathError::TooDeep {
                         query: src.to_owned(),
                         max: JsonPath::MAX_DEPTH,
                     });
                 }
+                open.push((at, c));
             }
-            ')' | ']' => depth = depth.saturating_sub(1),
+            ')' | ']' => {
+                let Some(_) = open.pop() else {
+                    return Err(syntax(format!("unmatched `{c}` at byte {at}"), at));
+                };
+            }
             '.' if !prev.is_some_and(|p| p.is_ascii_digit()) => {
                 if chars.peek().is_some_and(|&(_, n)| n == '.') {
                     chars.next();
@@ -548,6 +557,15 @@ fn prescan(src: &str) -> Result<(), PathError> {
             _ => {}
         }
         prev = Some(c);
+    }
+    if let Some((at, q)) = quote {
+        return Err(syntax(
+            format!("string starting with {q} at byte {at} is not closed"),
+            at,
+        ));
+    }
+    if let Some((at, c)) = open.pop() {
+        return Err(syntax(format!("`{c}` at byte {at} is not closed"), at));
     }
     Ok(())
 }
@@ -1016,6 +1034,21 @@ mod tests {
         );
         assert_eq!(err.help(), Some(HELP_QUOTE));
 
+        let err = JsonPath::parse("$['a'").unwrap_err();
+        assert_eq!(err.offset(), Some(1));
+        assert!(
+            err.to_string().ends_with("`[` at byte 1 is not closed"),
+            "{err}"
+        );
+        let err = JsonPath::parse("$['a]").unwrap_err();
+        assert_eq!(err.offset(), Some(2));
+        assert!(
+            err.to_string().contains("string starting with ' at byte 2"),
+            "{err}"
+        );
+        let err = JsonPath::parse("$.a]").unwrap_err();
+        assert!(err.to_string().contains("unmatched `]` at byte 3"), "{err}");
+
         let err = JsonPath::parse("$.a.").unwrap_err();
         assert!(err.to_string().contains("unexpected end of query"), "{err}");
         assert_eq!(err.offset(), Some(4));
@@ -1093,6 +1126,26 @@ mod tests {
             q("$[?@.*[?@.*[?@ > 1]]]", &json!([[[[[2]]]], [[[[0]]]]])),
             vec![json!([[[[2]]]])]
         );
+    }
+
+    #[test]
+    fn longest_queries_on_deep_documents_stay_within_the_stack() {
+        // Runs on a test thread (2 MiB stack by default).
+        let depth = 500;
+        let mut doc = json!(1);
+        for _ in 0..depth {
+            doc = json!({"a": [doc]});
+        }
+        let names = format!("${}", ".a[0]".repeat(depth / 3));
+        let wild = format!("${}", ".*[*]".repeat(depth / 3));
+        let general = format!("${}", ".a[0:1]".repeat(depth / 5));
+        let filtered = format!("$..[?@.a[0].a]{}", ".a[0]".repeat(depth / 5));
+        for path in [&names, &wild, &general, &filtered, &"$..*".to_owned()] {
+            assert!(path.len() <= JsonPath::MAX_LEN, "{}", path.len());
+            let p = JsonPath::parse(path).unwrap();
+            assert!(!p.query(&doc).is_empty(), "{path}");
+            assert!(p.first(&doc).is_some(), "{path}");
+        }
     }
 
     #[test]

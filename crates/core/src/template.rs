@@ -147,10 +147,11 @@ impl Templates {
         let template = env
             .get_template(&name)
             .map_err(|e| TemplateError::Syntax(describe(&e)))?;
-        let mut undeclared: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+        let mut undeclared: Vec<String> =
+            template.undeclared_variables(false).into_iter().collect();
         undeclared.sort();
         for var in undeclared {
-            let known = scope.iter().any(|s| *s == var)
+            let known = scope.contains(&var)
                 || BUILTIN_GLOBALS.contains(&var.as_str())
                 || self.function_names.contains(&var);
             if !known {
@@ -194,7 +195,9 @@ fn base_env() -> Environment<'static> {
 }
 
 fn describe(e: &minijinja::Error) -> String {
-    let mut msg = e.detail().map_or_else(|| e.kind().to_string(), str::to_string);
+    let mut msg = e
+        .detail()
+        .map_or_else(|| e.kind().to_string(), str::to_string);
     if let Some(line) = e.line() {
         msg.push_str(&format!(" (template line {line})"));
     }
@@ -234,7 +237,8 @@ pub fn to_value<T: serde::Serialize>(v: T) -> Value {
 pub fn shell_quote(s: &str) -> String {
     let bare = !s.is_empty()
         && s.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '=')
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '-' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '=')
         })
         && !s.starts_with('=');
     if bare {
@@ -273,7 +277,10 @@ mod tests {
     #[test]
     fn quoting_leaves_plain_words_bare() {
         assert_eq!(shell_quote("kubectl"), "kubectl");
-        assert_eq!(shell_quote("deployment/ui-private"), "deployment/ui-private");
+        assert_eq!(
+            shell_quote("deployment/ui-private"),
+            "deployment/ui-private"
+        );
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
@@ -284,7 +291,11 @@ mod tests {
     fn shell_templates_quote_every_value_even_after_filters() {
         let mut t = Templates::new();
         let id = t
-            .compile("echo {{ x }} {{ x|trim }} {{ x[1:] }} {{ x|replace(\"'\", \"\") }}", Mode::Shell, &scope())
+            .compile(
+                "echo {{ x }} {{ x|trim }} {{ x[1:] }} {{ x|replace(\"'\", \"\") }}",
+                Mode::Shell,
+                &scope(),
+            )
             .unwrap();
         let ctx = to_value(serde_json::json!({"x": "'; rm -rf / #"}));
         let out = t.render(id, &ctx).unwrap();
@@ -297,7 +308,9 @@ mod tests {
     #[test]
     fn safe_filter_is_not_available_in_shell_templates() {
         let mut t = Templates::new();
-        let id = t.compile("echo {{ x|safe }}", Mode::Shell, &scope()).unwrap();
+        let id = t
+            .compile("echo {{ x|safe }}", Mode::Shell, &scope())
+            .unwrap();
         let ctx = to_value(serde_json::json!({"x": "$(id)"}));
         let err = t.render(id, &ctx).unwrap_err();
         assert!(err.to_string().contains("safe"), "{err}");
@@ -306,9 +319,14 @@ mod tests {
     #[test]
     fn undefined_variables_fail_at_compile_time() {
         let mut t = Templates::new();
-        let err = t.compile("{{ subjct.metadata.name }}", Mode::Plain, &scope()).unwrap_err();
+        let err = t
+            .compile("{{ subjct.metadata.name }}", Mode::Plain, &scope())
+            .unwrap_err();
         assert_eq!(err, TemplateError::Undefined("subjct".into()));
-        assert!(matches!(t.compile("{{ x", Mode::Plain, &scope()), Err(TemplateError::Syntax(_))));
+        assert!(matches!(
+            t.compile("{{ x", Mode::Plain, &scope()),
+            Err(TemplateError::Syntax(_))
+        ));
     }
 
     #[test]
@@ -318,7 +336,11 @@ mod tests {
         let ctx = to_value(serde_json::json!({"x": {}}));
         assert!(t.render(id, &ctx).is_err());
         let id = t
-            .compile("{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}", Mode::Plain, &scope())
+            .compile(
+                "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}",
+                Mode::Plain,
+                &scope(),
+            )
             .unwrap();
         let err = t.render(id, &ctx).unwrap_err();
         assert!(err.to_string().contains("fuel"), "{err}");
@@ -328,7 +350,11 @@ mod tests {
     fn output_is_capped() {
         let mut t = Templates::new();
         let id = t
-            .compile("{% for a in range(9000) %}{{ x }}{% endfor %}", Mode::Plain, &scope())
+            .compile(
+                "{% for a in range(9000) %}{{ x }}{% endfor %}",
+                Mode::Plain,
+                &scope(),
+            )
             .unwrap();
         let ctx = to_value(serde_json::json!({"x": "y".repeat(100)}));
         let err = t.render(id, &ctx).unwrap_err();

@@ -1,1 +1,620 @@
-pub fn placeholder() {}
+//! Rule tests: test cases that sit beside rules, with facts and the findings they
+//! must (and must not) produce.
+//!
+//! A test file is named `tests.yaml` or `*.test.yaml`:
+//!
+//! ```yaml
+//! tests:
+//!   - name: fires on a pod waiting in ImagePullBackOff
+//!     facts: fixtures/backoff.json        # or inline: {k8s/v1/Pod: [...]}
+//!     expect:
+//!       - subject: default/web-1
+//!         message: cannot pull
+//!         fix:
+//!           - command: {contains: kubectl rollout restart}
+//!   - name: stays quiet for running pods
+//!     facts: {k8s/v1/Pod: [{metadata: {name: ok}, status: {phase: Running}}]}
+//!     expect: []
+//! ```
+//!
+//! The findings of the rules under test must match the expectations exactly: each
+//! expectation matches one finding, and a finding no expectation matches fails the
+//! test. `expect: []` is a must-not-fire case.
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::engine::check_selected;
+use crate::error::{LoadError, LoadErrorKind, closest};
+use crate::expr::json_eq;
+use crate::facts::{FactStore, parse_fact_text};
+use crate::finding::Finding;
+use crate::load::SourceFile;
+use crate::rule::RuleSet;
+use crate::yaml::{self, Node, NodeKind, Pos};
+
+const FILE_KEYS: &[&str] = &["tests"];
+const CASE_KEYS: &[&str] = &["name", "rules", "facts", "expect"];
+const EXPECT_KEYS: &[&str] = &["rule", "subject", "message", "evidence", "fix", "severity"];
+const STEP_KEYS: &[&str] = &["description", "command"];
+const TEXT_KEYS: &[&str] = &["contains", "matches", "equals", "notContains"];
+
+/// Whether a file name is a rule test file's.
+pub fn is_test_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n == "tests.yaml" || n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
+}
+
+/// A text expectation.
+#[derive(Debug, Clone)]
+pub enum TextMatch {
+    /// Contains the substring.
+    Contains(String),
+    /// Does not contain the substring.
+    NotContains(String),
+    /// Matches the regex.
+    Matches(Regex),
+    /// Is exactly the string.
+    Equals(String),
+}
+
+impl TextMatch {
+    fn test(&self, s: &str) -> bool {
+        match self {
+            TextMatch::Contains(x) => s.contains(x.as_str()),
+            TextMatch::NotContains(x) => !s.contains(x.as_str()),
+            TextMatch::Matches(re) => re.is_match(s),
+            TextMatch::Equals(x) => s == x,
+        }
+    }
+}
+
+impl std::fmt::Display for TextMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TextMatch::Contains(x) => write!(f, "contains {x:?}"),
+            TextMatch::NotContains(x) => write!(f, "does not contain {x:?}"),
+            TextMatch::Matches(re) => write!(f, "matches /{}/", re.as_str()),
+            TextMatch::Equals(x) => write!(f, "equals {x:?}"),
+        }
+    }
+}
+
+/// One expected finding.
+#[derive(Debug, Clone, Default)]
+pub struct Expectation {
+    /// The rule id, when given.
+    pub rule: Option<String>,
+    /// `namespace/name` or `name`, when given.
+    pub subject: Option<String>,
+    /// Expectations on the message.
+    pub message: Vec<TextMatch>,
+    /// Evidence entries that must be present and equal.
+    pub evidence: Vec<(String, Value)>,
+    /// Expectations on fix steps, by position.
+    pub fix: Vec<(Vec<TextMatch>, Vec<TextMatch>)>,
+    /// The severity, when given.
+    pub severity: Option<String>,
+    /// Where the expectation is written.
+    pub pos: Pos,
+}
+
+/// A loaded test case.
+#[derive(Debug, Clone)]
+pub struct TestCase {
+    /// Its name.
+    pub name: String,
+    /// The test file.
+    pub file: PathBuf,
+    /// Where it starts.
+    pub pos: Pos,
+    /// The rule ids under test.
+    pub rules: Vec<String>,
+    /// The facts.
+    pub facts: FactStore,
+    /// The expected findings, exactly.
+    pub expect: Vec<Expectation>,
+}
+
+/// The result of running one test case.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    /// The case's name.
+    pub name: String,
+    /// `file:line:column` of the case.
+    pub location: String,
+    /// Why it failed; empty when it passed.
+    pub failures: Vec<String>,
+}
+
+impl TestOutcome {
+    /// Whether the case passed.
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Loads the test cases of a test file. `folder_rules` are the ids of the rules
+/// defined in the same folder, the default rules under test; `all_rules` are every
+/// loaded id, to check the ones a case names.
+///
+/// `read` reads a fixture file a case names (relative paths resolve against the
+/// test file's folder); the CLI passes the file system, or the embedded files for
+/// the built-in packs.
+pub fn load_tests(
+    file: &SourceFile,
+    folder_rules: &[String],
+    all_rules: &[String],
+    read: &dyn Fn(&Path) -> Result<String, String>,
+) -> (Vec<TestCase>, Vec<LoadError>) {
+    let mut d = TestDecoder {
+        file: &file.path,
+        errors: Vec::new(),
+        read,
+    };
+    let cases = d.file(&file.text, folder_rules, all_rules);
+    (cases, d.errors)
+}
+
+/// Runs one test case.
+pub fn run_test(rules: &RuleSet, case: &TestCase) -> TestOutcome {
+    let report = check_selected(rules, &case.facts, |r| case.rules.contains(&r.id));
+    let mut failures = Vec::new();
+    for e in &report.errors {
+        failures.push(format!(
+            "rule `{}` failed to evaluate: {}",
+            e.rule, e.message
+        ));
+    }
+    let mut unmatched: Vec<&Finding> = report.findings.iter().collect();
+    for exp in &case.expect {
+        match unmatched
+            .iter()
+            .position(|f| expectation_matches(exp, f, &case.rules).is_ok())
+        {
+            Some(i) => {
+                unmatched.remove(i);
+            }
+            None => {
+                let why = unmatched
+                    .iter()
+                    .map(|f| {
+                        expectation_matches(exp, f, &case.rules)
+                            .err()
+                            .unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>();
+                let detail = if why.is_empty() {
+                    "no finding was produced".to_string()
+                } else {
+                    format!("closest mismatch: {}", why.join("; "))
+                };
+                failures.push(format!(
+                    "expected finding at line {} not produced: {detail}",
+                    exp.pos.line
+                ));
+            }
+        }
+    }
+    for f in unmatched {
+        failures.push(format!(
+            "unexpected finding from `{}` on {}: {}",
+            f.rule, f.subject, f.message
+        ));
+    }
+    TestOutcome {
+        name: case.name.clone(),
+        location: format!("{}:{}", case.file.display(), case.pos),
+        failures,
+    }
+}
+
+fn expectation_matches(exp: &Expectation, f: &Finding, rules: &[String]) -> Result<(), String> {
+    let rule = exp.rule.as_deref().or(match rules {
+        [only] => Some(only.as_str()),
+        _ => None,
+    });
+    if let Some(r) = rule
+        && f.rule != r
+    {
+        return Err(format!("rule is `{}`, expected `{r}`", f.rule));
+    }
+    if let Some(s) = &exp.subject {
+        let full = match &f.subject.namespace {
+            Some(ns) => format!("{ns}/{}", f.subject.name),
+            None => f.subject.name.clone(),
+        };
+        if *s != full && *s != f.subject.name {
+            return Err(format!("subject is `{full}`, expected `{s}`"));
+        }
+    }
+    if let Some(sev) = &exp.severity
+        && f.severity.as_str() != sev
+    {
+        return Err(format!("severity is `{}`, expected `{sev}`", f.severity));
+    }
+    for m in &exp.message {
+        if !m.test(&f.message) {
+            return Err(format!("message {:?} does not satisfy: {m}", f.message));
+        }
+    }
+    for (k, v) in &exp.evidence {
+        match f.evidence.get(k) {
+            Some(actual) if json_eq(actual, v) => {}
+            Some(actual) => return Err(format!("evidence `{k}` is {actual}, expected {v}")),
+            None => return Err(format!("evidence has no `{k}`")),
+        }
+    }
+    for (i, (desc, cmd)) in exp.fix.iter().enumerate() {
+        let Some(step) = f.fix.get(i) else {
+            return Err(format!(
+                "fix has {} step(s), expected at least {}",
+                f.fix.len(),
+                i + 1
+            ));
+        };
+        for m in desc {
+            if !m.test(&step.description) {
+                return Err(format!(
+                    "fix step {} description {:?} does not satisfy: {m}",
+                    i + 1,
+                    step.description
+                ));
+            }
+        }
+        for m in cmd {
+            if !m.test(&step.command) {
+                return Err(format!(
+                    "fix step {} command {:?} does not satisfy: {m}",
+                    i + 1,
+                    step.command
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves `.` and `..` components without touching the file system.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+struct TestDecoder<'a> {
+    file: &'a Path,
+    errors: Vec<LoadError>,
+    read: &'a dyn Fn(&Path) -> Result<String, String>,
+}
+
+impl TestDecoder<'_> {
+    fn err(&mut self, pos: Pos, kind: LoadErrorKind) {
+        self.errors.push(LoadError::new(self.file, pos, kind));
+    }
+
+    fn map<'n>(
+        &mut self,
+        node: &'n Node,
+        context: &str,
+        allowed: &'static [&'static str],
+    ) -> Option<Vec<(&'n str, &'n Node)>> {
+        let NodeKind::Map(entries) = &node.kind else {
+            self.err(
+                node.pos,
+                LoadErrorKind::WrongType {
+                    what: context.into(),
+                    expected: "a mapping",
+                    found: node.kind.describe(),
+                },
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let key = k.as_str().unwrap_or("");
+            if allowed.contains(&key) {
+                out.push((key, v));
+            } else {
+                let shown = k.key_string();
+                self.err(
+                    k.pos,
+                    LoadErrorKind::UnknownKey {
+                        suggestion: closest(&shown, allowed.iter().copied()),
+                        key: shown,
+                        context: context.into(),
+                        expected: allowed.to_vec(),
+                    },
+                );
+            }
+        }
+        Some(out)
+    }
+
+    fn file(&mut self, text: &str, folder_rules: &[String], all_rules: &[String]) -> Vec<TestCase> {
+        let root = match yaml::parse(text) {
+            Ok(n) => n,
+            Err(e) => {
+                self.err(
+                    e.pos,
+                    LoadErrorKind::Syntax {
+                        format: "YAML",
+                        message: e.message,
+                    },
+                );
+                return Vec::new();
+            }
+        };
+        let Some(top) = self.map(&root, "a test file", FILE_KEYS) else {
+            return Vec::new();
+        };
+        let Some((_, tests)) = top.into_iter().next() else {
+            self.err(
+                root.pos,
+                LoadErrorKind::MissingKey {
+                    key: "tests",
+                    context: "a test file".into(),
+                },
+            );
+            return Vec::new();
+        };
+        let NodeKind::Seq(items) = &tests.kind else {
+            self.err(
+                tests.pos,
+                LoadErrorKind::WrongType {
+                    what: "tests".into(),
+                    expected: "a list of test cases",
+                    found: tests.kind.describe(),
+                },
+            );
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|i| self.case(i, folder_rules, all_rules))
+            .collect()
+    }
+
+    fn case(
+        &mut self,
+        node: &Node,
+        folder_rules: &[String],
+        all_rules: &[String],
+    ) -> Option<TestCase> {
+        let before = self.errors.len();
+        let fields = self.map(node, "a test case", CASE_KEYS)?;
+        let get = |k: &str| fields.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        let name = match get("name").and_then(Node::as_str) {
+            Some(n) => n.to_string(),
+            None => {
+                self.err(
+                    node.pos,
+                    LoadErrorKind::MissingKey {
+                        key: "name",
+                        context: "a test case".into(),
+                    },
+                );
+                String::new()
+            }
+        };
+        let rules = match get("rules") {
+            Some(n) => {
+                let ids: Vec<String> = match &n.kind {
+                    NodeKind::Seq(items) => items.iter().map(Node::key_string).collect(),
+                    _ => vec![n.key_string()],
+                };
+                for id in &ids {
+                    if !all_rules.contains(id) {
+                        self.err(
+                            n.pos,
+                            LoadErrorKind::Other {
+                                message: format!("no loaded rule has id `{id}`"),
+                                help: closest(id, all_rules.iter().map(String::as_str))
+                                    .map(|c| format!("did you mean `{c}`?")),
+                            },
+                        );
+                    }
+                }
+                ids
+            }
+            None => folder_rules.to_vec(),
+        };
+        if rules.is_empty() {
+            self.err(
+                node.pos,
+                LoadErrorKind::Other {
+                    message: "no rules to test: this folder defines none".into(),
+                    help: Some("name them with `rules: [rule-id]`".into()),
+                },
+            );
+        }
+        let facts = match get("facts") {
+            Some(n) => self.facts(n),
+            None => {
+                self.err(
+                    node.pos,
+                    LoadErrorKind::MissingKey {
+                        key: "facts",
+                        context: "a test case".into(),
+                    },
+                );
+                None
+            }
+        };
+        let expect = match get("expect") {
+            Some(n) => match &n.kind {
+                NodeKind::Seq(items) => items.iter().filter_map(|i| self.expectation(i)).collect(),
+                _ => {
+                    self.err(
+                        n.pos,
+                        LoadErrorKind::WrongType {
+                            what: "expect".into(),
+                            expected: "a list of findings (`[]` for none)",
+                            found: n.kind.describe(),
+                        },
+                    );
+                    Vec::new()
+                }
+            },
+            None => {
+                self.err(
+                    node.pos,
+                    LoadErrorKind::MissingKey {
+                        key: "expect",
+                        context: "a test case".into(),
+                    },
+                );
+                Vec::new()
+            }
+        };
+        if self.errors.len() != before {
+            return None;
+        }
+        Some(TestCase {
+            name,
+            file: self.file.to_path_buf(),
+            pos: node.pos,
+            rules,
+            facts: facts?,
+            expect,
+        })
+    }
+
+    fn facts(&mut self, node: &Node) -> Option<FactStore> {
+        let mut store = FactStore::new();
+        let result = match &node.kind {
+            NodeKind::Str(rel) => {
+                let base = self.file.parent().unwrap_or(Path::new("."));
+                let path = normalize(&base.join(rel));
+                match (self.read)(&path) {
+                    Ok(text) => match parse_fact_text(&path, &text) {
+                        Ok(docs) => docs.into_iter().try_for_each(|d| store.add_document(d).map(|_| ())),
+                        Err(e) => {
+                            self.errors.push(e);
+                            return None;
+                        }
+                    },
+                    Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
+                }
+            }
+            NodeKind::Map(_) => match node.to_json() {
+                Value::Object(m) => store.add_facts_map(m).map(|_| ()),
+                _ => Ok(()),
+            },
+            NodeKind::Seq(items) => items.iter().try_for_each(|i| store.add_document(i.to_json()).map(|_| ())),
+            _ => Err("`facts` is a path, a mapping of kind to documents, or a list of Kubernetes objects".into()),
+        };
+        match result {
+            Ok(()) => Some(store),
+            Err(msg) => {
+                self.err(node.pos, LoadErrorKind::Fact(msg));
+                None
+            }
+        }
+    }
+
+    fn text_match(&mut self, node: &Node) -> Vec<TextMatch> {
+        match &node.kind {
+            NodeKind::Str(s) => vec![TextMatch::Contains(s.clone())],
+            NodeKind::Map(_) => {
+                let Some(fields) = self.map(node, "a text expectation", TEXT_KEYS) else {
+                    return Vec::new();
+                };
+                let mut out = Vec::new();
+                for (k, v) in fields {
+                    let s = v.key_string();
+                    match k {
+                        "contains" => out.push(TextMatch::Contains(s)),
+                        "notContains" => out.push(TextMatch::NotContains(s)),
+                        "equals" => out.push(TextMatch::Equals(s)),
+                        _ => match crate::load::compile_regex(&s) {
+                            Ok(re) => out.push(TextMatch::Matches(re)),
+                            Err(message) => self.err(
+                                v.pos,
+                                LoadErrorKind::Regex {
+                                    pattern: s,
+                                    message,
+                                },
+                            ),
+                        },
+                    }
+                }
+                out
+            }
+            _ => {
+                self.err(
+                    node.pos,
+                    LoadErrorKind::WrongType {
+                        what: "text expectation".into(),
+                        expected: "a string or `{contains|matches|equals: ...}`",
+                        found: node.kind.describe(),
+                    },
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn expectation(&mut self, node: &Node) -> Option<Expectation> {
+        let fields = self.map(node, "an expected finding", EXPECT_KEYS)?;
+        let mut exp = Expectation {
+            pos: node.pos,
+            ..Expectation::default()
+        };
+        for (k, v) in fields {
+            match k {
+                "rule" => exp.rule = Some(v.key_string()),
+                "subject" => exp.subject = Some(v.key_string()),
+                "severity" => exp.severity = Some(v.key_string()),
+                "message" => exp.message = self.text_match(v),
+                "evidence" => {
+                    if let Value::Object(m) = v.to_json() {
+                        exp.evidence = m.into_iter().collect();
+                    }
+                }
+                _ => {
+                    let NodeKind::Seq(steps) = &v.kind else {
+                        self.err(
+                            v.pos,
+                            LoadErrorKind::WrongType {
+                                what: "fix".into(),
+                                expected: "a list of steps",
+                                found: v.kind.describe(),
+                            },
+                        );
+                        continue;
+                    };
+                    for step in steps {
+                        let Some(sf) = self.map(step, "an expected fix step", STEP_KEYS) else {
+                            continue;
+                        };
+                        let mut desc = Vec::new();
+                        let mut cmd = Vec::new();
+                        for (sk, sv) in sf {
+                            if sk == "description" {
+                                desc = self.text_match(sv);
+                            } else {
+                                cmd = self.text_match(sv);
+                            }
+                        }
+                        exp.fix.push((desc, cmd));
+                    }
+                }
+            }
+        }
+        Some(exp)
+    }
+}

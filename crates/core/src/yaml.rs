@@ -123,12 +123,19 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// The parser options for every YAML rulerun reads: serde-saphyr's default budget
+/// (limits on events, nesting and aliases against YAML bombs), duplicate keys
+/// rejected, and YAML 1.2 booleans only, so that `on:` is the string `on` and not
+/// `true` (the YAML 1.1 "Norway problem").
+pub fn options() -> serde_saphyr::Options {
+    let mut o = serde_saphyr::Options::default();
+    o.strict_booleans = true;
+    o
+}
+
 /// Parses one YAML document into a [`Node`] tree.
-///
-/// serde-saphyr's default budget applies (limits on events, nesting, aliases), and
-/// duplicate keys are errors.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
-    serde_saphyr::from_str::<Node>(text).map_err(|e| {
+    serde_saphyr::from_str_with_options::<Node>(text, options()).map_err(|e| {
         let pos = e
             .location()
             .map(|l| Pos {
@@ -249,15 +256,27 @@ mod tests {
     #[test]
     fn positions_are_recorded_for_nested_nodes() {
         let n = parse("a:\n  b: [1, two]\n  c: {d: true}\n").unwrap();
-        let NodeKind::Map(top) = &n.kind else { panic!() };
+        let NodeKind::Map(top) = &n.kind else {
+            panic!()
+        };
         let (k, v) = &top[0];
         assert_eq!(k.as_str(), Some("a"));
         assert_eq!(k.pos, Pos { line: 1, column: 1 });
-        let NodeKind::Map(inner) = &v.kind else { panic!() };
+        let NodeKind::Map(inner) = &v.kind else {
+            panic!()
+        };
         assert_eq!(inner[0].0.pos, Pos { line: 2, column: 3 });
-        let NodeKind::Seq(items) = &inner[0].1.kind else { panic!() };
+        let NodeKind::Seq(items) = &inner[0].1.kind else {
+            panic!()
+        };
         assert_eq!(items[1].kind, NodeKind::Str("two".into()));
-        assert_eq!(items[1].pos, Pos { line: 2, column: 10 });
+        assert_eq!(
+            items[1].pos,
+            Pos {
+                line: 2,
+                column: 10
+            }
+        );
         assert_eq!(inner[1].1.to_json(), serde_json::json!({"d": true}));
     }
 
@@ -268,5 +287,11 @@ mod tests {
         assert!(!e.message.is_empty());
         let e = parse("a: 1\na: 2\n").unwrap_err();
         assert!(e.message.contains("duplicate"), "{e:?}");
+    }
+
+    #[test]
+    fn only_yaml_1_2_booleans_are_booleans() {
+        let n = parse("on: yes\noff: true\n").unwrap();
+        assert_eq!(n.to_json(), serde_json::json!({"on": "yes", "off": true}));
     }
 }

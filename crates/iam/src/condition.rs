@@ -269,15 +269,15 @@ pub(crate) fn parse_block(
             )
         })?;
         let keys = keys.as_object().ok_or_else(|| {
-            IamError::stmt(
+            IamError::stmt(policy, sref, &element, "must map condition keys to values")
+        })?;
+        if keys.is_empty() {
+            return Err(IamError::stmt(
                 policy,
                 sref,
                 &element,
-                "must map condition keys to values",
-            )
-        })?;
-        if keys.is_empty() {
-            return Err(IamError::stmt(policy, sref, &element, "has no condition keys"));
+                "has no condition keys",
+            ));
         }
         for (key, vals) in keys {
             let element = format!("Condition.{op_name}.{key}");
@@ -365,7 +365,11 @@ enum PolVal {
 }
 
 /// Evaluates one condition against the context.
-pub(crate) fn evaluate(cond: &Condition, ctx: &Context, variables: bool) -> (Tri, ConditionOutcome) {
+pub(crate) fn evaluate(
+    cond: &Condition,
+    ctx: &Context,
+    variables: bool,
+) -> (Tri, ConditionOutcome) {
     let op = cond.operator;
     let lookup = ctx.get(&cond.key);
     let (key_state, request_values) = match lookup {
@@ -385,7 +389,13 @@ pub(crate) fn evaluate(cond: &Condition, ctx: &Context, variables: bool) -> (Tri
     (result, detail)
 }
 
-fn eval_inner(cond: &Condition, op: Operator, lookup: Lookup<'_>, ctx: &Context, variables: bool) -> Tri {
+fn eval_inner(
+    cond: &Condition,
+    op: Operator,
+    lookup: Lookup<'_>,
+    ctx: &Context,
+    variables: bool,
+) -> Tri {
     let key = cond.key.to_lowercase();
     let values = match lookup {
         Lookup::Unknown => return Tri::Unknown([key].into()),
@@ -567,7 +577,11 @@ pub(crate) fn parse_date(s: &str) -> Option<f64> {
                 return None;
             }
             let off = (oh * 3600 + om * 60) as f64;
-            Some(if *sign == b'+' { secs - off } else { secs + off })
+            Some(if *sign == b'+' {
+                secs - off
+            } else {
+                secs + off
+            })
         }
         _ => None,
     }
@@ -637,7 +651,10 @@ mod tests {
     fn ctx(pairs: &[(&str, &[&str])]) -> Context {
         let mut c = Context::default();
         for (k, v) in pairs {
-            c.insert(k, CtxEntry::Values(v.iter().map(|s| s.to_string()).collect()));
+            c.insert(
+                k,
+                CtxEntry::Values(v.iter().map(|s| s.to_string()).collect()),
+            );
         }
         c
     }
@@ -654,7 +671,10 @@ mod tests {
         assert!(op.if_exists);
         assert!(Operator::parse("NullIfExists").is_none());
         assert!(Operator::parse("StringFoo").is_none());
-        assert_eq!(Operator::parse("stringequals").unwrap().base, B::StringEquals);
+        assert_eq!(
+            Operator::parse("stringequals").unwrap().base,
+            B::StringEquals
+        );
     }
 
     #[test]
@@ -662,9 +682,18 @@ mod tests {
         let empty = Context::default();
         assert_eq!(ev(&cond("StringEquals", "k", &["a"]), &empty), Tri::False);
         assert_eq!(ev(&cond("StringNotEquals", "k", &["a"]), &empty), Tri::True);
-        assert_eq!(ev(&cond("StringEqualsIfExists", "k", &["a"]), &empty), Tri::True);
-        assert_eq!(ev(&cond("ForAllValues:StringEquals", "k", &["a"]), &empty), Tri::True);
-        assert_eq!(ev(&cond("ForAnyValue:StringEquals", "k", &["a"]), &empty), Tri::False);
+        assert_eq!(
+            ev(&cond("StringEqualsIfExists", "k", &["a"]), &empty),
+            Tri::True
+        );
+        assert_eq!(
+            ev(&cond("ForAllValues:StringEquals", "k", &["a"]), &empty),
+            Tri::True
+        );
+        assert_eq!(
+            ev(&cond("ForAnyValue:StringEquals", "k", &["a"]), &empty),
+            Tri::False
+        );
         assert_eq!(ev(&cond("Null", "k", &["true"]), &empty), Tri::True);
         assert_eq!(ev(&cond("Null", "k", &["false"]), &empty), Tri::False);
     }
@@ -672,19 +701,43 @@ mod tests {
     #[test]
     fn negated_is_and() {
         let c = ctx(&[("K", &["b"])]);
-        assert_eq!(ev(&cond("StringNotEquals", "k", &["a", "b"]), &c), Tri::False);
-        assert_eq!(ev(&cond("StringNotEquals", "k", &["a", "c"]), &c), Tri::True);
+        assert_eq!(
+            ev(&cond("StringNotEquals", "k", &["a", "b"]), &c),
+            Tri::False
+        );
+        assert_eq!(
+            ev(&cond("StringNotEquals", "k", &["a", "c"]), &c),
+            Tri::True
+        );
         assert_eq!(ev(&cond("StringEquals", "k", &["a", "b"]), &c), Tri::True);
     }
 
     #[test]
     fn sets() {
         let c = ctx(&[("tags", &["a", "b"])]);
-        assert_eq!(ev(&cond("ForAllValues:StringEquals", "tags", &["a", "b", "c"]), &c), Tri::True);
-        assert_eq!(ev(&cond("ForAllValues:StringEquals", "tags", &["a"]), &c), Tri::False);
-        assert_eq!(ev(&cond("ForAnyValue:StringEquals", "tags", &["b"]), &c), Tri::True);
-        assert_eq!(ev(&cond("ForAnyValue:StringNotEquals", "tags", &["a"]), &c), Tri::True);
-        assert_eq!(ev(&cond("ForAllValues:StringNotEquals", "tags", &["a"]), &c), Tri::False);
+        assert_eq!(
+            ev(
+                &cond("ForAllValues:StringEquals", "tags", &["a", "b", "c"]),
+                &c
+            ),
+            Tri::True
+        );
+        assert_eq!(
+            ev(&cond("ForAllValues:StringEquals", "tags", &["a"]), &c),
+            Tri::False
+        );
+        assert_eq!(
+            ev(&cond("ForAnyValue:StringEquals", "tags", &["b"]), &c),
+            Tri::True
+        );
+        assert_eq!(
+            ev(&cond("ForAnyValue:StringNotEquals", "tags", &["a"]), &c),
+            Tri::True
+        );
+        assert_eq!(
+            ev(&cond("ForAllValues:StringNotEquals", "tags", &["a"]), &c),
+            Tri::False
+        );
     }
 
     #[test]
@@ -697,15 +750,46 @@ mod tests {
             ("arn", &["arn:aws:iam::111122223333:role/x/Admin"]),
         ]);
         assert_eq!(ev(&cond("NumericLessThan", "n", &["11"]), &c), Tri::True);
-        assert_eq!(ev(&cond("NumericGreaterThanEquals", "n", &["10.0"]), &c), Tri::True);
+        assert_eq!(
+            ev(&cond("NumericGreaterThanEquals", "n", &["10.0"]), &c),
+            Tri::True
+        );
         assert_eq!(ev(&cond("NumericEquals", "n", &["abc"]), &c), Tri::False);
-        assert_eq!(ev(&cond("DateGreaterThan", "d", &["2020-01-01"]), &c), Tri::True);
-        assert_eq!(ev(&cond("DateLessThan", "d", &["2020-06-01T13:00:00+02:00"]), &c), Tri::False);
-        assert_eq!(ev(&cond("IpAddress", "ip", &["203.0.113.0/24"]), &c), Tri::True);
-        assert_eq!(ev(&cond("NotIpAddress", "ip", &["203.0.113.0/24"]), &c), Tri::False);
+        assert_eq!(
+            ev(&cond("DateGreaterThan", "d", &["2020-01-01"]), &c),
+            Tri::True
+        );
+        assert_eq!(
+            ev(
+                &cond("DateLessThan", "d", &["2020-06-01T13:00:00+02:00"]),
+                &c
+            ),
+            Tri::False
+        );
+        assert_eq!(
+            ev(&cond("IpAddress", "ip", &["203.0.113.0/24"]), &c),
+            Tri::True
+        );
+        assert_eq!(
+            ev(&cond("NotIpAddress", "ip", &["203.0.113.0/24"]), &c),
+            Tri::False
+        );
         assert_eq!(ev(&cond("Bool", "b", &["TRUE"]), &c), Tri::True);
-        assert_eq!(ev(&cond("ArnLike", "arn", &["arn:aws:iam::*:role/*"]), &c), Tri::True);
-        assert_eq!(ev(&cond("ArnNotEquals", "arn", &["arn:aws:iam::111122223333:role/x/Admin"]), &c), Tri::False);
+        assert_eq!(
+            ev(&cond("ArnLike", "arn", &["arn:aws:iam::*:role/*"]), &c),
+            Tri::True
+        );
+        assert_eq!(
+            ev(
+                &cond(
+                    "ArnNotEquals",
+                    "arn",
+                    &["arn:aws:iam::111122223333:role/x/Admin"]
+                ),
+                &c
+            ),
+            Tri::False
+        );
     }
 
     #[test]

@@ -73,7 +73,11 @@ pub(crate) fn substitute(pattern: &str, ctx: &Context, variables: bool) -> Subst
                 .get(i + 2..)
                 .and_then(|rest| rest.iter().position(|&ch| ch == '}'));
             if let Some(off) = close {
-                let inner: String = chars.get(i + 2..i + 2 + off).unwrap_or(&[]).iter().collect();
+                let inner: String = chars
+                    .get(i + 2..i + 2 + off)
+                    .unwrap_or(&[])
+                    .iter()
+                    .collect();
                 i += 3 + off;
                 match inner.trim() {
                     "*" => out.push(Tok::Lit('*')),

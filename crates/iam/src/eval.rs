@@ -90,13 +90,24 @@ fn load(
 
 /// Enforces the per-type grammar: identity-like policies have no
 /// `Principal` and must have `Resource`; resource policies need `Principal`.
-pub(crate) fn check_policy_type(policy: &Policy, ptype: PolicyType, name: &str) -> Result<(), IamError> {
+pub(crate) fn check_policy_type(
+    policy: &Policy,
+    ptype: PolicyType,
+    name: &str,
+) -> Result<(), IamError> {
     for s in &policy.statements {
         let sref = s.reference();
         match ptype {
-            PolicyType::Identity | PolicyType::PermissionsBoundary | PolicyType::Session | PolicyType::ServiceControl => {
+            PolicyType::Identity
+            | PolicyType::PermissionsBoundary
+            | PolicyType::Session
+            | PolicyType::ServiceControl => {
                 if let Some(p) = &s.principal {
-                    let el = if p.negated { "NotPrincipal" } else { "Principal" };
+                    let el = if p.negated {
+                        "NotPrincipal"
+                    } else {
+                        "Principal"
+                    };
                     return Err(IamError::stmt(
                         name,
                         &sref,
@@ -141,7 +152,7 @@ pub(crate) fn prepare(input: &EvalInput) -> Result<Prepared, IamError> {
         Some(a) => {
             return Err(IamError::request(
                 "resourceAccount",
-                format!("`{a}` is not a 12-digit account id"),
+                format!("`{a}` is not an account id"),
             ));
         }
         None => req
@@ -153,18 +164,34 @@ pub(crate) fn prepare(input: &EvalInput) -> Result<Prepared, IamError> {
             .unwrap_or_else(|| caller.account.clone()),
     };
     let mut policies = Vec::new();
-    load(&input.identity_policies, PolicyType::Identity, &mut policies)?;
+    load(
+        &input.identity_policies,
+        PolicyType::Identity,
+        &mut policies,
+    )?;
     if let Some(rp) = &input.resource_policy {
-        load(std::slice::from_ref(rp), PolicyType::Resource, &mut policies)?;
+        load(
+            std::slice::from_ref(rp),
+            PolicyType::Resource,
+            &mut policies,
+        )?;
     }
     load(
         &input.permission_boundary_policies,
         PolicyType::PermissionsBoundary,
         &mut policies,
     )?;
-    load(&input.service_control_policies, PolicyType::ServiceControl, &mut policies)?;
+    load(
+        &input.service_control_policies,
+        PolicyType::ServiceControl,
+        &mut policies,
+    )?;
     load(&input.session_policies, PolicyType::Session, &mut policies)?;
-    load(&input.vpc_endpoint_policies, PolicyType::VpcEndpoint, &mut policies)?;
+    load(
+        &input.vpc_endpoint_policies,
+        PolicyType::VpcEndpoint,
+        &mut policies,
+    )?;
 
     let mut ctx = Context::default();
     let mut explicit_absent = BTreeSet::new();
@@ -252,7 +279,11 @@ pub(crate) fn eval_statement(
             action: action.into(),
         }
     } else {
-        let p = s.action.patterns.iter().find(|p| action_matches(p, action))?;
+        let p = s
+            .action
+            .patterns
+            .iter()
+            .find(|p| action_matches(p, action))?;
         ActionMatch {
             element: "Action".into(),
             pattern: p.clone(),
@@ -267,7 +298,14 @@ pub(crate) fn eval_statement(
         (Some(clause), _) => {
             let m = match_clause(clause, &prep.caller);
             if m.is_none() {
-                failed = Some(if clause.negated { "NotPrincipal" } else { "Principal" }.into());
+                failed = Some(
+                    if clause.negated {
+                        "NotPrincipal"
+                    } else {
+                        "Principal"
+                    }
+                    .into(),
+                );
             }
             m
         }
@@ -301,7 +339,11 @@ pub(crate) fn eval_statement(
                 any = any.or(t);
             }
             let t = if clause.negated { any.not() } else { any };
-            let element = if clause.negated { "NotResource" } else { "Resource" };
+            let element = if clause.negated {
+                "NotResource"
+            } else {
+                "Resource"
+            };
             let pattern = if clause.negated {
                 Some(format!("not any of [{}]", clause.patterns.join(", ")))
             } else {
@@ -374,11 +416,12 @@ pub(crate) fn evaluate_prepared(prep: &Prepared, action: &str) -> Evaluation {
         .collect();
 
     let of = |effect: Effect, pt: Option<PolicyType>| {
-        evals
-            .iter()
-            .filter(move |e| e.detail.effect == effect && pt.is_none_or(|p| e.detail.policy_type == p))
+        evals.iter().filter(move |e| {
+            e.detail.effect == effect && pt.is_none_or(|p| e.detail.policy_type == p)
+        })
     };
-    let allow_of = |pt: PolicyType| Tri::any(of(Effect::Allow, Some(pt)).map(|e| e.applies.clone()));
+    let allow_of =
+        |pt: PolicyType| Tri::any(of(Effect::Allow, Some(pt)).map(|e| e.applies.clone()));
     let gate = |present: bool, pt: PolicyType| if present { allow_of(pt) } else { Tri::True };
 
     let deny = Tri::any(of(Effect::Deny, None).map(|e| e.applies.clone()));
@@ -461,14 +504,19 @@ pub(crate) fn evaluate_prepared(prep: &Prepared, action: &str) -> Evaluation {
             .first()
             .map(|d| d.policy_type)
             .unwrap_or(PolicyType::Identity);
-        aws_message = Some(explain::explicit_deny_message(principal, action, resource, pt));
+        aws_message = Some(explain::explicit_deny_message(
+            principal, action, resource, pt,
+        ));
     }
     if decision == Decision::ImplicitlyDenied || decision == Decision::Unknown {
         // Find the first gate that is not satisfied, in AWS's order.
         let (types, description): (Vec<PolicyType>, String) = if !scp_ok.is_true() {
             (
                 vec![PolicyType::ServiceControl],
-                format!("no service control policy allows `{action}` for account {}", caller.account),
+                format!(
+                    "no service control policy allows `{action}` for account {}",
+                    caller.account
+                ),
             )
         } else if !vpce_ok.is_true() {
             (
@@ -514,7 +562,9 @@ pub(crate) fn evaluate_prepared(prep: &Prepared, action: &str) -> Evaluation {
         };
         if decision == Decision::ImplicitlyDenied {
             let pt = types.first().copied().unwrap_or(PolicyType::Identity);
-            aws_message = Some(explain::implicit_deny_message(principal, action, resource, pt));
+            aws_message = Some(explain::implicit_deny_message(
+                principal, action, resource, pt,
+            ));
             missing_grant = Some(MissingGrant {
                 policy_types: types,
                 description,
@@ -544,11 +594,17 @@ pub(crate) fn evaluate_prepared(prep: &Prepared, action: &str) -> Evaluation {
                 ));
             }
         }
-        if deny.is_false() || allow.is_false() {
-            // keep only hints that can still change the decision
-        }
     }
-    let summary = summarize(decision, &deciding, principal, action, resource, &missing_grant, &unknown_because, &deny);
+    let summary = summarize(
+        decision,
+        &deciding,
+        principal,
+        action,
+        resource,
+        &missing_grant,
+        &unknown_because,
+        &deny,
+    );
     let statements = evals.into_iter().map(|e| e.detail).collect();
     Evaluation {
         decision,
@@ -587,7 +643,9 @@ fn summarize(
         .collect::<Vec<_>>()
         .join("; ");
     match decision {
-        Decision::Allowed => format!("`{action}` on `{resource}` is allowed for `{principal}` by {names}"),
+        Decision::Allowed => {
+            format!("`{action}` on `{resource}` is allowed for `{principal}` by {names}")
+        }
         Decision::ExplicitlyDenied => {
             let how = deciding
                 .first()
@@ -600,7 +658,9 @@ fn summarize(
                     format!(" (action matched by `{}`{p})", d.action.pattern)
                 })
                 .unwrap_or_default();
-            format!("`{action}` on `{resource}` is explicitly denied for `{principal}` by {names}{how}")
+            format!(
+                "`{action}` on `{resource}` is explicitly denied for `{principal}` by {names}{how}"
+            )
         }
         Decision::ImplicitlyDenied => {
             let why = missing
@@ -612,7 +672,9 @@ fn summarize(
             } else {
                 ""
             };
-            format!("`{action}` on `{resource}` is implicitly denied for `{principal}`: {why}{maybe}")
+            format!(
+                "`{action}` on `{resource}` is implicitly denied for `{principal}`: {why}{maybe}"
+            )
         }
         Decision::Unknown => format!(
             "`{action}` on `{resource}` for `{principal}` depends on unknown context: {}",

@@ -139,7 +139,11 @@ impl StatementDetail {
             Some(s) if !s.is_empty() => format!("statement `{s}` (index {})", self.index),
             _ => format!("statement index {}", self.index),
         };
-        format!("{st} of {} `{}`", self.policy_type.label(), self.policy_name)
+        format!(
+            "{st} of {} `{}`",
+            self.policy_type.label(),
+            self.policy_name
+        )
     }
 }
 
@@ -189,8 +193,17 @@ pub struct Explanation {
 }
 
 /// The message AWS gives for an explicit deny.
-pub(crate) fn explicit_deny_message(principal: &str, action: &str, resource: &str, pt: PolicyType) -> String {
-    let article = if pt == PolicyType::Identity { "an" } else { "a" };
+pub(crate) fn explicit_deny_message(
+    principal: &str,
+    action: &str,
+    resource: &str,
+    pt: PolicyType,
+) -> String {
+    let article = if pt == PolicyType::Identity {
+        "an"
+    } else {
+        "a"
+    };
     format!(
         "User: {principal} is not authorized to perform: {action} on resource: {resource} with an explicit deny in {article} {}",
         pt.aws_phrase()
@@ -198,7 +211,12 @@ pub(crate) fn explicit_deny_message(principal: &str, action: &str, resource: &st
 }
 
 /// The message AWS gives for an implicit deny.
-pub(crate) fn implicit_deny_message(principal: &str, action: &str, resource: &str, pt: PolicyType) -> String {
+pub(crate) fn implicit_deny_message(
+    principal: &str,
+    action: &str,
+    resource: &str,
+    pt: PolicyType,
+) -> String {
     format!(
         "User: {principal} is not authorized to perform: {action} on resource: {resource} because no {} allows the {action} action",
         pt.aws_phrase()
@@ -214,7 +232,11 @@ fn list(values: &[String]) -> String {
 
 /// Describes what an unknown condition needs, e.g. "denied unless the
 /// request goes through vpce-1a2b3c4d (StringNotEquals aws:SourceVpce)".
-pub(crate) fn unknown_hint(stmt: &StatementDetail, cond: &ConditionOutcome, base: BaseOperator) -> String {
+pub(crate) fn unknown_hint(
+    stmt: &StatementDetail,
+    cond: &ConditionOutcome,
+    base: BaseOperator,
+) -> String {
     let key_l = cond.key.to_lowercase();
     let values = list(&cond.policy_values);
     let what = match key_l.as_str() {

@@ -153,7 +153,10 @@ mod tests {
         assert!(action_matches("*", "s3:GetObject"));
         assert!(action_matches("ecr:*Image", "ecr:PutImage"));
         assert!(!action_matches("ecr:Batch*", "ecr:PutImage"));
-        assert!(action_matches("ecr:Get?ownloadUrlForLayer", "ecr:GetDownloadUrlForLayer"));
+        assert!(action_matches(
+            "ecr:Get?ownloadUrlForLayer",
+            "ecr:GetDownloadUrlForLayer"
+        ));
     }
 
     #[test]
@@ -161,11 +164,17 @@ mod tests {
         let arn = "arn:aws:ecr:us-east-1:111122223333:repository/team/app";
         assert!(arn_matches("*", arn));
         assert!(arn_matches("arn:aws:ecr:*:*:repository/*", arn));
-        assert!(arn_matches("arn:aws:ecr:us-east-1:111122223333:repository/team/*", arn));
+        assert!(arn_matches(
+            "arn:aws:ecr:us-east-1:111122223333:repository/team/*",
+            arn
+        ));
         // a wildcard cannot span a segment separator
         assert!(!arn_matches("arn:aws:ecr:us-*:repository/team/app", arn));
         assert!(!arn_matches("arn:aws:ecr:*:*:Repository/*", arn));
         // resource part keeps its colons
-        assert!(arn_matches("arn:aws:logs:*:*:log-group:x:*", "arn:aws:logs:us-east-1:1:log-group:x:log-stream:y"));
+        assert!(arn_matches(
+            "arn:aws:logs:*:*:log-group:x:*",
+            "arn:aws:logs:us-east-1:1:log-group:x:log-stream:y"
+        ));
     }
 }

@@ -185,10 +185,12 @@ impl PolicyEntry {
     pub fn document_value(&self, fallback_name: &str) -> Result<Value, IamError> {
         let name = self.display_name(fallback_name);
         match &self.document {
-            Some(Value::String(text)) => serde_json::from_str(text).map_err(|e| IamError::InvalidJson {
-                policy: name,
-                reason: e.to_string(),
-            }),
+            Some(Value::String(text)) => {
+                serde_json::from_str(text).map_err(|e| IamError::InvalidJson {
+                    policy: name,
+                    reason: e.to_string(),
+                })
+            }
             Some(v) => Ok(v.clone()),
             None => self
                 .arn
@@ -291,9 +293,11 @@ mod tests {
         assert_eq!(r.context["d"], ContextValue::Values(vec!["3".into()]));
         assert_eq!(r.context["e"], ContextValue::Absent);
         assert_eq!(r.context["f"], ContextValue::Unknown);
-        assert!(serde_json::from_str::<Request>(
-            r#"{"principal":"p","action":"a","resource":"r","context":{"a":{"x":1}}}"#
-        )
-        .is_err());
+        assert!(
+            serde_json::from_str::<Request>(
+                r#"{"principal":"p","action":"a","resource":"r","context":{"a":{"x":1}}}"#
+            )
+            .is_err()
+        );
     }
 }

@@ -181,10 +181,7 @@ impl Policy {
             Some(Value::String(s)) if s == "2012-10-17" => PolicyVersion::V2012_10_17,
             Some(Value::String(s)) if s == "2008-10-17" => PolicyVersion::V2008_10_17,
             Some(_) => {
-                return Err(top_err(
-                    "Version",
-                    "must be `2012-10-17` or `2008-10-17`",
-                ));
+                return Err(top_err("Version", "must be `2012-10-17` or `2008-10-17`"));
             }
         };
         let id = match obj.get("Id") {
@@ -196,7 +193,12 @@ impl Policy {
             None => return Err(top_err("Statement", "missing")),
             Some(Value::Array(items)) => items.iter().collect(),
             Some(v @ Value::Object(_)) => vec![v],
-            Some(_) => return Err(top_err("Statement", "must be an object or an array of objects")),
+            Some(_) => {
+                return Err(top_err(
+                    "Statement",
+                    "must be an object or an array of objects",
+                ));
+            }
         };
         let statements = raw_statements
             .into_iter()
@@ -276,16 +278,24 @@ pub(crate) fn string_list(
 
 fn parse_statement(v: &Value, index: usize, policy: &str) -> Result<Statement, IamError> {
     let mut sref = StatementRef { sid: None, index };
-    let obj = v
-        .as_object()
-        .ok_or_else(|| IamError::stmt(policy, &sref, "(statement)", "a statement must be a json object"))?;
+    let obj = v.as_object().ok_or_else(|| {
+        IamError::stmt(
+            policy,
+            &sref,
+            "(statement)",
+            "a statement must be a json object",
+        )
+    })?;
     let sid = match obj.get("Sid") {
         None => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(IamError::stmt(policy, &sref, "Sid", "must be a string")),
     };
     sref.sid = sid.clone();
-    if let Some(k) = obj.keys().find(|k| !STATEMENT_ELEMENTS.contains(&k.as_str())) {
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !STATEMENT_ELEMENTS.contains(&k.as_str()))
+    {
         return Err(IamError::stmt(policy, &sref, k, "unknown element"));
     }
     let effect = match obj.get("Effect") {
@@ -445,10 +455,9 @@ mod tests {
 
     #[test]
     fn single_statement_object_and_strings() {
-        let p = Policy::parse(
-            r#"{"Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#,
-        )
-        .unwrap();
+        let p =
+            Policy::parse(r#"{"Statement":{"Effect":"Allow","Action":"ecr:*","Resource":"*"}}"#)
+                .unwrap();
         assert_eq!(p.version, PolicyVersion::Absent);
         assert_eq!(p.statements.len(), 1);
         assert_eq!(p.statements[0].action.patterns, vec!["ecr:*"]);

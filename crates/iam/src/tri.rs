@@ -58,10 +58,6 @@ impl Tri {
         }
     }
 
-    pub(crate) fn all(items: impl IntoIterator<Item = Tri>) -> Tri {
-        items.into_iter().fold(Tri::True, Tri::and)
-    }
-
     pub(crate) fn any(items: impl IntoIterator<Item = Tri>) -> Tri {
         items.into_iter().fold(Tri::False, Tri::or)
     }
@@ -86,7 +82,6 @@ mod tests {
         assert_eq!(Tri::True.or(u.clone()), Tri::True);
         assert_eq!(Tri::False.or(u.clone()), u);
         assert_eq!(u.clone().not(), u);
-        assert_eq!(Tri::all([]), Tri::True);
         assert_eq!(Tri::any([]), Tri::False);
     }
 }

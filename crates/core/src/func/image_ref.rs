@@ -112,7 +112,7 @@ returns
 ```
 
 `accountValid` is false here: the account has 10 digits, so no AWS account
-can own this registry and the pull can never succeed.
+owns this registry and pulls from it fail.
 
 `image_ref("nginx")` gives `registry` `docker.io`, `repository`
 `library/nginx`, `tag` null, `reference` `latest`, `canonical`

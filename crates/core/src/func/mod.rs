@@ -160,7 +160,9 @@ mod tests {
 
     #[test]
     fn arn_entry_parses_role_paths() {
-        let v = (lookup("arn").unwrap().call)(&[json!("arn:aws:iam::123456789012:role/eks/NodeRole")]).unwrap();
+        let v =
+            (lookup("arn").unwrap().call)(&[json!("arn:aws:iam::123456789012:role/eks/NodeRole")])
+                .unwrap();
         assert_eq!(v["resourceType"], "role");
         assert_eq!(v["resourceName"], "NodeRole");
         assert_eq!(v["path"], "/eks/");

@@ -42,7 +42,9 @@ pub(super) fn closest(args: &[Value]) -> Result<Value, FuncError> {
         Some(v) => v
             .as_u64()
             .and_then(|n| usize::try_from(n).ok())
-            .ok_or_else(|| FuncError("closest: argument 3 must be a non-negative integer".into()))?,
+            .ok_or_else(|| {
+                FuncError("closest: argument 3 must be a non-negative integer".into())
+            })?,
         None => 5,
     };
     let mut scored: Vec<(usize, usize, &str)> = candidates
@@ -69,7 +71,12 @@ mod tests {
 
     #[test]
     fn closest_orders_by_distance() {
-        let v = closest(&[json!("1.2.1"), json!(["latest", "1.2.0", "1.2.10", "2.0.0"]), json!(2)]).unwrap();
+        let v = closest(&[
+            json!("1.2.1"),
+            json!(["latest", "1.2.0", "1.2.10", "2.0.0"]),
+            json!(2),
+        ])
+        .unwrap();
         assert_eq!(v, json!(["1.2.0", "1.2.10"]));
         assert_eq!(closest(&[json!("x"), json!(null)]).unwrap(), json!([]));
         assert!(closest(&[json!(1), json!([])]).is_err());

@@ -1,0 +1,124 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rulerun_core::Severity;
+
+/// Tells you why something in your Kubernetes-on-AWS estate is broken and exactly
+/// how to fix it, with the least privilege.
+#[derive(Debug, Parser)]
+#[command(name = "rulerun", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the rules and report findings.
+    Check(CheckArgs),
+    /// Inspect the loaded rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Print a rule's documentation.
+    Explain {
+        /// The rule id, e.g. `ecr-repository-policy-denies-pull`.
+        rule: String,
+        #[command(flatten)]
+        rules: RuleSourceArgs,
+    },
+    /// Check rule files and rule test files for errors without running them.
+    Validate {
+        /// Rule files, test files or folders of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Run rule tests: every `tests.yaml` and `*.test.yaml` below the paths.
+    Test {
+        /// Folders or test files; the built-in rules when none is given.
+        paths: Vec<PathBuf>,
+    },
+    /// Evaluate a JSONPath on a JSON or YAML document and print the nodelist.
+    Query {
+        /// The JSONPath (RFC 9535), e.g. `$.items[*].metadata.name`.
+        path: String,
+        /// The document; standard input when absent or `-`.
+        #[arg(long, short = 'i')]
+        input: Option<PathBuf>,
+    },
+    /// List the functions rules can call.
+    Functions,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the loaded rules with where each came from.
+    List {
+        #[command(flatten)]
+        rules: RuleSourceArgs,
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct RuleSourceArgs {
+    /// Add rule files or folders to the built-in rules (repeatable).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Do not load the built-in rules.
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A snapshot file, a `kubectl get -o json` file, or a folder of them
+    /// (repeatable). Live collection from a cluster is not available yet.
+    #[arg(long = "facts", value_name = "FILE|DIR")]
+    pub facts: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleSourceArgs,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Info)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable, grouped by subject.
+    Text,
+    /// The findings JSON (docs/findings-json.md).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Never exit 1 for findings.
+    Never,
+}
+
+impl FailOn {
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::Never => None,
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The `rulerun` command line: the only part of rulerun that knows terminals,
+//! output formats and exit codes.
+//!
+//! [`run`] takes the arguments and two writers, so tests drive the CLI in-process
+//! exactly as a user would.
+
+mod args;
+mod commands;
+mod render;
+mod sources;
+
+use std::io::Write;
+
+pub use args::Cli;
+
+/// Exit codes.
+pub mod exit {
+    /// No finding at or above `--fail-on`.
+    pub const OK: i32 = 0;
+    /// At least one finding at or above `--fail-on`, or a failing rule test.
+    pub const FINDINGS: i32 = 1;
+    /// Usage, configuration or rule errors.
+    pub const USAGE: i32 = 2;
+}
+
+/// How output should look, decided from the environment once.
+#[derive(Clone, Copy, Debug)]
+pub struct Terminal {
+    /// Whether to use ANSI colours on stdout.
+    pub color: bool,
+}
+
+impl Terminal {
+    /// Colour only on a TTY, and never with `NO_COLOR` set.
+    pub fn detect() -> Self {
+        use std::io::IsTerminal;
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Terminal {
+            color: !no_color && std::io::stdout().is_terminal(),
+        }
+    }
+}
+
+/// Runs rulerun with `args` (including the program name), writing to `out` and
+/// `err`; returns the exit code.
+pub fn run<I, T>(args: I, term: Terminal, out: &mut dyn Write, err: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::Parser;
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
+                _ => exit::USAGE,
+            };
+            let text = if term.color {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            let target: &mut dyn Write = if code == exit::OK { out } else { err };
+            let _ = write!(target, "{text}");
+            return code;
+        }
+    };
+    commands::dispatch(cli, term, out, err)
+}

@@ -1,0 +1,189 @@
+//! Rendering findings, reports and errors for people (text) and programs (JSON).
+
+use std::io::{self, Write};
+
+use rulerun_core::finding::EvalError;
+use rulerun_core::{Finding, LoadError, Report, Severity};
+use serde_json::json;
+
+use crate::Terminal;
+
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn severity(&self, s: Severity) -> String {
+        let code = match s {
+            Severity::Info => "36",
+            Severity::Low => "34",
+            Severity::Medium => "33",
+            Severity::High => "31",
+            Severity::Critical => "1;31",
+        };
+        self.paint(code, s.as_str())
+    }
+}
+
+/// Makes text from facts safe to print on a terminal: control characters (ANSI
+/// escapes, carriage returns) are shown escaped instead of being interpreted.
+pub fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|l| format!("{prefix}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Prints findings grouped by subject.
+pub fn report_text(report: &Report, term: Terminal, out: &mut dyn Write) -> io::Result<()> {
+    let st = Style { on: term.color };
+    let mut last_subject = None;
+    for f in &report.findings {
+        if last_subject != Some(&f.subject) {
+            if last_subject.is_some() {
+                writeln!(out)?;
+            }
+            writeln!(out, "{}", st.paint("1", &clean(&f.subject.to_string())))?;
+            last_subject = Some(&f.subject);
+        }
+        finding_text(f, &st, out)?;
+    }
+    for e in &report.errors {
+        eval_error_text(e, &st, out)?;
+    }
+    if !report.findings.is_empty() || !report.errors.is_empty() {
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", summary_line(report))?;
+    Ok(())
+}
+
+fn finding_text(f: &Finding, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "  {} {} {}",
+        st.severity(f.severity),
+        st.paint("1", &f.rule),
+        clean(&f.title)
+    )?;
+    writeln!(out, "{}", indent(&clean(&f.message), "    "))?;
+    if !f.fix.is_empty() {
+        writeln!(out, "    {}", st.paint("32", "fix:"))?;
+        for (i, step) in f.fix.iter().enumerate() {
+            writeln!(out, "      {}. {}", i + 1, clean(&step.description))?;
+            writeln!(out, "{}", indent(&clean(&step.command), "         $ "))?;
+        }
+    }
+    Ok(())
+}
+
+fn eval_error_text(e: &EvalError, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let subject = e
+        .subject
+        .as_ref()
+        .map(|s| format!(" on {s}"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{}: rule `{}` failed{}: {}",
+        st.paint("31", "error"),
+        e.rule,
+        clean(&subject),
+        clean(&e.message)
+    )
+}
+
+fn summary_line(report: &Report) -> String {
+    let mut counts = Vec::new();
+    for s in Severity::ALL.iter().rev() {
+        let n = report.findings.iter().filter(|f| f.severity == *s).count();
+        if n > 0 {
+            counts.push(format!("{n} {s}"));
+        }
+    }
+    let findings = match report.findings.len() {
+        0 => "no findings".to_string(),
+        1 => format!("1 finding ({})", counts.join(", ")),
+        n => format!("{n} findings ({})", counts.join(", ")),
+    };
+    let errors = match report.errors.len() {
+        0 => String::new(),
+        n => format!(", {n} evaluation error(s)"),
+    };
+    format!(
+        "{findings}{errors}; {} rules over {} facts",
+        report.rules_evaluated, report.facts
+    )
+}
+
+/// The findings JSON document (docs/findings-json.md).
+pub fn report_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut by_severity = serde_json::Map::new();
+    for s in Severity::ALL {
+        by_severity.insert(
+            s.as_str().into(),
+            json!(report.findings.iter().filter(|f| f.severity == s).count()),
+        );
+    }
+    let doc = json!({
+        "findings": report.findings,
+        "errors": report.errors,
+        "summary": {
+            "findings": report.findings.len(),
+            "bySeverity": by_severity,
+            "maxSeverity": report.max_severity(),
+            "rulesEvaluated": report.rules_evaluated,
+            "facts": report.facts,
+            "errors": report.errors.len(),
+        }
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// Prints load errors, all of them, then a count.
+pub fn load_errors(errors: &[LoadError], term: Terminal, err: &mut dyn Write) -> io::Result<()> {
+    let st = Style { on: term.color };
+    for e in errors {
+        let location = if e.pos.line == 0 {
+            e.file.display().to_string()
+        } else {
+            format!("{}:{}", e.file.display(), e.pos)
+        };
+        writeln!(
+            err,
+            "{}: {}: {}",
+            location,
+            st.paint("1;31", "error"),
+            clean(&e.kind.to_string())
+        )?;
+        if let Some(help) = e.help() {
+            writeln!(err, "  {} {}", st.paint("36", "help:"), clean(&help))?;
+        }
+    }
+    let n = errors.len();
+    writeln!(
+        err,
+        "{n} error{} found; nothing was run",
+        if n == 1 { "" } else { "s" }
+    )
+}

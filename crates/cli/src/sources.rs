@@ -1,0 +1,147 @@
+//! Where rules and rule tests come from: the built-in packs embedded in the binary
+//! and the files and folders given on the command line.
+
+use std::path::{Path, PathBuf};
+
+use rulerun_core::testing::is_test_file;
+use rulerun_core::yaml::Pos;
+use rulerun_core::{LoadError, LoadErrorKind, SourceFile};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+}
+
+/// The prefix under which built-in rule files are reported.
+pub const BUILTIN_PREFIX: &str = "<builtin>";
+
+/// Rule files and test files found.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub rules: Vec<SourceFile>,
+    pub tests: Vec<SourceFile>,
+}
+
+fn is_fixture(path: &str) -> bool {
+    path.split(['/', '\\']).any(|c| c == "fixtures")
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("pack.yaml" | "rulerun.yaml")
+    )
+}
+
+/// The built-in rule and test files.
+pub fn builtin() -> Found {
+    let mut found = Found::default();
+    for (rel, text) in embedded::BUILTIN_FILES {
+        let path = PathBuf::from(format!("{BUILTIN_PREFIX}/{rel}"));
+        if is_fixture(rel) || !is_yaml(&path) || is_manifest(&path) {
+            continue;
+        }
+        let file = SourceFile {
+            path,
+            text: (*text).to_string(),
+        };
+        if is_test_file(&file.path) {
+            found.tests.push(file);
+        } else {
+            found.rules.push(file);
+        }
+    }
+    found
+}
+
+/// Reads rule and test files from files and folders (folders recursively, sorted;
+/// `fixtures/` folders, hidden entries and non-YAML files skipped).
+pub fn from_paths(paths: &[PathBuf], found: &mut Found, errors: &mut Vec<LoadError>) {
+    for p in paths {
+        if p.is_dir() {
+            let mut files = Vec::new();
+            if let Err(e) = walk(p, &mut files) {
+                errors.push(LoadError::new(
+                    p,
+                    Pos::default(),
+                    LoadErrorKind::Io(e.to_string()),
+                ));
+            }
+            for f in files {
+                read_into(&f, found, errors);
+            }
+        } else if p.exists() {
+            read_into(p, found, errors);
+        } else {
+            errors.push(LoadError::new(
+                p,
+                Pos::default(),
+                LoadErrorKind::Io("no such file or folder".into()),
+            ));
+        }
+    }
+}
+
+fn read_into(path: &Path, found: &mut Found, errors: &mut Vec<LoadError>) {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let file = SourceFile {
+                path: path.to_path_buf(),
+                text,
+            };
+            if is_test_file(path) {
+                found.tests.push(file);
+            } else {
+                found.rules.push(file);
+            }
+        }
+        Err(e) => errors.push(LoadError::new(
+            path,
+            Pos::default(),
+            LoadErrorKind::Io(e.to_string()),
+        )),
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') || name == "fixtures" {
+            continue;
+        }
+        if e.file_type()?.is_dir() {
+            walk(&p, out)?;
+        } else if is_yaml(&p) && !is_manifest(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Reads a fixture file a rule test names: built-in paths from the embedded files,
+/// others from the file system.
+pub fn read_fixture(path: &Path) -> Result<String, String> {
+    let text = path.to_string_lossy().replace('\\', "/");
+    if let Some(rel) = text.strip_prefix(&format!("{BUILTIN_PREFIX}/")) {
+        return embedded::BUILTIN_FILES
+            .iter()
+            .find(|(p, _)| *p == rel)
+            .map(|(_, t)| (*t).to_string())
+            .ok_or_else(|| "built-in rule tests can only use files inside their pack".to_string());
+    }
+    std::fs::read_to_string(path).map_err(|e| e.to_string())
+}
+
+/// The folder of a file, for pairing tests with rules.
+pub fn folder_of(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}

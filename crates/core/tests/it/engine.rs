@@ -1,0 +1,277 @@
+//! Rules loaded from YAML text, evaluated over facts.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use rulerun_core::{FactStore, LoadErrorKind, SourceFile, check, load_rules};
+use serde_json::json;
+
+fn src(name: &str, text: &str) -> SourceFile {
+    SourceFile {
+        path: PathBuf::from(name),
+        text: text.to_string(),
+    }
+}
+
+fn facts(v: serde_json::Value) -> FactStore {
+    let mut s = FactStore::new();
+    s.add_facts_map(v.as_object().unwrap().clone()).unwrap();
+    s
+}
+
+#[test]
+fn malformed_rule_file_reports_every_error_with_positions() {
+    let text = r#"rules:
+  - id: broken
+    title: Broken
+    severty: high
+    subject:
+      kind: k8s/v1/Pod
+      where: {path: "$.status[", equals: x}
+    when:
+      - {path: $.metadata.name, regex: "(unclosed"}
+    finding:
+      message: "{{ subjct.metadata.name }}"
+"#;
+    let bad_indent = "rules:\n  - id: x\n   title: y\n";
+    let (set, errors) = load_rules(&[src("broken.yaml", text), src("indent.yaml", bad_indent)]);
+    assert!(set.rules.is_empty());
+    let rendered: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    let find = |needle: &str| {
+        rendered
+            .iter()
+            .find(|r| r.contains(needle))
+            .unwrap_or_else(|| panic!("no error containing {needle:?} in {rendered:#?}"))
+    };
+    assert!(find("unknown key `severty`").starts_with("broken.yaml:4:5:"));
+    assert!(find("missing key `severity`").starts_with("broken.yaml:2:5:"));
+    assert!(find("invalid JSONPath `$.status[`").starts_with("broken.yaml:7:"));
+    assert!(find("invalid regex `(unclosed`").starts_with("broken.yaml:9:"));
+    assert!(find("undefined variable `subjct`").starts_with("broken.yaml:11:16:"));
+    assert!(find("invalid YAML").starts_with("indent.yaml:3:"));
+    let typo = errors
+        .iter()
+        .find(|e| matches!(*e.kind, LoadErrorKind::UnknownKey { .. }))
+        .unwrap();
+    assert_eq!(typo.help().as_deref(), Some("did you mean `severity`?"));
+    let undefined = errors
+        .iter()
+        .find(|e| matches!(*e.kind, LoadErrorKind::UndefinedVariable { .. }))
+        .unwrap();
+    assert_eq!(undefined.help().as_deref(), Some("did you mean `subject`?"));
+}
+
+#[test]
+fn duplicate_ids_name_the_first_definition() {
+    let r = "rules:\n  - id: a\n    title: A\n    severity: low\n    subject: {kind: k8s/v1/Pod}\n    finding: {message: m}\n";
+    let (set, errors) = load_rules(&[src("one.yaml", r), src("two.yaml", r)]);
+    assert_eq!(set.rules.len(), 1);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        errors[0].to_string(),
+        "two.yaml:2:5: duplicate rule id `a`, first defined at one.yaml:2:5"
+    );
+}
+
+const JOIN_RULE: &str = r#"
+rules:
+  - id: pod-on-unready-node
+    title: Pod on a node that is not ready
+    severity: medium
+    subject: {kind: k8s/v1/Pod}
+    let:
+      node:
+        join: k8s/v1/Node
+        on: $.metadata.name
+        equals: $.spec.nodeName
+        one: true
+      warnings:
+        join: k8s/v1/Event
+        on: [$.involvedObject.namespace, $.involvedObject.name]
+        equals: [$.metadata.namespace, $.metadata.name]
+        where: {path: $.type, equals: Warning}
+    when:
+      - {path: $node.metadata.name, exists: true}
+      - path: "$node.status.conditions[?@.type == 'Ready'].status"
+        notEquals: "True"
+    finding:
+      message: "{{ subject.metadata.name }} runs on {{ node.metadata.name }} ({{ warnings | length }} warnings)"
+      evidence:
+        warnings: "$warnings[*].reason"
+        nodeName: $node.metadata.name
+"#;
+
+#[test]
+fn joins_use_single_and_composite_keys_with_filters() {
+    let (set, errors) = load_rules(&[src("join.yaml", JOIN_RULE)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let f = facts(json!({
+        "k8s/v1/Pod": [
+            {"metadata": {"name": "a", "namespace": "ns"}, "spec": {"nodeName": "n1"}},
+            {"metadata": {"name": "b", "namespace": "ns"}, "spec": {"nodeName": "n2"}},
+            {"metadata": {"name": "c", "namespace": "ns"}, "spec": {"nodeName": "missing"}}
+        ],
+        "k8s/v1/Node": [
+            {"metadata": {"name": "n1"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}},
+            {"metadata": {"name": "n2"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+        ],
+        "k8s/v1/Event": [
+            {"involvedObject": {"namespace": "ns", "name": "a"}, "type": "Warning", "reason": "NodeNotReady"},
+            {"involvedObject": {"namespace": "ns", "name": "a"}, "type": "Normal", "reason": "Scheduled"},
+            {"involvedObject": {"namespace": "other", "name": "a"}, "type": "Warning", "reason": "Elsewhere"}
+        ]
+    }));
+    let report = check(&set, &f);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    // `c` has no node: `one: true` binds null, and the `exists` guard skips it.
+    let names: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.subject.name.as_str())
+        .collect();
+    assert_eq!(names, vec!["a"], "{:#?}", report.findings);
+    let a = &report.findings[0];
+    assert_eq!(a.message, "a runs on n1 (1 warnings)");
+    assert_eq!(a.evidence["warnings"], json!(["NodeNotReady"]));
+    assert_eq!(a.evidence["nodeName"], json!("n1"));
+}
+
+#[test]
+fn runtime_template_failures_are_reported_not_fatal() {
+    let rule = r#"
+rules:
+  - id: needs-label
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding:
+      message: "{{ subject.metadata.labels.app }}"
+"#;
+    let (set, errors) = load_rules(&[src("r.yaml", rule)]);
+    assert!(errors.is_empty());
+    let f = facts(json!({"k8s/v1/Pod": [
+        {"metadata": {"name": "ok", "labels": {"app": "web"}}},
+        {"metadata": {"name": "nolabel"}}
+    ]}));
+    let report = check(&set, &f);
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].message, "web");
+    assert_eq!(report.errors.len(), 1);
+    assert_eq!(report.errors[0].subject.as_ref().unwrap().name, "nolabel");
+}
+
+/// Hostile values in facts reach fix commands; run each command through `sh` and
+/// show the value arrives as one intact argument and nothing executes.
+#[test]
+fn fix_commands_are_injection_proof_in_sh() {
+    let rule = r#"
+rules:
+  - id: hostile
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding:
+      message: m
+      fix:
+        - description: argv form
+          argv: [printf, "%s\\0", "{{ subject.metadata.name }}", "x-{{ subject.metadata.labels.sid }}"]
+        - description: whole-string form
+          command: "printf '%s\\0' {{ subject.metadata.name }} x-{{ subject.metadata.labels.sid | trim }} {{ subject.metadata.labels.sid[1:] }}"
+"#;
+    let (set, errors) = load_rules(&[src("r.yaml", rule)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let dir = tempfile_dir();
+    let marker = dir.join("pwned");
+    let m = marker.display().to_string();
+    let hostile = [
+        format!("a'; touch {m}; echo '"),
+        format!("$(touch {m})"),
+        format!("`touch {m}`"),
+        format!("line1\ntouch {m}\n"),
+        format!("\"; touch {m}; \""),
+        format!("\\'; touch {m} #"),
+    ];
+    for value in &hostile {
+        let f =
+            facts(json!({"k8s/v1/Pod": [{"metadata": {"name": value, "labels": {"sid": value}}}]}));
+        let report = check(&set, &f);
+        assert!(report.errors.is_empty(), "{:#?}", report.errors);
+        let fix = &report.findings[0].fix;
+        let argv = fix[0].argv.as_ref().unwrap();
+        assert_eq!(argv[2], *value);
+        for step in fix {
+            let out = Command::new("sh")
+                .arg("-c")
+                .arg(&step.command)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                step.command,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let args: Vec<String> = String::from_utf8(out.stdout)
+                .unwrap()
+                .split('\0')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            assert_eq!(args[0], *value, "command: {}", step.command);
+            if step.argv.is_some() {
+                assert_eq!(args[1], format!("x-{value}"), "command: {}", step.command);
+            } else {
+                assert_eq!(
+                    args[1],
+                    format!("x-{}", value.trim()),
+                    "command: {}",
+                    step.command
+                );
+                assert_eq!(args[2], value[1..], "command: {}", step.command);
+            }
+            assert!(
+                !marker.exists(),
+                "command executed injected code: {}",
+                step.command
+            );
+        }
+    }
+}
+
+fn tempfile_dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rulerun-inject-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn each_iterates_elements_with_their_own_filter() {
+    let rule = r#"
+rules:
+  - id: each-container
+    title: t
+    severity: info
+    subject: {kind: k8s/v1/Pod}
+    each:
+      as: c
+      path: "$.spec.containers[*]"
+      where: {path: $c.image, regex: ":latest$"}
+    let:
+      parsed: {call: image_ref, args: [$c.image]}
+    finding:
+      message: "{{ c.name }} uses {{ parsed.repository }}:{{ parsed.tag }}"
+"#;
+    let (set, errors) = load_rules(&[src("r.yaml", rule)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let f = facts(
+        json!({"k8s/v1/Pod": [{"metadata": {"name": "p"}, "spec": {"containers": [
+            {"name": "a", "image": "nginx:latest"}, {"name": "b", "image": "redis:7"}, {"name": "c", "image": "quay.io/x/y:latest"}
+        ]}}]}),
+    );
+    let report = check(&set, &f);
+    let msgs: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        msgs,
+        vec!["a uses library/nginx:latest", "c uses x/y:latest"]
+    );
+}

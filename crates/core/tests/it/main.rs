@@ -1,0 +1,9 @@
+//! The core crate's integration tests, one binary:
+//!
+//! - `jsonpath_cts`: the RFC 9535 compliance suite through our selection layer.
+//! - `engine`: rules loaded from YAML text evaluated over facts (joins, each, errors).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod engine;
+mod jsonpath_cts;

@@ -1,0 +1,8 @@
+//! Integration tests of `rulerun-iam` (one binary; see the submodules).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod corpus;
+mod golden;
+mod props;
+mod scenario;

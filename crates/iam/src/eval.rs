@@ -112,7 +112,7 @@ pub(crate) fn check_policy_type(
                         name,
                         &sref,
                         el,
-                        format!("not allowed in a {}", ptype.label()),
+                        format!("not allowed in {}", with_article(ptype.label())),
                     ));
                 }
                 if s.resource.is_none() && ptype != PolicyType::ServiceControl {
@@ -120,7 +120,7 @@ pub(crate) fn check_policy_type(
                         name,
                         &sref,
                         "Resource",
-                        format!("missing (required in a {})", ptype.label()),
+                        format!("missing (required in {})", with_article(ptype.label())),
                     ));
                 }
             }
@@ -138,6 +138,11 @@ pub(crate) fn check_policy_type(
         }
     }
     Ok(())
+}
+
+fn with_article(label: &str) -> String {
+    let vowel = label.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {label}", if vowel { "an" } else { "a" })
 }
 
 /// Parses and validates an input.

@@ -127,7 +127,8 @@ pub use policy::{Effect, Policy, PolicyVersion, Statement};
 
 /// Entry point for fuzzing and corpus replay: parses arbitrary bytes as a
 /// policy (and, when that succeeds, evaluates it as a resource policy and as
-/// an identity policy against a fixed ECR pull request; also tries the bytes
+/// an identity policy against a fixed ECR pull request by the reference
+/// scenario's node role; also tries the bytes
 /// as a whole [`EvalInput`]). Returns a deterministic digest of the results.
 /// Never panics.
 pub fn fuzz_parse(data: &[u8]) -> String {
@@ -141,11 +142,11 @@ pub fn fuzz_parse(data: &[u8]) -> String {
             out.push_str(&format!("policy: {} statements\n", policy.statements.len()));
             let doc = policy.to_value();
             let request = Request {
-                principal: "arn:aws:sts::111122223333:assumed-role/EksNodeRole/i-0abc".into(),
+                principal: "arn:aws:sts::1234567890:assumed-role/EksNodeGroupRole/i-0abc".into(),
                 principal_id: Some("AROAEXAMPLE".into()),
                 principal_tags: [("team".to_string(), "a".to_string())].into(),
                 action: "ecr:BatchGetImage".into(),
-                resource: "arn:aws:ecr:us-east-1:111122223333:repository/app".into(),
+                resource: "arn:aws:ecr:us-east-1:1234567890:repository/app".into(),
                 resource_account: None,
                 context: [("aws:SourceVpce".to_string(), ContextValue::Unknown)].into(),
                 unknown_keys: Vec::new(),

@@ -1,0 +1,1 @@
+//! Generated docs are fresh; examples in docs load.

@@ -1,1 +1,306 @@
-//! The CLI end to end.
+//! `rulerun` commands end to end: exit codes, output formats, errors.
+
+use std::fs;
+
+use serde_json::Value;
+
+use crate::support::{repo, rulerun};
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        fs::create_dir_all(parent).unwrap();
+    }
+    fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn quick_start_prints_the_finding_and_its_fix_and_exits_1() {
+    let run = rulerun(&[
+        "check".to_string(),
+        "--facts".into(),
+        repo("examples/ui-private-403"),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("k8s/v1/Pod default/ui-private-7655bf59b9-jprrj"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("403 Forbidden"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("$ kubectl rollout restart deployment/ui-private --namespace default"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains('\x1b'),
+        "no colour when not on a terminal"
+    );
+}
+
+#[test]
+fn json_output_follows_the_documented_shape() {
+    let run = rulerun(&[
+        "check".to_string(),
+        "--facts".into(),
+        repo("examples/ui-private-403"),
+        "-o".into(),
+        "json".into(),
+    ]);
+    assert_eq!(run.code, 1);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    let f = findings
+        .iter()
+        .find(|f| f["rule"] == "pod-image-pull-failing")
+        .unwrap();
+    assert_eq!(f["severity"], "high");
+    assert_eq!(f["subject"]["kind"], "k8s/v1/Pod");
+    assert_eq!(f["subject"]["namespace"], "default");
+    let step = &f["fix"][0];
+    assert_eq!(step["argv"][0], "kubectl");
+    assert_eq!(
+        step["command"],
+        "kubectl rollout restart deployment/ui-private --namespace default"
+    );
+    assert_eq!(doc["summary"]["findings"], findings.len());
+    assert_eq!(doc["summary"]["maxSeverity"], "high");
+    assert!(doc["errors"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn fail_on_sets_the_threshold() {
+    let facts = repo("examples/ui-private-403");
+    let run = rulerun(&["check", "--facts", &facts, "--fail-on", "critical"]);
+    assert_eq!(run.code, 0);
+    let run = rulerun(&["check", "--facts", &facts, "--fail-on", "high"]);
+    assert_eq!(run.code, 1);
+    let run = rulerun(&["check", "--facts", &facts, "--fail-on", "never"]);
+    assert_eq!(run.code, 0);
+    let run = rulerun(&["check", "--facts", &facts, "--fail-on", "urgent"]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn bad_rule_files_report_every_error_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.yaml",
+        "rules:\n  - id: a\n    title: A\n    severity: hgh\n    subject: {kind: k8s/v1/Pod}\n    finding: {message: m}\n",
+    );
+    write(dir.path(), "b.yaml", "rules:\n  - id: b\n    titel: B\n");
+    write(dir.path(), "c.yaml", "rules: [\n");
+    let run = rulerun(&[
+        "check".to_string(),
+        "--facts".into(),
+        repo("examples/ui-private-403"),
+        "--rules".into(),
+        dir.path().display().to_string(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.is_empty());
+    let a = dir.path().join("a.yaml").display().to_string();
+    let b = dir.path().join("b.yaml").display().to_string();
+    let c = dir.path().join("c.yaml").display().to_string();
+    assert!(
+        run.stderr.contains(&format!(
+            "{a}:4:15: error: invalid value `hgh` for `severity`"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("help: did you mean `high`?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("{b}:3:5: error: unknown key `titel` in a rule")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains(&format!("{c}:")), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was run"), "{}", run.stderr);
+}
+
+#[test]
+fn missing_facts_is_a_usage_error_with_advice() {
+    let run = rulerun(&["check"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--facts"), "{}", run.stderr);
+    let run = rulerun(&["check", "--facts", "/nonexistent/snapshot.json"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("/nonexistent/snapshot.json"),
+        "{}",
+        run.stderr
+    );
+    let run = rulerun(&["frobnicate"]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn explain_prints_rule_docs_and_suggests_ids() {
+    let run = rulerun(&["explain", "pod-image-pull-failing"]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.starts_with("# `pod-image-pull-failing`"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("## Why it matters"));
+    let run = rulerun(&["explain", "pod-image-pull-failng"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("did you mean `pod-image-pull-failing`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn rules_list_names_sources() {
+    let run = rulerun(&["rules", "list", "-o", "json"]);
+    assert_eq!(run.code, 0);
+    let list: Value = serde_json::from_str(&run.stdout).unwrap();
+    let r = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "pod-image-pull-failing")
+        .unwrap();
+    assert!(
+        r["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("<builtin>/kubernetes/pod-image-pull-failing/rule.yaml:")
+    );
+    let run = rulerun(&["rules", "list"]);
+    assert!(run.stdout.contains("pod-image-pull-failing"));
+}
+
+#[test]
+fn query_prints_nodelists_and_rejects_bad_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "pods.json",
+        r#"{"items": [{"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}]}"#,
+    );
+    let run = rulerun(&["query", "$.items[*].metadata.name", "--input", &f]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        serde_json::from_str::<Value>(&run.stdout).unwrap(),
+        serde_json::json!(["a", "b"])
+    );
+    let run = rulerun(&[
+        "query",
+        "$.items[?@.metadata.name == 'b'].metadata",
+        "--input",
+        &f,
+    ]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&run.stdout).unwrap(),
+        serde_json::json!([{"name": "b"}])
+    );
+    let run = rulerun(&["query", "$.items[", "--input", &f]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("invalid JSONPath `$.items[`"),
+        "{}",
+        run.stderr
+    );
+    let run = rulerun(&["query", "items", "--input", &f]);
+    assert_eq!(run.code, 2);
+}
+
+#[test]
+fn validate_and_test_commands_report_results() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "r/rule.yaml",
+        "rules:\n  - id: pending-pod\n    title: Pending\n    severity: low\n    subject: {kind: k8s/v1/Pod, where: {path: $.status.phase, equals: Pending}}\n    finding: {message: \"{{ subject.metadata.name }} is pending\"}\n",
+    );
+    write(
+        dir.path(),
+        "r/tests.yaml",
+        "tests:\n  - name: fires\n    facts: {k8s/v1/Pod: [{metadata: {name: p}, status: {phase: Pending}}]}\n    expect: [{subject: p, message: is pending}]\n  - name: wrong on purpose\n    facts: {k8s/v1/Pod: [{metadata: {name: q}, status: {phase: Running}}]}\n    expect: [{subject: q}]\n  - name: quiet\n    facts: {k8s/v1/Pod: []}\n    expect: []\n",
+    );
+    let path = dir.path().display().to_string();
+    let run = rulerun(&["validate", &path]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("1 rule(s) and 3 test case(s) are valid")
+    );
+    let run = rulerun(&["test", &path]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("test wrong on purpose ... FAILED"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.trim_end().ends_with("2 passed, 1 failed"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn control_characters_from_facts_are_escaped_in_text_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "rule.yaml",
+        "rules:\n  - id: echo-name\n    title: t\n    severity: info\n    subject: {kind: k8s/v1/Pod}\n    finding: {message: \"{{ subject.metadata.name }}\"}\n",
+    );
+    let facts = write(
+        dir.path(),
+        "facts.json",
+        r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "evil\u001b[2J\rname"}}"#,
+    );
+    let run = rulerun(&[
+        "check",
+        "--no-builtin",
+        "--rules",
+        &rules,
+        "--facts",
+        &facts,
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
+    assert!(
+        run.stdout.contains("evil\\u{1b}[2J\\u{d}name"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn colour_is_used_only_when_asked() {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let code = rulerun::run(
+        [
+            "rulerun".to_string(),
+            "check".into(),
+            "--facts".into(),
+            repo("examples/ui-private-403"),
+        ],
+        rulerun::Terminal { color: true },
+        &mut out,
+        &mut err,
+    );
+    assert_eq!(code, 1);
+    assert!(String::from_utf8(out).unwrap().contains("\x1b["));
+}

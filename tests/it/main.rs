@@ -3,11 +3,13 @@
 //! - `support`: running the CLI in-process and paths of the repository.
 //! - `cli`: `rulerun` commands end to end: exit codes, output formats, errors.
 //! - `rule_packs`: every rule test under `rules/` passes, and the packs' layout.
-//! - `docs`: generated pages are fresh; examples in docs load and behave as shown.
+//! - `docs`: examples in docs load and behave as shown.
+//! - `generated`: pages generated from rules and code (`docs/rules/`, `docs/functions.md`) are fresh.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cli;
 mod docs;
+mod generated;
 mod rule_packs;
 mod support;

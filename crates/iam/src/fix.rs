@@ -162,27 +162,20 @@ pub fn fix_resource_policy(
             new_statements.push(s.raw.clone());
             continue;
         }
-        let mut blocked = Vec::new();
-        let mut kind = None;
-        for a in &required {
-            if let Some(ev) = eval_statement(&original, s, &prep, a) {
-                if !matches!(ev.applies, Tri::False) {
-                    blocked.push(a.clone());
-                    kind = kind.or(ev.principal_kind);
-                }
-            }
-        }
+        let blocked: Vec<String> = required
+            .iter()
+            .filter(|a| {
+                eval_statement(&original, s, &prep, a)
+                    .is_some_and(|ev| !matches!(ev.applies, Tri::False))
+            })
+            .cloned()
+            .collect();
         if blocked.is_empty() {
             new_statements.push(s.raw.clone());
             continue;
         }
         let name = stmt_name(s);
-        let perimeter = matches!(
-            kind,
-            Some(PrincipalMatchKind::Wildcard)
-                | Some(PrincipalMatchKind::Account)
-                | Some(PrincipalMatchKind::NotPrincipal)
-        );
+        let perimeter = targets_more_than_caller(s, &prep);
         if perimeter {
             // keep the perimeter for everything else
             match narrow_actions(&s.raw, &blocked) {
@@ -533,6 +526,24 @@ fn add_condition(raw: &mut Map<String, Value>, op: &str, key: &str, values: &[St
         }
     }
     block.insert(key_name, Value::Array(existing));
+}
+
+/// Whether a statement reaches the caller through `*`, its account or
+/// `NotPrincipal` (a perimeter control) rather than by naming it.
+fn targets_more_than_caller(s: &Statement, prep: &Prepared) -> bool {
+    let Some(clause) = &s.principal else {
+        return true;
+    };
+    match &clause.set {
+        _ if clause.negated => true,
+        crate::policy::PrincipalSet::Any => true,
+        crate::policy::PrincipalSet::Entries(entries) => entries.iter().any(|e| {
+            matches!(
+                match_entry(e, &prep.caller),
+                Some(PrincipalMatchKind::Wildcard) | Some(PrincipalMatchKind::Account)
+            )
+        }),
+    }
 }
 
 /// When a statement's `Principal` lists the caller among others, splits it

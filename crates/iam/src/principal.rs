@@ -345,35 +345,36 @@ pub fn match_clause(clause: &PrincipalClause, caller: &Caller) -> Option<Princip
             .iter()
             .any(|k| *k == PrincipalMatchKind::Wildcard || wanted.contains(k))
     };
-    let mut unlisted = Vec::new();
-    match &caller.kind {
-        CallerKind::Service(_) => {
-            if !has(&[PrincipalMatchKind::Service]) {
-                unlisted.push("service");
+    // identity levels of the caller and the entry kinds that list each
+    let levels: Vec<(&str, &[PrincipalMatchKind])> = match &caller.kind {
+        CallerKind::Service(_) => vec![("service", &[PrincipalMatchKind::Service])],
+        CallerKind::Root => vec![("account", &[PrincipalMatchKind::Account])],
+        CallerKind::Role { session, .. } => {
+            let mut l: Vec<(&str, &[PrincipalMatchKind])> = vec![
+                ("account", &[PrincipalMatchKind::Account]),
+                (
+                    "role",
+                    &[PrincipalMatchKind::Role, PrincipalMatchKind::UniqueId],
+                ),
+            ];
+            if session.is_some() {
+                l.push(("session", &[PrincipalMatchKind::RoleSession]));
             }
+            l
         }
-        kind => {
-            if !has(&[PrincipalMatchKind::Account]) {
-                unlisted.push("account");
-            }
-            match kind {
-                CallerKind::Role { session, .. } => {
-                    if !has(&[PrincipalMatchKind::Role, PrincipalMatchKind::UniqueId]) {
-                        unlisted.push("role");
-                    }
-                    if session.is_some() && !has(&[PrincipalMatchKind::RoleSession]) {
-                        unlisted.push("session");
-                    }
-                }
-                CallerKind::User { .. } => {
-                    if !has(&[PrincipalMatchKind::User, PrincipalMatchKind::UniqueId]) {
-                        unlisted.push("user");
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
+        CallerKind::User { .. } => vec![
+            ("account", &[PrincipalMatchKind::Account]),
+            (
+                "user",
+                &[PrincipalMatchKind::User, PrincipalMatchKind::UniqueId],
+            ),
+        ],
+    };
+    let unlisted: Vec<&str> = levels
+        .into_iter()
+        .filter(|(_, kinds)| !has(kinds))
+        .map(|(name, _)| name)
+        .collect();
     (!unlisted.is_empty()).then(|| PrincipalMatch {
         element: "NotPrincipal".into(),
         kind: PrincipalMatchKind::NotPrincipal,

@@ -3,6 +3,7 @@
 
 mod common;
 mod corpus;
+mod fixes;
 mod golden;
 mod props;
 mod scenario;

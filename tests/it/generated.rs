@@ -1,0 +1,117 @@
+//! Pages generated from the rules and the code are fresh. Run with
+//! `RULERUN_BLESS=1` to rewrite them after changing a rule or a function.
+
+use std::fs;
+use std::path::Path;
+
+use crate::support::root;
+
+fn check_or_bless(path: &Path, want: &str, stale: &mut Vec<String>) {
+    let have = fs::read_to_string(path).unwrap_or_default();
+    if have == want {
+        return;
+    }
+    if std::env::var_os("RULERUN_BLESS").is_some() {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(path, want).unwrap();
+    } else {
+        stale.push(path.display().to_string());
+    }
+}
+
+#[test]
+fn rule_pages_are_generated_from_the_rule_files() {
+    let builtin = {
+        let mut found_rules = Vec::new();
+        for (rel, text) in embedded_rule_files() {
+            found_rules.push(rulerun_core::SourceFile {
+                path: format!("<builtin>/{rel}").into(),
+                text,
+            });
+        }
+        found_rules
+    };
+    let (rules, errors) = rulerun_core::load_rules(&builtin);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let dir = root().join("docs/rules");
+    let mut stale = Vec::new();
+    let mut index = String::from(
+        "# Built-in rules\n\n<!-- generated from rules/ by `RULERUN_BLESS=1 cargo test`; do not edit -->\n\n| rule | severity | title |\n| --- | --- | --- |\n",
+    );
+    let mut ids: Vec<&rulerun_core::Rule> = rules.rules.iter().collect();
+    ids.sort_by(|a, b| a.id.cmp(&b.id));
+    for rule in ids {
+        index.push_str(&format!(
+            "| [`{}`]({}.md) | {} | {} |\n",
+            rule.id, rule.id, rule.severity, rule.title
+        ));
+        let page = format!(
+            "<!-- generated from the rule file by `RULERUN_BLESS=1 cargo test`; do not edit -->\n{}",
+            rulerun_core::docs::rule_markdown(rule)
+        );
+        check_or_bless(&dir.join(format!("{}.md", rule.id)), &page, &mut stale);
+    }
+    check_or_bless(&dir.join("README.md"), &index, &mut stale);
+    // No page may outlive its rule.
+    for entry in fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        if name != "README.md" {
+            let id = name.trim_end_matches(".md");
+            assert!(
+                rules.get(id).is_some(),
+                "docs/rules/{name} has no rule; delete it"
+            );
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale generated docs (run `RULERUN_BLESS=1 cargo test -p rulerun-tests`): {stale:?}"
+    );
+}
+
+#[test]
+fn function_reference_is_generated_from_the_registry() {
+    let mut stale = Vec::new();
+    check_or_bless(
+        &root().join("docs/functions.md"),
+        &rulerun_core::docs::functions_markdown(),
+        &mut stale,
+    );
+    assert!(
+        stale.is_empty(),
+        "stale generated docs (run `RULERUN_BLESS=1 cargo test -p rulerun-tests`): {stale:?}"
+    );
+}
+
+/// The built-in rule files as the binary embeds them (the CLI test covers that
+/// the embedded copy equals the files on disk by running both).
+fn embedded_rule_files() -> Vec<(String, String)> {
+    let base = root().join("rules");
+    let mut out = Vec::new();
+    walk(&base, &base, &mut out);
+    out.sort();
+    out
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if p.is_dir() {
+            if name != "fixtures" {
+                walk(base, &p, out);
+            }
+        } else if name == "rule.yaml"
+            || (name.ends_with(".yaml") && !name.contains("test") && name != "pack.yaml")
+        {
+            let rel = p
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((rel, fs::read_to_string(&p).unwrap()));
+        }
+    }
+}

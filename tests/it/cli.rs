@@ -304,3 +304,66 @@ fn colour_is_used_only_when_asked() {
     assert_eq!(code, 1);
     assert!(String::from_utf8(out).unwrap().contains("\x1b["));
 }
+
+#[test]
+fn iam_eval_and_fix_on_the_seed_policy() {
+    let input = repo("examples/iam/ui-private-403.json");
+    let run = rulerun(&["iam", "eval", &input]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let ev: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(ev["decision"], "ExplicitlyDenied");
+    assert_eq!(
+        ev["explanation"]["decidingStatements"][0]["sid"],
+        "new policy"
+    );
+    assert!(
+        ev["explanation"]["awsMessage"]
+            .as_str()
+            .unwrap()
+            .ends_with("with an explicit deny in a resource-based policy")
+    );
+
+    let run = rulerun(&[
+        "iam",
+        "fix",
+        &input,
+        "--required",
+        "ecr:BatchGetImage,ecr:GetDownloadUrlForLayer",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let fix: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(fix["proven"], true);
+    let stmt = &fix["policy"]["Statement"][0];
+    assert_eq!(stmt["Effect"], "Deny", "never flipped to Allow");
+    let denied: Vec<&str> = stmt["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(denied.len(), 12);
+    for still in [
+        "ecr:PutImage",
+        "ecr:DeleteRepository",
+        "ecr:SetRepositoryPolicy",
+        "ecr:BatchCheckLayerAvailability",
+    ] {
+        assert!(denied.contains(&still), "{still} must stay denied");
+    }
+    for pulled in ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"] {
+        assert!(!denied.contains(&pulled));
+    }
+    for p in fix["proof"].as_array().unwrap() {
+        if p["required"] == true {
+            assert_eq!(p["after"], "Allowed");
+        } else {
+            assert_ne!(p["after"], "Allowed", "{p}");
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "bad.json", "{\"request\": {\"principal\": 1}}");
+    let run = rulerun(&["iam", "eval", &bad]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("bad.json:1:"), "{}", run.stderr);
+}

@@ -51,6 +51,36 @@ pub enum Command {
     },
     /// List the functions rules can call.
     Functions,
+    /// Evaluate IAM requests and fix resource policies, offline.
+    Iam {
+        #[command(subcommand)]
+        command: IamCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IamCommand {
+    /// Decide a request against its policies and explain why (JSON in, JSON out).
+    ///
+    /// Input: `{"request": {"principal", "action", "resource", "resourceAccount"?,
+    /// "context"?}, "identityPolicies": [...], "resourcePolicy": {...},
+    /// "permissionBoundaryPolicies": [...], "serviceControlPolicies": [...],
+    /// "sessionPolicies": [...], "vpcEndpointPolicies": [...]}`.
+    Eval {
+        /// The input file; standard input when `-` or absent.
+        input: Option<PathBuf>,
+    },
+    /// Rewrite the resource policy so the principal may perform exactly the
+    /// required actions, and prove it (exit 1 when it cannot be proven).
+    Fix {
+        /// The input file (as for `eval`, plus optional `requiredActions`); standard
+        /// input when `-` or absent.
+        input: Option<PathBuf>,
+        /// The actions the principal needs (repeatable or comma-separated), e.g.
+        /// `ecr:BatchGetImage,ecr:GetDownloadUrlForLayer`.
+        #[arg(long = "required", value_delimiter = ',')]
+        required: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,7 +9,7 @@ use rulerun_core::testing::{TestCase, load_tests, run_test};
 use rulerun_core::{FactStore, LoadError, RuleSet, check, load_rules};
 use serde_json::json;
 
-use crate::args::{CheckArgs, Cli, Command, Format, RuleSourceArgs, RulesCommand};
+use crate::args::{CheckArgs, Cli, Command, Format, IamCommand, RuleSourceArgs, RulesCommand};
 use crate::sources::{self, Found};
 use crate::{Terminal, exit, render};
 
@@ -24,9 +24,12 @@ pub fn dispatch(cli: Cli, term: Terminal, out: &mut dyn Write, err: &mut dyn Wri
         Command::Test { paths } => cmd_test(&paths, term, out, err),
         Command::Query { path, input } => cmd_query(&path, input.as_ref(), out, err),
         Command::Functions => cmd_functions(out),
+        Command::Iam { command } => cmd_iam(command, out, err),
     };
     match result {
         Ok(code) => code,
+        // `rulerun ... | head`: the reader has gone, nothing left to say.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
             exit::USAGE
@@ -319,4 +322,67 @@ fn cmd_functions(out: &mut dyn Write) -> CmdResult {
         writeln!(out, "{}\n    {}", f.signature, f.summary)?;
     }
     Ok(exit::OK)
+}
+
+fn read_input(path: Option<&PathBuf>) -> std::io::Result<(String, String)> {
+    match path {
+        Some(p) if p.as_os_str() != "-" => Ok((
+            p.display().to_string(),
+            std::fs::read_to_string(p).map_err(|e| {
+                std::io::Error::other(format!("cannot read `{}`: {e}", p.display()))
+            })?,
+        )),
+        _ => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            Ok(("<stdin>".into(), s))
+        }
+    }
+}
+
+fn cmd_iam(command: IamCommand, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+    let (path, required) = match &command {
+        IamCommand::Eval { input } => (input.as_ref(), None),
+        IamCommand::Fix { input, required } => (input.as_ref(), Some(required.clone())),
+    };
+    let (name, text) = read_input(path)?;
+    let input: rulerun_iam::EvalInput = match serde_json::from_str(&text) {
+        Ok(i) => i,
+        Err(e) => {
+            writeln!(
+                err,
+                "{name}:{}:{}: error: invalid input: {e}",
+                e.line(),
+                e.column()
+            )?;
+            writeln!(
+                err,
+                "  help: `rulerun iam eval --help` shows the input format"
+            )?;
+            return Ok(exit::USAGE);
+        }
+    };
+    let (value, code) = match required {
+        None => match rulerun_iam::evaluate(&input) {
+            Ok(ev) => (serde_json::to_value(ev), exit::OK),
+            Err(e) => {
+                writeln!(err, "{name}: error: {e}")?;
+                return Ok(exit::USAGE);
+            }
+        },
+        Some(required) => match rulerun_iam::fix_resource_policy(&input, &required) {
+            Ok(fix) => {
+                let code = if fix.proven { exit::OK } else { exit::FINDINGS };
+                (serde_json::to_value(fix), code)
+            }
+            Err(e) => {
+                writeln!(err, "{name}: error: {e}")?;
+                return Ok(exit::USAGE);
+            }
+        },
+    };
+    let value = value.map_err(std::io::Error::other)?;
+    serde_json::to_writer_pretty(&mut *out, &value).map_err(std::io::Error::other)?;
+    writeln!(out)?;
+    Ok(code)
 }

@@ -6,6 +6,7 @@
 //! test), and each entry has tests in the module that implements it.
 
 pub mod arn;
+mod iam;
 pub mod image_ref;
 mod text;
 
@@ -81,6 +82,33 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 2,
         max_args: 3,
         call: text::closest,
+    },
+    Function {
+        name: "iam_evaluate",
+        signature: "iam_evaluate(input: object) -> object",
+        summary: "Decides an IAM request against identity, resource and boundary policies, with an explanation.",
+        docs: iam::EVALUATE_DOCS,
+        min_args: 1,
+        max_args: 1,
+        call: iam::evaluate,
+    },
+    Function {
+        name: "iam_fix",
+        signature: "iam_fix(input: object, required_actions: array) -> object",
+        summary: "A least-privilege rewrite of the resource policy that lets the principal perform exactly the required actions, with proof.",
+        docs: iam::FIX_DOCS,
+        min_args: 2,
+        max_args: 2,
+        call: iam::fix,
+    },
+    Function {
+        name: "iam_managed_policy",
+        signature: "iam_managed_policy(name_or_arn: string) -> object | null",
+        summary: "The document of an AWS managed policy rulerun ships, or null.",
+        docs: iam::MANAGED_DOCS,
+        min_args: 1,
+        max_args: 1,
+        call: iam::managed_policy,
     },
 ];
 

@@ -29,10 +29,21 @@ fn quick_start_prints_the_finding_and_its_fix_and_exits_1() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("403 Forbidden"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("critical ecr-repository-policy-denies-pull"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("$ aws ecr set-repository-policy --registry-id 1234567890 --region us-west-2 --repository-name retail-sample-app-ui --policy-text '"), "{}", run.stdout);
     assert!(
         run.stdout
             .contains("$ kubectl rollout restart deployment/ui-private --namespace default"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("1 superseded by more precise findings"),
         "{}",
         run.stdout
     );
@@ -54,31 +65,57 @@ fn json_output_follows_the_documented_shape() {
     assert_eq!(run.code, 1);
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     let findings = doc["findings"].as_array().unwrap();
-    assert!(!findings.is_empty());
-    let f = findings
-        .iter()
-        .find(|f| f["rule"] == "pod-image-pull-failing")
-        .unwrap();
-    assert_eq!(f["severity"], "high");
+    assert_eq!(findings.len(), 1, "the generic finding is superseded");
+    let f = &findings[0];
+    assert_eq!(f["rule"], "ecr-repository-policy-denies-pull");
+    assert_eq!(f["severity"], "critical");
     assert_eq!(f["subject"]["kind"], "k8s/v1/Pod");
     assert_eq!(f["subject"]["namespace"], "default");
-    let step = &f["fix"][0];
-    assert_eq!(step["argv"][0], "kubectl");
+    assert_eq!(f["subject"]["name"], "ui-private-7655bf59b9-jprrj");
+    assert_eq!(f["evidence"]["denyingStatement"]["Sid"], "new policy");
+    let set_policy = &f["fix"][0];
+    assert_eq!(set_policy["argv"][2], "set-repository-policy");
+    let policy: Value = serde_json::from_str(set_policy["argv"][10].as_str().unwrap()).unwrap();
+    assert_eq!(policy["Statement"][0]["Effect"], "Deny");
+    let restart = &f["fix"][1];
+    assert_eq!(restart["argv"][0], "kubectl");
     assert_eq!(
-        step["command"],
+        restart["command"],
         "kubectl rollout restart deployment/ui-private --namespace default"
     );
-    assert_eq!(doc["summary"]["findings"], findings.len());
-    assert_eq!(doc["summary"]["maxSeverity"], "high");
+    assert_eq!(doc["summary"]["findings"], 1);
+    assert_eq!(doc["summary"]["superseded"], 1);
+    assert_eq!(doc["summary"]["maxSeverity"], "critical");
     assert!(doc["errors"].as_array().unwrap().is_empty());
 }
 
 #[test]
 fn fail_on_sets_the_threshold() {
     let facts = repo("examples/ui-private-403");
+    let generic = repo("rules/kubernetes");
+    let run = rulerun(&[
+        "check",
+        "--facts",
+        &facts,
+        "--no-builtin",
+        "--rules",
+        &generic,
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(run.code, 0, "a high finding is below critical");
+    let run = rulerun(&[
+        "check",
+        "--facts",
+        &facts,
+        "--no-builtin",
+        "--rules",
+        &generic,
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(run.code, 1);
     let run = rulerun(&["check", "--facts", &facts, "--fail-on", "critical"]);
-    assert_eq!(run.code, 0);
-    let run = rulerun(&["check", "--facts", &facts, "--fail-on", "high"]);
     assert_eq!(run.code, 1);
     let run = rulerun(&["check", "--facts", &facts, "--fail-on", "never"]);
     assert_eq!(run.code, 0);

@@ -1,1 +1,348 @@
-//! Generated docs are fresh; examples in docs load.
+//! Generated docs are fresh; examples in docs load and behave as shown.
+//!
+//! Conventions of the Markdown under `docs/` that these tests read (fenced blocks
+//! at column 0, tagged by their first line):
+//!
+//! - ```` ```yaml ```` starting `# example: NAME`: a complete rule file; it must load
+//!   without errors. Any other `yaml` block holding a top-level `rules:` key is an
+//!   error (every rule example is tested).
+//! - ```` ```yaml ```` starting `# facts: NAME` and ```` ```text ```` starting
+//!   `# message: NAME`: a worked example. The rules of example `NAME` run over the
+//!   facts and must produce exactly one finding, whose message is the block's
+//!   second line.
+//! - ```` ```yaml ```` starting `# tests: NAME`: a rule test file for example `NAME`;
+//!   it must load and pass.
+//! - ```` ```yaml ```` starting `# snapshot: NAME` (docs/snapshot-format.md): a fact
+//!   file; it must load.
+//! - `<!-- matchers:start -->` ... `<!-- matchers:end -->` in rule-language.md: the
+//!   generated matcher table.
+//! - The first ```` ```json ```` block of findings-json.md: the exact output of
+//!   `rulerun check --facts examples/ui-private-403 -o json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rulerun_core::facts::parse_fact_text;
+use rulerun_core::testing::{load_tests, run_test};
+use rulerun_core::{FactStore, RuleSet, SourceFile, check, load_rules};
+
+use crate::support::{repo, root, rulerun};
+
+/// A fenced code block of a Markdown file.
+struct Block {
+    /// The info string after the opening fence (`yaml`, `json`, `text`).
+    lang: String,
+    /// 1-based line of the opening fence.
+    line: usize,
+    /// The lines between the fences.
+    body: Vec<String>,
+}
+
+impl Block {
+    /// The value after `# TAG: ` on the block's first line.
+    fn tag(&self, tag: &str) -> Option<String> {
+        let first = self.body.first()?;
+        let rest = first.strip_prefix('#')?.trim_start();
+        let value = rest.strip_prefix(tag)?.strip_prefix(':')?;
+        Some(value.trim().to_string())
+    }
+
+    fn text(&self) -> String {
+        let mut s = self.body.join("\n");
+        s.push('\n');
+        s
+    }
+}
+
+fn read_doc(rel: &str) -> Option<String> {
+    std::fs::read_to_string(root().join(rel)).ok()
+}
+
+/// The fenced blocks of a Markdown text (fences at column 0).
+fn blocks(markdown: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut open: Option<Block> = None;
+    for (i, line) in markdown.lines().enumerate() {
+        match open.take() {
+            None => {
+                if let Some(info) = line.strip_prefix("```") {
+                    open = Some(Block {
+                        lang: info.trim().to_string(),
+                        line: i + 1,
+                        body: Vec::new(),
+                    });
+                }
+            }
+            Some(mut b) => {
+                if line.trim_end() == "```" {
+                    out.push(b);
+                } else {
+                    b.body.push(line.to_string());
+                    open = Some(b);
+                }
+            }
+        }
+    }
+    assert!(open.is_none(), "a code block is not closed");
+    out
+}
+
+/// The docs whose rule examples are tested.
+const RULE_DOCS: &[&str] = &["docs/rule-language.md", "docs/writing-rules.md"];
+
+/// Every `# example:` rule file of the rule docs, by name, loaded together with
+/// nothing else.
+fn examples() -> BTreeMap<String, (String, RuleSet)> {
+    let mut found = BTreeMap::new();
+    for doc in RULE_DOCS {
+        let Some(text) = read_doc(doc) else { continue };
+        for b in blocks(&text) {
+            if b.lang != "yaml" {
+                continue;
+            }
+            let Some(name) = b.tag("example") else {
+                assert!(
+                    !b.body.iter().any(|l| l.starts_with("rules:")),
+                    "{doc}:{}: a YAML block with `rules:` must start with `# example: NAME` so it is tested",
+                    b.line
+                );
+                continue;
+            };
+            let where_ = format!("{doc}:{}", b.line);
+            let file = SourceFile {
+                path: PathBuf::from(format!("{doc}#{name}")),
+                text: b.text(),
+            };
+            let (set, errors) = load_rules(&[file]);
+            let rendered: Vec<String> = errors
+                .iter()
+                .map(|e| match e.help() {
+                    Some(h) => format!("{e}\n  help: {h}"),
+                    None => e.to_string(),
+                })
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "example `{name}` ({where_}) does not load:\n{}",
+                rendered.join("\n")
+            );
+            assert!(
+                !set.rules.is_empty(),
+                "example `{name}` ({where_}) defines no rule"
+            );
+            let previous = found.insert(name.clone(), (where_.clone(), set));
+            assert!(
+                previous.is_none(),
+                "example name `{name}` is used twice ({where_})"
+            );
+        }
+    }
+    found
+}
+
+#[test]
+fn rule_examples_in_docs_load() {
+    let found = examples();
+    assert!(
+        found.len() >= 5,
+        "expected the rule docs to hold examples, found {}",
+        found.len()
+    );
+}
+
+#[test]
+fn worked_examples_produce_the_documented_message() {
+    let examples = examples();
+    let mut facts: BTreeMap<String, (String, FactStore)> = BTreeMap::new();
+    let mut messages: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for doc in RULE_DOCS {
+        let Some(text) = read_doc(doc) else { continue };
+        for b in blocks(&text) {
+            let where_ = format!("{doc}:{}", b.line);
+            if let (true, Some(name)) = (b.lang == "yaml", b.tag("facts")) {
+                let docs = parse_fact_text(Path::new(&where_), &b.text())
+                    .unwrap_or_else(|e| panic!("facts `{name}` ({where_}) do not parse: {e}"));
+                let mut store = FactStore::new();
+                for d in docs {
+                    store
+                        .add_document(d)
+                        .unwrap_or_else(|e| panic!("facts `{name}` ({where_}): {e}"));
+                }
+                assert!(
+                    facts.insert(name.clone(), (where_, store)).is_none(),
+                    "facts `{name}` given twice"
+                );
+            } else if let (true, Some(name)) = (b.lang == "text", b.tag("message")) {
+                assert_eq!(
+                    b.body.len(),
+                    2,
+                    "{where_}: a `# message:` block holds the tag line and one message line"
+                );
+                let prev = messages.insert(name.clone(), (where_, b.body[1].clone()));
+                assert!(prev.is_none(), "message `{name}` given twice");
+            }
+        }
+    }
+    assert!(
+        facts.len() >= 2,
+        "expected at least two worked examples, found {}",
+        facts.len()
+    );
+    assert_eq!(
+        facts.keys().collect::<Vec<_>>(),
+        messages.keys().collect::<Vec<_>>(),
+        "every `# facts:` block needs a `# message:` block of the same name"
+    );
+    for (name, (where_, store)) in &facts {
+        let (_, rules) = examples
+            .get(name)
+            .unwrap_or_else(|| panic!("facts `{name}` ({where_}) name no `# example:` rule"));
+        let report = check(rules, store);
+        assert!(
+            report.errors.is_empty(),
+            "worked example `{name}`: evaluation errors {:#?}",
+            report.errors
+        );
+        let got: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+        let (mwhere, want) = &messages[name];
+        assert_eq!(
+            got,
+            vec![want.as_str()],
+            "worked example `{name}`: the message documented at {mwhere} differs"
+        );
+    }
+}
+
+#[test]
+fn rule_test_examples_in_docs_pass() {
+    let examples = examples();
+    let mut n = 0;
+    for doc in RULE_DOCS {
+        let Some(text) = read_doc(doc) else { continue };
+        for b in blocks(&text) {
+            let Some(name) = b.tag("tests").filter(|_| b.lang == "yaml") else {
+                continue;
+            };
+            let where_ = format!("{doc}:{}", b.line);
+            let (_, rules) = examples
+                .get(&name)
+                .unwrap_or_else(|| panic!("tests `{name}` ({where_}) name no `# example:` rule"));
+            let ids: Vec<String> = rules.rules.iter().map(|r| r.id.clone()).collect();
+            let file = SourceFile {
+                path: PathBuf::from(format!("{doc}#{name}/tests.yaml")),
+                text: b.text(),
+            };
+            let no_files = |p: &Path| -> Result<String, String> {
+                Err(format!(
+                    "doc examples use inline facts, not files (`{}`)",
+                    p.display()
+                ))
+            };
+            let (cases, errors) = load_tests(&file, &ids, &ids, &no_files);
+            assert!(
+                errors.is_empty(),
+                "tests `{name}` ({where_}) do not load: {errors:#?}"
+            );
+            assert!(!cases.is_empty(), "tests `{name}` ({where_}) hold no case");
+            for case in &cases {
+                let outcome = run_test(rules, case);
+                assert!(
+                    outcome.passed(),
+                    "tests `{name}` ({where_}), case `{}`: {:#?}",
+                    outcome.name,
+                    outcome.failures
+                );
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 0, "the rule docs hold no `# tests:` example");
+}
+
+#[test]
+fn matcher_table_is_generated() {
+    let text = read_doc("docs/rule-language.md").expect("docs/rule-language.md");
+    let start = "<!-- matchers:start -->";
+    let end = "<!-- matchers:end -->";
+    let a = text.find(start).expect("matchers:start marker") + start.len();
+    let b = text.find(end).expect("matchers:end marker");
+    assert!(a <= b, "markers out of order");
+    if std::env::var_os("RULERUN_BLESS").is_some() {
+        let fresh = format!(
+            "{}\n{}\n{}",
+            &text[..a],
+            rulerun_core::docs::matchers_markdown().trim(),
+            &text[b..]
+        );
+        std::fs::write(crate::support::root().join("docs/rule-language.md"), fresh).unwrap();
+        return;
+    }
+    assert_eq!(
+        text[a..b].trim(),
+        rulerun_core::docs::matchers_markdown().trim(),
+        "the matcher table of docs/rule-language.md is stale: paste `rulerun_core::docs::matchers_markdown()` between the markers"
+    );
+}
+
+#[test]
+fn snapshot_examples_load() {
+    let text = read_doc("docs/snapshot-format.md").expect("docs/snapshot-format.md");
+    let mut n = 0;
+    for b in blocks(&text) {
+        let Some(name) = b.tag("snapshot").filter(|_| b.lang == "yaml") else {
+            continue;
+        };
+        let where_ = format!("docs/snapshot-format.md:{}", b.line);
+        let docs = parse_fact_text(Path::new(&where_), &b.text())
+            .unwrap_or_else(|e| panic!("snapshot `{name}` ({where_}) does not parse: {e}"));
+        let mut store = FactStore::new();
+        for d in docs {
+            store
+                .add_document(d)
+                .unwrap_or_else(|e| panic!("snapshot `{name}` ({where_}): {e}"));
+        }
+        assert!(
+            !store.is_empty(),
+            "snapshot `{name}` ({where_}) holds no fact"
+        );
+        n += 1;
+    }
+    assert!(n >= 2, "docs/snapshot-format.md holds {n} tested examples");
+}
+
+#[test]
+fn findings_json_example_is_real_output() {
+    let text = read_doc("docs/findings-json.md").expect("docs/findings-json.md");
+    let block = blocks(&text)
+        .into_iter()
+        .find(|b| b.lang == "json")
+        .expect("a ```json block in docs/findings-json.md");
+    let documented: serde_json::Value = serde_json::from_str(&block.text())
+        .unwrap_or_else(|e| panic!("docs/findings-json.md:{}: {e}", block.line));
+    let run = rulerun(&[
+        "check",
+        "--facts",
+        &repo("examples/ui-private-403"),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "findings exit 1: {}", run.stderr);
+    let actual: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    if std::env::var_os("RULERUN_BLESS").is_some() && documented != actual {
+        let start = text.find("```json\n").unwrap() + "```json\n".len();
+        let end = start + text[start..].find("\n```").unwrap();
+        let fresh = format!(
+            "{}{}{}",
+            &text[..start],
+            run.stdout.trim_end(),
+            &text[end..]
+        );
+        std::fs::write(crate::support::root().join("docs/findings-json.md"), fresh).unwrap();
+        return;
+    }
+    assert_eq!(
+        documented, actual,
+        "docs/findings-json.md:{}: the example is stale; paste the output of `rulerun check --facts examples/ui-private-403 -o json`",
+        block.line
+    );
+}

@@ -129,8 +129,12 @@ fn summary_line(report: &Report) -> String {
         0 => String::new(),
         n => format!(", {n} evaluation error(s)"),
     };
+    let superseded = match report.superseded {
+        0 => String::new(),
+        n => format!(", {n} superseded by more precise findings"),
+    };
     format!(
-        "{findings}{errors}; {} rules over {} facts",
+        "{findings}{superseded}{errors}; {} rules over {} facts",
         report.rules_evaluated, report.facts
     )
 }
@@ -152,6 +156,7 @@ pub fn report_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             "bySeverity": by_severity,
             "maxSeverity": report.max_severity(),
             "rulesEvaluated": report.rules_evaluated,
+            "superseded": report.superseded,
             "facts": report.facts,
             "errors": report.errors.len(),
         }

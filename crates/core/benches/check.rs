@@ -1853,6 +1853,30 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "meets" } else { "MISSES" }
 }
 
+/// `RULERUN_BENCH_PROFILE=N`: only the check, `N` times over one fact store (for
+/// `perf record`), then each rule alone.
+fn profile(path: &Path, text: &str, rules: &RuleSet, n: usize) {
+    let mut facts = FactStore::new();
+    for doc in parse_fact_text(path, text).unwrap() {
+        facts.add_document(doc).unwrap();
+    }
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(check(rules, &facts));
+    }
+    println!("check x{n}: {:.1} ms each", ms(t.elapsed()) / n as f64);
+    for rule in &rules.rules {
+        let t = Instant::now();
+        let report = rulerun_core::engine::check_selected(rules, &facts, |r| r.id == rule.id);
+        println!(
+            "  {:<40} {:>7.1} ms {:>5} findings",
+            rule.id,
+            ms(t.elapsed()),
+            report.findings.len()
+        );
+    }
+}
+
 fn main() {
     let dir = std::env::temp_dir();
     let compact_path: PathBuf = dir.join("rulerun-bench-snapshot.json");
@@ -1903,6 +1927,13 @@ fn main() {
 
     // Reading the files is not measured.
     let compact = std::fs::read_to_string(&compact_path).unwrap();
+    if let Some(n) = std::env::var("RULERUN_BENCH_PROFILE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        profile(&compact_path, &compact, &rules, n);
+        return;
+    }
     let c = measure(&compact_path, &compact, &rules, RUNS);
     drop(compact);
     let pretty = std::fs::read_to_string(&pretty_path).unwrap();

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::expr::{Cond, Scope, Slot, ValueExpr, key_text};
+use crate::expr::{Cond, Scope, ScopedPath, Slot, ValueExpr, key_text};
 use crate::facts::FactStore;
 use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
 use crate::rule::{BindingKind, FixCommand, Join, Rule, RuleSet};
@@ -40,17 +40,55 @@ pub fn check_selected(
     };
     for rule in rules.rules.iter().filter(|r| select(r)) {
         report.rules_evaluated += 1;
+        // The index each binding's join reads, looked up once per rule rather than
+        // once per subject.
+        let joins = rule
+            .bindings
+            .iter()
+            .map(|b| match &b.kind {
+                BindingKind::Join(j) => indexes.get(&j.index_key()),
+                _ => None,
+            })
+            .collect();
         let mut ev = Evaluator {
             rule,
             facts,
-            indexes: &indexes,
+            joins,
+            rule_value: std::cell::OnceCell::new(),
             templates: &rules.templates,
             report: &mut report,
         };
         ev.run();
     }
+    drop_superseded(rules, &mut report);
     report.sort();
     report
+}
+
+/// Removes findings that a more precise rule's finding on the same subject
+/// supersedes.
+fn drop_superseded(rules: &RuleSet, report: &mut Report) {
+    let mut replaced: std::collections::HashSet<(&str, crate::finding::Subject)> =
+        std::collections::HashSet::new();
+    for f in &report.findings {
+        if let Some(rule) = rules.get(&f.rule) {
+            for s in &rule.supersedes {
+                replaced.insert((s.as_str(), f.subject.clone()));
+            }
+        }
+    }
+    if replaced.is_empty() {
+        return;
+    }
+    let before = report.findings.len();
+    let keep: Vec<bool> = report
+        .findings
+        .iter()
+        .map(|f| !replaced.contains(&(f.rule.as_str(), f.subject.clone())))
+        .collect();
+    let mut keep = keep.into_iter();
+    report.findings.retain(|_| keep.next().unwrap_or(true));
+    report.superseded += before - report.findings.len();
 }
 
 fn build_indexes(
@@ -69,8 +107,22 @@ fn build_indexes(
                 let mut index = Index::new();
                 for (i, doc) in facts.of_kind(&j.kind).iter().enumerate() {
                     let Ok(pos) = u32::try_from(i) else { break };
-                    for k in composite_keys(j.on.iter().map(|p| p.query(doc))) {
-                        index.entry(k).or_default().push(pos);
+                    if let [on] = j.on.as_slice() {
+                        // One key path: its texts are the keys, no joining needed.
+                        for node in on.query(doc) {
+                            match node {
+                                Value::String(k) => index_add(&mut index, k, pos),
+                                other => {
+                                    if let Some(k) = key_text(other) {
+                                        index_add(&mut index, &k, pos);
+                                    }
+                                }
+                            }
+                        }
+                    } else {
+                        for k in composite_keys(j.on.iter().map(|p| p.query(doc))) {
+                            index_add(&mut index, &k, pos);
+                        }
                     }
                 }
                 indexes.insert(key, index);
@@ -78,6 +130,38 @@ fn build_indexes(
         }
     }
     indexes
+}
+
+/// Files `pos` under `key`, allocating the key only the first time it is seen.
+fn index_add(index: &mut Index, key: &str, pos: u32) {
+    match index.get_mut(key) {
+        Some(positions) => positions.push(pos),
+        None => {
+            index.insert(key.to_owned(), vec![pos]);
+        }
+    }
+}
+
+/// The positions `index` holds for the keys `parts` find in `scope`, appended to
+/// `hits` (unsorted, possibly repeated).
+fn index_lookup(index: &Index, parts: &[ScopedPath], scope: &Scope<'_>, hits: &mut Vec<u32>) {
+    if let [part] = parts {
+        for node in part.query(scope) {
+            let found = match node {
+                Value::String(k) => index.get(k.as_str()),
+                other => key_text(other).and_then(|k| index.get(&k)),
+            };
+            if let Some(found) = found {
+                hits.extend_from_slice(found);
+            }
+        }
+    } else {
+        for k in composite_keys(parts.iter().map(|p| p.query(scope))) {
+            if let Some(found) = index.get(&k) {
+                hits.extend_from_slice(found);
+            }
+        }
+    }
 }
 
 /// Every combination of the key parts' texts, joined by a separator.
@@ -104,7 +188,11 @@ fn composite_keys<'a>(parts: impl Iterator<Item = Vec<&'a Value>>) -> Vec<String
 struct Evaluator<'a> {
     rule: &'a Rule,
     facts: &'a FactStore,
-    indexes: &'a HashMap<String, Index>,
+    /// For each of the rule's bindings, the index its join reads (None for other
+    /// bindings, and for joins without an index).
+    joins: Vec<Option<&'a Index>>,
+    /// `rule` in template contexts, built on first use.
+    rule_value: std::cell::OnceCell<minijinja::Value>,
     templates: &'a Templates,
     report: &'a mut Report,
 }
@@ -137,19 +225,34 @@ impl<'a> Evaluator<'a> {
 
     fn candidate(&mut self, mut scope: Scope<'a>) {
         let rule = self.rule;
-        for b in &rule.bindings {
+        for (n, b) in rule.bindings.iter().enumerate() {
             while scope.slots.len() < b.slot {
                 scope.slots.push(Slot::Unset);
             }
+            if !holds(b.guard.as_ref(), &scope) {
+                scope.slots.truncate(b.slot);
+                scope.slots.push(Slot::Owned(Value::Null));
+                continue;
+            }
             let slot = match &b.kind {
-                BindingKind::Join(j) => self.join(j, b.slot, &mut scope),
+                BindingKind::Join(j) => {
+                    let index = self.joins.get(n).copied().flatten();
+                    self.join(j, index, b.slot, &mut scope)
+                }
                 BindingKind::Call { function, args } => {
                     let values: Result<Vec<Value>, String> =
                         args.iter().map(|a| self.value(a, &scope)).collect();
                     match values.and_then(|v| (function.call)(&v).map_err(|e| e.to_string())) {
                         Ok(v) => Slot::Owned(v),
                         Err(e) => {
-                            self.error(&scope, format!("function `{}` failed: {e}", function.name));
+                            let name = rule.names.get(b.slot).map_or("?", String::as_str);
+                            self.error(
+                                &scope,
+                                format!(
+                                    "binding `{name}`: function `{}` failed: {e}",
+                                    function.name
+                                ),
+                            );
                             return;
                         }
                     }
@@ -157,7 +260,8 @@ impl<'a> Evaluator<'a> {
                 BindingKind::Value(v) => match self.value(v, &scope) {
                     Ok(v) => Slot::Owned(v),
                     Err(e) => {
-                        self.error(&scope, e);
+                        let name = rule.names.get(b.slot).map_or("?", String::as_str);
+                        self.error(&scope, format!("binding `{name}`: {e}"));
                         return;
                     }
                 },
@@ -174,16 +278,17 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn join(&self, j: &Join, slot: usize, scope: &mut Scope<'a>) -> Slot<'a> {
+    fn join(
+        &self,
+        j: &Join,
+        index: Option<&Index>,
+        slot: usize,
+        scope: &mut Scope<'a>,
+    ) -> Slot<'a> {
         let docs = self.facts.of_kind(&j.kind);
         let mut hits: Vec<u32> = Vec::new();
-        if let Some(index) = self.indexes.get(&j.index_key()) {
-            let keys = composite_keys(j.equals.iter().map(|p| p.query(scope)));
-            for k in keys {
-                if let Some(found) = index.get(&k) {
-                    hits.extend_from_slice(found);
-                }
-            }
+        if let Some(index) = index {
+            index_lookup(index, &j.equals, scope, &mut hits);
         }
         hits.sort_unstable();
         hits.dedup();
@@ -246,14 +351,14 @@ impl<'a> Evaluator<'a> {
         for (name, slot) in self.rule.names.iter().zip(&scope.slots) {
             map.insert(name.clone(), crate::template::to_value(slot.value()));
         }
-        map.insert(
-            "rule".to_string(),
+        let rule = self.rule_value.get_or_init(|| {
             crate::template::to_value(serde_json::json!({
                 "id": self.rule.id,
                 "title": self.rule.title,
                 "severity": self.rule.severity,
-            })),
-        );
+            }))
+        });
+        map.insert("rule".to_string(), rule.clone());
         minijinja::Value::from(map)
     }
 
@@ -315,7 +420,7 @@ impl<'a> Evaluator<'a> {
             severity: self.rule.severity,
             title: self.rule.title.clone(),
             subject: self.subject_of(scope)?,
-            message: render(spec.message)?,
+            message: render(spec.message).map_err(|e| format!("message: {e}"))?,
             evidence,
             fix,
         })

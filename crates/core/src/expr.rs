@@ -55,8 +55,13 @@ pub struct Scope<'a> {
 
 impl ScopedPath {
     /// The nodelist of the path in `scope`.
+    ///
+    /// A binding that is null (a `one: true` join that found nothing, a binding
+    /// whose `if:` did not hold) has no nodes at all, so `exists: false` holds for
+    /// it and `$node.x` finds nothing.
     pub fn query<'s>(&self, scope: &'s Scope<'_>) -> Vec<&'s Value> {
         match scope.slots.get(self.slot) {
+            Some(slot) if self.slot > 0 && slot.value().is_null() => Vec::new(),
             Some(slot) => self.path.query(slot.value()),
             None => Vec::new(),
         }
@@ -137,6 +142,10 @@ pub enum Op {
     Equals(Value),
     /// Not `Equals`.
     NotEquals(Value),
+    /// A node equals a node of another path.
+    EqualsPath(ScopedPath),
+    /// Not `EqualsPath`.
+    NotEqualsPath(ScopedPath),
     /// Equal to one of the values.
     In(Vec<Value>),
     /// Not `In`.
@@ -194,6 +203,14 @@ impl Matcher {
         match &self.op {
             Op::Exists(want) => nodes.is_empty() != *want,
             Op::NotEquals(v) => !self.quantify(&nodes, |n| json_eq(n, v)),
+            Op::EqualsPath(other) => {
+                let others = other.query(scope);
+                self.quantify(&nodes, |n| others.iter().any(|o| json_eq(n, o)))
+            }
+            Op::NotEqualsPath(other) => {
+                let others = other.query(scope);
+                !self.quantify(&nodes, |n| others.iter().any(|o| json_eq(n, o)))
+            }
             Op::NotIn(vs) => !self.quantify(&nodes, |n| vs.iter().any(|v| json_eq(n, v))),
             Op::Count(c) => {
                 let len = match (self.path.path.is_singular(), nodes.first()) {
@@ -235,7 +252,12 @@ fn op_holds(op: &Op, node: &Value) -> bool {
         Op::Gte(x) => number(node).is_some_and(|n| n >= *x),
         Op::Lt(x) => number(node).is_some_and(|n| n < *x),
         Op::Lte(x) => number(node).is_some_and(|n| n <= *x),
-        Op::NotEquals(_) | Op::NotIn(_) | Op::Exists(_) | Op::Count(_) => false,
+        Op::NotEquals(_)
+        | Op::NotIn(_)
+        | Op::Exists(_)
+        | Op::Count(_)
+        | Op::EqualsPath(_)
+        | Op::NotEqualsPath(_) => false,
     }
 }
 

@@ -32,6 +32,14 @@ pub struct FactStore {
     kinds: BTreeMap<String, Vec<Value>>,
 }
 
+/// Whether `kind` is a well-formed fact kind name: at least two `/`-separated
+/// non-empty segments, no white space (`k8s/v1/Pod`, `aws/ecr/RepositoryPolicy`).
+pub fn is_kind_name(kind: &str) -> bool {
+    kind.split('/').count() >= 2
+        && kind.split('/').all(|s| !s.is_empty())
+        && !kind.contains(char::is_whitespace)
+}
+
 /// The fact kind of a Kubernetes object: `k8s/<apiVersion>/<kind>`.
 pub fn k8s_kind(api_version: &str, kind: &str) -> String {
     format!("k8s/{api_version}/{kind}")
@@ -155,7 +163,7 @@ impl FactStore {
     pub fn add_facts_map(&mut self, facts: Map<String, Value>) -> Result<usize, String> {
         let mut n = 0;
         for (kind, docs) in facts {
-            if kind.split('/').count() < 2 {
+            if !is_kind_name(&kind) {
                 return Err(format!(
                     "`{kind}` is not a fact kind: kinds look like `k8s/v1/Pod` or `aws/ecr/RepositoryPolicy`"
                 ));
@@ -163,7 +171,13 @@ impl FactStore {
             match docs {
                 Value::Array(items) => {
                     self.touch(&kind);
-                    for d in items {
+                    for (i, d) in items.into_iter().enumerate() {
+                        if !d.is_object() {
+                            return Err(format!(
+                                "fact {i} of `{kind}` must be an object, found {}",
+                                crate::func::type_name(&d)
+                            ));
+                        }
                         self.add(&kind, d);
                         n += 1;
                     }
@@ -387,6 +401,14 @@ mod tests {
             .is_err()
         );
         assert!(s.add_document(json!([1])).is_err());
+        assert!(
+            s.add_facts_map(json!({"k8s/v1/Pod": [1]}).as_object().unwrap().clone())
+                .is_err()
+        );
+        assert!(
+            s.add_facts_map(json!({"k8s//Pod": []}).as_object().unwrap().clone())
+                .is_err()
+        );
         assert!(s.add_document(json!({"hello": 1})).is_err());
         let round = s.to_snapshot(json!({}));
         let mut t = FactStore::new();

@@ -106,7 +106,7 @@ pub struct FixStep {
 pub struct Finding {
     /// The rule's id.
     pub rule: String,
-    /// The rule's severity (after configuration overrides).
+    /// The rule's severity.
     pub severity: Severity,
     /// The rule's title.
     pub title: String,
@@ -142,6 +142,9 @@ pub struct Report {
     pub errors: Vec<EvalError>,
     /// How many rules ran.
     pub rules_evaluated: usize,
+    /// Findings left out because a more precise rule's finding on the same
+    /// subject supersedes them.
+    pub superseded: usize,
     /// How many fact documents were available.
     pub facts: usize,
 }

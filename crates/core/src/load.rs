@@ -39,7 +39,17 @@ use crate::yaml::{self, Node, NodeKind, Pos};
 pub const FILE_KEYS: &[&str] = &["version", "rules"];
 /// Keys of a rule.
 pub const RULE_KEYS: &[&str] = &[
-    "id", "title", "severity", "labels", "docs", "subject", "each", "let", "when", "finding",
+    "id",
+    "title",
+    "severity",
+    "labels",
+    "docs",
+    "subject",
+    "each",
+    "let",
+    "when",
+    "finding",
+    "supersedes",
 ];
 /// Keys of `docs`.
 pub const DOCS_KEYS: &[&str] = &["summary", "whyItMatters", "howToFix", "references"];
@@ -49,7 +59,7 @@ pub const SUBJECT_KEYS: &[&str] = &["kind", "where"];
 pub const EACH_KEYS: &[&str] = &["as", "path", "where"];
 /// Keys of a `let` binding.
 pub const BINDING_KEYS: &[&str] = &[
-    "join", "on", "equals", "where", "one", "call", "args", "value",
+    "join", "on", "equals", "where", "one", "call", "args", "value", "if",
 ];
 /// Keys of `finding`.
 pub const FINDING_KEYS: &[&str] = &["subject", "message", "evidence", "fix"];
@@ -64,11 +74,11 @@ pub const COMBINATORS: &[&str] = &["all", "any", "not"];
 pub const MATCHERS: &[(&str, &str)] = &[
     (
         "equals",
-        "a node equals the value (JSON equality; `1` equals `1.0`)",
+        "a node equals the value (JSON equality; `1` equals `1.0`); a value starting with `$` is another path, and a node of each must be equal (`$$` for a literal `$`)",
     ),
     (
         "notEquals",
-        "no node equals the value (true when the path finds nothing)",
+        "no node equals the value, or a node of the other path (true when the path finds nothing)",
     ),
     ("in", "a node equals one of the listed values"),
     (
@@ -113,6 +123,7 @@ const RESERVED: &[&str] = &[
     "rule",
     "params",
     "loop",
+    "debug",
     "self",
     "range",
     "dict",
@@ -400,6 +411,10 @@ impl Decoder<'_> {
             .map(|n| self.string_list(n, "labels"))
             .unwrap_or_default();
         let docs = f.get("docs").map(|n| self.docs(n)).unwrap_or_default();
+        let supersedes = f
+            .get("supersedes")
+            .map(|n| self.string_list(n, "supersedes"))
+            .unwrap_or_default();
 
         // Scope: the subject is slot 0.
         let mut names = Names {
@@ -442,6 +457,7 @@ impl Decoder<'_> {
             severity: severity?,
             labels,
             docs,
+            supersedes,
             source: Source {
                 file: self.file.to_path_buf(),
                 pos: node.pos,
@@ -494,9 +510,7 @@ impl Decoder<'_> {
 
     fn kind_name(&mut self, node: &Node) -> Option<String> {
         let kind = self.string(node, "kind")?;
-        let valid = kind.split('/').count() >= 2
-            && !kind.contains(char::is_whitespace)
-            && !kind.ends_with('/');
+        let valid = crate::facts::is_kind_name(&kind);
         if !valid {
             self.err(
                 node.pos,
@@ -527,13 +541,17 @@ impl Decoder<'_> {
         let name = self.string(node, "binding name")?;
         let ident = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ident || RESERVED.contains(&name.as_str()) || names.slot(&name).is_some() {
+        let is_function = func::lookup(&name).is_some();
+        if !ident || RESERVED.contains(&name.as_str()) || is_function || names.slot(&name).is_some()
+        {
             self.err(
                 node.pos,
                 LoadErrorKind::InvalidValue {
                     what: "binding name".into(),
                     help: if names.slot(&name).is_some() {
                         "each name is bound once per rule".into()
+                    } else if is_function {
+                        format!("`{name}` is a function; a binding of that name would hide it in templates")
                     } else if RESERVED.contains(&name.as_str()) {
                         format!(
                             "`{name}` is reserved; reserved names: {}",
@@ -561,6 +579,7 @@ impl Decoder<'_> {
         let name = self.binding_name(key, names)?;
         let f = self.fields(node, &format!("binding `{name}`"), BINDING_KEYS)?;
         let slot = names.names.len();
+        let guard = f.get("if").and_then(|n| self.cond(n, names));
         let forms = ["join", "call", "value"]
             .iter()
             .filter(|k| f.get(k).is_some())
@@ -704,7 +723,7 @@ impl Decoder<'_> {
             }
         };
         names.names.push(name);
-        Some(Binding { slot, kind })
+        Some(Binding { slot, kind, guard })
     }
 
     fn one_or_many<'n>(&mut self, node: &'n Node) -> Vec<&'n Node> {
@@ -886,7 +905,7 @@ impl Decoder<'_> {
             );
             return None;
         }
-        let op = self.op(opname, value)?;
+        let op = self.op(opname, value, names)?;
         if !ok {
             return None;
         }
@@ -897,7 +916,7 @@ impl Decoder<'_> {
         })
     }
 
-    fn op(&mut self, name: &str, v: &Node) -> Option<Op> {
+    fn op(&mut self, name: &str, v: &Node, names: &Names) -> Option<Op> {
         let number = |d: &mut Self| match v.kind {
             NodeKind::Int(i) => Some(i as f64),
             NodeKind::Float(f) => Some(f),
@@ -914,8 +933,27 @@ impl Decoder<'_> {
             }
         };
         Some(match name {
-            "equals" => Op::Equals(v.to_json()),
-            "notEquals" => Op::NotEquals(v.to_json()),
+            // A string starting with `$` compares with another path; `$$` escapes.
+            "equals" | "notEquals" => match v.as_str() {
+                Some(s) if s.starts_with("$$") => {
+                    let lit = Value::String(s[1..].to_string());
+                    if name == "equals" {
+                        Op::Equals(lit)
+                    } else {
+                        Op::NotEquals(lit)
+                    }
+                }
+                Some(s) if s.starts_with('$') => {
+                    let other = self.path_text(v.pos, s, names)?;
+                    if name == "equals" {
+                        Op::EqualsPath(other)
+                    } else {
+                        Op::NotEqualsPath(other)
+                    }
+                }
+                _ if name == "equals" => Op::Equals(v.to_json()),
+                _ => Op::NotEquals(v.to_json()),
+            },
             "in" => Op::In(list(self)?),
             "notIn" => Op::NotIn(list(self)?),
             "contains" => Op::Contains(v.to_json()),
@@ -957,7 +995,13 @@ impl Decoder<'_> {
                     _ => None,
                 };
                 match &v.kind {
-                    NodeKind::Int(_) => Op::Count(CountOp::Eq(as_usize(v).unwrap_or(0))),
+                    NodeKind::Int(_) => match as_usize(v) {
+                        Some(n) => Op::Count(CountOp::Eq(n)),
+                        None => {
+                            self.wrong_type(v, "count", "a non-negative integer");
+                            return None;
+                        }
+                    },
                     NodeKind::Map(entries) if entries.len() == 1 => {
                         let (k, n) = entries.first()?;
                         let Some(n) = as_usize(n) else {
@@ -1012,6 +1056,19 @@ impl Decoder<'_> {
             Err(TemplateError::Undefined(name)) => {
                 let known = scope;
                 self.err(node.pos, LoadErrorKind::UndefinedVariable { name, known });
+                None
+            }
+            Err(TemplateError::Unsafe(message)) => {
+                self.err(
+                    node.pos,
+                    LoadErrorKind::Other {
+                        message,
+                        help: Some(
+                            "prefer `argv: [...]`: each element becomes exactly one shell word"
+                                .into(),
+                        ),
+                    },
+                );
                 None
             }
             Err(e) => {

@@ -62,6 +62,9 @@ pub struct Rule {
     pub labels: Vec<String>,
     /// Documentation.
     pub docs: RuleDocs,
+    /// Rules whose findings on the same subject this rule's findings replace
+    /// (a precise diagnosis supersedes a generic symptom).
+    pub supersedes: Vec<String>,
     /// Where the rule was defined.
     pub source: Source,
     /// The fact kind of the subject.
@@ -86,6 +89,8 @@ pub(crate) struct Each {
 pub(crate) struct Binding {
     pub slot: usize,
     pub kind: BindingKind,
+    /// `if:`: the binding is computed only when this holds, else it is null.
+    pub guard: Option<Cond>,
 }
 
 #[derive(Debug)]

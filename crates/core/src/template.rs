@@ -11,8 +11,9 @@
 //!   happens last, after any `trim`, `replace` or slicing, and cannot be undone by
 //!   them: a value can only ever become one shell word.
 //!
-//! Both environments use strict undefined behaviour (a missing attribute is an
-//! error, not an empty string), a fuel limit against runaway loops and a cap on
+//! Both environments use semi-strict undefined behaviour (printing or iterating a
+//! missing attribute is an error, not an empty string; testing it with `if` is
+//! allowed and false), a fuel limit against runaway loops and a cap on
 //! the rendered size. Variables a template names must exist in the rule's scope;
 //! that is checked at load time.
 
@@ -54,6 +55,9 @@ pub enum TemplateError {
     /// A variable not in scope.
     #[error("template uses undefined variable `{0}`")]
     Undefined(String),
+    /// A shell template that would defeat its own quoting.
+    #[error("{0}")]
+    Unsafe(String),
     /// An error while rendering (missing attribute, out of fuel, too large, ...).
     #[error("template failed: {0}")]
     Render(String),
@@ -136,6 +140,9 @@ impl Templates {
         mode: Mode,
         scope: &[String],
     ) -> Result<TemplateId, TemplateError> {
+        if mode == Mode::Shell {
+            check_shell_source(source).map_err(TemplateError::Unsafe)?;
+        }
         let index = self.count;
         let name = index.to_string();
         let env = match mode {
@@ -187,7 +194,7 @@ impl Templates {
 
 fn base_env() -> Environment<'static> {
     let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(64);
     env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -222,6 +229,74 @@ impl io::Write for CappedBuffer {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// Rejects shell templates whose literal text would undo the quoting of the
+/// values interpolated into it: an interpolation inside `'...'` or `"..."` of the
+/// template's own text (inside double quotes, `$(...)` in a single-quoted value
+/// would run), and the `safe`/`escape` filters, which have no meaning there.
+fn check_shell_source(source: &str) -> Result<(), String> {
+    #[derive(PartialEq)]
+    enum Quote {
+        None,
+        Single,
+        Double,
+    }
+    let mut quote = Quote::None;
+    let mut rest = source;
+    while !rest.is_empty() {
+        if let Some(tag) = ["{{", "{%", "{#"]
+            .into_iter()
+            .find(|t| rest.starts_with(*t))
+        {
+            let close = match tag {
+                "{{" => "}}",
+                "{%" => "%}",
+                _ => "#}",
+            };
+            let end = rest.find(close).map_or(rest.len(), |i| i + close.len());
+            let (block, tail) = rest.split_at(end);
+            if tag == "{{" && quote != Quote::None {
+                return Err(format!(
+                    "`{block}` is inside quotes in a shell `command`; rulerun quotes every interpolated value itself, so write it without surrounding quotes (or use `argv`)"
+                ));
+            }
+            if tag != "{#" {
+                let words: Vec<&str> = block
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .collect();
+                if let Some(f) = ["safe", "escape", "e"].into_iter().find(|f| {
+                    block.contains('|')
+                        && words.contains(f)
+                        && block.split('|').skip(1).any(|seg| {
+                            seg.trim()
+                                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                                .next()
+                                == Some(*f)
+                        })
+                }) {
+                    return Err(format!(
+                        "the `{f}` filter is not available in shell `command` templates: every value is quoted when written"
+                    ));
+                }
+            }
+            rest = tail;
+            continue;
+        }
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        match (&quote, c) {
+            (Quote::None, '\\') | (Quote::Double, '\\') => {
+                chars.next();
+            }
+            (Quote::None, '\'') => quote = Quote::Single,
+            (Quote::None, '"') => quote = Quote::Double,
+            (Quote::Single, '\'') | (Quote::Double, '"') => quote = Quote::None,
+            _ => {}
+        }
+        rest = chars.as_str();
+    }
+    Ok(())
 }
 
 /// Converts anything serializable (fact documents, function results) into a
@@ -308,12 +383,40 @@ mod tests {
     #[test]
     fn safe_filter_is_not_available_in_shell_templates() {
         let mut t = Templates::new();
-        let id = t
+        let err = t
             .compile("echo {{ x|safe }}", Mode::Shell, &scope())
-            .unwrap();
-        let ctx = to_value(serde_json::json!({"x": "$(id)"}));
-        let err = t.render(id, &ctx).unwrap_err();
-        assert!(err.to_string().contains("safe"), "{err}");
+            .unwrap_err();
+        assert!(err.to_string().contains("`safe` filter"), "{err}");
+        let err = t
+            .compile("echo {{ x | e }}", Mode::Shell, &scope())
+            .unwrap_err();
+        assert!(err.to_string().contains("`e` filter"), "{err}");
+        assert!(
+            t.compile("echo {{ x|trim }} {{ 'safe' }}", Mode::Shell, &scope())
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn interpolation_inside_quotes_is_rejected_in_shell_templates() {
+        let mut t = Templates::new();
+        for bad in [
+            "echo \"{{ x }}\"",
+            "echo 'a {{ x }}'",
+            "echo \"$({{ x }})\"",
+        ] {
+            let err = t.compile(bad, Mode::Shell, &scope()).unwrap_err();
+            assert!(err.to_string().contains("inside quotes"), "{bad}: {err}");
+        }
+        for good in [
+            "echo {{ x }} 'literal' \"text\"",
+            "printf '%s\\0' {{ x }}",
+            "echo \\\" {{ x }}",
+        ] {
+            assert!(t.compile(good, Mode::Shell, &scope()).is_ok(), "{good}");
+        }
+        // Plain templates (messages) may quote freely.
+        assert!(t.compile("say \"{{ x }}\"", Mode::Plain, &scope()).is_ok());
     }
 
     #[test]

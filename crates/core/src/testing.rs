@@ -43,9 +43,12 @@ const TEXT_KEYS: &[&str] = &["contains", "matches", "equals", "notContains"];
 
 /// Whether a file name is a rule test file's.
 pub fn is_test_file(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n == "tests.yaml" || n.ends_with(".test.yaml") || n.ends_with(".test.yml"))
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        n == "tests.yaml"
+            || n == "tests.yml"
+            || n.ends_with(".test.yaml")
+            || n.ends_with(".test.yml")
+    })
 }
 
 /// A text expectation.
@@ -169,36 +172,54 @@ pub fn run_test(rules: &RuleSet, case: &TestCase) -> TestOutcome {
             e.rule, e.message
         ));
     }
-    let mut unmatched: Vec<&Finding> = report.findings.iter().collect();
-    for exp in &case.expect {
-        match unmatched
-            .iter()
-            .position(|f| expectation_matches(exp, f, &case.rules).is_ok())
-        {
-            Some(i) => {
-                unmatched.remove(i);
-            }
-            None => {
-                let why = unmatched
-                    .iter()
-                    .map(|f| {
-                        expectation_matches(exp, f, &case.rules)
-                            .err()
-                            .unwrap_or_default()
-                    })
-                    .collect::<Vec<_>>();
-                let detail = if why.is_empty() {
-                    "no finding was produced".to_string()
-                } else {
-                    format!("closest mismatch: {}", why.join("; "))
-                };
-                failures.push(format!(
-                    "expected finding at line {} not produced: {detail}",
-                    exp.pos.line
-                ));
-            }
+    // Pair expectations with findings by maximum bipartite matching, so a loose
+    // expectation never takes the finding a stricter one needs.
+    let fits: Vec<Vec<bool>> = case
+        .expect
+        .iter()
+        .map(|exp| {
+            report
+                .findings
+                .iter()
+                .map(|f| expectation_matches(exp, f, &case.rules).is_ok())
+                .collect()
+        })
+        .collect();
+    let owner = match_expectations(&fits, report.findings.len());
+    let mut taken = vec![false; report.findings.len()];
+    for f in owner.iter().flatten() {
+        if let Some(t) = taken.get_mut(*f) {
+            *t = true;
         }
     }
+    for (e, exp) in case.expect.iter().enumerate() {
+        if owner.get(e).is_some_and(Option::is_some) {
+            continue;
+        }
+        let why: Vec<String> = report
+            .findings
+            .iter()
+            .filter_map(|f| expectation_matches(exp, f, &case.rules).err())
+            .collect();
+        let detail = if report.findings.is_empty() {
+            "no finding was produced".to_string()
+        } else if why.is_empty() {
+            "every finding it fits is taken by another expectation".to_string()
+        } else {
+            format!("mismatches: {}", why.join("; "))
+        };
+        failures.push(format!(
+            "expected finding at line {} not produced: {detail}",
+            exp.pos.line
+        ));
+    }
+    let unmatched: Vec<&Finding> = report
+        .findings
+        .iter()
+        .zip(&taken)
+        .filter(|(_, t)| !**t)
+        .map(|(f, _)| f)
+        .collect();
     for f in unmatched {
         failures.push(format!(
             "unexpected finding from `{}` on {}: {}",
@@ -210,6 +231,46 @@ pub fn run_test(rules: &RuleSet, case: &TestCase) -> TestOutcome {
         location: format!("{}:{}", case.file.display(), case.pos),
         failures,
     }
+}
+
+/// For each expectation, the finding it is paired with (Kuhn's augmenting paths).
+fn match_expectations(fits: &[Vec<bool>], findings: usize) -> Vec<Option<usize>> {
+    fn augment(
+        e: usize,
+        fits: &[Vec<bool>],
+        seen: &mut [bool],
+        by_finding: &mut [Option<usize>],
+    ) -> bool {
+        let Some(row) = fits.get(e) else { return false };
+        for (f, ok) in row.iter().enumerate() {
+            if !*ok || seen.get(f).copied().unwrap_or(true) {
+                continue;
+            }
+            if let Some(s) = seen.get_mut(f) {
+                *s = true;
+            }
+            let current = by_finding.get(f).copied().flatten();
+            if current.is_none_or(|other| augment(other, fits, seen, by_finding)) {
+                if let Some(slot) = by_finding.get_mut(f) {
+                    *slot = Some(e);
+                }
+                return true;
+            }
+        }
+        false
+    }
+    let mut by_finding: Vec<Option<usize>> = vec![None; findings];
+    for e in 0..fits.len() {
+        let mut seen = vec![false; findings];
+        augment(e, fits, &mut seen, &mut by_finding);
+    }
+    let mut owner = vec![None; fits.len()];
+    for (f, e) in by_finding.iter().enumerate() {
+        if let Some(slot) = e.and_then(|e| owner.get_mut(e)) {
+            *slot = Some(f);
+        }
+    }
+    owner
 }
 
 fn expectation_matches(exp: &Expectation, f: &Finding, rules: &[String]) -> Result<(), String> {
@@ -493,36 +554,41 @@ impl TestDecoder<'_> {
         })
     }
 
+    /// `facts:` is a path (relative to the test file), a mapping of kind to
+    /// documents, a Kubernetes object, or a list of any of these, merged in order.
     fn facts(&mut self, node: &Node) -> Option<FactStore> {
         let mut store = FactStore::new();
-        let result = match &node.kind {
+        let parts: Vec<&Node> = match &node.kind {
+            NodeKind::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        let mut ok = true;
+        for part in parts {
+            if let Err(msg) = self.facts_part(part, &mut store) {
+                self.err(part.pos, LoadErrorKind::Fact(msg));
+                ok = false;
+            }
+        }
+        ok.then_some(store)
+    }
+
+    fn facts_part(&mut self, node: &Node, store: &mut FactStore) -> Result<(), String> {
+        match &node.kind {
             NodeKind::Str(rel) => {
                 let base = self.file.parent().unwrap_or(Path::new("."));
                 let path = normalize(&base.join(rel));
-                match (self.read)(&path) {
-                    Ok(text) => match parse_fact_text(&path, &text) {
-                        Ok(docs) => docs.into_iter().try_for_each(|d| store.add_document(d).map(|_| ())),
-                        Err(e) => {
-                            self.errors.push(e);
-                            return None;
-                        }
-                    },
-                    Err(e) => Err(format!("cannot read `{}`: {e}", path.display())),
-                }
+                let text = (self.read)(&path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+                let docs = parse_fact_text(&path, &text).map_err(|e| e.to_string())?;
+                docs.into_iter().try_for_each(|d| store.add_document(d).map(|_| ()))
             }
             NodeKind::Map(_) => match node.to_json() {
+                Value::Object(m) if m.contains_key("apiVersion") && m.contains_key("kind") => {
+                    store.add_document(Value::Object(m)).map(|_| ())
+                }
                 Value::Object(m) => store.add_facts_map(m).map(|_| ()),
                 _ => Ok(()),
             },
-            NodeKind::Seq(items) => items.iter().try_for_each(|i| store.add_document(i.to_json()).map(|_| ())),
-            _ => Err("`facts` is a path, a mapping of kind to documents, or a list of Kubernetes objects".into()),
-        };
-        match result {
-            Ok(()) => Some(store),
-            Err(msg) => {
-                self.err(node.pos, LoadErrorKind::Fact(msg));
-                None
-            }
+            _ => Err("`facts` is a path, a mapping of kind to documents, a Kubernetes object, or a list of these".into()),
         }
     }
 
@@ -616,5 +682,20 @@ impl TestDecoder<'_> {
             }
         }
         Some(exp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching_pairs_loose_expectations_after_strict_ones() {
+        // Expectation 0 fits both findings, expectation 1 only the first:
+        // first-fit would fail, the matching pairs 0 with 1 and 1 with 0.
+        let fits = vec![vec![true, true], vec![true, false]];
+        assert_eq!(match_expectations(&fits, 2), vec![Some(1), Some(0)]);
+        let fits = vec![vec![true], vec![true]];
+        assert_eq!(match_expectations(&fits, 1), vec![Some(0), None]);
     }
 }

@@ -154,6 +154,11 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
 /// serde-saphyr appends " at line X, column Y"; we print positions ourselves.
 fn strip_location_suffix(message: &str) -> String {
     let first = message.lines().next().unwrap_or(message).trim();
+    // serde-saphyr's advice speaks to programmers using the library, not to rule
+    // authors: keep the sentence that says what is wrong.
+    let first = [", set ", "; set ", " (set "]
+        .iter()
+        .fold(first, |acc, sep| acc.split(sep).next().unwrap_or(acc));
     match first.rfind(" at line ") {
         Some(i) => first[..i].to_string(),
         None => first.to_string(),
@@ -287,6 +292,7 @@ mod tests {
         assert!(!e.message.is_empty());
         let e = parse("a: 1\na: 2\n").unwrap_err();
         assert!(e.message.contains("duplicate"), "{e:?}");
+        assert!(!e.message.contains("DuplicateKeyPolicy"), "{e:?}");
     }
 
     #[test]

@@ -399,6 +399,7 @@ pub(crate) fn eval_statement(
         action: action_match,
         resource: resource_match,
         conditions,
+        statement: s.raw.clone(),
     };
     Some(StmtEval {
         applies,

@@ -130,6 +130,8 @@ pub struct StatementDetail {
     pub resource: ResourceMatch,
     /// Each condition's key, values and outcome.
     pub conditions: Vec<ConditionOutcome>,
+    /// The statement as written in the policy.
+    pub statement: serde_json::Map<String, serde_json::Value>,
 }
 
 impl StatementDetail {

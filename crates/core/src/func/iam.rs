@@ -46,6 +46,71 @@ policy rulerun ships (`AmazonEC2ContainerRegistryReadOnly`, `...PullOnly`,
 collection prefers what IAM returns; snapshots that list attached managed policies
 without their documents fall back to these."#;
 
+pub(super) const IDENTITY_DOCS: &str = r#"`iam_identity_policies(attached, versions, inline)` assembles a role's
+identity-based policies, as `iam_evaluate` takes them, from IAM facts:
+
+- `attached`: the role's managed policies, `aws iam list-attached-role-policies`
+  items (`{"PolicyName", "PolicyArn"}`);
+- `versions`: `aws/iam/PolicyVersion` facts (`aws iam get-policy-version`'s
+  `PolicyVersion` plus `PolicyArn`), the documents of those policies;
+- `inline`: `aws/iam/RolePolicy` facts (`aws iam get-role-policy` output,
+  `{"RoleName", "PolicyName", "PolicyDocument"}`).
+
+It returns `{"policies": [{"name", "arn"?, "document"?}...], "missing": [ARN...]}`.
+An attached policy whose version document is absent falls back to the AWS managed
+policy rulerun ships (no `document`: `iam_evaluate` looks it up); one that is
+neither collected nor shipped is listed in `missing`, so a rule can report that it
+cannot decide instead of deciding on partial policies."#;
+
+pub(super) fn identity_policies(args: &[Value]) -> Result<Value, FuncError> {
+    let list = |i: usize| -> Result<Vec<&Value>, FuncError> {
+        match args.get(i) {
+            Some(Value::Array(items)) => Ok(items.iter().collect()),
+            Some(Value::Null) | None => Ok(Vec::new()),
+            Some(other) => Err(FuncError(format!(
+                "iam_identity_policies: argument {} must be an array, found {}",
+                i + 1,
+                type_name(other)
+            ))),
+        }
+    };
+    let attached = list(0)?;
+    let versions = list(1)?;
+    let inline = list(2)?;
+    let mut policies = Vec::new();
+    let mut missing = Vec::new();
+    for a in attached {
+        let Some(arn) = a.get("PolicyArn").and_then(Value::as_str) else {
+            continue;
+        };
+        let name = a.get("PolicyName").cloned().unwrap_or(Value::Null);
+        let version = versions
+            .iter()
+            .filter(|v| v.get("PolicyArn").and_then(Value::as_str) == Some(arn))
+            .find(|v| {
+                v.get("IsDefaultVersion")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true)
+            });
+        match version.and_then(|v| v.get("Document")) {
+            Some(doc) => {
+                policies.push(serde_json::json!({"name": name, "arn": arn, "document": doc}))
+            }
+            None if rulerun_iam::data::managed_policy(arn).is_some() => {
+                policies.push(serde_json::json!({"name": name, "arn": arn}));
+            }
+            None => missing.push(Value::String(arn.to_string())),
+        }
+    }
+    for p in inline {
+        if let Some(doc) = p.get("PolicyDocument") {
+            let name = p.get("PolicyName").cloned().unwrap_or(Value::Null);
+            policies.push(serde_json::json!({"name": name, "document": doc}));
+        }
+    }
+    Ok(serde_json::json!({"policies": policies, "missing": missing}))
+}
+
 pub(super) fn evaluate(args: &[Value]) -> Result<Value, FuncError> {
     let input = parse_input(args.first(), "iam_evaluate")?;
     let evaluation = rulerun_iam::evaluate(&input).map_err(FuncError::new)?;
@@ -137,6 +202,28 @@ mod tests {
             v["policy"]["Statement"][0]["Action"],
             json!(["ecr:PutImage"])
         );
+    }
+
+    #[test]
+    fn identity_policies_prefer_collected_documents_and_fall_back_to_shipped_ones() {
+        let attached = json!([
+            {"PolicyName": "Custom", "PolicyArn": "arn:aws:iam::1234567890:policy/Custom"},
+            {"PolicyName": "AmazonEC2ContainerRegistryReadOnly", "PolicyArn": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"},
+            {"PolicyName": "Unknown", "PolicyArn": "arn:aws:iam::1234567890:policy/Unknown"}
+        ]);
+        let versions = json!([{"PolicyArn": "arn:aws:iam::1234567890:policy/Custom", "VersionId": "v2", "IsDefaultVersion": true, "Document": {"Statement": []}}]);
+        let inline =
+            json!([{"RoleName": "r", "PolicyName": "inline", "PolicyDocument": {"Statement": []}}]);
+        let v = identity_policies(&[attached, versions, inline]).unwrap();
+        assert_eq!(v["policies"].as_array().unwrap().len(), 3);
+        assert_eq!(v["policies"][0]["document"], json!({"Statement": []}));
+        assert!(v["policies"][1].get("document").is_none());
+        assert_eq!(v["policies"][2]["name"], "inline");
+        assert_eq!(
+            v["missing"],
+            json!(["arn:aws:iam::1234567890:policy/Unknown"])
+        );
+        assert!(identity_policies(&[json!(1)]).is_err());
     }
 
     #[test]

@@ -16,6 +16,53 @@ let:
 ```
 ";
 
+pub(super) const COALESCE_DOCS: &str = "\
+`coalesce(a, b, ...)` returns its first argument that is neither null nor an empty
+string, array or object, or null. Rules use it to take a value from whichever
+source has it, e.g. a node's IAM role from its managed node group or, for
+self-managed and Karpenter nodes, from its instance profile:
+
+```yaml
+let:
+  role_arn: {call: coalesce, args: [$nodegroup.nodeRole, \"$profile.Roles[0].Arn\"]}
+```
+";
+
+pub(super) const CONCAT_DOCS: &str = "\
+`concat(a, b, ...)` joins arrays into one (a non-array argument is added as one
+element; nulls are skipped).
+";
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+pub(super) fn coalesce(args: &[Value]) -> Result<Value, FuncError> {
+    Ok(args
+        .iter()
+        .find(|v| !is_empty(v))
+        .cloned()
+        .unwrap_or(Value::Null))
+}
+
+pub(super) fn concat(args: &[Value]) -> Result<Value, FuncError> {
+    let mut out = Vec::new();
+    for a in args {
+        match a {
+            Value::Array(items) => out.extend(items.iter().cloned()),
+            Value::Null => {}
+            other => out.push(other.clone()),
+        }
+    }
+    Ok(Value::Array(out))
+}
+
 pub(super) fn closest(args: &[Value]) -> Result<Value, FuncError> {
     let word = match args.first() {
         Some(Value::String(s)) => s.as_str(),
@@ -53,7 +100,8 @@ pub(super) fn closest(args: &[Value]) -> Result<Value, FuncError> {
         .map(|(i, c)| (crate::error::edit_distance(word, c), i, *c))
         .collect();
     scored.sort();
-    scored.dedup_by(|a, b| a.2 == b.2);
+    let mut seen = std::collections::HashSet::new();
+    scored.retain(|(_, _, c)| seen.insert(*c));
     Ok(Value::Array(
         scored
             .into_iter()
@@ -70,6 +118,19 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn coalesce_and_concat() {
+        assert_eq!(
+            coalesce(&[json!(null), json!(""), json!([]), json!("x"), json!("y")]).unwrap(),
+            json!("x")
+        );
+        assert_eq!(coalesce(&[json!(null)]).unwrap(), json!(null));
+        assert_eq!(
+            concat(&[json!([1, 2]), json!(null), json!(3), json!([4])]).unwrap(),
+            json!([1, 2, 3, 4])
+        );
+    }
+
+    #[test]
     fn closest_orders_by_distance() {
         let v = closest(&[
             json!("1.2.1"),
@@ -79,6 +140,10 @@ mod tests {
         .unwrap();
         assert_eq!(v, json!(["1.2.0", "1.2.10"]));
         assert_eq!(closest(&[json!("x"), json!(null)]).unwrap(), json!([]));
+        assert_eq!(
+            closest(&[json!("x"), json!(["a", "b", "a"])]).unwrap(),
+            json!(["a", "b"])
+        );
         assert!(closest(&[json!(1), json!([])]).is_err());
         assert!(closest(&[json!("a"), json!(["a"]), json!(-1)]).is_err());
     }

@@ -275,3 +275,79 @@ rules:
         vec!["a uses library/nginx:latest", "c uses x/y:latest"]
     );
 }
+
+#[test]
+fn matchers_compare_paths_and_null_bindings_have_no_nodes() {
+    let rule = r#"
+rules:
+  - id: image-differs-from-spec
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    each: {as: status, path: "$.status.containerStatuses[*]"}
+    let:
+      spec:
+        value: "$.spec.containers[?@.name == 'app'].image"
+      node:
+        join: k8s/v1/Node
+        on: $.metadata.name
+        equals: $.spec.nodeName
+        one: true
+    when:
+      - {path: $status.image, notEquals: "$spec[*]"}
+      - {path: $node, exists: false}
+      - {path: $.metadata.annotations.note, equals: "$$literal"}
+    finding: {message: "{{ status.image }}"}
+"#;
+    let (set, errors) = load_rules(&[src("r.yaml", rule)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let f = facts(json!({"k8s/v1/Pod": [
+        {"metadata": {"name": "a", "annotations": {"note": "$literal"}}, "spec": {"nodeName": "gone", "containers": [{"name": "app", "image": "x:1"}]},
+         "status": {"containerStatuses": [{"name": "app", "image": "x:2"}]}},
+        {"metadata": {"name": "b", "annotations": {"note": "$literal"}}, "spec": {"nodeName": "gone", "containers": [{"name": "app", "image": "x:1"}]},
+         "status": {"containerStatuses": [{"name": "app", "image": "x:1"}]}}
+    ]}));
+    let report = check(&set, &f);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let names: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.subject.name.as_str())
+        .collect();
+    assert_eq!(names, vec!["a"]);
+}
+
+#[test]
+fn bad_values_are_rejected_at_load() {
+    let rule = r#"
+rules:
+  - id: bad-values
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    let:
+      arn: {value: 1}
+    when: {path: $.a, count: -1}
+    finding:
+      message: m
+      fix:
+        - description: d
+          command: "echo \"{{ subject.metadata.name }}\""
+"#;
+    let (_, errors) = load_rules(&[src("r.yaml", rule)]);
+    let text: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{e} / {:?}", e.help()))
+        .collect();
+    assert_eq!(errors.len(), 3, "{text:#?}");
+    assert!(
+        text[0].contains("r.yaml:8:7: invalid value `arn` for `binding name`")
+            && text[0].contains("is a function"),
+        "{text:#?}"
+    );
+    assert!(
+        text[1].contains("`count` must be a non-negative integer"),
+        "{text:#?}"
+    );
+    assert!(text[2].contains("inside quotes"), "{text:#?}");
+}

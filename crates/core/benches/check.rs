@@ -1877,10 +1877,48 @@ fn profile(path: &Path, text: &str, rules: &RuleSet, n: usize) {
     }
 }
 
+/// The 20 rules, loaded (best-of load time); asserts they all load.
+fn load_bench_rules() -> (RuleSet, Duration) {
+    // Rules (loading is reported, not part of the check time).
+    let sources: Vec<SourceFile> = RULES
+        .iter()
+        .map(|(name, text)| SourceFile {
+            path: PathBuf::from(name),
+            text: (*text).to_string(),
+        })
+        .collect();
+    let mut load_time = Duration::MAX;
+    let mut rules = None;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let (set, errors) = load_rules(&sources);
+        load_time = load_time.min(t.elapsed());
+        assert!(errors.is_empty(), "rules failed to load: {errors:#?}");
+        rules = Some(set);
+    }
+    let rules = rules.unwrap();
+    assert_eq!(rules.rules.len(), RULES.len(), "every rule loads");
+    assert_eq!(RULES.len(), 20);
+
+    (rules, load_time)
+}
+
 fn main() {
     let dir = std::env::temp_dir();
     let compact_path: PathBuf = dir.join("rulerun-bench-snapshot.json");
     let pretty_path: PathBuf = dir.join("rulerun-bench-snapshot-pretty.json");
+
+    let profile_runs = std::env::var("RULERUN_BENCH_PROFILE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(n) = profile_runs
+        && let Ok(text) = std::fs::read_to_string(&compact_path)
+    {
+        // Reuse the snapshot of an earlier run.
+        let (rules, _) = load_bench_rules();
+        profile(&compact_path, &text, &rules, n);
+        return;
+    }
 
     // Generate and write both forms, then let go of everything.
     let t = Instant::now();
@@ -1904,33 +1942,11 @@ fn main() {
         println!("  {kind:<34} {n:>7}");
     }
 
-    // Rules (loading is reported, not part of the check time).
-    let sources: Vec<SourceFile> = RULES
-        .iter()
-        .map(|(name, text)| SourceFile {
-            path: PathBuf::from(name),
-            text: (*text).to_string(),
-        })
-        .collect();
-    let mut load_time = Duration::MAX;
-    let mut rules = None;
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        let (set, errors) = load_rules(&sources);
-        load_time = load_time.min(t.elapsed());
-        assert!(errors.is_empty(), "rules failed to load: {errors:#?}");
-        rules = Some(set);
-    }
-    let rules = rules.unwrap();
-    assert_eq!(rules.rules.len(), RULES.len(), "every rule loads");
-    assert_eq!(RULES.len(), 20);
+    let (rules, load_time) = load_bench_rules();
 
     // Reading the files is not measured.
     let compact = std::fs::read_to_string(&compact_path).unwrap();
-    if let Some(n) = std::env::var("RULERUN_BENCH_PROFILE")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
+    if let Some(n) = profile_runs {
         profile(&compact_path, &compact, &rules, n);
         return;
     }

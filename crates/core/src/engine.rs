@@ -205,6 +205,7 @@ impl<'a> Evaluator<'a> {
                 slots: Vec::with_capacity(rule.names.len()),
             };
             scope.slots.push(Slot::Ref(subject));
+            scope.slots.push(Slot::Ref(&rule.param_values));
             if !holds(rule.filter.as_ref(), &scope) {
                 continue;
             }

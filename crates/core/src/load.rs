@@ -28,8 +28,8 @@ use crate::expr::{Cond, CountOp, Matcher, Op, Quantifier, ScopedPath, ValueExpr}
 use crate::finding::Severity;
 use crate::func;
 use crate::rule::{
-    Binding, BindingKind, Each, FindingSpec, FixCommand, FixSpec, Join, Rule, RuleDocs, RuleSet,
-    Source, SubjectSpec,
+    Binding, BindingKind, Each, FindingSpec, FixCommand, FixSpec, Join, Param, Rule, RuleDocs,
+    RuleSet, Source, SubjectSpec,
 };
 use crate::select::JsonPath;
 use crate::template::{Mode, TemplateError, TemplateId, Templates};
@@ -50,7 +50,10 @@ pub const RULE_KEYS: &[&str] = &[
     "when",
     "finding",
     "supersedes",
+    "params",
 ];
+/// Keys of a rule parameter.
+pub const PARAM_KEYS: &[&str] = &["default", "description"];
 /// Keys of `docs`.
 pub const DOCS_KEYS: &[&str] = &["summary", "whyItMatters", "howToFix", "references"];
 /// Keys of `subject`.
@@ -220,7 +223,7 @@ impl Names {
         self.names.iter().position(|n| n == name)
     }
     fn visible(&self) -> Vec<String> {
-        self.names.iter().skip(1).cloned().collect()
+        self.names.iter().skip(2).cloned().collect()
     }
 }
 
@@ -411,6 +414,7 @@ impl Decoder<'_> {
             .map(|n| self.string_list(n, "labels"))
             .unwrap_or_default();
         let docs = f.get("docs").map(|n| self.docs(n)).unwrap_or_default();
+        let params = f.get("params").map(|n| self.params(n)).unwrap_or_default();
         let supersedes = f
             .get("supersedes")
             .map(|n| self.string_list(n, "supersedes"))
@@ -418,7 +422,7 @@ impl Decoder<'_> {
 
         // Scope: the subject is slot 0.
         let mut names = Names {
-            names: vec!["subject".into()],
+            names: vec!["subject".into(), "params".into()],
             dollar: 0,
         };
         let mut kinds = BTreeSet::new();
@@ -458,6 +462,13 @@ impl Decoder<'_> {
             labels,
             docs,
             supersedes,
+            param_values: Value::Object(
+                params
+                    .iter()
+                    .map(|p| (p.name.clone(), p.default.clone()))
+                    .collect(),
+            ),
+            params,
             source: Source {
                 file: self.file.to_path_buf(),
                 pos: node.pos,
@@ -471,6 +482,50 @@ impl Decoder<'_> {
             when,
             finding: finding?,
         })
+    }
+
+    fn params(&mut self, node: &Node) -> Vec<Param> {
+        let NodeKind::Map(entries) = &node.kind else {
+            self.wrong_type(
+                node,
+                "params",
+                "a mapping of parameter names to `{default, description}`",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let name = k.key_string();
+            let ident = name.starts_with(|c: char| c.is_ascii_alphabetic())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ident {
+                self.err(
+                    k.pos,
+                    LoadErrorKind::InvalidValue {
+                        what: "parameter name".into(),
+                        value: name,
+                        help: "parameter names are identifiers, e.g. `approvedRegistries`".into(),
+                    },
+                );
+                continue;
+            }
+            let Some(f) = self.fields(v, &format!("parameter `{name}`"), PARAM_KEYS) else {
+                continue;
+            };
+            let Some(default) = self.required(&f, "default", &format!("parameter `{name}`")) else {
+                continue;
+            };
+            let description = f
+                .get("description")
+                .and_then(|n| self.string(n, "description"))
+                .unwrap_or_default();
+            out.push(Param {
+                name,
+                description,
+                default: default.to_json(),
+            });
+        }
+        out
     }
 
     fn docs(&mut self, node: &Node) -> RuleDocs {

@@ -49,6 +49,47 @@ pub struct RuleDocs {
     pub references: Vec<String>,
 }
 
+/// A rule parameter with its default.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Param {
+    /// The name.
+    pub name: String,
+    /// What it means.
+    pub description: String,
+    /// Its value unless configured.
+    pub default: serde_json::Value,
+}
+
+/// Why an override could not be applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OverrideError {
+    /// No such rule.
+    #[error("no loaded rule has id `{0}`")]
+    UnknownRule(String),
+    /// No such parameter.
+    #[error("rule `{rule}` has no parameter `{param}`")]
+    UnknownParam {
+        /// The rule.
+        rule: String,
+        /// The parameter.
+        param: String,
+        /// Its parameters.
+        known: Vec<String>,
+    },
+    /// A value of another JSON type than the default's.
+    #[error("parameter `{param}` of rule `{rule}` takes {expected}, found {found}")]
+    WrongType {
+        /// The rule.
+        rule: String,
+        /// The parameter.
+        param: String,
+        /// The default's type.
+        expected: &'static str,
+        /// The value's type.
+        found: &'static str,
+    },
+}
+
 /// A loaded rule.
 #[derive(Debug)]
 pub struct Rule {
@@ -62,6 +103,10 @@ pub struct Rule {
     pub labels: Vec<String>,
     /// Documentation.
     pub docs: RuleDocs,
+    /// Parameters teams may set (`params.NAME` in templates, `$params.NAME` in paths).
+    pub params: Vec<Param>,
+    /// The parameters' values: defaults, then overrides.
+    pub param_values: serde_json::Value,
     /// Rules whose findings on the same subject this rule's findings replace
     /// (a precise diagnosis supersedes a generic symptom).
     pub supersedes: Vec<String>,
@@ -173,6 +218,53 @@ impl RuleSet {
             .iter()
             .flat_map(|r| r.kinds.iter().cloned())
             .collect()
+    }
+
+    /// Sets a rule's severity (configuration overrides).
+    pub fn set_severity(&mut self, id: &str, severity: Severity) -> Result<(), OverrideError> {
+        let rule = self
+            .rules
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or_else(|| OverrideError::UnknownRule(id.to_string()))?;
+        rule.severity = severity;
+        Ok(())
+    }
+
+    /// Sets a rule parameter; the value must have the JSON type of the default
+    /// (any type when the default is null).
+    pub fn set_param(
+        &mut self,
+        id: &str,
+        param: &str,
+        value: serde_json::Value,
+    ) -> Result<(), OverrideError> {
+        let rule = self
+            .rules
+            .iter_mut()
+            .find(|r| r.id == id)
+            .ok_or_else(|| OverrideError::UnknownRule(id.to_string()))?;
+        let Some(p) = rule.params.iter().find(|p| p.name == param) else {
+            return Err(OverrideError::UnknownParam {
+                rule: id.to_string(),
+                param: param.to_string(),
+                known: rule.params.iter().map(|p| p.name.clone()).collect(),
+            });
+        };
+        let same_type = std::mem::discriminant(&p.default) == std::mem::discriminant(&value)
+            || p.default.is_null();
+        if !same_type {
+            return Err(OverrideError::WrongType {
+                rule: id.to_string(),
+                param: param.to_string(),
+                expected: crate::func::type_name(&p.default),
+                found: crate::func::type_name(&value),
+            });
+        }
+        if let serde_json::Value::Object(map) = &mut rule.param_values {
+            map.insert(param.to_string(), value);
+        }
+        Ok(())
     }
 
     /// Keeps only the rules for which `keep` is true.

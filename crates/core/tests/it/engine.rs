@@ -351,3 +351,68 @@ rules:
     );
     assert!(text[2].contains("inside quotes"), "{text:#?}");
 }
+
+#[test]
+fn parameters_have_defaults_and_typed_overrides() {
+    let rule = r#"
+rules:
+  - id: unapproved-registry
+    title: t
+    severity: medium
+    params:
+      approved:
+        description: Registries pods may pull from.
+        default: [docker.io]
+    subject: {kind: k8s/v1/Pod}
+    each: {as: c, path: "$.spec.containers[*]"}
+    let:
+      image: {call: image_ref, args: [$c.image]}
+    when: {path: $image.registry, notIn: []}
+    finding: {message: "{{ image.registry }} not in {{ params.approved | join(', ') }}"}
+"#;
+    // `notIn: []` is always true; the real check is in the template-free path below.
+    let rule = rule.replace(
+        "when: {path: $image.registry, notIn: []}",
+        "when: {path: $image.registry, notEquals: \"$params.approved[*]\"}",
+    );
+    let (mut set, errors) = load_rules(&[src("r.yaml", &rule)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let f = facts(
+        json!({"k8s/v1/Pod": [{"metadata": {"name": "p"}, "spec": {"containers": [
+            {"name": "a", "image": "nginx"}, {"name": "b", "image": "quay.io/x/y:1"}
+        ]}}]}),
+    );
+    let msgs = |set: &rulerun_core::RuleSet| -> Vec<String> {
+        check(set, &f)
+            .findings
+            .into_iter()
+            .map(|f| f.message)
+            .collect()
+    };
+    assert_eq!(msgs(&set), vec!["quay.io not in docker.io"]);
+    set.set_param(
+        "unapproved-registry",
+        "approved",
+        json!(["docker.io", "quay.io"]),
+    )
+    .unwrap();
+    assert!(msgs(&set).is_empty());
+    let err = set
+        .set_param("unapproved-registry", "approved", json!("quay.io"))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "parameter `approved` of rule `unapproved-registry` takes an array, found a string"
+    );
+    assert!(
+        set.set_param("unapproved-registry", "aproved", json!([]))
+            .is_err()
+    );
+    assert!(set.set_param("nope", "approved", json!([])).is_err());
+    set.set_severity("unapproved-registry", rulerun_core::Severity::Critical)
+        .unwrap();
+    assert_eq!(
+        set.get("unapproved-registry").unwrap().severity,
+        rulerun_core::Severity::Critical
+    );
+}

@@ -1,0 +1,216 @@
+//! The Kubernetes resources rulerun reads.
+
+/// A resource rulerun may list or get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resource {
+    /// The fact kind, e.g. `k8s/v1/Pod`.
+    pub kind: &'static str,
+    /// The API group (`""` for core).
+    pub group: &'static str,
+    /// The version.
+    pub version: &'static str,
+    /// The object kind.
+    pub object_kind: &'static str,
+    /// The plural resource name in URLs and RBAC.
+    pub plural: &'static str,
+    /// Whether objects live in namespaces.
+    pub namespaced: bool,
+}
+
+impl Resource {
+    /// `v1` or `apps/v1`.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The collection URL path, cluster-wide or in one namespace.
+    pub fn list_path(&self, namespace: Option<&str>) -> String {
+        let base = if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        };
+        match namespace {
+            Some(ns) if self.namespaced => format!("{base}/namespaces/{ns}/{}", self.plural),
+            _ => format!("{base}/{}", self.plural),
+        }
+    }
+
+    /// One object's URL path.
+    pub fn object_path(&self, namespace: Option<&str>, name: &str) -> String {
+        format!("{}/{name}", self.list_path(namespace))
+    }
+}
+
+const fn res(
+    kind: &'static str,
+    group: &'static str,
+    version: &'static str,
+    object_kind: &'static str,
+    plural: &'static str,
+    namespaced: bool,
+) -> Resource {
+    Resource {
+        kind,
+        group,
+        version,
+        object_kind,
+        plural,
+        namespaced,
+    }
+}
+
+/// Every resource rulerun reads. Nothing else is ever requested.
+pub static RESOURCES: &[Resource] = &[
+    res("k8s/v1/Pod", "", "v1", "Pod", "pods", true),
+    res("k8s/v1/Event", "", "v1", "Event", "events", true),
+    res("k8s/v1/Node", "", "v1", "Node", "nodes", false),
+    res(
+        "k8s/v1/Namespace",
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        false,
+    ),
+    res(
+        "k8s/v1/ServiceAccount",
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        true,
+    ),
+    res(
+        "k8s/apps/v1/ReplicaSet",
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        true,
+    ),
+    res(
+        "k8s/apps/v1/Deployment",
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        true,
+    ),
+    res(
+        "k8s/apps/v1/StatefulSet",
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        true,
+    ),
+    res(
+        "k8s/apps/v1/DaemonSet",
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        true,
+    ),
+    res("k8s/batch/v1/Job", "batch", "v1", "Job", "jobs", true),
+    res(
+        "k8s/batch/v1/CronJob",
+        "batch",
+        "v1",
+        "CronJob",
+        "cronjobs",
+        true,
+    ),
+];
+
+/// The resource of a fact kind.
+pub fn resource(kind: &str) -> Option<&'static Resource> {
+    RESOURCES.iter().find(|r| r.kind == kind)
+}
+
+/// A way to fetch a kind by key instead of listing it: rules that join the kind
+/// on exactly these paths get only the objects their subjects reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keyed {
+    /// The fact kind.
+    pub kind: &'static str,
+    /// The join paths (`on:`) this fetch answers.
+    pub on: &'static [&'static str],
+}
+
+/// Kinds fetched by key. Events: by `involvedObject.uid` (a field selector per
+/// subject for a few subjects, a list per namespace for many); nodes: by name
+/// (a GET per node for a few, one list for many).
+pub static KEYED: &[Keyed] = &[
+    Keyed {
+        kind: "k8s/v1/Event",
+        on: &["$.involvedObject.uid"],
+    },
+    Keyed {
+        kind: "k8s/v1/Node",
+        on: &["$.metadata.name"],
+    },
+];
+
+/// The ClusterRole granting exactly what rulerun reads: `get` and `list` on each
+/// resource of [`RESOURCES`], grouped by API group.
+pub fn cluster_role_yaml() -> String {
+    let mut groups: Vec<&str> = RESOURCES.iter().map(|r| r.group).collect();
+    groups.dedup();
+    let mut out = String::from(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: rulerun-reader\nrules:\n",
+    );
+    let mut seen = Vec::new();
+    for g in groups {
+        if seen.contains(&g) {
+            continue;
+        }
+        seen.push(g);
+        let plurals: Vec<&str> = RESOURCES
+            .iter()
+            .filter(|r| r.group == g)
+            .map(|r| r.plural)
+            .collect();
+        out.push_str(&format!(
+            "  - apiGroups: [\"{g}\"]\n    resources: [{}]\n    verbs: [get, list]\n",
+            plurals.join(", ")
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_api_layout() {
+        let pods = resource("k8s/v1/Pod").unwrap();
+        assert_eq!(pods.list_path(None), "/api/v1/pods");
+        assert_eq!(pods.list_path(Some("ns")), "/api/v1/namespaces/ns/pods");
+        let rs = resource("k8s/apps/v1/ReplicaSet").unwrap();
+        assert_eq!(
+            rs.list_path(Some("ns")),
+            "/apis/apps/v1/namespaces/ns/replicasets"
+        );
+        assert_eq!(rs.api_version(), "apps/v1");
+        let nodes = resource("k8s/v1/Node").unwrap();
+        assert_eq!(nodes.list_path(Some("ignored")), "/api/v1/nodes");
+        assert_eq!(nodes.object_path(None, "n1"), "/api/v1/nodes/n1");
+    }
+
+    #[test]
+    fn the_cluster_role_grants_reads_only_and_never_secrets() {
+        let role = cluster_role_yaml();
+        assert!(role.contains("verbs: [get, list]"));
+        assert!(!role.contains("secrets"));
+        assert!(!role.contains("create") && !role.contains("delete") && !role.contains("watch"));
+        assert!(role.contains("apiGroups: [\"apps\"]\n    resources: [replicasets, deployments, statefulsets, daemonsets]"));
+    }
+}

@@ -1,0 +1,25 @@
+//! Kubernetes facts for rulerun.
+//!
+//! * [`declare`]: the resources rulerun reads, as data: their fact kinds, API
+//!   paths, the keys by which they can be fetched on demand, and the ClusterRole
+//!   that grants exactly those reads (`docs/permissions.md` is generated from it).
+//! * [`fetch`]: the I/O, through an injected [`kube::Client`]: paged lists with
+//!   `limit`/`continue`, field-selected lists, single GETs; bounded retries and a
+//!   timeout per request; RBAC denials as values, not crashes.
+//! * [`normalize`]: pure functions that turn API responses into the documents
+//!   `kubectl get -o json` shows (items get back the `apiVersion` and `kind` the
+//!   API server leaves out of list items; `managedFields` are dropped; service
+//!   accounts keep only their `imagePullSecrets` names).
+//! * [`connect`]: a client from a kubeconfig (`KUBECONFIG`, `--kubeconfig`,
+//!   `--context`) or the in-cluster service account, with CLI-suited timeouts.
+//!
+//! Secrets are never read: no resource here is a Secret, and the ClusterRole
+//! grants nothing on them.
+
+pub mod connect;
+pub mod declare;
+pub mod fetch;
+pub mod normalize;
+
+pub use declare::{KEYED, RESOURCES, Resource};
+pub use fetch::{FetchError, K8sFetcher};

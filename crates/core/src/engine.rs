@@ -27,11 +27,110 @@ pub fn check(rules: &RuleSet, facts: &FactStore) -> Report {
     check_selected(rules, facts, |_| true)
 }
 
+/// What a live run has collected so far, for [`check_planned`]: the kinds fetched
+/// by key (and which keys), and the kinds that could not be collected at all.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// By join index (kind and `on` paths, see [`Plan::join_key`]): the keys
+    /// fetched and those whose fetch failed.
+    pub keyed: HashMap<String, KeyState>,
+    /// Kinds that could not be collected, with the reason (e.g. a 403).
+    pub unavailable: std::collections::BTreeMap<String, String>,
+}
+
+/// The keys of one keyed kind.
+#[derive(Debug, Clone, Default)]
+pub struct KeyState {
+    /// Keys fetched (found or recorded as absent).
+    pub fetched: std::collections::HashSet<Vec<String>>,
+    /// Keys whose fetch failed, with the reason.
+    pub failed: HashMap<Vec<String>, String>,
+}
+
+impl Plan {
+    /// The identity of a keyed join: its kind and `on` paths.
+    pub fn join_key(kind: &str, on: &[&str]) -> String {
+        let mut key = kind.to_string();
+        for p in on {
+            key.push(KEY_SEP);
+            key.push_str(p);
+        }
+        key
+    }
+
+    /// Declares that `kind` joined on `on` is fetched by key.
+    pub fn keyed_kind(&mut self, kind: &str, on: &[&str]) {
+        self.keyed.entry(Self::join_key(kind, on)).or_default();
+    }
+}
+
+/// Keys a rule asked for that a keyed kind does not hold yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Demand {
+    /// The kind.
+    pub kind: String,
+    /// The `on` paths of the join, as written.
+    pub on: Vec<String>,
+    /// The key tuples (one value per `on` path).
+    pub keys: std::collections::BTreeSet<Vec<String>>,
+    /// The namespaces of the subjects that asked.
+    pub namespaces: std::collections::BTreeSet<String>,
+}
+
+/// Evaluates like [`check`], for a live run that fetches some kinds by key: a
+/// join on a keyed kind whose keys are not fetched yet records a [`Demand`] and
+/// leaves that candidate undecided (no finding, no error), a key whose fetch
+/// failed makes the candidate inconclusive, and a rule that reads an unavailable
+/// kind is inconclusive as a whole. The runner fetches the demands and calls again
+/// until nothing is demanded.
+pub fn check_planned(rules: &RuleSet, facts: &FactStore, plan: &Plan) -> (Report, Vec<Demand>) {
+    let mut demands: HashMap<String, Demand> = HashMap::new();
+    let mut blocked: Vec<(&Rule, String)> = Vec::new();
+    for rule in &rules.rules {
+        if let Some((kind, reason)) = rule
+            .kinds
+            .iter()
+            .find_map(|k| plan.unavailable.get(k).map(|r| (k, r)))
+        {
+            blocked.push((rule, format!("`{kind}` could not be collected: {reason}")));
+        }
+    }
+    let mut report = evaluate(
+        rules,
+        facts,
+        |r| !blocked.iter().any(|(b, _)| b.id == r.id),
+        Some((plan, &mut demands)),
+    );
+    for (rule, reason) in blocked {
+        report.inconclusive.push(crate::finding::Inconclusive {
+            rule: rule.id.clone(),
+            subject: None,
+            reason,
+        });
+    }
+    report
+        .inconclusive
+        .sort_by(|a, b| (&a.rule, &a.subject, &a.reason).cmp(&(&b.rule, &b.subject, &b.reason)));
+    report.inconclusive.dedup();
+    let mut demands: Vec<Demand> = demands.into_values().collect();
+    demands.sort_by(|a, b| (&a.kind, &a.on).cmp(&(&b.kind, &b.on)));
+    (report, demands)
+}
+
 /// Evaluates the rules of `rules` for which `select` is true.
 pub fn check_selected(
     rules: &RuleSet,
     facts: &FactStore,
     select: impl Fn(&Rule) -> bool,
+) -> Report {
+    evaluate(rules, facts, select, None)
+}
+
+fn evaluate(
+    rules: &RuleSet,
+    facts: &FactStore,
+    select: impl Fn(&Rule) -> bool,
+    mut planned: Option<(&Plan, &mut HashMap<String, Demand>)>,
 ) -> Report {
     let indexes = build_indexes(rules, facts, &select);
     let mut report = Report {
@@ -53,6 +152,7 @@ pub fn check_selected(
         let mut ev = Evaluator {
             rule,
             facts,
+            planned: planned.as_mut().map(|(p, d)| (*p, &mut **d)),
             joins,
             rule_value: std::cell::OnceCell::new(),
             templates: &rules.templates,
@@ -185,9 +285,11 @@ fn composite_keys<'a>(parts: impl Iterator<Item = Vec<&'a Value>>) -> Vec<String
     keys
 }
 
-struct Evaluator<'a> {
+struct Evaluator<'a, 'p> {
     rule: &'a Rule,
     facts: &'a FactStore,
+    /// In a live run: what is collected, and the demands to fill in.
+    planned: Option<(&'p Plan, &'p mut HashMap<String, Demand>)>,
     /// For each of the rule's bindings, the index its join reads (None for other
     /// bindings, and for joins without an index).
     joins: Vec<Option<&'a Index>>,
@@ -197,7 +299,56 @@ struct Evaluator<'a> {
     report: &'a mut Report,
 }
 
-impl<'a> Evaluator<'a> {
+/// Why a candidate could not be decided.
+enum Undecided {
+    /// Keys were demanded; the next round decides.
+    Pending,
+    /// A fetch it needs failed.
+    Inconclusive(String),
+}
+
+impl<'a> Evaluator<'a, '_> {
+    /// In a live run, checks that a keyed join's keys are collected; records
+    /// demands for those that are not.
+    fn keys_ready(&mut self, j: &Join, scope: &Scope<'_>) -> Result<(), Undecided> {
+        let Some((plan, demands)) = self.planned.as_mut() else {
+            return Ok(());
+        };
+        let key = j.index_key();
+        let Some(state) = plan.keyed.get(&key) else {
+            return Ok(());
+        };
+        let mut missing = Vec::new();
+        for k in composite_keys(j.equals.iter().map(|p| p.query(scope))) {
+            let tuple: Vec<String> = k.split(KEY_SEP).map(str::to_string).collect();
+            if let Some(reason) = state.failed.get(&tuple) {
+                return Err(Undecided::Inconclusive(reason.clone()));
+            }
+            if !state.fetched.contains(&tuple) {
+                missing.push(tuple);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let d = demands.entry(key).or_insert_with(|| Demand {
+            kind: j.kind.clone(),
+            on: j.on.iter().map(|p| p.as_str().to_string()).collect(),
+            keys: Default::default(),
+            namespaces: Default::default(),
+        });
+        d.keys.extend(missing);
+        if let Some(ns) = scope
+            .slots
+            .first()
+            .and_then(|s| s.value().pointer("/metadata/namespace"))
+            .and_then(Value::as_str)
+        {
+            d.namespaces.insert(ns.to_string());
+        }
+        Err(Undecided::Pending)
+    }
+
     fn run(&mut self) {
         let rule = self.rule;
         for subject in self.facts.of_kind(&rule.subject_kind) {
@@ -237,6 +388,19 @@ impl<'a> Evaluator<'a> {
             }
             let slot = match &b.kind {
                 BindingKind::Join(j) => {
+                    match self.keys_ready(j, &scope) {
+                        Ok(()) => {}
+                        Err(Undecided::Pending) => return,
+                        Err(Undecided::Inconclusive(reason)) => {
+                            let subject = self.subject_of(&scope).ok();
+                            self.report.inconclusive.push(crate::finding::Inconclusive {
+                                rule: rule.id.clone(),
+                                subject,
+                                reason,
+                            });
+                            return;
+                        }
+                    }
                     let index = self.joins.get(n).copied().flatten();
                     self.join(j, index, b.slot, &mut scope)
                 }

@@ -133,6 +133,20 @@ pub struct EvalError {
     pub message: String,
 }
 
+/// A rule that could not decide, for all subjects or one: a kind or key it needs
+/// could not be collected (RBAC, IAM, a timeout). The reason names what is missing
+/// and the permission that would fix it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inconclusive {
+    /// The rule.
+    pub rule: String,
+    /// The subject, when only some subjects are affected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Subject>,
+    /// What could not be collected, and why.
+    pub reason: String,
+}
+
 /// The result of evaluating rules over facts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -140,6 +154,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Evaluation errors.
     pub errors: Vec<EvalError>,
+    /// Rules that could not decide in a live run.
+    pub inconclusive: Vec<Inconclusive>,
     /// How many rules ran.
     pub rules_evaluated: usize,
     /// Findings left out because a more precise rule's finding on the same

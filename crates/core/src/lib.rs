@@ -23,9 +23,9 @@ pub mod template;
 pub mod testing;
 pub mod yaml;
 
-pub use engine::check;
+pub use engine::{Demand, Plan, check, check_planned};
 pub use error::{LoadError, LoadErrorKind};
 pub use facts::FactStore;
-pub use finding::{Finding, FixStep, Report, Severity, Subject};
+pub use finding::{Finding, FixStep, Inconclusive, Report, Severity, Subject};
 pub use load::{SourceFile, load_rules};
 pub use rule::{Rule, RuleSet};

@@ -220,6 +220,20 @@ impl RuleSet {
             .collect()
     }
 
+    /// The `on` paths of every join on `kind`, one list per join.
+    pub fn joins_of(&self, kind: &str) -> Vec<Vec<String>> {
+        self.rules
+            .iter()
+            .flat_map(|r| r.bindings.iter())
+            .filter_map(|b| match &b.kind {
+                BindingKind::Join(j) if j.kind == kind => {
+                    Some(j.on.iter().map(|p| p.as_str().to_string()).collect())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Sets a rule's severity (configuration overrides).
     pub fn set_severity(&mut self, id: &str, severity: Severity) -> Result<(), OverrideError> {
         let rule = self

@@ -416,3 +416,63 @@ rules:
         rulerun_core::Severity::Critical
     );
 }
+
+#[test]
+fn planned_checks_demand_keys_then_decide() {
+    use rulerun_core::engine::KeyState;
+    use rulerun_core::{Plan, check_planned};
+    let (set, errors) = load_rules(&[src("join.yaml", JOIN_RULE)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let pods = json!([
+        {"metadata": {"name": "a", "namespace": "ns"}, "spec": {"nodeName": "n1"}},
+        {"metadata": {"name": "b", "namespace": "ns"}, "spec": {"nodeName": "n2"}}
+    ]);
+    let mut f = facts(json!({"k8s/v1/Pod": pods}));
+    let mut plan = Plan::default();
+    plan.keyed_kind("k8s/v1/Node", &["$.metadata.name"]);
+
+    // Round 1: nodes are keyed and none is fetched: both pods demand theirs.
+    let (report, demands) = check_planned(&set, &f, &plan);
+    assert!(
+        report.findings.is_empty() && report.errors.is_empty() && report.inconclusive.is_empty()
+    );
+    assert_eq!(demands.len(), 1);
+    assert_eq!(demands[0].kind, "k8s/v1/Node");
+    assert_eq!(demands[0].on, vec!["$.metadata.name"]);
+    let keys: Vec<Vec<String>> = demands[0].keys.iter().cloned().collect();
+    assert_eq!(keys, vec![vec!["n1".to_string()], vec!["n2".to_string()]]);
+    assert_eq!(demands[0].namespaces.iter().collect::<Vec<_>>(), vec!["ns"]);
+
+    // Round 2: n1 fetched (not ready), n2's fetch was forbidden.
+    f.add("k8s/v1/Node", json!({"metadata": {"name": "n1"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}}));
+    let state: &mut KeyState = plan
+        .keyed
+        .get_mut(&Plan::join_key("k8s/v1/Node", &["$.metadata.name"]))
+        .unwrap();
+    state.fetched.insert(vec!["n1".into()]);
+    state
+        .failed
+        .insert(vec!["n2".into()], "forbidden: cannot get `nodes`".into());
+    let (report, demands) = check_planned(&set, &f, &plan);
+    assert!(demands.is_empty());
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].subject.name, "a");
+    assert_eq!(report.inconclusive.len(), 1);
+    assert_eq!(report.inconclusive[0].subject.as_ref().unwrap().name, "b");
+    assert!(report.inconclusive[0].reason.contains("forbidden"));
+
+    // A kind that could not be collected at all makes the rule inconclusive.
+    plan.unavailable.insert(
+        "k8s/v1/Event".into(),
+        "forbidden: cannot list `events` at cluster scope".into(),
+    );
+    let (report, _) = check_planned(&set, &f, &plan);
+    assert!(report.findings.is_empty());
+    assert_eq!(report.inconclusive.len(), 1);
+    assert!(report.inconclusive[0].subject.is_none());
+    assert!(
+        report.inconclusive[0]
+            .reason
+            .starts_with("`k8s/v1/Event` could not be collected: forbidden")
+    );
+}

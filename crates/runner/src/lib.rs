@@ -1,0 +1,27 @@
+//! Live runs: what the loaded rules need, collected once, concurrently.
+//!
+//! The planner reads the rules, not the cluster: only kinds some rule reads are
+//! fetched. A kind that is a rule's subject, or that is joined on paths no keyed
+//! fetch answers, is listed (in the namespace given, or cluster-wide). A kind that
+//! rules only join on keys a collector can fetch by key (events by
+//! `involvedObject.uid`, nodes by name, the AWS facts) is fetched on demand:
+//! [`rulerun_core::check_planned`] evaluates the rules over what is there and
+//! returns the keys the joins asked for; the planner fetches those, all at once
+//! and concurrently, and evaluates again, until no rule asks for more. Each key is
+//! fetched at most once per run.
+//!
+//! Events: at most [`EVENT_SELECTOR_MAX`] subjects get one field-selected list each
+//! (`involvedObject.uid=UID`); more subjects get one list per namespace that holds
+//! them, or one cluster-wide list when they span more than
+//! [`EVENT_NAMESPACE_MAX`] namespaces. Nodes: at most [`NODE_GET_MAX`] names get
+//! one GET each; more get one list.
+//!
+//! A read that fails (RBAC 403, timeout) does not end the run: the kind or key is
+//! recorded as unavailable and the rules that needed it come out `inconclusive`
+//! with the permission that is missing.
+
+mod plan;
+
+pub use plan::{
+    EVENT_NAMESPACE_MAX, EVENT_SELECTOR_MAX, LiveOptions, LiveRun, NODE_GET_MAX, Progress, run,
+};

@@ -1,0 +1,307 @@
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rulerun_collect_k8s::declare::{self, KEYED, Resource};
+use rulerun_collect_k8s::fetch::{FetchError, K8sFetcher};
+use rulerun_core::engine::KeyState;
+use rulerun_core::{Demand, FactStore, Plan, Report, RuleSet, check_planned};
+use serde_json::Value;
+use tokio::task::JoinSet;
+
+/// Subjects up to which events are read with one field selector each.
+pub const EVENT_SELECTOR_MAX: usize = 10;
+/// Namespaces up to which events are listed per namespace, else cluster-wide.
+pub const EVENT_NAMESPACE_MAX: usize = 10;
+/// Nodes up to which each is read with a GET, else all are listed.
+pub const NODE_GET_MAX: usize = 10;
+/// Evaluation rounds at most (each resolves one more level of keyed joins).
+const MAX_ROUNDS: usize = 10;
+
+/// What to collect from.
+pub struct LiveOptions {
+    /// The Kubernetes reader.
+    pub k8s: Arc<K8sFetcher>,
+    /// Only this namespace (`-n`); all when `None`.
+    pub namespace: Option<String>,
+}
+
+/// What a live run did.
+#[derive(Debug)]
+pub struct LiveRun {
+    /// The facts the check used (for `rulerun collect`).
+    pub facts: FactStore,
+    /// The final report, with inconclusive rules.
+    pub report: Report,
+    /// Evaluation rounds.
+    pub rounds: usize,
+    /// Kubernetes API requests made.
+    pub k8s_requests: usize,
+}
+
+/// Progress reports for a progress line.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// Listing kinds.
+    Listing(Vec<String>),
+    /// Fetching keys demanded by rules.
+    Fetching {
+        /// The round.
+        round: usize,
+        /// What is fetched, e.g. `12 k8s/v1/Event`.
+        what: Vec<String>,
+    },
+}
+
+enum Fetched {
+    Docs(Vec<Value>),
+    Failed(String),
+}
+
+fn reason(e: &FetchError) -> String {
+    match e.help() {
+        Some(h) => format!("{e} ({h})"),
+        None => e.to_string(),
+    }
+}
+
+/// Collects what `rules` need and evaluates them.
+pub async fn run(
+    rules: &RuleSet,
+    opts: &LiveOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> LiveRun {
+    let mut plan = Plan::default();
+    let mut facts = FactStore::new();
+    let (list, keyed) = classify(rules);
+    for k in &keyed {
+        plan.keyed_kind(k.kind, k.on);
+    }
+    for kind in rules.kinds() {
+        let known = declare::resource(&kind).is_some();
+        if !known && kind.starts_with("k8s/") {
+            plan.unavailable.insert(
+                kind.clone(),
+                "rulerun does not collect this kind from clusters yet".into(),
+            );
+        } else if !kind.starts_with("k8s/") {
+            plan.unavailable.insert(
+                kind.clone(),
+                "live collection of this source is not available in this build; use `--facts`"
+                    .into(),
+            );
+        }
+    }
+
+    // Lists, concurrently.
+    progress(Progress::Listing(
+        list.iter().map(|r| r.kind.to_string()).collect(),
+    ));
+    let mut set = JoinSet::new();
+    for res in list {
+        let k8s = Arc::clone(&opts.k8s);
+        let ns = opts.namespace.clone();
+        set.spawn(async move {
+            let out = k8s.list(res, ns.as_deref(), None).await;
+            (res, out)
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        let Ok((res, out)) = joined else { continue };
+        match out {
+            Ok(items) => {
+                facts.touch(res.kind);
+                for i in items {
+                    facts.add(res.kind, i);
+                }
+            }
+            Err(e) => {
+                plan.unavailable.insert(res.kind.to_string(), reason(&e));
+            }
+        }
+    }
+
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut rounds = 0;
+    let report = loop {
+        rounds += 1;
+        let (report, demands) = check_planned(rules, &facts, &plan);
+        if demands.is_empty() || rounds >= MAX_ROUNDS {
+            break report;
+        }
+        progress(Progress::Fetching {
+            round: rounds,
+            what: demands
+                .iter()
+                .map(|d| format!("{} {}", d.keys.len(), d.kind))
+                .collect(),
+        });
+        fetch_demands(opts, &demands, &mut plan, &mut facts, &mut seen).await;
+    };
+    LiveRun {
+        facts,
+        report,
+        rounds,
+        k8s_requests: opts.k8s.requests(),
+    }
+}
+
+/// Splits the Kubernetes kinds the rules read into listed and keyed ones.
+fn classify(rules: &RuleSet) -> (Vec<&'static Resource>, Vec<&'static declare::Keyed>) {
+    let kinds = rules.kinds();
+    let mut list = Vec::new();
+    let mut keyed = Vec::new();
+    for kind in &kinds {
+        let Some(res) = declare::resource(kind) else {
+            continue;
+        };
+        let is_subject = rules.rules.iter().any(|r| &r.subject_kind == kind);
+        let joins = rules.joins_of(kind);
+        let spec = KEYED.iter().find(|k| k.kind == kind);
+        let all_keyed = spec.is_some_and(|s| {
+            joins
+                .iter()
+                .all(|on| on.iter().map(String::as_str).eq(s.on.iter().copied()))
+        });
+        match spec {
+            Some(s) if !is_subject && all_keyed && !joins.is_empty() => keyed.push(s),
+            _ => list.push(res),
+        }
+    }
+    (list, keyed)
+}
+
+async fn fetch_demands(
+    opts: &LiveOptions,
+    demands: &[Demand],
+    plan: &mut Plan,
+    facts: &mut FactStore,
+    seen: &mut HashSet<String>,
+) {
+    // Every request of the round runs concurrently.
+    let mut set: JoinSet<(String, Vec<Vec<String>>, Fetched)> = JoinSet::new();
+    for d in demands {
+        let join_key = Plan::join_key(
+            &d.kind,
+            &d.on.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let Some(res) = declare::resource(&d.kind) else {
+            continue;
+        };
+        let keys: Vec<Vec<String>> = d.keys.iter().cloned().collect();
+        let k8s = Arc::clone(&opts.k8s);
+        let ns = opts.namespace.clone();
+        match d.kind.as_str() {
+            "k8s/v1/Event" if keys.len() <= EVENT_SELECTOR_MAX => {
+                for key in keys {
+                    let k8s = Arc::clone(&k8s);
+                    let ns = ns.clone();
+                    let jk = join_key.clone();
+                    set.spawn(async move {
+                        let uid = key.first().cloned().unwrap_or_default();
+                        let selector = format!("involvedObject.uid={uid}");
+                        let out = k8s.list(res, ns.as_deref(), Some(&selector)).await;
+                        (jk, vec![key], into_fetched(out))
+                    });
+                }
+            }
+            "k8s/v1/Event" => {
+                let namespaces: Vec<Option<String>> = match &ns {
+                    Some(n) => vec![Some(n.clone())],
+                    None if d.namespaces.len() <= EVENT_NAMESPACE_MAX
+                        && !d.namespaces.is_empty() =>
+                    {
+                        d.namespaces.iter().cloned().map(Some).collect()
+                    }
+                    None => vec![None],
+                };
+                // Every list carries all the keys: a key counts as fetched once a
+                // list succeeded, and as failed if any list failed.
+                for n in namespaces {
+                    let k8s = Arc::clone(&k8s);
+                    let jk = join_key.clone();
+                    let carried = keys.clone();
+                    set.spawn(async move {
+                        let out = k8s.list(res, n.as_deref(), None).await;
+                        (jk, carried, into_fetched(out))
+                    });
+                }
+            }
+            "k8s/v1/Node" if keys.len() <= NODE_GET_MAX => {
+                for key in keys {
+                    let k8s = Arc::clone(&k8s);
+                    let jk = join_key.clone();
+                    set.spawn(async move {
+                        let name = key.first().cloned().unwrap_or_default();
+                        let out = k8s
+                            .get(res, None, &name)
+                            .await
+                            .map(|o| o.into_iter().collect());
+                        (jk, vec![key], into_fetched(out))
+                    });
+                }
+            }
+            _ => {
+                let jk = join_key.clone();
+                set.spawn(async move {
+                    let out = k8s.list(res, ns.as_deref(), None).await;
+                    (jk, keys, into_fetched(out))
+                });
+            }
+        }
+    }
+    while let Some(joined) = set.join_next().await {
+        let Ok((join_key, keys, fetched)) = joined else {
+            continue;
+        };
+        let state: &mut KeyState = plan.keyed.entry(join_key).or_default();
+        match fetched {
+            Fetched::Docs(docs) => {
+                for doc in docs {
+                    let kind = doc_kind(&doc);
+                    let id = doc_identity(&kind, &doc);
+                    if seen.insert(id) {
+                        facts.add(&kind, doc);
+                    }
+                }
+                state.fetched.extend(keys);
+            }
+            Fetched::Failed(reason) => {
+                for k in keys {
+                    state.failed.insert(k, reason.clone());
+                }
+            }
+        }
+    }
+}
+
+fn into_fetched(out: Result<Vec<Value>, FetchError>) -> Fetched {
+    match out {
+        Ok(docs) => Fetched::Docs(docs),
+        Err(e) => Fetched::Failed(reason(&e)),
+    }
+}
+
+fn doc_kind(doc: &Value) -> String {
+    let av = doc
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("v1");
+    let k = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+    rulerun_core::facts::k8s_kind(av, k)
+}
+
+fn doc_identity(kind: &str, doc: &Value) -> String {
+    let uid = doc.pointer("/metadata/uid").and_then(Value::as_str);
+    let ns = doc
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let name = doc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match uid {
+        Some(u) => format!("{kind}|{u}"),
+        None => format!("{kind}|{ns}/{name}"),
+    }
+}

@@ -334,7 +334,10 @@ fn colour_is_used_only_when_asked() {
             "--facts".into(),
             repo("examples/ui-private-403"),
         ],
-        rulerun::Terminal { color: true },
+        rulerun::Terminal {
+            color: true,
+            progress: false,
+        },
         &mut out,
         &mut err,
     );

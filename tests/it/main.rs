@@ -4,6 +4,7 @@
 //! - `cli`: `rulerun` commands end to end: exit codes, output formats, errors.
 //! - `rule_packs`: every rule test under `rules/` passes, and the packs' layout.
 //! - `docs`: examples in docs load and behave as shown.
+//! - `live`: `check` and `collect` against the stand-in Kubernetes API server.
 //! - `generated`: pages generated from rules and code (`docs/rules/`, `docs/functions.md`) are fresh.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -11,5 +12,6 @@
 mod cli;
 mod docs;
 mod generated;
+mod live;
 mod rule_packs;
 mod support;

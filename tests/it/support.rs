@@ -25,7 +25,15 @@ pub fn rulerun<S: AsRef<str>>(args: &[S]) -> Run {
     let mut err = Vec::new();
     let mut argv = vec!["rulerun".to_string()];
     argv.extend(args.iter().map(|a| a.as_ref().to_string()));
-    let code = rulerun::run(argv, rulerun::Terminal { color: false }, &mut out, &mut err);
+    let code = rulerun::run(
+        argv,
+        rulerun::Terminal {
+            color: false,
+            progress: false,
+        },
+        &mut out,
+        &mut err,
+    );
     Run {
         code,
         stdout: String::from_utf8_lossy(&out).into_owned(),

@@ -16,8 +16,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the rules and report findings.
+    /// Run the rules and report findings: on a live cluster (and AWS account), or
+    /// offline on a snapshot with `--facts`.
     Check(CheckArgs),
+    /// Collect the facts the rules need from the live cluster and write them as a
+    /// snapshot, for `rulerun check --facts` later or elsewhere.
+    Collect(CollectArgs),
     /// Inspect the loaded rules.
     Rules {
         #[command(subcommand)]
@@ -105,12 +109,46 @@ pub struct RuleSourceArgs {
     pub no_builtin: bool,
 }
 
+/// Where the live cluster is, as kubectl finds it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// The kubeconfig file (default: `KUBECONFIG`, then `~/.kube/config`, then the
+    /// in-cluster service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: the current context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Only this namespace.
+    #[arg(long, short = 'n', conflicts_with = "all_namespaces")]
+    pub namespace: Option<String>,
+    /// Every namespace (the default).
+    #[arg(long, short = 'A')]
+    pub all_namespaces: bool,
+    /// Seconds one API request may take.
+    #[arg(long, default_value_t = 20, value_name = "SECONDS")]
+    pub request_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub rules: RuleSourceArgs,
+    /// Where to write the snapshot (`-` for standard output).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// A snapshot file, a `kubectl get -o json` file, or a folder of them
-    /// (repeatable). Live collection from a cluster is not available yet.
+    /// Check offline: a snapshot file, a `kubectl get -o json` file, or a folder
+    /// of them (repeatable). Without it, rulerun reads the live cluster.
     #[arg(long = "facts", value_name = "FILE|DIR")]
     pub facts: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     #[command(flatten)]
     pub rules: RuleSourceArgs,
     /// Output format.

@@ -9,13 +9,16 @@ use rulerun_core::testing::{TestCase, load_tests, run_test};
 use rulerun_core::{FactStore, LoadError, RuleSet, check, load_rules};
 use serde_json::json;
 
-use crate::args::{CheckArgs, Cli, Command, Format, IamCommand, RuleSourceArgs, RulesCommand};
+use crate::args::{
+    CheckArgs, Cli, CollectArgs, Command, Format, IamCommand, RuleSourceArgs, RulesCommand,
+};
 use crate::sources::{self, Found};
 use crate::{Terminal, exit, render};
 
 pub fn dispatch(cli: Cli, term: Terminal, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let result = match cli.command {
         Command::Check(a) => cmd_check(&a, term, out, err),
+        Command::Collect(a) => cmd_collect(&a, term, out, err),
         Command::Rules {
             command: RulesCommand::List { rules, output },
         } => cmd_rules_list(&rules, output, term, out, err),
@@ -65,26 +68,30 @@ fn cmd_check(a: &CheckArgs, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     let Some((rules, _)) = load(&a.rules, term, err)? else {
         return Ok(exit::USAGE);
     };
-    if a.facts.is_empty() {
-        writeln!(
-            err,
-            "error: no facts to check\n  help: pass a snapshot with `--facts FILE|DIR` (e.g. `--facts examples/`); live collection from a cluster is not built yet"
-        )?;
-        return Ok(exit::USAGE);
-    }
-    let mut facts = FactStore::new();
-    let mut errors = Vec::new();
-    for p in &a.facts {
-        match FactStore::load_path(p) {
-            Ok(s) => facts.merge(s),
-            Err(mut e) => errors.append(&mut e),
+    let report = if a.facts.is_empty() {
+        let quiet = a.output == Format::Json;
+        match crate::live::run(&rules, &a.cluster, term, quiet) {
+            Ok(run) => run.report,
+            Err(e) => {
+                crate::live::print_error(&e, err)?;
+                return Ok(exit::USAGE);
+            }
         }
-    }
-    if !errors.is_empty() {
-        render::load_errors(&errors, term, err)?;
-        return Ok(exit::USAGE);
-    }
-    let report = check(&rules, &facts);
+    } else {
+        let mut facts = FactStore::new();
+        let mut errors = Vec::new();
+        for p in &a.facts {
+            match FactStore::load_path(p) {
+                Ok(s) => facts.merge(s),
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if !errors.is_empty() {
+            render::load_errors(&errors, term, err)?;
+            return Ok(exit::USAGE);
+        }
+        check(&rules, &facts)
+    };
     match a.output {
         Format::Text => render::report_text(&report, term, out)?,
         Format::Json => render::report_json(&report, out)?,
@@ -97,7 +104,63 @@ fn cmd_check(a: &CheckArgs, term: Terminal, out: &mut dyn Write, err: &mut dyn W
     if !report.errors.is_empty() {
         return Ok(exit::USAGE);
     }
+    if !report.inconclusive.is_empty() {
+        return Ok(exit::INCONCLUSIVE);
+    }
     Ok(exit::OK)
+}
+
+fn cmd_collect(
+    a: &CollectArgs,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let Some((rules, _)) = load(&a.rules, term, err)? else {
+        return Ok(exit::USAGE);
+    };
+    let run = match crate::live::run(&rules, &a.cluster, term, false) {
+        Ok(run) => run,
+        Err(e) => {
+            crate::live::print_error(&e, err)?;
+            return Ok(exit::USAGE);
+        }
+    };
+    let snapshot = run.facts.to_snapshot(json!({
+        "collectedBy": format!("rulerun {}", env!("CARGO_PKG_VERSION")),
+        "namespace": a.cluster.namespace,
+        "context": a.cluster.context,
+        "rules": rules.rules.len(),
+        "rounds": run.rounds,
+        "kubernetesRequests": run.k8s_requests,
+    }));
+    let text = serde_json::to_string_pretty(&snapshot).map_err(std::io::Error::other)?;
+    if a.output.as_os_str() == "-" {
+        writeln!(out, "{text}")?;
+    } else {
+        std::fs::write(&a.output, format!("{text}\n")).map_err(|e| {
+            std::io::Error::other(format!("cannot write `{}`: {e}", a.output.display()))
+        })?;
+        writeln!(
+            err,
+            "wrote {} facts to {}",
+            run.facts.len(),
+            a.output.display()
+        )?;
+    }
+    for i in &run.report.inconclusive {
+        writeln!(
+            err,
+            "warning: rule `{}` could not decide: {}",
+            i.rule,
+            render::clean(&i.reason)
+        )?;
+    }
+    Ok(if run.report.inconclusive.is_empty() {
+        exit::OK
+    } else {
+        exit::INCONCLUSIVE
+    })
 }
 
 fn cmd_rules_list(

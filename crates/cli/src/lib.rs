@@ -6,6 +6,7 @@
 
 mod args;
 mod commands;
+mod live;
 mod render;
 mod sources;
 
@@ -21,6 +22,16 @@ pub mod exit {
     pub const FINDINGS: i32 = 1;
     /// Usage, configuration or rule errors.
     pub const USAGE: i32 = 2;
+    /// No finding reached the threshold, but some rules could not decide
+    /// because facts they need could not be collected.
+    pub const INCONCLUSIVE: i32 = 3;
+}
+
+/// Installs the TLS crypto provider of the whole process (aws-lc-rs). kube and
+/// the AWS SDK both use rustls; with more than one provider linked, rustls panics
+/// at the first handshake unless one is installed. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 /// How output should look, decided from the environment once.
@@ -28,6 +39,8 @@ pub mod exit {
 pub struct Terminal {
     /// Whether to use ANSI colours on stdout.
     pub color: bool,
+    /// Whether stderr is a terminal (progress lines go there).
+    pub progress: bool,
 }
 
 impl Terminal {
@@ -37,6 +50,7 @@ impl Terminal {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Terminal {
             color: !no_color && std::io::stdout().is_terminal(),
+            progress: std::io::stderr().is_terminal(),
         }
     }
 }

@@ -1,6 +1,7 @@
 use std::io::Write;
 
 fn main() {
+    rulerun::install_crypto_provider();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let mut out = stdout.lock();

@@ -70,7 +70,8 @@ pub fn report_text(report: &Report, term: Terminal, out: &mut dyn Write) -> io::
     for e in &report.errors {
         eval_error_text(e, &st, out)?;
     }
-    if !report.findings.is_empty() || !report.errors.is_empty() {
+    inconclusive_text(report, &st, out)?;
+    if !report.findings.is_empty() || !report.errors.is_empty() || !report.inconclusive.is_empty() {
         writeln!(out)?;
     }
     writeln!(out, "{}", summary_line(report))?;
@@ -92,6 +93,37 @@ fn finding_text(f: &Finding, st: &Style, out: &mut dyn Write) -> io::Result<()> 
             writeln!(out, "      {}. {}", i + 1, clean(&step.description))?;
             writeln!(out, "{}", indent(&clean(&step.command), "         $ "))?;
         }
+    }
+    Ok(())
+}
+
+/// Rules that could not decide, grouped by rule and reason.
+fn inconclusive_text(report: &Report, st: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let mut groups: Vec<(&str, &str, usize)> = Vec::new();
+    for i in &report.inconclusive {
+        match groups
+            .iter_mut()
+            .find(|(r, why, _)| *r == i.rule && *why == i.reason)
+        {
+            Some(g) => g.2 += 1,
+            None => groups.push((&i.rule, &i.reason, 1)),
+        }
+    }
+    if groups.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\n{}",
+        st.paint("33", "inconclusive (facts could not be collected):")
+    )?;
+    for (rule, why, n) in groups {
+        let subjects = if n > 1 {
+            format!(" ({n} subjects)")
+        } else {
+            String::new()
+        };
+        writeln!(out, "  {}{subjects}: {}", st.paint("1", rule), clean(why))?;
     }
     Ok(())
 }
@@ -151,6 +183,7 @@ pub fn report_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let doc = json!({
         "findings": report.findings,
         "errors": report.errors,
+        "inconclusive": report.inconclusive,
         "summary": {
             "findings": report.findings.len(),
             "bySeverity": by_severity,
@@ -159,6 +192,7 @@ pub fn report_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             "superseded": report.superseded,
             "facts": report.facts,
             "errors": report.errors.len(),
+            "inconclusive": report.inconclusive.len(),
         }
     });
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;

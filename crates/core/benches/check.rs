@@ -1056,6 +1056,10 @@ fn node_doc(n: &NodeInfo, i: usize, rng: &mut Rng) -> Value {
     })
 }
 
+/// An event to emit for a pod: the container it concerns, and (type, reason,
+/// message).
+type PodEvent<'a> = (Option<&'a str>, (&'a str, &'a str, String));
+
 struct PodPlan<'a> {
     namespace: &'a str,
     name: String,
@@ -1117,7 +1121,7 @@ fn pod_doc(p: &PodPlan<'_>, rng: &mut Rng, events: &mut Vec<Value>, normal_budge
     }
 
     let mut statuses = Vec::new();
-    let mut warn: Vec<(Option<&str>, (&str, &str, String))> = Vec::new();
+    let mut warn: Vec<PodEvent<'_>> = Vec::new();
     if scheduled {
         for (k, c) in p.containers.iter().enumerate() {
             let first = k == 0;
@@ -1262,7 +1266,7 @@ fn pod_doc(p: &PodPlan<'_>, rng: &mut Rng, events: &mut Vec<Value>, normal_budge
 
     // Normal lifecycle events, up to the pod's budget.
     if scheduled {
-        let mut normal: Vec<(Option<&str>, (&str, &str, String))> = vec![(
+        let mut normal: Vec<PodEvent<'_>> = vec![(
             None,
             (
                 "Normal",
@@ -1870,7 +1874,8 @@ fn cpu_ticks() -> u64 {
 }
 
 /// `RULERUN_BENCH_PROFILE=N`: only the check, `N` times over one fact store (for
-/// `perf record`), then each rule alone.
+/// `perf record` or `valgrind --tool=callgrind`), then, when `N` > 1, each rule
+/// alone.
 fn profile(path: &Path, text: &str, rules: &RuleSet, n: usize) {
     let mut facts = FactStore::new();
     for doc in parse_fact_text(path, text).unwrap() {
@@ -1886,6 +1891,9 @@ fn profile(path: &Path, text: &str, rules: &RuleSet, n: usize) {
         ms(t.elapsed()) / n as f64,
         (cpu_ticks() - cpu) as f64 * 10.0 / n as f64
     );
+    if n < 2 {
+        return;
+    }
     for rule in &rules.rules {
         let t = Instant::now();
         let report = rulerun_core::engine::check_selected(rules, &facts, |r| r.id == rule.id);

@@ -268,7 +268,23 @@ fn index_lookup(index: &Index, parts: &[ScopedPath], scope: &Scope<'_>, hits: &m
 fn composite_keys<'a>(parts: impl Iterator<Item = Vec<&'a Value>>) -> Vec<String> {
     let mut keys = vec![String::new()];
     for (n, nodes) in parts.enumerate() {
-        let texts: Vec<String> = nodes.into_iter().filter_map(key_text).collect();
+        let texts: Vec<std::borrow::Cow<'a, str>> = nodes
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
+                other => key_text(other).map(std::borrow::Cow::Owned),
+            })
+            .collect();
+        if let [t] = texts.as_slice() {
+            // The usual case, one node per part: extend each key in place.
+            for k in &mut keys {
+                if n > 0 {
+                    k.push(KEY_SEP);
+                }
+                k.push_str(t);
+            }
+            continue;
+        }
         let mut next = Vec::with_capacity(keys.len() * texts.len());
         for k in &keys {
             for t in &texts {
@@ -514,7 +530,7 @@ impl<'a> Evaluator<'a, '_> {
     fn context(&self, scope: &Scope<'_>) -> minijinja::Value {
         let mut map = std::collections::BTreeMap::new();
         for (name, slot) in self.rule.names.iter().zip(&scope.slots) {
-            map.insert(name.clone(), crate::template::to_value(slot.value()));
+            map.insert(name.clone(), template_value(slot.value()));
         }
         let rule = self.rule_value.get_or_init(|| {
             crate::template::to_value(serde_json::json!({
@@ -601,6 +617,32 @@ impl<'a> Evaluator<'a, '_> {
     }
 }
 
+/// A JSON value as a template value: the same value `template::to_value` builds
+/// through serde (`None`, `Bool`, `U64`/`I64`/`F64`, strings, a `Vec` for arrays
+/// and a `BTreeMap<Value, Value>` for objects), built directly, which is several
+/// times faster on whole fact documents.
+fn template_value(v: &Value) -> minijinja::Value {
+    match v {
+        Value::Null => minijinja::Value::from(()),
+        Value::Bool(b) => minijinja::Value::from(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => minijinja::Value::from(u),
+            (None, Some(i), _) => minijinja::Value::from(i),
+            (None, None, Some(f)) => minijinja::Value::from(f),
+            (None, None, None) => crate::template::to_value(n),
+        },
+        Value::String(s) => minijinja::Value::from(s.as_str()),
+        Value::Array(items) => {
+            minijinja::Value::from_object(items.iter().map(template_value).collect::<Vec<_>>())
+        }
+        Value::Object(map) => minijinja::Value::from_object(
+            map.iter()
+                .map(|(k, v)| (minijinja::Value::from(k.as_str()), template_value(v)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        ),
+    }
+}
+
 fn holds(cond: Option<&Cond>, scope: &Scope<'_>) -> bool {
     cond.is_none_or(|c| c.eval(scope))
 }
@@ -608,4 +650,38 @@ fn holds(cond: Option<&Cond>, scope: &Scope<'_>) -> bool {
 /// Evaluates a path over a document (for `rulerun query`).
 pub fn query(path: &JsonPath, doc: &Value) -> Value {
     Value::Array(path.query(doc).into_iter().cloned().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn template_values_match_the_serde_conversion() {
+        let doc = serde_json::json!({
+            "null": null, "t": true, "f": false,
+            "u": 18446744073709551615u64, "i": -9223372036854775808i64, "z": 0, "x": 1.5, "e": 1e300,
+            "s": "", "short": "abc", "long": "a string longer than a small string's inline buffer",
+            "a": [1, "two", [3.0], {"four": 4}], "empty": {}, "none": [],
+            "nested": {"b": {"c": [null, {"d": "e"}]}, "a": 1},
+        });
+        let mut cases: Vec<&Value> = vec![&doc];
+        if let Value::Object(m) = &doc {
+            cases.extend(m.values());
+        }
+        let mut env = minijinja::Environment::new();
+        env.add_template("t", "{{ x }}|{{ x | tojson }}|{% if x is mapping %}{% for k, v in x | items %}{{ k }}={{ v }};{% endfor %}{% endif %}{{ x is string }}{{ x is number }}{{ x is sequence }}{{ x is none }}")
+            .unwrap();
+        let t = env.get_template("t").unwrap();
+        for v in cases {
+            let ours = template_value(v);
+            let serde = crate::template::to_value(v);
+            assert_eq!(ours, serde, "{v}");
+            assert_eq!(format!("{ours:?}"), format!("{serde:?}"), "{v}");
+            assert_eq!(ours.kind(), serde.kind(), "{v}");
+            let render = |x: minijinja::Value| t.render(minijinja::context! {x}).unwrap();
+            assert_eq!(render(ours), render(serde), "{v}");
+        }
+    }
 }

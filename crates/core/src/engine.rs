@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::expr::{Cond, Scope, ScopedPath, Slot, ValueExpr, key_text};
 use crate::facts::FactStore;
 use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
-use crate::rule::{BindingKind, FixCommand, Join, Rule, RuleSet};
+use crate::rule::{ArgvPart, BindingKind, FixCommand, Join, Rule, RuleSet};
 use crate::select::JsonPath;
 use crate::template::{Templates, shell_join};
 
@@ -574,21 +574,37 @@ impl<'a> Evaluator<'a, '_> {
         let render = |t| self.templates.render(t, &ctx).map_err(|e| e.to_string());
         let mut evidence = Map::new();
         for (k, v) in &spec.evidence {
-            evidence.insert(k.clone(), self.value(v, scope)?);
+            let value = self
+                .value(v, scope)
+                .map_err(|e| format!("evidence `{k}`: {e}"))?;
+            evidence.insert(k.clone(), value);
         }
         let mut fix = Vec::with_capacity(spec.fix.len());
-        for step in &spec.fix {
-            let description = render(step.description)?;
+        for (i, step) in spec.fix.iter().enumerate() {
+            if !holds(step.guard.as_ref(), scope) {
+                continue;
+            }
+            let n = i + 1;
+            let description =
+                render(step.description).map_err(|e| format!("fix step {n} description: {e}"))?;
             let (argv, command) = match &step.command {
                 FixCommand::Argv(parts) => {
-                    let argv = parts
-                        .iter()
-                        .map(|p| render(*p))
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let mut argv = Vec::with_capacity(parts.len());
+                    for (j, part) in parts.iter().enumerate() {
+                        match part {
+                            ArgvPart::Template(t) => argv.push(
+                                render(*t).map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?,
+                            ),
+                            ArgvPart::Path(p) => splice_arguments(&p.value(scope), &mut argv),
+                        }
+                    }
                     let command = shell_join(&argv);
                     (Some(argv), command)
                 }
-                FixCommand::Shell(t) => (None, render(*t)?),
+                FixCommand::Shell(t) => (
+                    None,
+                    render(*t).map_err(|e| format!("fix step {n} command: {e}"))?,
+                ),
             };
             fix.push(FixStep {
                 description,
@@ -640,6 +656,22 @@ fn template_value(v: &Value) -> minijinja::Value {
                 .map(|(k, v)| (minijinja::Value::from(k.as_str()), template_value(v)))
                 .collect::<std::collections::BTreeMap<_, _>>(),
         ),
+    }
+}
+
+/// An argv element given as a path: an array becomes one argument per element, a
+/// scalar one argument, null nothing. Strings are passed as they are, numbers and
+/// booleans as their JSON text, objects as compact JSON.
+fn splice_arguments(v: &Value, argv: &mut Vec<String>) {
+    match v {
+        Value::Null => {}
+        Value::Array(items) => {
+            for i in items {
+                splice_arguments(i, argv);
+            }
+        }
+        Value::String(s) => argv.push(s.clone()),
+        other => argv.push(other.to_string()),
     }
 }
 

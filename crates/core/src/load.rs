@@ -28,8 +28,8 @@ use crate::expr::{Cond, CountOp, Matcher, Op, Quantifier, ScopedPath, ValueExpr}
 use crate::finding::Severity;
 use crate::func;
 use crate::rule::{
-    Binding, BindingKind, Each, FindingSpec, FixCommand, FixSpec, Join, Param, Rule, RuleDocs,
-    RuleSet, Source, SubjectSpec,
+    ArgvPart, Binding, BindingKind, Each, FindingSpec, FixCommand, FixSpec, Join, Param, Rule,
+    RuleDocs, RuleSet, Source, SubjectSpec,
 };
 use crate::select::JsonPath;
 use crate::template::{Mode, TemplateError, TemplateId, Templates};
@@ -69,7 +69,7 @@ pub const FINDING_KEYS: &[&str] = &["subject", "message", "evidence", "fix"];
 /// Keys of `finding.subject`.
 pub const FINDING_SUBJECT_KEYS: &[&str] = &["kind", "namespace", "name"];
 /// Keys of a fix step.
-pub const FIX_KEYS: &[&str] = &["description", "argv", "command"];
+pub const FIX_KEYS: &[&str] = &["description", "argv", "command", "if"];
 /// Condition combinators.
 pub const COMBINATORS: &[&str] = &["all", "any", "not"];
 /// Matcher operators, with their one-line docs (the reference table in
@@ -1223,11 +1223,26 @@ impl Decoder<'_> {
         let command = match (f.get("argv"), f.get("command")) {
             (Some(a), None) => match &a.kind {
                 NodeKind::Seq(items) if !items.is_empty() => {
-                    let ids: Option<Vec<TemplateId>> = items
+                    let parts: Option<Vec<ArgvPart>> = items
                         .iter()
-                        .map(|i| self.template(i, names, Mode::Plain, "argv"))
+                        .map(|i| match i.as_str() {
+                            Some(s) if s.starts_with('$') && !s.starts_with("$$") => {
+                                self.path_text(i.pos, s, names).map(ArgvPart::Path)
+                            }
+                            Some(s) if s.starts_with("$$") => {
+                                let lit = Node {
+                                    pos: i.pos,
+                                    kind: NodeKind::Str(s[1..].to_string()),
+                                };
+                                self.template(&lit, names, Mode::Plain, "argv")
+                                    .map(ArgvPart::Template)
+                            }
+                            _ => self
+                                .template(i, names, Mode::Plain, "argv")
+                                .map(ArgvPart::Template),
+                        })
                         .collect();
-                    FixCommand::Argv(ids?)
+                    FixCommand::Argv(parts?)
                 }
                 _ => {
                     self.wrong_type(a, "argv", "a non-empty list of arguments");
@@ -1248,9 +1263,11 @@ impl Decoder<'_> {
                 return None;
             }
         };
+        let guard = f.get("if").and_then(|n| self.cond(n, names));
         Some(FixSpec {
             description: description?,
             command,
+            guard,
         })
     }
 }

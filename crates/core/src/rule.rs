@@ -190,12 +190,23 @@ pub(crate) struct SubjectSpec {
 pub(crate) struct FixSpec {
     pub description: TemplateId,
     pub command: FixCommand,
+    /// `if:`: the step is given only when this holds.
+    pub guard: Option<Cond>,
 }
 
 #[derive(Debug)]
 pub(crate) enum FixCommand {
-    Argv(Vec<TemplateId>),
+    Argv(Vec<ArgvPart>),
     Shell(TemplateId),
+}
+
+/// One element of an `argv` fix.
+#[derive(Debug)]
+pub(crate) enum ArgvPart {
+    /// A template: exactly one argument.
+    Template(TemplateId),
+    /// A path (`$...`): its value spliced in, one argument per array element.
+    Path(ScopedPath),
 }
 
 /// Rules and the templates they render with.

@@ -476,3 +476,63 @@ fn planned_checks_demand_keys_then_decide() {
             .starts_with("`k8s/v1/Event` could not be collected: forbidden")
     );
 }
+
+#[test]
+fn fix_steps_can_be_conditional_and_splice_lists_into_argv() {
+    let rule = r#"
+rules:
+  - id: missing-endpoints
+    title: t
+    severity: low
+    subject: {kind: aws/ec2/Vpc}
+    let:
+      missing: {value: "$.missing"}
+    finding:
+      subject: {name: $.VpcId}
+      message: m
+      fix:
+        - description: create the ecr.api endpoint
+          if: {path: "$missing[*]", equals: ecr.api}
+          argv: [aws, ec2, create-vpc-endpoint, --vpc-id, "{{ subject.VpcId }}", --subnet-ids, "$.subnets", --literal, "$$.not-a-path"]
+        - description: never shown
+          if: {path: "$missing[*]", equals: nothing}
+          argv: [echo]
+"#;
+    let (set, errors) = load_rules(&[src("r.yaml", rule)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let f = facts(json!({"aws/ec2/Vpc": [
+        {"VpcId": "vpc-1", "missing": ["ecr.api"], "subnets": ["subnet-a", "subnet-b"]},
+        {"VpcId": "vpc-2", "missing": [], "subnets": []}
+    ]}));
+    let report = check(&set, &f);
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    let by_name = |n: &str| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.subject.name == n)
+            .unwrap()
+    };
+    let one = &by_name("vpc-1").fix;
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        one[0].argv.as_ref().unwrap(),
+        &vec![
+            "aws",
+            "ec2",
+            "create-vpc-endpoint",
+            "--vpc-id",
+            "vpc-1",
+            "--subnet-ids",
+            "subnet-a",
+            "subnet-b",
+            "--literal",
+            "$.not-a-path"
+        ]
+    );
+    assert_eq!(
+        one[0].command,
+        "aws ec2 create-vpc-endpoint --vpc-id vpc-1 --subnet-ids subnet-a subnet-b --literal '$.not-a-path'"
+    );
+    assert!(by_name("vpc-2").fix.is_empty());
+}

@@ -128,6 +128,20 @@ pub struct ClusterArgs {
     /// Seconds one API request may take.
     #[arg(long, default_value_t = 20, value_name = "SECONDS")]
     pub request_timeout: u64,
+    /// The AWS profile (default: the AWS CLI's credential chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The AWS region (default: `AWS_REGION`, the profile's, or the region of the
+    /// EKS cluster in the kubeconfig context).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The EKS cluster name, for node groups (default: from the kubeconfig context
+    /// when it is an EKS cluster ARN, as `aws eks update-kubeconfig` writes it).
+    #[arg(long)]
+    pub cluster_name: Option<String>,
+    /// Do not read AWS: rules that need AWS facts come out inconclusive.
+    #[arg(long)]
+    pub no_aws: bool,
 }
 
 #[derive(Debug, Args)]

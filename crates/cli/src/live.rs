@@ -37,7 +37,7 @@ pub fn run(
         })?;
     runtime.block_on(async {
         let timeout = Duration::from_secs(cluster.request_timeout.max(1));
-        let (client, _info) = connect(&ConnectOptions {
+        let (client, info) = connect(&ConnectOptions {
             kubeconfig: cluster.kubeconfig.clone(),
             context: cluster.context.clone(),
             connect_timeout: Some(Duration::from_secs(10)),
@@ -55,9 +55,11 @@ pub fn run(
                 ..FetchOptions::default()
             },
         ));
+        let aws = aws_collector(cluster, &info, timeout).await;
         let opts = LiveOptions {
             k8s,
             namespace: cluster.namespace.clone(),
+            aws,
         };
         let bar = (term.progress && !quiet).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
@@ -80,6 +82,47 @@ pub fn run(
         }
         Ok(out)
     })
+}
+
+/// The AWS reader, or why there is none. Credentials, region and endpoints come
+/// from the AWS CLI's chain (`--profile`, `--region`, `AWS_*` variables,
+/// `AWS_ENDPOINT_URL`); the region and cluster name fall back to the EKS cluster
+/// ARN of the kubeconfig context.
+async fn aws_collector(
+    cluster: &ClusterArgs,
+    info: &rulerun_collect_k8s::connect::ClusterInfo,
+    timeout: Duration,
+) -> Result<Arc<rulerun_collect_aws::AwsCollector>, String> {
+    if cluster.no_aws {
+        return Err("AWS collection is off (`--no-aws`)".into());
+    }
+    let eks = info.eks_cluster();
+    let mut config =
+        rulerun_collect_aws::load_config(cluster.profile.as_deref(), cluster.region.as_deref())
+            .await;
+    if config.region().is_none() {
+        match &eks {
+            Some((_, region)) => {
+                config = rulerun_collect_aws::load_config(cluster.profile.as_deref(), Some(region))
+                    .await;
+            }
+            None => {
+                return Err("no AWS region: pass `--region`, set `AWS_REGION`, or use a kubeconfig context written by `aws eks update-kubeconfig`".into());
+            }
+        }
+    }
+    let cluster_name = cluster
+        .cluster_name
+        .clone()
+        .or_else(|| eks.map(|(name, _)| name));
+    Ok(Arc::new(rulerun_collect_aws::AwsCollector::new(
+        config,
+        rulerun_collect_aws::AwsOptions {
+            cluster_name,
+            call_timeout: timeout,
+            ..rulerun_collect_aws::AwsOptions::default()
+        },
+    )))
 }
 
 /// Prints a live-run error with its advice.

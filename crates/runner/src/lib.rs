@@ -16,7 +16,13 @@
 //! [`EVENT_NAMESPACE_MAX`] namespaces. Nodes: at most [`NODE_GET_MAX`] names get
 //! one GET each; more get one list.
 //!
-//! A read that fails (RBAC 403, timeout) does not end the run: the kind or key is
+//! AWS facts are always fetched by key, through the fetch operations of
+//! `rulerun-collect-aws` (a repository policy by registry, region and name; a role
+//! by ARN; ...): a rule that joins an AWS kind on other paths, or makes one its
+//! subject, is reported inconclusive in a live run rather than making rulerun list
+//! a whole account.
+//!
+//! A read that fails (RBAC 403, IAM AccessDenied, timeout) does not end the run: the kind or key is
 //! recorded as unavailable and the rules that needed it come out `inconclusive`
 //! with the permission that is missing.
 

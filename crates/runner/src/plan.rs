@@ -1,6 +1,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use rulerun_collect_aws::{AwsCollector, OPS, OpSpec};
 use rulerun_collect_k8s::declare::{self, KEYED, Resource};
 use rulerun_collect_k8s::fetch::{FetchError, K8sFetcher};
 use rulerun_core::engine::KeyState;
@@ -23,6 +24,8 @@ pub struct LiveOptions {
     pub k8s: Arc<K8sFetcher>,
     /// Only this namespace (`-n`); all when `None`.
     pub namespace: Option<String>,
+    /// The AWS reader; `None` when AWS collection is off, with the reason.
+    pub aws: Result<Arc<AwsCollector>, String>,
 }
 
 /// What a live run did.
@@ -36,6 +39,8 @@ pub struct LiveRun {
     pub rounds: usize,
     /// Kubernetes API requests made.
     pub k8s_requests: usize,
+    /// AWS API calls made, by `service.Operation`.
+    pub aws_calls: std::collections::BTreeMap<String, usize>,
 }
 
 /// Progress reports for a progress line.
@@ -77,18 +82,50 @@ pub async fn run(
         plan.keyed_kind(k.kind, k.on);
     }
     for kind in rules.kinds() {
-        let known = declare::resource(&kind).is_some();
-        if !known && kind.starts_with("k8s/") {
-            plan.unavailable.insert(
-                kind.clone(),
-                "rulerun does not collect this kind from clusters yet".into(),
-            );
-        } else if !kind.starts_with("k8s/") {
-            plan.unavailable.insert(
-                kind.clone(),
-                "live collection of this source is not available in this build; use `--facts`"
-                    .into(),
-            );
+        if kind.starts_with("k8s/") {
+            if declare::resource(&kind).is_none() {
+                plan.unavailable.insert(
+                    kind.clone(),
+                    "rulerun does not collect this kind from clusters yet".into(),
+                );
+            }
+            continue;
+        }
+        if let Err(why) = &opts.aws {
+            plan.unavailable.insert(kind.clone(), why.clone());
+            continue;
+        }
+        // Every join on an AWS kind must be one a fetch operation answers.
+        let joins = rules.joins_of(&kind);
+        let mut unmatched = Vec::new();
+        for on in &joins {
+            let on_refs: Vec<&str> = on.iter().map(String::as_str).collect();
+            if aws_op(&kind, &on_refs).is_some() {
+                plan.keyed_kind(&kind, &on_refs);
+            } else {
+                unmatched.push(on.join(", "));
+            }
+        }
+        let subject = rules.rules.iter().any(|r| r.subject_kind == kind);
+        if subject || !unmatched.is_empty() {
+            let ways: Vec<String> = OPS
+                .iter()
+                .flat_map(|o| o.kinds.iter())
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, paths)| format!("[{}]", paths.join(", ")))
+                .collect();
+            let why = if subject {
+                "AWS facts are fetched by the keys rules join on, never listed whole; it cannot be a rule's subject in a live run".to_string()
+            } else if ways.is_empty() {
+                "rulerun does not collect this kind from AWS".to_string()
+            } else {
+                format!(
+                    "rulerun fetches it by {} only; a rule joins it on [{}]",
+                    ways.join(" or "),
+                    unmatched.join("; ")
+                )
+            };
+            plan.unavailable.insert(kind.clone(), why);
         }
     }
 
@@ -142,7 +179,17 @@ pub async fn run(
         report,
         rounds,
         k8s_requests: opts.k8s.requests(),
+        aws_calls: opts.aws.as_ref().map(|a| a.calls()).unwrap_or_default(),
     }
+}
+
+/// The fetch operation that answers a join on `kind` by `on`.
+fn aws_op(kind: &str, on: &[&str]) -> Option<&'static OpSpec> {
+    OPS.iter().find(|o| {
+        o.kinds
+            .iter()
+            .any(|(k, paths)| *k == kind && paths.iter().copied().eq(on.iter().copied()))
+    })
 }
 
 /// Splits the Kubernetes kinds the rules read into listed and keyed ones.
@@ -179,11 +226,28 @@ async fn fetch_demands(
 ) {
     // Every request of the round runs concurrently.
     let mut set: JoinSet<(String, Vec<Vec<String>>, Fetched)> = JoinSet::new();
+    type AwsFetch<'f> = std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = (&'static OpSpec, Vec<rulerun_collect_aws::FetchResult>),
+                > + 'f,
+        >,
+    >;
+    let mut aws_fetches: Vec<AwsFetch<'_>> = Vec::new();
     for d in demands {
-        let join_key = Plan::join_key(
-            &d.kind,
-            &d.on.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
+        let on_refs: Vec<&str> = d.on.iter().map(String::as_str).collect();
+        let join_key = Plan::join_key(&d.kind, &on_refs);
+        if !d.kind.starts_with("k8s/") {
+            let (Ok(aws), Some(op)) = (&opts.aws, aws_op(&d.kind, &on_refs)) else {
+                continue;
+            };
+            let keys: Vec<Vec<String>> = d.keys.iter().cloned().collect();
+            aws_fetches.push(Box::pin(async move {
+                let results = aws.fetch(op.name, &keys).await;
+                (op, results)
+            }));
+            continue;
+        }
         let Some(res) = declare::resource(&d.kind) else {
             continue;
         };
@@ -246,6 +310,37 @@ async fn fetch_demands(
                     let out = k8s.list(res, ns.as_deref(), None).await;
                     (jk, keys, into_fetched(out))
                 });
+            }
+        }
+    }
+    // The Kubernetes reads run on the runtime meanwhile; the AWS operations run
+    // together here (each fetches its keys concurrently).
+    for (op, results) in futures_util::future::join_all(aws_fetches).await {
+        for r in results {
+            // The operation answers every kind it produces for this key: mark the
+            // key for each, so a join on `RepositoryNotFound` is as satisfied as
+            // one on `Repository`.
+            for (kind, paths) in op.kinds {
+                let state = plan.keyed.entry(Plan::join_key(kind, paths)).or_default();
+                match &r.outcome {
+                    Ok(_) => {
+                        state.fetched.insert(r.key.clone());
+                    }
+                    Err(e) => {
+                        let why = match e.help() {
+                            Some(h) => format!("{e} ({h})"),
+                            None => e.to_string(),
+                        };
+                        state.failed.insert(r.key.clone(), why);
+                    }
+                }
+            }
+            if let Ok(docs) = r.outcome {
+                for (kind, doc) in docs {
+                    if seen.insert(format!("{kind}|{doc}")) {
+                        facts.add(&kind, doc);
+                    }
+                }
             }
         }
     }

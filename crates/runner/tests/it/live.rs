@@ -66,6 +66,7 @@ async fn live(server: &StubServer, rules: &RuleSet, namespace: Option<&str>) -> 
     let opts = LiveOptions {
         k8s,
         namespace: namespace.map(str::to_string),
+        aws: Err("AWS collection is off in this test".into()),
     };
     run(rules, &opts, &|_| {}).await
 }

@@ -1,0 +1,449 @@
+//! The collector: runs fetch operations for batches of keys, concurrently, each key
+//! at most once, with the SDK's retries and a timeout per call.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::Region;
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use futures_util::StreamExt;
+use futures_util::stream;
+use tokio::sync::OnceCell;
+
+use crate::error::FetchError;
+use crate::fetch::{self, Ctx, Outcome, doc};
+use crate::normalize::ecr::{ImageLookup, ImageRef};
+use crate::ops;
+
+/// How the collector calls AWS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsOptions {
+    /// The EKS cluster whose node groups `eks.nodegroup` reads (from
+    /// `--cluster-name` or the kubeconfig's EKS ARN).
+    pub cluster_name: Option<String>,
+    /// The timeout of each attempt of each call.
+    pub call_timeout: Duration,
+    /// Attempts per call, the first included (standard retry mode: throttling and
+    /// transient errors are retried with backoff).
+    pub max_attempts: u32,
+    /// How many SDK calls run at once.
+    pub concurrency: usize,
+}
+
+impl Default for AwsOptions {
+    fn default() -> Self {
+        AwsOptions {
+            cluster_name: None,
+            call_timeout: Duration::from_secs(20),
+            max_attempts: 3,
+            concurrency: 8,
+        }
+    }
+}
+
+/// The outcome of one key of a fetch operation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FetchResult {
+    /// The key, as given.
+    pub key: Vec<String>,
+    /// The `(kind, document)` pairs read (none when the thing does not exist and
+    /// its kind has no `...NotFound` document), or why they could not be read.
+    pub outcome: Result<Vec<(String, serde_json::Value)>, FetchError>,
+}
+
+type Cell = Arc<OnceCell<Outcome>>;
+
+/// Reads AWS facts on demand by keyed fetch operations (see [`ops::OPS`]).
+#[derive(Debug)]
+pub struct AwsCollector {
+    config: SdkConfig,
+    options: AwsOptions,
+    ctx: Ctx,
+    iam: aws_sdk_iam::Client,
+    eks: aws_sdk_eks::Client,
+    ec2: aws_sdk_ec2::Client,
+    ecr: Mutex<HashMap<String, aws_sdk_ecr::Client>>,
+    cache: Mutex<HashMap<(String, Vec<String>), Cell>>,
+    instance_batch: tokio::sync::Mutex<()>,
+}
+
+impl AwsCollector {
+    /// A collector calling AWS with `config` (see [`crate::load_config`]), with the
+    /// retry and timeout settings of `options` applied on top.
+    pub fn new(config: SdkConfig, options: AwsOptions) -> Self {
+        let retry = RetryConfig::standard().with_max_attempts(options.max_attempts.max(1));
+        let mut timeouts = config
+            .timeout_config()
+            .map(TimeoutConfig::to_builder)
+            .unwrap_or_else(TimeoutConfig::builder);
+        timeouts = timeouts.operation_attempt_timeout(options.call_timeout);
+        if config
+            .timeout_config()
+            .and_then(TimeoutConfig::connect_timeout)
+            .is_none()
+        {
+            timeouts = timeouts.connect_timeout(options.call_timeout.min(Duration::from_secs(5)));
+        }
+        let config = config
+            .into_builder()
+            .retry_config(retry)
+            .timeout_config(timeouts.build())
+            .build();
+        AwsCollector {
+            iam: aws_sdk_iam::Client::new(&config),
+            eks: aws_sdk_eks::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            ctx: Ctx::new(options.concurrency, options.call_timeout),
+            ecr: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::new()),
+            instance_batch: tokio::sync::Mutex::new(()),
+            config,
+            options,
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &AwsOptions {
+        &self.options
+    }
+
+    /// The region of the configuration, for operations whose key has none.
+    pub fn region(&self) -> Option<&str> {
+        self.config.region().map(Region::as_ref)
+    }
+
+    /// Calls made so far per `service.Operation` (e.g. `ecr.DescribeRepositories`),
+    /// for tests and the closing report.
+    pub fn calls(&self) -> BTreeMap<String, usize> {
+        self.ctx.calls()
+    }
+
+    /// Fetches every key of one operation, concurrently (bounded by
+    /// `options.concurrency`), each key at most once per collector, returning one
+    /// result per key in the order given.
+    pub async fn fetch(&self, op: &str, keys: &[Vec<String>]) -> Vec<FetchResult> {
+        if op == "ec2.instance" {
+            self.prefetch_instances(keys).await;
+        }
+        // The futures are collected first: a closure over borrowed keys held in a
+        // stream or iterator adapter would make the returned future not `Send`
+        // (a higher-ranked lifetime limitation of the compiler).
+        let futures: Vec<_> = keys.iter().map(|key| self.fetch_result(op, key)).collect();
+        stream::iter(futures)
+            .buffered(self.options.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    async fn fetch_result(&self, op: &str, key: &[String]) -> FetchResult {
+        FetchResult {
+            key: key.to_vec(),
+            outcome: self.fetch_one(op, key).await,
+        }
+    }
+
+    fn cell(&self, op: &str, key: &[String]) -> Cell {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry((op.to_string(), key.to_vec()))
+            .or_default()
+            .clone()
+    }
+
+    async fn fetch_one(&self, op: &str, key: &[String]) -> Outcome {
+        let Some(spec) = ops::op(op) else {
+            return Err(FetchError::Other {
+                operation: op.to_string(),
+                message: format!("there is no fetch operation `{op}`"),
+                help: Some(format!(
+                    "the operations are {}",
+                    ops::OPS
+                        .iter()
+                        .map(|o| format!("`{}`", o.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            });
+        };
+        if key.len() != spec.arity() {
+            return Err(FetchError::Other {
+                operation: op.to_string(),
+                message: format!(
+                    "a key of `{op}` has {} values ({}), got {}",
+                    spec.arity(),
+                    spec.kinds
+                        .first()
+                        .map(|(_, p)| p.join(", "))
+                        .unwrap_or_default(),
+                    key.len()
+                ),
+                help: None,
+            });
+        }
+        let cell = self.cell(op, key);
+        cell.get_or_init(|| self.run(op, key)).await.clone()
+    }
+
+    fn ecr_client(&self, region: &str) -> aws_sdk_ecr::Client {
+        let mut clients = self.ecr.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = aws_sdk_ecr::config::Builder::from(&self.config)
+                    .region(Region::new(region.to_string()))
+                    .build();
+                aws_sdk_ecr::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    /// The region of a key (when it has one) or of the configuration.
+    fn region_or(&self, op: &str, key_region: Option<&str>) -> Result<String, FetchError> {
+        match key_region.filter(|r| !r.is_empty()).or(self.region()) {
+            Some(r) => Ok(r.to_string()),
+            None => Err(FetchError::Other {
+                operation: op.to_string(),
+                message: "no AWS region is configured".into(),
+                help: Some(
+                    "pass `--region`, or set `AWS_REGION` or a region in the AWS profile".into(),
+                ),
+            }),
+        }
+    }
+
+    async fn run(&self, op: &str, key: &[String]) -> Outcome {
+        let k = |i: usize| key.get(i).map(String::as_str).unwrap_or_default();
+        let ctx = &self.ctx;
+        match op {
+            "ecr.repository" => {
+                let region = self.region_or(op, Some(k(1)))?;
+                fetch::ecr::repository(&self.ecr_client(&region), ctx, k(0), &region, k(2)).await
+            }
+            "ecr.image" | "ecr.image-digest" => {
+                let region = self.region_or(op, Some(k(1)))?;
+                let image = if op == "ecr.image" {
+                    ImageRef::Tag(k(3))
+                } else {
+                    ImageRef::Digest(k(3))
+                };
+                let lookup = ImageLookup {
+                    registry_id: k(0),
+                    region: &region,
+                    repository_name: k(2),
+                    image,
+                };
+                fetch::ecr::image(&self.ecr_client(&region), ctx, lookup).await
+            }
+            "ecr.repository-policy" => {
+                let region = self.region_or(op, Some(k(1)))?;
+                fetch::ecr::repository_policy(&self.ecr_client(&region), ctx, k(0), &region, k(2))
+                    .await
+            }
+            "ecr.registry-policy" => {
+                let region = self.region_or(op, Some(k(1)))?;
+                fetch::ecr::registry_policy(&self.ecr_client(&region), ctx, k(0), &region).await
+            }
+            "eks.nodegroup" => {
+                let Some(cluster) = self.options.cluster_name.as_deref() else {
+                    return Err(FetchError::Other {
+                        operation: op.to_string(),
+                        message: format!(
+                            "node group `{}` cannot be read: the EKS cluster name is not known",
+                            k(0)
+                        ),
+                        help: Some(
+                            "pass `--cluster-name`, or use a kubeconfig whose context names the EKS cluster ARN"
+                                .into(),
+                        ),
+                    });
+                };
+                fetch::eks::nodegroup(&self.eks, ctx, cluster, self.region(), k(0)).await
+            }
+            "ec2.instance" => {
+                // Normally filled by `prefetch_instances`; a key that was not (a
+                // concurrent call) is read on its own.
+                let region = self.region_or(op, None)?;
+                self.instances(&region, &[k(0).to_string()])
+                    .await
+                    .remove(k(0))
+                    .unwrap_or_else(|| Ok(Vec::new()))
+            }
+            "iam.instance-profile" => fetch::iam::instance_profile(&self.iam, ctx, k(0)).await,
+            "iam.role" => fetch::iam::role(&self.iam, ctx, k(0)).await,
+            "iam.attached-role-policies" => {
+                fetch::iam::attached_role_policies(&self.iam, ctx, k(0)).await
+            }
+            "iam.role-policies" => fetch::iam::role_policies(&self.iam, ctx, k(0)).await,
+            "iam.policy-version" => fetch::iam::policy_version(&self.iam, ctx, k(0)).await,
+            "ec2.subnet" => {
+                // `fetch_one` holds this key's cache cell already.
+                let region = self.region_or(op, None)?;
+                fetch::ec2::subnet(&self.ec2, ctx, &region, k(0)).await
+            }
+            "ec2.route-tables" => {
+                let region = self.region_or(op, None)?;
+                let subnet = k(0);
+                let tables = fetch::ec2::route_tables(
+                    &self.ec2,
+                    ctx,
+                    &region,
+                    subnet,
+                    &[("association.subnet-id", subnet)],
+                )
+                .await?;
+                if !tables.is_empty() {
+                    return Ok(tables);
+                }
+                // No explicit association: the subnet uses its VPC's main table.
+                let subnets = self.subnet(&region, subnet).await?;
+                let Some(vpc) = subnets
+                    .iter()
+                    .find_map(|(_, d)| d.get("VpcId").and_then(|v| v.as_str()))
+                else {
+                    return Ok(Vec::new());
+                };
+                fetch::ec2::route_tables(
+                    &self.ec2,
+                    ctx,
+                    &region,
+                    vpc,
+                    &[("vpc-id", vpc), ("association.main", "true")],
+                )
+                .await
+            }
+            "ec2.vpc-endpoints" => {
+                let region = self.region_or(op, None)?;
+                fetch::ec2::vpc_endpoints(&self.ec2, ctx, &region, k(0)).await
+            }
+            _ => Err(FetchError::Other {
+                operation: op.to_string(),
+                message: format!("fetch operation `{op}` is declared but not implemented"),
+                help: None,
+            }),
+        }
+    }
+
+    /// A subnet through the cache of `ec2.subnet`, so `ec2.route-tables` and
+    /// `ec2.subnet` read each subnet once.
+    async fn subnet(&self, region: &str, id: &str) -> Outcome {
+        let cell = self.cell("ec2.subnet", &[id.to_string()]);
+        cell.get_or_init(|| fetch::ec2::subnet(&self.ec2, &self.ctx, region, id))
+            .await
+            .clone()
+    }
+
+    /// Reads every instance key not read yet in batches of up to 1000 ids, and fills
+    /// the cache with the outcome of each.
+    async fn prefetch_instances(&self, keys: &[Vec<String>]) {
+        let _batch = self.instance_batch.lock().await;
+        let mut pending: Vec<String> = Vec::new();
+        for key in keys {
+            if let [id] = key.as_slice()
+                && !self.cell("ec2.instance", key).initialized()
+                && !pending.contains(id)
+            {
+                pending.push(id.clone());
+            }
+        }
+        if pending.is_empty() {
+            return;
+        }
+        let region = match self.region_or("ec2.instance", None) {
+            Ok(r) => r,
+            Err(e) => {
+                for id in &pending {
+                    let _ = self
+                        .cell("ec2.instance", std::slice::from_ref(id))
+                        .set(Err(e.clone()));
+                }
+                return;
+            }
+        };
+        for (id, outcome) in self.instances(&region, &pending).await {
+            let _ = self
+                .cell("ec2.instance", std::slice::from_ref(&id))
+                .set(outcome);
+        }
+    }
+
+    /// Instances by id in chunks of up to 1000: one outcome per id.
+    async fn instances(&self, region: &str, ids: &[String]) -> HashMap<String, Outcome> {
+        let mut outcomes = HashMap::new();
+        let (valid, invalid): (Vec<String>, Vec<String>) = ids
+            .iter()
+            .cloned()
+            .partition(|id| fetch::ec2::is_instance_id(id));
+        for id in invalid {
+            let e = FetchError::Other {
+                operation: "ec2.DescribeInstances".into(),
+                message: format!("`{id}` is not an EC2 instance id"),
+                help: Some("an instance id looks like `i-0123456789abcdef0`".into()),
+            };
+            outcomes.insert(id, Err(e));
+        }
+        for chunk in valid.chunks(fetch::ec2::MAX_INSTANCE_IDS) {
+            match fetch::ec2::instances(&self.ec2, &self.ctx, region, chunk).await {
+                Ok(mut found) => {
+                    for id in chunk {
+                        let docs = found
+                            .remove(id)
+                            .map(|d| vec![doc(fetch::ec2::INSTANCE, d)])
+                            .unwrap_or_default();
+                        outcomes.insert(id.clone(), Ok(docs));
+                    }
+                }
+                Err(e) => {
+                    for id in chunk {
+                        outcomes.insert(id.clone(), Err(e.clone()));
+                    }
+                }
+            }
+        }
+        outcomes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offline() -> AwsCollector {
+        // No region, no credentials, no endpoint: nothing here reaches the network.
+        AwsCollector::new(SdkConfig::builder().build(), AwsOptions::default())
+    }
+
+    #[test]
+    fn the_collector_and_its_futures_are_send() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>(_: &T) {}
+        send_sync::<AwsCollector>();
+        let c = offline();
+        let keys = vec![vec!["x".to_string()]];
+        let f = c.fetch("iam.role", &keys);
+        send(&f);
+    }
+
+    #[tokio::test]
+    async fn settings_that_are_missing_are_errors_with_help() {
+        let c = offline();
+        assert_eq!(c.region(), None);
+        let r = c.fetch("ec2.subnet", &[vec!["subnet-1".to_string()]]).await;
+        let e = r[0].outcome.as_ref().err().cloned();
+        assert!(
+            matches!(&e, Some(FetchError::Other { message, help: Some(h), .. })
+                if message == "no AWS region is configured" && h.contains("--region")),
+            "{e:?}"
+        );
+        let r = c
+            .fetch("ec2.instance", &[vec!["i-0123456789abcdef0".to_string()]])
+            .await;
+        assert!(r[0].outcome.is_err());
+        let r = c.fetch("eks.nodegroup", &[vec!["ng".to_string()]]).await;
+        let help = r[0].outcome.as_ref().err().and_then(FetchError::help);
+        assert!(help.is_some_and(|h| h.contains("--cluster-name")));
+        assert!(c.calls().is_empty());
+    }
+}

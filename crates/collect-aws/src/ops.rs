@@ -1,0 +1,245 @@
+//! The fetch operations the planner can call, with the fact kinds each produces,
+//! the key paths each kind is joined by, and the IAM actions each needs (from which
+//! the least-privilege policy in `docs/permissions.md` is generated).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+/// A fetch operation the planner can call: which fact kinds it produces, by which
+/// key paths each kind is joined (positionally matching the key values), and the
+/// IAM actions it needs (for the generated least-privilege policy in docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpSpec {
+    /// The operation's name, e.g. `ecr.repository`.
+    pub name: &'static str,
+    /// Each fact kind the operation produces, with the JSONPaths of its documents
+    /// that hold the key values, in key order.
+    pub kinds: &'static [(&'static str, &'static [&'static str])],
+    /// The IAM actions the operation calls.
+    pub iam_actions: &'static [&'static str],
+    /// What the operation reads, for docs and `--help`.
+    pub description: &'static str,
+}
+
+impl OpSpec {
+    /// How many values a key of this operation has.
+    pub fn arity(&self) -> usize {
+        self.kinds
+            .first()
+            .map(|(_, paths)| paths.len())
+            .unwrap_or(0)
+    }
+}
+
+const ECR_REPO_KEY: &[&str] = &["$.registryId", "$.region", "$.repositoryName"];
+
+/// Every fetch operation.
+pub static OPS: &[OpSpec] = &[
+    OpSpec {
+        name: "ecr.repository",
+        kinds: &[
+            ("aws/ecr/Repository", ECR_REPO_KEY),
+            ("aws/ecr/RepositoryNotFound", ECR_REPO_KEY),
+        ],
+        iam_actions: &["ecr:DescribeRepositories"],
+        description: "An ECR repository by registry id, region and name (`describe-repositories`); a `RepositoryNotFound` document when it does not exist.",
+    },
+    OpSpec {
+        name: "ecr.image",
+        kinds: &[
+            (
+                "aws/ecr/Image",
+                &[
+                    "$.registryId",
+                    "$.region",
+                    "$.repositoryName",
+                    "$.imageTags[*]",
+                ],
+            ),
+            (
+                "aws/ecr/ImageNotFound",
+                &[
+                    "$.registryId",
+                    "$.region",
+                    "$.repositoryName",
+                    "$.imageId.imageTag",
+                ],
+            ),
+        ],
+        iam_actions: &["ecr:DescribeImages"],
+        description: "An ECR image by tag (`describe-images`); an `ImageNotFound` document, with up to 20 tags the repository has, when the tag or the repository does not exist.",
+    },
+    OpSpec {
+        name: "ecr.image-digest",
+        kinds: &[
+            (
+                "aws/ecr/Image",
+                &[
+                    "$.registryId",
+                    "$.region",
+                    "$.repositoryName",
+                    "$.imageDigest",
+                ],
+            ),
+            (
+                "aws/ecr/ImageNotFound",
+                &[
+                    "$.registryId",
+                    "$.region",
+                    "$.repositoryName",
+                    "$.imageId.imageDigest",
+                ],
+            ),
+        ],
+        iam_actions: &["ecr:DescribeImages"],
+        description: "An ECR image by digest (`describe-images`); an `ImageNotFound` document when the digest or the repository does not exist.",
+    },
+    OpSpec {
+        name: "ecr.repository-policy",
+        kinds: &[
+            ("aws/ecr/RepositoryPolicy", ECR_REPO_KEY),
+            ("aws/ecr/RepositoryNotFound", ECR_REPO_KEY),
+        ],
+        iam_actions: &["ecr:GetRepositoryPolicy"],
+        description: "An ECR repository's policy (`get-repository-policy`), `policyText: null` when it has none; a `RepositoryNotFound` document when the repository does not exist.",
+    },
+    OpSpec {
+        name: "ecr.registry-policy",
+        kinds: &[("aws/ecr/RegistryPolicy", &["$.registryId", "$.region"])],
+        iam_actions: &["ecr:GetRegistryPolicy", "ecr:DescribeRegistry"],
+        description: "An ECR registry's policy (`get-registry-policy`), `policyText: null` when it has none. Only the registry of the account rulerun runs in can be read; another account's is reported as an error naming the account to run in.",
+    },
+    OpSpec {
+        name: "eks.nodegroup",
+        kinds: &[("aws/eks/Nodegroup", &["$.nodegroupName"])],
+        iam_actions: &["eks:DescribeNodegroup"],
+        description: "An EKS managed node group of the cluster (`describe-nodegroup`); the cluster name comes from `--cluster-name` or the kubeconfig's EKS ARN.",
+    },
+    OpSpec {
+        name: "ec2.instance",
+        kinds: &[("aws/ec2/Instance", &["$.InstanceId"])],
+        iam_actions: &["ec2:DescribeInstances"],
+        description: "EC2 instances by id, up to 1000 in one `describe-instances` call; nothing for an instance that does not exist.",
+    },
+    OpSpec {
+        name: "iam.instance-profile",
+        kinds: &[("aws/iam/InstanceProfile", &["$.Arn"])],
+        iam_actions: &["iam:GetInstanceProfile"],
+        description: "An IAM instance profile by ARN (`get-instance-profile`); nothing when it does not exist.",
+    },
+    OpSpec {
+        name: "iam.role",
+        kinds: &[("aws/iam/Role", &["$.Arn"])],
+        iam_actions: &["iam:GetRole"],
+        description: "An IAM role by ARN (`get-role`), its trust policy decoded; nothing when it does not exist.",
+    },
+    OpSpec {
+        name: "iam.attached-role-policies",
+        kinds: &[("aws/iam/AttachedRolePolicies", &["$.RoleName"])],
+        iam_actions: &["iam:ListAttachedRolePolicies"],
+        description: "The managed policies attached to a role, every page (`list-attached-role-policies`); nothing when the role does not exist.",
+    },
+    OpSpec {
+        name: "iam.role-policies",
+        kinds: &[("aws/iam/RolePolicy", &["$.RoleName"])],
+        iam_actions: &["iam:ListRolePolicies", "iam:GetRolePolicy"],
+        description: "Every inline policy of a role (`list-role-policies`, then `get-role-policy` each), documents decoded.",
+    },
+    OpSpec {
+        name: "iam.policy-version",
+        kinds: &[("aws/iam/PolicyVersion", &["$.PolicyArn"])],
+        iam_actions: &["iam:GetPolicy", "iam:GetPolicyVersion"],
+        description: "The default version of a managed policy (`get-policy`, then `get-policy-version`), document decoded; nothing when the policy does not exist.",
+    },
+    OpSpec {
+        name: "ec2.subnet",
+        kinds: &[("aws/ec2/Subnet", &["$.SubnetId"])],
+        iam_actions: &["ec2:DescribeSubnets"],
+        description: "A subnet by id (`describe-subnets`); nothing when it does not exist.",
+    },
+    OpSpec {
+        name: "ec2.route-tables",
+        kinds: &[("aws/ec2/RouteTable", &["$.Associations[*].SubnetId"])],
+        iam_actions: &["ec2:DescribeRouteTables", "ec2:DescribeSubnets"],
+        description: "The route table of a subnet (`describe-route-tables` filtered by `association.subnet-id`). A subnet without an explicit association uses its VPC's main route table: that table is returned too, though it joins by `$.VpcId` (with `$.Associations[*].Main` true), not by the subnet id.",
+    },
+    OpSpec {
+        name: "ec2.vpc-endpoints",
+        kinds: &[("aws/ec2/VpcEndpoint", &["$.VpcId"])],
+        iam_actions: &["ec2:DescribeVpcEndpoints"],
+        description: "Every VPC endpoint of a VPC (`describe-vpc-endpoints` filtered by `vpc-id`), policy documents as strings.",
+    },
+];
+
+/// The operation named `name`.
+pub fn op(name: &str) -> Option<&'static OpSpec> {
+    OPS.iter().find(|o| o.name == name)
+}
+
+/// The least-privilege IAM policy rulerun needs for every operation: the sorted,
+/// unique, read-only actions of [`OPS`] on every resource.
+pub fn iam_policy_document() -> Value {
+    let actions: BTreeSet<&str> = OPS
+        .iter()
+        .flat_map(|o| o.iam_actions.iter().copied())
+        .collect();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "RulerunReadOnly",
+            "Effect": "Allow",
+            "Action": actions.into_iter().collect::<Vec<_>>(),
+            "Resource": "*",
+        }]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_are_consistent() {
+        let mut names = BTreeSet::new();
+        for o in OPS {
+            assert!(names.insert(o.name), "duplicate op {}", o.name);
+            assert!(!o.kinds.is_empty());
+            for (kind, paths) in o.kinds {
+                assert_eq!(paths.len(), o.arity(), "{} {kind}", o.name);
+                assert!(kind.starts_with("aws/"));
+                assert!(paths.iter().all(|p| p.starts_with("$.")));
+            }
+            for a in o.iam_actions {
+                let (svc, action) = a.split_once(':').unwrap_or(("", ""));
+                assert!(["ecr", "eks", "ec2", "iam"].contains(&svc), "{a}");
+                // Read-only: no action that could change anything.
+                assert!(
+                    ["Describe", "Get", "List"]
+                        .iter()
+                        .any(|p| action.starts_with(p)),
+                    "{a} is not read-only"
+                );
+            }
+        }
+        assert!(op("ecr.repository").is_some());
+        assert!(op("nope").is_none());
+    }
+
+    #[test]
+    fn the_policy_is_sorted_and_unique() {
+        let doc = iam_policy_document();
+        let actions: Vec<&str> = doc["Statement"][0]["Action"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let mut sorted = actions.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(actions, sorted);
+        assert!(actions.contains(&"ecr:GetRepositoryPolicy"));
+        assert_eq!(doc["Statement"][0]["Resource"], "*");
+    }
+}

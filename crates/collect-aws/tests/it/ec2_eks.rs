@@ -1,0 +1,231 @@
+//! EC2 and EKS operations against moto.
+
+use aws_sdk_ec2::types::{IamInstanceProfileSpecification, InstanceType, VpcEndpointType};
+use aws_sdk_eks::types::VpcConfigRequest;
+use rulerun_collect_aws::{AwsOptions, FetchError};
+
+use crate::common::{
+    REGION, calls, collector, config, docs, expect_calls, key, one, options, unique,
+};
+use crate::iam::seed_node_role;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_subnets_route_tables_endpoints_and_nodegroups() {
+    let conf = config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let eks = aws_sdk_eks::Client::new(&conf);
+    let iam = aws_sdk_iam::Client::new(&conf);
+
+    let role_name = unique("ng-node");
+    let (role_arn, profile_arn) = seed_node_role(&iam, &role_name).await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.10.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let mut subnets = Vec::new();
+    for cidr in ["10.10.1.0/24", "10.10.2.0/24"] {
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(cidr)
+            .availability_zone("us-west-2a")
+            .send()
+            .await
+            .unwrap();
+        subnets.push(s.subnet.unwrap().subnet_id.unwrap());
+    }
+    let (with_table, without_table) = (subnets[0].clone(), subnets[1].clone());
+    let rtb = ec2
+        .create_route_table()
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .route_table
+        .unwrap()
+        .route_table_id
+        .unwrap();
+    ec2.associate_route_table()
+        .route_table_id(&rtb)
+        .subnet_id(&with_table)
+        .send()
+        .await
+        .unwrap();
+    ec2.create_vpc_endpoint()
+        .vpc_id(&vpc)
+        .service_name("com.amazonaws.us-west-2.ecr.dkr")
+        .vpc_endpoint_type(VpcEndpointType::Interface)
+        .subnet_ids(&with_table)
+        .send()
+        .await
+        .unwrap();
+    let run = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(3)
+        .max_count(3)
+        .instance_type(InstanceType::T3Micro)
+        .subnet_id(&with_table)
+        .iam_instance_profile(
+            IamInstanceProfileSpecification::builder()
+                .arn(&profile_arn)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<String> = run
+        .instances
+        .unwrap()
+        .into_iter()
+        .map(|i| i.instance_id.unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+
+    let cluster = unique("cluster");
+    let nodegroup = unique("ng");
+    eks.create_cluster()
+        .name(&cluster)
+        .role_arn(&role_arn)
+        .resources_vpc_config(VpcConfigRequest::builder().subnet_ids(&with_table).build())
+        .send()
+        .await
+        .unwrap();
+    eks.create_nodegroup()
+        .cluster_name(&cluster)
+        .nodegroup_name(&nodegroup)
+        .node_role(&role_arn)
+        .subnets(&with_table)
+        .send()
+        .await
+        .unwrap();
+
+    let c = collector(AwsOptions {
+        cluster_name: Some(cluster.clone()),
+        ..options()
+    })
+    .await;
+
+    // Three instances: one call.
+    let keys: Vec<Vec<String>> = ids.iter().map(|i| vec![i.clone()]).collect();
+    let r = c.fetch("ec2.instance", &keys).await;
+    for (res, id) in r.iter().zip(&ids) {
+        let inst = one(res, "aws/ec2/Instance");
+        assert_eq!(&inst["InstanceId"], id.as_str());
+        assert_eq!(inst["Region"], REGION);
+        assert_eq!(inst["SubnetId"], with_table.as_str());
+        assert_eq!(inst["State"]["Name"], "running");
+        assert!(inst["LaunchTime"].as_str().unwrap().ends_with("+00:00"));
+    }
+    // moto associates the instance profile with the first instance of a launch only.
+    assert_eq!(
+        one(&r[0], "aws/ec2/Instance")["IamInstanceProfile"]["Arn"],
+        profile_arn.as_str()
+    );
+    assert_eq!(c.calls().get("ec2.DescribeInstances"), Some(&1));
+    // A missing instance: nothing; a malformed id: an error without a call.
+    let r = c
+        .fetch(
+            "ec2.instance",
+            &[key(&["i-00000000000000000"]), key(&["not-an-id"])],
+        )
+        .await;
+    assert_eq!(r[0].outcome, Ok(vec![]));
+    assert!(
+        r[1].outcome
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("`not-an-id` is not an EC2 instance id")
+    );
+
+    let s = c.fetch("ec2.subnet", &[key(&[&with_table])]).await;
+    let subnet = one(&s[0], "aws/ec2/Subnet");
+    assert_eq!(subnet["VpcId"], vpc.as_str());
+    assert_eq!(subnet["CidrBlock"], "10.10.1.0/24");
+    assert_eq!(subnet["Region"], REGION);
+
+    let t = c
+        .fetch(
+            "ec2.route-tables",
+            &[key(&[&with_table]), key(&[&without_table])],
+        )
+        .await;
+    let explicit = one(&t[0], "aws/ec2/RouteTable");
+    assert_eq!(explicit["RouteTableId"], rtb.as_str());
+    assert!(
+        explicit["Associations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["SubnetId"] == with_table.as_str())
+    );
+    let main = one(&t[1], "aws/ec2/RouteTable");
+    assert_eq!(main["VpcId"], vpc.as_str());
+    assert!(
+        main["Associations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["Main"] == true)
+    );
+
+    let e = c.fetch("ec2.vpc-endpoints", &[key(&[&vpc])]).await;
+    let endpoints = docs(&e[0]);
+    assert_eq!(endpoints.len(), 1);
+    assert_eq!(endpoints[0].0, "aws/ec2/VpcEndpoint");
+    assert_eq!(
+        endpoints[0].1["ServiceName"],
+        "com.amazonaws.us-west-2.ecr.dkr"
+    );
+    assert_eq!(endpoints[0].1["Region"], REGION);
+
+    let n = c
+        .fetch(
+            "eks.nodegroup",
+            &[key(&[&nodegroup]), key(&["no-such-nodegroup"])],
+        )
+        .await;
+    let ng = one(&n[0], "aws/eks/Nodegroup");
+    assert_eq!(ng["nodegroupName"], nodegroup.as_str());
+    assert_eq!(ng["clusterName"], cluster.as_str());
+    assert_eq!(ng["nodeRole"], role_arn.as_str());
+    let missing = n[1].outcome.as_ref().unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .contains("has no node group `no-such-nodegroup`"),
+        "{missing}"
+    );
+    assert!(missing.help().unwrap().contains("--cluster-name"));
+
+    assert_eq!(
+        calls(&c),
+        expect_calls(&[
+            // 1 batch of 3; 1 for the missing one.
+            ("ec2.DescribeInstances", 2),
+            // The explicit subnet, then the one without a table (for its VPC).
+            ("ec2.DescribeSubnets", 2),
+            // By association; by association, then the VPC's main table.
+            ("ec2.DescribeRouteTables", 3),
+            ("ec2.DescribeVpcEndpoints", 1),
+            ("eks.DescribeNodegroup", 2),
+        ])
+    );
+
+    // Without a cluster name, node groups cannot be read.
+    let no_cluster = collector(options()).await;
+    let r = no_cluster
+        .fetch("eks.nodegroup", &[key(&[&nodegroup])])
+        .await;
+    let e = r[0].outcome.as_ref().unwrap_err();
+    assert!(matches!(e, FetchError::Other { .. }));
+    assert!(e.help().unwrap().contains("--cluster-name"), "{e:?}");
+    assert!(no_cluster.calls().is_empty());
+}

@@ -769,41 +769,43 @@ fn repo_account(i: usize) -> &'static str {
 
 fn ecr_policy(i: usize) -> Value {
     let account = repo_account(i);
+    // Keys in sorted order, so that the policy text (which the rules match with
+    // regexes) is the same whether serde_json keeps insertion order or sorts.
     let mut statements = vec![json!({
-        "Sid": "AllowPullFromNodes",
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
         "Effect": "Allow",
         "Principal": {"AWS": [
             format!("arn:aws:iam::{account}:role/eks-node-group-role"),
             format!("arn:aws:iam::{account}:role/ci-deployer"),
         ]},
-        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+        "Sid": "AllowPullFromNodes",
     })];
     if i % 50 == 7 {
         statements.push(json!({
-            "Sid": "DenyOutsideOrganization",
-            "Effect": "Deny",
-            "Principal": "*",
             "Action": "ecr:*",
             "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+            "Effect": "Deny",
+            "Principal": "*",
+            "Sid": "DenyOutsideOrganization",
         }));
     }
     if i % 100 == 3 {
         statements.push(json!({
-            "Sid": "PublicPull",
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
             "Effect": "Allow",
             "Principal": "*",
-            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Sid": "PublicPull",
         }));
     }
     if i % 100 == 42 {
         statements.push(json!({
-            "Sid": "PartnerFullAccess",
+            "Action": "ecr:*",
             "Effect": "Allow",
             "Principal": {"AWS": "arn:aws:iam::555555555555:root"},
-            "Action": "ecr:*",
+            "Sid": "PartnerFullAccess",
         }));
     }
-    let policy = json!({"Version": "2012-10-17", "Statement": statements});
+    let policy = json!({"Statement": statements, "Version": "2012-10-17"});
     json!({
         "registryId": account,
         "repositoryName": repo_name(i),

@@ -155,6 +155,8 @@ fn evaluate(
             planned: planned.as_mut().map(|(p, d)| (*p, &mut **d)),
             joins,
             rule_value: std::cell::OnceCell::new(),
+            subject_converted: std::cell::RefCell::default(),
+            converted: std::cell::RefCell::default(),
             templates: &rules.templates,
             report: &mut report,
         };
@@ -311,8 +313,34 @@ struct Evaluator<'a, 'p> {
     joins: Vec<Option<&'a Index>>,
     /// `rule` in template contexts, built on first use.
     rule_value: std::cell::OnceCell<minijinja::Value>,
+    /// The template value of the last subject: a subject's findings are
+    /// consecutive, so one entry converts each subject once and keeps at most
+    /// one converted subject alive.
+    subject_converted: std::cell::RefCell<Option<(ByAddr<'a>, minijinja::Value)>>,
+    /// Template values of the other values bound by reference (joined facts,
+    /// `each` elements, parameters), converted once for all the rule's findings.
+    converted: std::cell::RefCell<HashMap<ByAddr<'a>, minijinja::Value>>,
     templates: &'a Templates,
     report: &'a mut Report,
+}
+
+/// A value bound by reference, identified by its address: facts do not change
+/// during a run, and the borrow keeps the value (so its address) alive.
+#[derive(Clone, Copy)]
+struct ByAddr<'a>(&'a Value);
+
+impl PartialEq for ByAddr<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for ByAddr<'_> {}
+
+impl std::hash::Hash for ByAddr<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(self.0, state);
+    }
 }
 
 /// Why a candidate could not be decided.
@@ -501,7 +529,7 @@ impl<'a> Evaluator<'a, '_> {
         }
     }
 
-    fn value(&self, expr: &ValueExpr, scope: &Scope<'_>) -> Result<Value, String> {
+    fn value(&self, expr: &ValueExpr, scope: &Scope<'a>) -> Result<Value, String> {
         Ok(match expr {
             ValueExpr::Literal(v) => v.clone(),
             ValueExpr::Path(p) => p.value(scope),
@@ -526,24 +554,52 @@ impl<'a> Evaluator<'a, '_> {
         })
     }
 
-    /// The template context: every bound name, plus `rule`.
-    fn context(&self, scope: &Scope<'_>) -> minijinja::Value {
+    /// The template context: the bound names the rule's templates read, plus
+    /// `rule` when they read it. Values bound by reference are converted once
+    /// per rule (the subject once per subject).
+    fn context(&self, scope: &Scope<'a>) -> minijinja::Value {
+        let vars = &self.rule.template_vars;
         let mut map = std::collections::BTreeMap::new();
-        for (name, slot) in self.rule.names.iter().zip(&scope.slots) {
-            map.insert(name.clone(), template_value(slot.value()));
+        for (i, (name, slot)) in self.rule.names.iter().zip(&scope.slots).enumerate() {
+            if !vars.contains(name) {
+                continue;
+            }
+            let value = match slot {
+                Slot::Ref(v) if i == 0 => {
+                    let mut last = self.subject_converted.borrow_mut();
+                    match &*last {
+                        Some((at, value)) if *at == ByAddr(v) => value.clone(),
+                        _ => {
+                            let value = template_value(v);
+                            *last = Some((ByAddr(v), value.clone()));
+                            value
+                        }
+                    }
+                }
+                Slot::Ref(v) => self
+                    .converted
+                    .borrow_mut()
+                    .entry(ByAddr(v))
+                    .or_insert_with(|| template_value(v))
+                    .clone(),
+                other => template_value(other.value()),
+            };
+            map.insert(name.clone(), value);
         }
-        let rule = self.rule_value.get_or_init(|| {
-            crate::template::to_value(serde_json::json!({
-                "id": self.rule.id,
-                "title": self.rule.title,
-                "severity": self.rule.severity,
-            }))
-        });
-        map.insert("rule".to_string(), rule.clone());
+        if vars.contains("rule") {
+            let rule = self.rule_value.get_or_init(|| {
+                crate::template::to_value(serde_json::json!({
+                    "id": self.rule.id,
+                    "title": self.rule.title,
+                    "severity": self.rule.severity,
+                }))
+            });
+            map.insert("rule".to_string(), rule.clone());
+        }
         minijinja::Value::from(map)
     }
 
-    fn subject_of(&self, scope: &Scope<'_>) -> Result<Subject, String> {
+    fn subject_of(&self, scope: &Scope<'a>) -> Result<Subject, String> {
         let spec = &self.rule.finding.subject;
         let subject = scope.slots.first().map_or(&Value::Null, Slot::value);
         let text =
@@ -568,7 +624,7 @@ impl<'a> Evaluator<'a, '_> {
         })
     }
 
-    fn finding(&self, scope: &Scope<'_>) -> Result<Finding, String> {
+    fn finding(&self, scope: &Scope<'a>) -> Result<Finding, String> {
         let spec = &self.rule.finding;
         let ctx = self.context(scope);
         let render = |t| self.templates.render(t, &ctx).map_err(|e| e.to_string());
@@ -623,7 +679,7 @@ impl<'a> Evaluator<'a, '_> {
         })
     }
 
-    fn error(&mut self, scope: &Scope<'_>, message: String) {
+    fn error(&mut self, scope: &Scope<'a>, message: String) {
         let subject = self.subject_of(scope).ok();
         self.report.errors.push(EvalError {
             rule: self.rule.id.clone(),
@@ -688,6 +744,91 @@ pub fn query(path: &JsonPath, doc: &Value) -> Value {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Contexts hold only the names the rule's templates read, except with
+    /// `debug()`, which prints them all; documents shared by findings are
+    /// converted once and render the same every time.
+    #[test]
+    fn contexts_hold_the_names_templates_read() {
+        let rules = r#"
+rules:
+  - id: trimmed
+    title: T
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    let:
+      node: {join: k8s/v1/Node, on: $.metadata.name, equals: $.spec.nodeName, one: true}
+      unused: {value: "{{ node.metadata.name }}!"}
+    finding:
+      message: "{{ subject.metadata.name }} on {{ node.metadata.name }} ({{ node.status.x }}) {{ rule.id }}"
+      evidence:
+        again: "{{ node.metadata.name }}/{{ subject.metadata.name }}"
+  - id: everything
+    title: E
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    let:
+      hidden: {value: 42}
+    finding:
+      message: "{{ debug() }}"
+"#;
+        let (set, errors) = crate::load_rules(&[crate::SourceFile {
+            path: "r.yaml".into(),
+            text: rules.into(),
+        }]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let vars = |id: &str| set.get(id).unwrap().template_vars.clone();
+        let only = |names: &[&str]| {
+            crate::template::Variables::Only(names.iter().map(|n| n.to_string()).collect())
+        };
+        assert_eq!(vars("trimmed"), only(&["node", "rule", "subject"]));
+        assert_eq!(vars("everything"), crate::template::Variables::All);
+
+        let mut facts = FactStore::new();
+        facts
+            .add_facts_map(
+                serde_json::json!({
+                    "k8s/v1/Pod": [
+                        {"metadata": {"name": "a"}, "spec": {"nodeName": "n"}},
+                        {"metadata": {"name": "b"}, "spec": {"nodeName": "n"}},
+                    ],
+                    "k8s/v1/Node": [{"metadata": {"name": "n"}, "status": {"x": 1}}],
+                })
+                .as_object()
+                .unwrap()
+                .clone(),
+            )
+            .unwrap();
+        let report = check(&set, &facts);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let messages: Vec<(&str, &str)> = report
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.message.as_str()))
+            .collect();
+        let trimmed: Vec<&str> = messages
+            .iter()
+            .filter(|(r, _)| *r == "trimmed")
+            .map(|(_, m)| *m)
+            .collect();
+        assert_eq!(trimmed, ["a on n (1) trimmed", "b on n (1) trimmed"]);
+        let again: Vec<&Value> = report
+            .findings
+            .iter()
+            .filter_map(|f| f.evidence.get("again"))
+            .collect();
+        assert_eq!(
+            again,
+            [&serde_json::json!("n/a"), &serde_json::json!("n/b")]
+        );
+        for (rule, message) in messages {
+            if rule == "everything" {
+                for name in ["hidden", "subject", "params", "rule"] {
+                    assert!(message.contains(name), "{name} in {message}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn template_values_match_the_serde_conversion() {

@@ -367,6 +367,7 @@ impl Decoder<'_> {
 
     fn rule(&mut self, node: &Node) -> Option<Rule> {
         let errors_before = self.errors.len();
+        let templates_before = self.templates.mark();
         let f = self.fields(node, "a rule", RULE_KEYS)?;
         let id = self.required(&f, "id", "a rule").and_then(|n| {
             let id = self.string(n, "id")?;
@@ -481,6 +482,7 @@ impl Decoder<'_> {
             bindings,
             when,
             finding: finding?,
+            template_vars: self.templates.variables_since(templates_before),
         })
     }
 

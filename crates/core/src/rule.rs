@@ -122,6 +122,8 @@ pub struct Rule {
     pub(crate) bindings: Vec<Binding>,
     pub(crate) when: Option<Cond>,
     pub(crate) finding: FindingSpec,
+    /// The names the rule's templates read: template contexts hold only those.
+    pub(crate) template_vars: crate::template::Variables,
 }
 
 #[derive(Debug)]

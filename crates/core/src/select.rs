@@ -15,17 +15,23 @@
 //!
 //! General plans are walked segment by segment by this module (so that
 //! descendant segments with several selectors produce RFC order, which
-//! `jsonpath-rust` gets wrong) and filter selectors are evaluated by
-//! `jsonpath-rust`. See `docs/jsonpath.md` for the conformance status.
+//! `jsonpath-rust` gets wrong). Filter selectors are compiled too: the logical
+//! structure (`&&`, `||`, `!`, parentheses), existence tests of singular queries
+//! (`@.a.b`, `$.a[0]`) and comparisons between singular queries and literals are
+//! evaluated directly on the document with RFC 9535 semantics (section 2.3.5.2);
+//! any other test or comparison (function calls, non-singular queries, literals
+//! a JSON number cannot hold) is handed to `jsonpath-rust`. See
+//! `docs/jsonpath.md` for the conformance status.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use jsonpath_rust::parser::errors::JsonPathError;
 use jsonpath_rust::parser::model::{
-    Comparable, Comparison, Filter, FilterAtom, FnArg, JpQuery, Segment, Selector, Test,
-    TestFunction,
+    Comparable, Comparison, Filter, FilterAtom, FnArg, JpQuery, Literal, Segment, Selector,
+    SingularQuery, SingularQuerySegment, Test, TestFunction,
 };
 use jsonpath_rust::parser::parse_json_path;
 use jsonpath_rust::query::Query;
@@ -48,8 +54,87 @@ pub struct JsonPath {
 enum Plan {
     /// Only name, index and wildcard selectors, one per segment.
     Simple(Box<[Step]>),
-    /// Anything else: the `jsonpath-rust` AST, walked by [`walk`].
-    General(Arc<[Segment]>),
+    /// Anything else: the segments, with filters compiled, walked by [`walk`].
+    General(Arc<[Seg]>),
+}
+
+/// A segment of a general plan: the `jsonpath-rust` segment, with its filter
+/// selectors compiled.
+#[derive(Clone, Debug)]
+enum Seg {
+    /// A child segment: its selectors, applied in order.
+    Child(Box<[Sel]>),
+    /// A descendant segment.
+    Descendant(Box<Seg>),
+}
+
+/// A selector of a general plan.
+#[derive(Clone, Debug)]
+enum Sel {
+    Name(Box<str>),
+    Index(i64),
+    Wildcard,
+    Slice(Option<i64>, Option<i64>, Option<i64>),
+    Filter(Box<FilterPlan>),
+}
+
+/// A filter selector: as parsed, and compiled for direct evaluation.
+#[derive(Clone, Debug)]
+struct FilterPlan {
+    /// Evaluated by [`test_filter`] (`jsonpath-rust` for every test and
+    /// comparison) only by [`JsonPath::query_fallback`], for differential tests.
+    ast: Filter,
+    fast: Fast,
+}
+
+/// A filter expression compiled for direct evaluation on [`Value`].
+#[derive(Clone, Debug)]
+enum Fast {
+    Or(Box<[Fast]>),
+    And(Box<[Fast]>),
+    Not(Box<Fast>),
+    /// An existence test of a singular query: true when it selects a node.
+    Exists(SingularPath),
+    /// A comparison, RFC 9535 section 2.3.5.2.2.
+    Compare(Op, Operand, Operand),
+    /// Anything else (function expressions, non-singular test queries, literals
+    /// that are not JSON numbers): evaluated by `jsonpath-rust`.
+    Slow(FilterAtom),
+}
+
+/// A singular query inside a filter: from `@` (or `$` when `root`), names
+/// and indices only.
+#[derive(Clone, Debug)]
+struct SingularPath {
+    root: bool,
+    steps: Box<[Step]>,
+}
+
+/// One side of a comparison.
+#[derive(Clone, Debug)]
+enum Operand {
+    Literal(Value),
+    Path(SingularPath),
+}
+
+/// A comparison operator.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// How filter selectors are evaluated.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Eval {
+    /// Directly where compiled, `jsonpath-rust` for [`Fast::Slow`] atoms.
+    Fast,
+    /// Every test and comparison by `jsonpath-rust` (differential testing).
+    Fallback,
 }
 
 /// One step of a simple plan.
@@ -195,13 +280,63 @@ impl JsonPath {
             }
             Plan::General(segments) => {
                 let mut out = Vec::new();
-                let _ = walk(segments, doc, doc, &mut |v| {
+                let _ = walk(segments, doc, doc, Eval::Fast, &mut |v| {
                     out.push(v);
                     ControlFlow::Continue(())
                 });
                 out
             }
         }
+    }
+
+    /// Like [`JsonPath::query`], but with every comparison and test of every
+    /// filter evaluated by `jsonpath-rust` rather than directly: the reference
+    /// for differential tests of the direct evaluation.
+    #[doc(hidden)]
+    pub fn query_fallback<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
+        match &self.plan {
+            Plan::Simple(_) => self.query(doc),
+            Plan::General(segments) => {
+                let mut out = Vec::new();
+                let _ = walk(segments, doc, doc, Eval::Fallback, &mut |v| {
+                    out.push(v);
+                    ControlFlow::Continue(())
+                });
+                out
+            }
+        }
+    }
+
+    /// The tests and comparisons of the query's filters (not those nested in
+    /// the queries of a filter) that are evaluated directly, and those handed to
+    /// `jsonpath-rust`.
+    #[doc(hidden)]
+    pub fn filter_atoms(&self) -> (usize, usize) {
+        fn count(f: &Fast, n: &mut (usize, usize)) {
+            match f {
+                Fast::Or(fs) | Fast::And(fs) => fs.iter().for_each(|f| count(f, n)),
+                Fast::Not(f) => count(f, n),
+                Fast::Exists(_) | Fast::Compare(..) => n.0 += 1,
+                Fast::Slow(_) => n.1 += 1,
+            }
+        }
+        fn seg(s: &Seg, n: &mut (usize, usize)) {
+            match s {
+                Seg::Child(sels) => {
+                    for sel in sels.iter() {
+                        if let Sel::Filter(f) = sel {
+                            count(&f.fast, n);
+                        }
+                    }
+                }
+                Seg::Descendant(inner) => seg(inner, n),
+            }
+        }
+        let mut n = (0, 0);
+        if let Plan::General(segments) = &self.plan {
+            segments.iter().for_each(|s| seg(s, &mut n));
+        }
+        n
     }
 
     /// The first node, without building the whole list when avoidable.
@@ -217,7 +352,7 @@ impl JsonPath {
                 let _ = simple_walk(steps, doc, &mut take);
             }
             Plan::General(segments) => {
-                let _ = walk(segments, doc, doc, &mut take);
+                let _ = walk(segments, doc, doc, Eval::Fast, &mut take);
             }
         }
         found
@@ -264,13 +399,124 @@ fn compile(src: &str, ast: JpQuery) -> JsonPath {
         .collect();
     let plan = match simple {
         Some(steps) => Plan::Simple(steps.into_boxed_slice()),
-        None => Plan::General(ast.segments.into()),
+        None => Plan::General(ast.segments.into_iter().map(compile_segment).collect()),
     };
     JsonPath {
         src: src.into(),
         plan,
         singular,
     }
+}
+
+fn compile_segment(segment: Segment) -> Seg {
+    match segment {
+        Segment::Selector(s) => Seg::Child(Box::new([compile_selector(s)])),
+        Segment::Selectors(ss) => Seg::Child(ss.into_iter().map(compile_selector).collect()),
+        Segment::Descendant(inner) => Seg::Descendant(Box::new(compile_segment(*inner))),
+    }
+}
+
+fn compile_selector(selector: Selector) -> Sel {
+    match selector {
+        Selector::Name(n) => Sel::Name(n.into()),
+        Selector::Index(i) => Sel::Index(i),
+        Selector::Wildcard => Sel::Wildcard,
+        Selector::Slice(start, end, step) => Sel::Slice(start, end, step),
+        Selector::Filter(ast) => Sel::Filter(Box::new(FilterPlan {
+            fast: compile_filter(&ast),
+            ast,
+        })),
+    }
+}
+
+fn compile_filter(filter: &Filter) -> Fast {
+    match filter {
+        Filter::Or(fs) => Fast::Or(fs.iter().map(compile_filter).collect()),
+        Filter::And(fs) => Fast::And(fs.iter().map(compile_filter).collect()),
+        Filter::Atom(FilterAtom::Filter { expr, not }) => negate(compile_filter(expr), *not),
+        Filter::Atom(atom) => compile_atom(atom).unwrap_or_else(|| Fast::Slow(atom.clone())),
+    }
+}
+
+fn negate(f: Fast, not: bool) -> Fast {
+    if not { Fast::Not(Box::new(f)) } else { f }
+}
+
+/// A test or comparison that can be evaluated directly, or `None`.
+fn compile_atom(atom: &FilterAtom) -> Option<Fast> {
+    match atom {
+        FilterAtom::Test { expr, not } => {
+            let path = match &**expr {
+                Test::RelQuery(segments) => singular_path(false, segments)?,
+                Test::AbsQuery(q) => singular_path(true, &q.segments)?,
+                Test::Function(_) => return None,
+            };
+            Some(negate(Fast::Exists(path), *not))
+        }
+        FilterAtom::Comparison(c) => {
+            let (op, lhs, rhs) = match &**c {
+                Comparison::Eq(l, r) => (Op::Eq, l, r),
+                Comparison::Ne(l, r) => (Op::Ne, l, r),
+                Comparison::Lt(l, r) => (Op::Lt, l, r),
+                Comparison::Lte(l, r) => (Op::Le, l, r),
+                Comparison::Gt(l, r) => (Op::Gt, l, r),
+                Comparison::Gte(l, r) => (Op::Ge, l, r),
+            };
+            Some(Fast::Compare(op, operand(lhs)?, operand(rhs)?))
+        }
+        FilterAtom::Filter { .. } => None,
+    }
+}
+
+/// The steps of a singular query (one name or index selector per segment).
+fn singular_path(root: bool, segments: &[Segment]) -> Option<SingularPath> {
+    let steps = segments
+        .iter()
+        .map(|s| match s {
+            Segment::Selector(Selector::Name(n)) => Some(Step::Name(n.as_str().into())),
+            Segment::Selector(Selector::Index(i)) => Some(Step::Index(*i)),
+            Segment::Selectors(ss) => match ss.as_slice() {
+                [Selector::Name(n)] => Some(Step::Name(n.as_str().into())),
+                [Selector::Index(i)] => Some(Step::Index(*i)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect::<Option<Box<[Step]>>>()?;
+    Some(SingularPath { root, steps })
+}
+
+fn operand(c: &Comparable) -> Option<Operand> {
+    let steps = |segments: &[SingularQuerySegment]| -> Box<[Step]> {
+        segments
+            .iter()
+            .map(|s| match s {
+                SingularQuerySegment::Name(n) => Step::Name(n.as_str().into()),
+                SingularQuerySegment::Index(i) => Step::Index(*i),
+            })
+            .collect()
+    };
+    Some(match c {
+        Comparable::Literal(lit) => Operand::Literal(match lit {
+            Literal::Int(i) => Value::from(*i),
+            // Not finite: left to jsonpath-rust, as before.
+            Literal::Float(f) => Value::Number(serde_json::Number::from_f64(*f)?),
+            Literal::String(s) => Value::String(s.clone()),
+            Literal::Bool(b) => Value::Bool(*b),
+            Literal::Null => Value::Null,
+        }),
+        Comparable::SingularQuery(SingularQuery::Current(segments)) => {
+            Operand::Path(SingularPath {
+                root: false,
+                steps: steps(segments),
+            })
+        }
+        Comparable::SingularQuery(SingularQuery::Root(segments)) => Operand::Path(SingularPath {
+            root: true,
+            steps: steps(segments),
+        }),
+        Comparable::Function(_) => return None,
+    })
 }
 
 /// Resolves an RFC 9535 index (negative counts from the end) in an array.
@@ -336,22 +582,23 @@ fn simple_walk<'a>(
 /// Applies `segments` to `node`, calling `out` on every resulting node in
 /// RFC 9535 order; stops early when `out` breaks.
 fn walk<'a>(
-    segments: &[Segment],
+    segments: &[Seg],
     node: &'a Value,
     root: &'a Value,
+    eval: Eval,
     out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let Some((segment, rest)) = segments.split_first() else {
         return out(node);
     };
-    let mut next = |child: &'a Value| walk(rest, child, root, out);
+    let mut next = |child: &'a Value| walk(rest, child, root, eval, out);
     match segment {
-        Segment::Descendant(inner) => {
+        Seg::Descendant(inner) => {
             // Pre-order over the node and its descendants, without recursion
             // so that deep documents cannot exhaust the stack here.
             let mut stack = vec![node];
             while let Some(current) = stack.pop() {
-                apply_segment(inner, current, root, &mut next)?;
+                apply_segment(inner, current, root, eval, &mut next)?;
                 match current {
                     Value::Array(array) => stack.extend(array.iter().rev()),
                     Value::Object(map) => stack.extend(map.values().rev()),
@@ -360,81 +607,226 @@ fn walk<'a>(
             }
             ControlFlow::Continue(())
         }
-        _ => apply_segment(segment, node, root, &mut next),
+        Seg::Child(_) => apply_segment(segment, node, root, eval, &mut next),
     }
 }
 
 /// Applies the selectors of a (child) segment to one node.
 fn apply_segment<'a>(
-    segment: &Segment,
+    segment: &Seg,
     node: &'a Value,
     root: &'a Value,
+    eval: Eval,
     out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     match segment {
-        Segment::Selector(selector) => apply_selector(selector, node, root, out),
-        Segment::Selectors(selectors) => {
-            for selector in selectors {
-                apply_selector(selector, node, root, out)?;
+        Seg::Child(selectors) => {
+            for selector in selectors.iter() {
+                apply_selector(selector, node, root, eval, out)?;
             }
             ControlFlow::Continue(())
         }
         // The parser never nests descendant segments; treat it as written.
-        Segment::Descendant(_) => walk(std::slice::from_ref(segment), node, root, out),
+        Seg::Descendant(_) => walk(std::slice::from_ref(segment), node, root, eval, out),
     }
 }
 
 fn apply_selector<'a>(
-    selector: &Selector,
+    selector: &Sel,
     node: &'a Value,
     root: &'a Value,
+    eval: Eval,
     out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     match (selector, node) {
-        (Selector::Name(name), Value::Object(map)) => match map.get(name) {
+        (Sel::Name(name), Value::Object(map)) => match map.get(&**name) {
             Some(child) => out(child),
             None => ControlFlow::Continue(()),
         },
-        (Selector::Index(i), Value::Array(array)) => match index(array, *i) {
+        (Sel::Index(i), Value::Array(array)) => match index(array, *i) {
             Some(child) => out(child),
             None => ControlFlow::Continue(()),
         },
-        (Selector::Wildcard, Value::Array(array)) => array.iter().try_for_each(out),
-        (Selector::Wildcard, Value::Object(map)) => map.values().try_for_each(out),
-        (Selector::Slice(start, end, step), Value::Array(array)) => {
+        (Sel::Wildcard, Value::Array(array)) => array.iter().try_for_each(out),
+        (Sel::Wildcard, Value::Object(map)) => map.values().try_for_each(out),
+        (Sel::Slice(start, end, step), Value::Array(array)) => {
             slice(array, *start, *end, *step, out)
         }
-        (Selector::Filter(filter), Value::Array(array)) => array
+        (Sel::Filter(filter), Value::Array(array)) => array
             .iter()
-            .filter(|child| test_filter(filter, child, root))
+            .filter(|child| filter.test(child, root, eval))
             .try_for_each(out),
-        (Selector::Filter(filter), Value::Object(map)) => map
+        (Sel::Filter(filter), Value::Object(map)) => map
             .values()
-            .filter(|child| test_filter(filter, child, root))
+            .filter(|child| filter.test(child, root, eval))
             .try_for_each(out),
         _ => ControlFlow::Continue(()),
     }
 }
 
-/// Whether `item` passes a filter. The logical structure is evaluated here;
-/// comparisons and test expressions are evaluated by `jsonpath-rust` with `@`
-/// bound to `item` and `$` to `root`.
+impl FilterPlan {
+    fn test(&self, item: &Value, root: &Value, eval: Eval) -> bool {
+        match eval {
+            Eval::Fast => self.fast.test(item, root),
+            Eval::Fallback => test_filter(&self.ast, item, root),
+        }
+    }
+}
+
+impl Fast {
+    /// Whether `item` passes, with `$` bound to `root`.
+    fn test(&self, item: &Value, root: &Value) -> bool {
+        match self {
+            Fast::Or(fs) => fs.iter().any(|f| f.test(item, root)),
+            Fast::And(fs) => fs.iter().all(|f| f.test(item, root)),
+            Fast::Not(f) => !f.test(item, root),
+            Fast::Exists(path) => path.resolve(item, root).is_some(),
+            Fast::Compare(op, lhs, rhs) => {
+                let (a, b) = (lhs.resolve(item, root), rhs.resolve(item, root));
+                match op {
+                    Op::Eq => nodes_equal(a, b),
+                    Op::Ne => !nodes_equal(a, b),
+                    Op::Lt => nodes_less(a, b),
+                    Op::Le => nodes_less(a, b) || nodes_equal(a, b),
+                    Op::Gt => nodes_less(b, a),
+                    Op::Ge => nodes_less(b, a) || nodes_equal(a, b),
+                }
+            }
+            Fast::Slow(atom) => test_atom(atom, item, root),
+        }
+    }
+}
+
+impl SingularPath {
+    fn resolve<'a>(&self, item: &'a Value, root: &'a Value) -> Option<&'a Value> {
+        simple_singular(&self.steps, if self.root { root } else { item })
+    }
+}
+
+impl Operand {
+    fn resolve<'a>(&'a self, item: &'a Value, root: &'a Value) -> Option<&'a Value> {
+        match self {
+            Operand::Literal(v) => Some(v),
+            Operand::Path(p) => p.resolve(item, root),
+        }
+    }
+}
+
+/// `==` between two comparables, `None` being the empty nodelist ("Nothing"),
+/// which equals only itself.
+fn nodes_equal(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => values_equal(a, b),
+        _ => false,
+    }
+}
+
+/// `<` between two comparables: only numbers (by value) and strings (by
+/// Unicode scalar values, which is UTF-8 byte order) are ordered; anything
+/// else, Nothing included, is not less.
+fn nodes_less(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (Some(Value::Number(x)), Some(Value::Number(y))) => {
+            compare_numbers(x, y) == Some(Ordering::Less)
+        }
+        (Some(Value::String(x)), Some(Value::String(y))) => x < y,
+        _ => false,
+    }
+}
+
+/// RFC 9535 equality of values: numbers by value, strings by code points,
+/// arrays element-wise, objects by the same names with equal values.
+fn values_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y) == Some(Ordering::Equal),
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| values_equal(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+        }
+        _ => false,
+    }
+}
+
+/// A JSON number as an exact integer when it is one, else a float.
+enum Num {
+    Int(i128),
+    Float(f64),
+}
+
+fn num(n: &serde_json::Number) -> Option<Num> {
+    if let Some(u) = n.as_u64() {
+        Some(Num::Int(i128::from(u)))
+    } else if let Some(i) = n.as_i64() {
+        Some(Num::Int(i128::from(i)))
+    } else {
+        n.as_f64().map(Num::Float)
+    }
+}
+
+/// Compares two numbers by their mathematical value (an integer and a float
+/// exactly, not through a rounding conversion).
+fn compare_numbers(a: &serde_json::Number, b: &serde_json::Number) -> Option<Ordering> {
+    match (num(a)?, num(b)?) {
+        (Num::Int(x), Num::Int(y)) => Some(x.cmp(&y)),
+        (Num::Float(x), Num::Float(y)) => x.partial_cmp(&y),
+        (Num::Int(x), Num::Float(y)) => int_vs_float(x, y),
+        (Num::Float(x), Num::Int(y)) => int_vs_float(y, x).map(Ordering::reverse),
+    }
+}
+
+/// How the integer `i` (within the `i64`/`u64` range) compares with `f`.
+fn int_vs_float(i: i128, f: f64) -> Option<Ordering> {
+    const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
+    const MINUS_TWO_POW_63: f64 = -9_223_372_036_854_775_808.0;
+    if f.is_nan() {
+        return None;
+    }
+    if f >= TWO_POW_64 {
+        return Some(Ordering::Less);
+    }
+    if f < MINUS_TWO_POW_63 {
+        return Some(Ordering::Greater);
+    }
+    let t = f.trunc();
+    // Exact: |t| < 2^64 and t has no fractional part.
+    let ti = t as i128;
+    Some(match i.cmp(&ti) {
+        Ordering::Equal if f > t => Ordering::Less,
+        Ordering::Equal if f < t => Ordering::Greater,
+        other => other,
+    })
+}
+
+/// Whether `item` passes a filter, every comparison and test expression being
+/// evaluated by `jsonpath-rust` (the logical structure is evaluated here).
 fn test_filter(filter: &Filter, item: &Value, root: &Value) -> bool {
     match filter {
         Filter::Or(filters) => filters.iter().any(|f| test_filter(f, item, root)),
         Filter::And(filters) => filters.iter().all(|f| test_filter(f, item, root)),
         Filter::Atom(FilterAtom::Filter { expr, not }) => test_filter(expr, item, root) != *not,
-        Filter::Atom(atom) => {
-            let state = State {
-                root,
-                data: State::root(item).data,
-            };
-            atom.process(state)
-                .ok_val()
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false)
-        }
+        Filter::Atom(atom) => test_atom(atom, item, root),
     }
+}
+
+/// One comparison or test expression, evaluated by `jsonpath-rust` with `@`
+/// bound to `item` and `$` to `root`.
+fn test_atom(atom: &FilterAtom, item: &Value, root: &Value) -> bool {
+    let state = State {
+        root,
+        data: State::root(item).data,
+    };
+    atom.process(state)
+        .ok_val()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
 }
 
 /// The array slice selector, RFC 9535 section 2.3.4.2.

@@ -69,6 +69,31 @@ pub struct Templates {
     shell: Environment<'static>,
     count: usize,
     function_names: BTreeSet<String>,
+    /// By template index: the variables the template reads
+    /// (`undeclared_variables(false)`), sorted.
+    variables: Vec<Box<[String]>>,
+}
+
+/// The scope names a group of templates (a rule's) reads, so that a template
+/// context needs to hold only those.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Variables {
+    /// Every name: a template calls `debug()`, which prints the whole context
+    /// (and the default, for rules not built by the loader).
+    #[default]
+    All,
+    /// Only these names.
+    Only(BTreeSet<String>),
+}
+
+impl Variables {
+    /// Whether a context must hold `name`.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        match self {
+            Variables::All => true,
+            Variables::Only(names) => names.contains(name),
+        }
+    }
 }
 
 impl std::fmt::Debug for Templates {
@@ -130,6 +155,7 @@ impl Templates {
             shell,
             count: 0,
             function_names,
+            variables: Vec::new(),
         }
     }
 
@@ -157,16 +183,40 @@ impl Templates {
         let mut undeclared: Vec<String> =
             template.undeclared_variables(false).into_iter().collect();
         undeclared.sort();
-        for var in undeclared {
-            let known = scope.contains(&var)
+        for var in &undeclared {
+            let known = scope.contains(var)
                 || BUILTIN_GLOBALS.contains(&var.as_str())
-                || self.function_names.contains(&var);
+                || self.function_names.contains(var);
             if !known {
-                return Err(TemplateError::Undefined(var));
+                return Err(TemplateError::Undefined(var.clone()));
             }
         }
         self.count += 1;
+        // A failed compile does not take an index, so this is `variables[index]`.
+        self.variables.resize_with(index, Default::default);
+        self.variables.push(undeclared.into_boxed_slice());
         Ok(TemplateId { mode, index })
+    }
+
+    /// The number of templates compiled so far: pass it to
+    /// [`Templates::variables_since`] to get the names the templates compiled
+    /// after it read.
+    pub(crate) fn mark(&self) -> usize {
+        self.count
+    }
+
+    /// The scope names that the templates compiled since `mark` read.
+    pub(crate) fn variables_since(&self, mark: usize) -> Variables {
+        let mut names = BTreeSet::new();
+        for vars in self.variables.iter().skip(mark) {
+            for var in vars.iter() {
+                if var == "debug" {
+                    return Variables::All;
+                }
+                names.insert(var.clone());
+            }
+        }
+        Variables::Only(names)
     }
 
     /// Renders a compiled template with `ctx` (a map of scope names to values).

@@ -19,22 +19,22 @@ use serde_json::Value;
 const MIN_PASSED: usize = 703;
 
 #[derive(Deserialize)]
-struct Suite {
-    tests: Vec<Case>,
+pub(crate) struct Suite {
+    pub(crate) tests: Vec<Case>,
 }
 
 #[derive(Deserialize)]
-struct Case {
+pub(crate) struct Case {
     name: String,
-    selector: String,
+    pub(crate) selector: String,
     #[serde(default)]
-    document: Value,
+    pub(crate) document: Value,
     #[serde(default)]
     result: Option<Vec<Value>>,
     #[serde(default)]
     results: Option<Vec<Vec<Value>>>,
     #[serde(default)]
-    invalid_selector: bool,
+    pub(crate) invalid_selector: bool,
 }
 
 fn suite_path() -> std::path::PathBuf {
@@ -42,7 +42,7 @@ fn suite_path() -> std::path::PathBuf {
         .join("../../../shared/conformance/jsonpath-cts.json")
 }
 
-fn load_suite() -> Option<Suite> {
+pub(crate) fn load_suite() -> Option<Suite> {
     let path = suite_path();
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(serde_json::from_str(&text).expect("jsonpath-cts.json is a CTS file")),

@@ -1,9 +1,11 @@
 //! The core crate's integration tests, one binary:
 //!
 //! - `jsonpath_cts`: the RFC 9535 compliance suite through our selection layer.
+//! - `select_fast`: direct filter evaluation against `jsonpath-rust` (differential).
 //! - `engine`: rules loaded from YAML text evaluated over facts (joins, each, errors).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod engine;
 mod jsonpath_cts;
+mod select_fast;

@@ -129,9 +129,16 @@ fn between_markers(text: &str, name: &str, content: &str) -> Option<String> {
 fn cluster_role_in_the_permissions_page_is_generated_from_the_collector() {
     let path = root().join("docs/permissions.md");
     let text = fs::read_to_string(&path).unwrap();
-    let block = format!("```yaml\n{}```", rulerun_collect_k8s::declare::cluster_role_yaml());
-    let want = between_markers(&text, "k8s-clusterrole", &block).expect("k8s-clusterrole markers in docs/permissions.md");
+    let block = format!(
+        "```yaml\n{}```",
+        rulerun_collect_k8s::declare::cluster_role_yaml()
+    );
+    let want = between_markers(&text, "k8s-clusterrole", &block)
+        .expect("k8s-clusterrole markers in docs/permissions.md");
     let mut stale = Vec::new();
     check_or_bless(&path, &want, &mut stale);
-    assert!(stale.is_empty(), "stale generated docs (run `RULERUN_BLESS=1 cargo test -p rulerun-tests`): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "stale generated docs (run `RULERUN_BLESS=1 cargo test -p rulerun-tests`): {stale:?}"
+    );
 }

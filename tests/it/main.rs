@@ -6,6 +6,9 @@
 //! - `docs`: examples in docs load and behave as shown.
 //! - `live`: `check` and `collect` against the stand-in Kubernetes API server.
 //! - `generated`: pages generated from rules and code (`docs/rules/`, `docs/functions.md`) are fresh.
+//! - `schema`: the JSON Schemas in `docs/schema/` are fresh and agree with the loaders.
+//! - `packs`: `rulerun.yaml`, rule packs, vendoring from git and folders, `rulerun.lock`.
+//! - `tutorial`: docs/writing-rules.md, replayed command by command.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,5 +16,8 @@ mod cli;
 mod docs;
 mod generated;
 mod live;
+mod packs;
 mod rule_packs;
+mod schema;
 mod support;
+mod tutorial;

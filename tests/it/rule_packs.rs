@@ -34,6 +34,24 @@ fn every_rule_folder_has_a_rule_and_tests() {
             "{} has no pack.yaml",
             pack.display()
         );
+        let manifest = std::fs::read_to_string(pack.join("pack.yaml")).unwrap();
+        assert!(
+            manifest.starts_with("# yaml-language-server: $schema=../../docs/schema/pack.json\n"),
+            "{}/pack.yaml: the first line names its schema",
+            pack.display()
+        );
+        let listed: Vec<String> = rulerun_core::yaml::parse(&manifest).unwrap().to_json()["rules"]
+            .as_array()
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}/pack.yaml lists its rule files under `rules:`",
+                    pack.display()
+                )
+            })
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        let mut on_disk = Vec::new();
         for rule in std::fs::read_dir(&pack).unwrap() {
             let rule = rule.unwrap().path();
             if !rule.is_dir() || rule.file_name().is_some_and(|n| n == "fixtures") {
@@ -42,6 +60,14 @@ fn every_rule_folder_has_a_rule_and_tests() {
             let id = rule.file_name().unwrap().to_string_lossy().to_string();
             let text = std::fs::read_to_string(rule.join("rule.yaml"))
                 .unwrap_or_else(|_| panic!("{} has no rule.yaml", rule.display()));
+            on_disk.push(format!("{id}/rule.yaml"));
+            assert!(
+                text.starts_with(
+                    "# yaml-language-server: $schema=../../../docs/schema/rule-file.json\n"
+                ),
+                "{}/rule.yaml: the first line must be `# yaml-language-server: $schema=../../../docs/schema/rule-file.json` (editor support)",
+                rule.display()
+            );
             assert!(
                 text.contains(&format!("id: {id}")),
                 "{}: the folder is named after the rule id",
@@ -54,10 +80,52 @@ fn every_rule_folder_has_a_rule_and_tests() {
             );
             let tests = std::fs::read_to_string(rule.join("tests.yaml")).unwrap();
             assert!(
+                tests.starts_with(
+                    "# yaml-language-server: $schema=../../../docs/schema/rule-test.json\n"
+                ),
+                "{}/tests.yaml: the first line must be `# yaml-language-server: $schema=../../../docs/schema/rule-test.json` (editor support)",
+                rule.display()
+            );
+            assert!(
                 tests.contains("expect: []"),
                 "{}: tests need a must-not-fire case (`expect: []`)",
                 rule.display()
             );
         }
+        on_disk.sort();
+        let mut sorted = listed.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            on_disk,
+            "{}/pack.yaml: `rules:` lists every rule file of the pack",
+            pack.display()
+        );
     }
+}
+
+#[test]
+fn built_in_packs_load_through_their_manifests() {
+    let run = rulerun(&["pack", "list", "--no-config"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for pack in ["kubernetes", "eks-image-pull"] {
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.starts_with(pack) && l.contains("built-in")),
+            "{}",
+            run.stdout
+        );
+    }
+    let run = rulerun(&["rules", "list", "--no-config", "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let r = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "pod-image-pull-failing")
+        .unwrap();
+    assert_eq!(r["pack"], "kubernetes");
+    assert_eq!(r["origin"], "built-in");
 }

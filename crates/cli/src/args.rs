@@ -10,6 +10,13 @@ use rulerun_core::Severity;
 #[derive(Debug, Parser)]
 #[command(name = "rulerun", version, about, max_term_width = 100)]
 pub struct Cli {
+    /// The team configuration (default: the first `rulerun.yaml` in the working
+    /// folder or above it).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore `rulerun.yaml`.
+    #[arg(long, global = true, conflicts_with = "config")]
+    pub no_config: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -60,6 +67,80 @@ pub enum Command {
         #[command(subcommand)]
         command: IamCommand,
     },
+    /// Rule packs: vendor other teams' packs, verify and update them.
+    Pack {
+        #[command(subcommand)]
+        command: PackCommand,
+    },
+    /// Print the JSON Schema (draft 2020-12) of rule files, rule tests, `pack.yaml`
+    /// or `rulerun.yaml`, for editors; all four, keyed by name, without NAME.
+    Schema {
+        /// Which schema.
+        #[arg(value_enum)]
+        name: Option<SchemaName>,
+        /// Write `rule-file.json`, `rule-test.json`, `pack.json` and `config.json`
+        /// into this folder instead of printing.
+        #[arg(long, value_name = "DIR", conflicts_with = "name")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaName {
+    /// Rule files (`rule.yaml`).
+    Rule,
+    /// Rule test files (`tests.yaml`).
+    Test,
+    /// Pack manifests (`pack.yaml`).
+    Pack,
+    /// Team configuration (`rulerun.yaml`).
+    Config,
+}
+
+impl SchemaName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaName::Rule => "rule",
+            SchemaName::Test => "test",
+            SchemaName::Pack => "pack",
+            SchemaName::Config => "config",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PackCommand {
+    /// Copy a pack into `vendor/rulepacks/NAME/` and record it in `rulerun.lock`.
+    ///
+    /// SOURCE is a pack folder or a git repository at a ref:
+    /// `git+file:///srv/packs.git#v1.2`, `git+https://host/packs.git#<commit>`.
+    Vendor {
+        /// A pack folder, or `git+URL#REF`.
+        source: String,
+        /// The name to vendor it under (default: the pack's own name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Check the vendored packs against `rulerun.lock`; exit 1 naming every
+    /// modified, added or removed file.
+    Verify {
+        /// Only these packs (default: every locked pack).
+        names: Vec<String>,
+    },
+    /// Move a vendored pack to another ref (or fetch its ref again) and show which
+    /// rules changed.
+    Update {
+        /// The vendored pack.
+        name: String,
+        /// The new ref (default: the locked one, e.g. a branch that moved).
+        #[arg(long = "ref", value_name = "REF")]
+        reference: Option<String>,
+        /// Replace the vendored copy even when it fails verification.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the packs: built-in, from `rulerun.yaml`, and vendored.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,12 +246,13 @@ pub struct CheckArgs {
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub rules: RuleSourceArgs,
-    /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
-    pub output: Format,
-    /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value_t = FailOn::Info)]
-    pub fail_on: FailOn,
+    /// Output format [default: `defaults.output` of rulerun.yaml, else text].
+    #[arg(long, short = 'o', value_enum)]
+    pub output: Option<Format>,
+    /// Exit 1 when a finding is at or above this severity [default:
+    /// `defaults.failOn` of rulerun.yaml, else info].
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -193,6 +275,16 @@ pub enum FailOn {
 }
 
 impl FailOn {
+    pub fn from_severity(s: Severity) -> Self {
+        match s {
+            Severity::Info => FailOn::Info,
+            Severity::Low => FailOn::Low,
+            Severity::Medium => FailOn::Medium,
+            Severity::High => FailOn::High,
+            Severity::Critical => FailOn::Critical,
+        }
+    }
+
     pub fn threshold(self) -> Option<Severity> {
         match self {
             FailOn::Info => Some(Severity::Info),

@@ -10,24 +10,46 @@ use rulerun_core::{FactStore, LoadError, RuleSet, check, load_rules};
 use serde_json::json;
 
 use crate::args::{
-    CheckArgs, Cli, CollectArgs, Command, Format, IamCommand, RuleSourceArgs, RulesCommand,
+    CheckArgs, Cli, CollectArgs, Command, FailOn, Format, IamCommand, RuleSourceArgs, RulesCommand,
 };
+use crate::config::Ctx;
+use crate::loading::{self, ConfigChoice, Loaded};
 use crate::sources::{self, Found};
 use crate::{Terminal, exit, render};
 
-pub fn dispatch(cli: Cli, term: Terminal, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+pub fn dispatch(
+    cli: Cli,
+    ctx: &Ctx,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let choice = ConfigChoice {
+        file: cli.config.clone(),
+        disabled: cli.no_config,
+    };
     let result = match cli.command {
-        Command::Check(a) => cmd_check(&a, term, out, err),
-        Command::Collect(a) => cmd_collect(&a, term, out, err),
+        Command::Check(a) => cmd_check(&a, ctx, &choice, term, out, err),
+        Command::Collect(a) => cmd_collect(&a, ctx, &choice, term, out, err),
         Command::Rules {
             command: RulesCommand::List { rules, output },
-        } => cmd_rules_list(&rules, output, term, out, err),
-        Command::Explain { rule, rules } => cmd_explain(&rule, &rules, term, out, err),
-        Command::Validate { paths } => cmd_validate(&paths, term, out, err),
-        Command::Test { paths } => cmd_test(&paths, term, out, err),
-        Command::Query { path, input } => cmd_query(&path, input.as_ref(), out, err),
+        } => cmd_rules_list(&rules, output, ctx, &choice, term, out, err),
+        Command::Explain { rule, rules } => {
+            cmd_explain(&rule, &rules, ctx, &choice, term, out, err)
+        }
+        Command::Validate { paths } => cmd_validate(&paths, ctx, term, out, err),
+        Command::Test { paths } => cmd_test(&paths, ctx, term, out, err),
+        Command::Query { path, input } => {
+            cmd_query(&path, input.map(|p| ctx.resolve(&p)).as_ref(), out, err)
+        }
         Command::Functions => cmd_functions(out),
-        Command::Iam { command } => cmd_iam(command, out, err),
+        Command::Iam { command } => cmd_iam(command, ctx, out, err),
+        Command::Pack { command } => {
+            crate::commands_pack::cmd_pack(command, ctx, &choice, term, out, err)
+        }
+        Command::Schema { name, out_dir } => {
+            crate::commands_pack::cmd_schema(name, out_dir.as_deref(), ctx, out, err)
+        }
     };
     match result {
         Ok(code) => code,
@@ -40,37 +62,52 @@ pub fn dispatch(cli: Cli, term: Terminal, out: &mut dyn Write, err: &mut dyn Wri
     }
 }
 
-type CmdResult = std::io::Result<i32>;
+pub type CmdResult = std::io::Result<i32>;
 
-/// Loads the rules a command asked for; on errors prints them all and returns None.
+/// Loads the rules a command asked for (configuration, packs, `--rules`,
+/// overrides); on errors prints them all and returns None.
 fn load(
     src: &RuleSourceArgs,
+    ctx: &Ctx,
+    choice: &ConfigChoice,
     term: Terminal,
     err: &mut dyn Write,
-) -> std::io::Result<Option<(RuleSet, Found)>> {
-    let mut found = if src.no_builtin {
-        Found::default()
-    } else {
-        sources::builtin()
-    };
-    let mut errors: Vec<LoadError> = Vec::new();
-    sources::from_paths(&src.paths, &mut found, &mut errors);
-    let (rules, mut load_errors) = load_rules(&found.rules);
-    errors.append(&mut load_errors);
-    if !errors.is_empty() {
-        render::load_errors(&errors, term, err)?;
-        return Ok(None);
+) -> std::io::Result<Option<Loaded>> {
+    match loading::load(ctx, choice, src) {
+        Ok(l) => Ok(Some(l)),
+        Err(errors) => {
+            render::load_errors(&errors, term, err)?;
+            Ok(None)
+        }
     }
-    Ok(Some((rules, found)))
 }
 
-fn cmd_check(a: &CheckArgs, term: Terminal, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
-    let Some((rules, _)) = load(&a.rules, term, err)? else {
+fn cmd_check(
+    a: &CheckArgs,
+    ctx: &Ctx,
+    choice: &ConfigChoice,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let Some(loaded) = load(&a.rules, ctx, choice, term, err)? else {
         return Ok(exit::USAGE);
     };
+    let config = loaded.project.config.as_ref();
+    let output = a
+        .output
+        .or(config.and_then(|c| c.output))
+        .unwrap_or(Format::Text);
+    let fail_on = a
+        .fail_on
+        .or(config.and_then(|c| c.fail_on))
+        .unwrap_or(FailOn::Info);
+    let rules = loaded.rules;
     let report = if a.facts.is_empty() {
-        let quiet = a.output == Format::Json;
-        match crate::live::run(&rules, &a.cluster, term, quiet) {
+        let quiet = output == Format::Json;
+        let mut cluster = a.cluster.clone();
+        cluster.kubeconfig = cluster.kubeconfig.map(|k| ctx.resolve(&k));
+        match crate::live::run(&rules, &cluster, term, quiet) {
             Ok(run) => run.report,
             Err(e) => {
                 crate::live::print_error(&e, err)?;
@@ -81,22 +118,25 @@ fn cmd_check(a: &CheckArgs, term: Terminal, out: &mut dyn Write, err: &mut dyn W
         let mut facts = FactStore::new();
         let mut errors = Vec::new();
         for p in &a.facts {
-            match FactStore::load_path(p) {
+            match FactStore::load_path(&ctx.resolve(p)) {
                 Ok(s) => facts.merge(s),
                 Err(mut e) => errors.append(&mut e),
             }
         }
         if !errors.is_empty() {
+            for e in &mut errors {
+                e.file = ctx.shown(&e.file);
+            }
             render::load_errors(&errors, term, err)?;
             return Ok(exit::USAGE);
         }
         check(&rules, &facts)
     };
-    match a.output {
+    match output {
         Format::Text => render::report_text(&report, term, out)?,
         Format::Json => render::report_json(&report, out)?,
     }
-    if let Some(threshold) = a.fail_on.threshold()
+    if let Some(threshold) = fail_on.threshold()
         && report.findings.iter().any(|f| f.severity >= threshold)
     {
         return Ok(exit::FINDINGS);
@@ -112,14 +152,19 @@ fn cmd_check(a: &CheckArgs, term: Terminal, out: &mut dyn Write, err: &mut dyn W
 
 fn cmd_collect(
     a: &CollectArgs,
+    ctx: &Ctx,
+    choice: &ConfigChoice,
     term: Terminal,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
-    let Some((rules, _)) = load(&a.rules, term, err)? else {
+    let Some(loaded) = load(&a.rules, ctx, choice, term, err)? else {
         return Ok(exit::USAGE);
     };
-    let run = match crate::live::run(&rules, &a.cluster, term, false) {
+    let rules = loaded.rules;
+    let mut cluster = a.cluster.clone();
+    cluster.kubeconfig = cluster.kubeconfig.map(|k| ctx.resolve(&k));
+    let run = match crate::live::run(&rules, &cluster, term, false) {
         Ok(run) => run,
         Err(e) => {
             crate::live::print_error(&e, err)?;
@@ -138,7 +183,7 @@ fn cmd_collect(
     if a.output.as_os_str() == "-" {
         writeln!(out, "{text}")?;
     } else {
-        std::fs::write(&a.output, format!("{text}\n")).map_err(|e| {
+        std::fs::write(ctx.resolve(&a.output), format!("{text}\n")).map_err(|e| {
             std::io::Error::other(format!("cannot write `{}`: {e}", a.output.display()))
         })?;
         writeln!(
@@ -166,33 +211,98 @@ fn cmd_collect(
 fn cmd_rules_list(
     src: &RuleSourceArgs,
     format: Format,
+    ctx: &Ctx,
+    choice: &ConfigChoice,
     term: Terminal,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
-    let Some((rules, _)) = load(src, term, err)? else {
+    let Some(loaded) = load(src, ctx, choice, term, err)? else {
         return Ok(exit::USAGE);
     };
+    let rules = &loaded.rules;
+    let origin = |id: &str| loaded.origins.get(id).cloned();
     match format {
         Format::Json => {
-            let list: Vec<_> = rules
+            let mut list: Vec<_> = rules
                 .rules
                 .iter()
-                .map(|r| json!({"id": r.id, "title": r.title, "severity": r.severity, "labels": r.labels, "subject": r.subject_kind, "kinds": r.kinds, "source": r.source.to_string()}))
+                .map(|r| {
+                    let o = origin(&r.id);
+                    json!({"id": r.id, "title": r.title, "severity": r.severity, "labels": r.labels, "subject": r.subject_kind, "kinds": r.kinds, "source": r.source.to_string(),
+                        "pack": o.as_ref().map(|o| o.pack.clone()), "origin": o.as_ref().map(|o| o.origin.as_str()),
+                        "enabled": true, "overrides": o.map(|o| o.overrides).unwrap_or_default(), "params": r.param_values})
+                })
                 .collect();
+            for d in &loaded.disabled {
+                list.push(json!({"id": d.id, "title": d.title, "severity": d.severity, "source": d.source,
+                    "pack": d.origin.pack, "origin": d.origin.origin.as_str(), "enabled": false, "overrides": d.origin.overrides}));
+            }
             serde_json::to_writer_pretty(&mut *out, &list).map_err(std::io::Error::other)?;
             writeln!(out)?;
         }
         Format::Text => {
-            let width = rules.rules.iter().map(|r| r.id.len()).max().unwrap_or(0);
+            let width = rules
+                .rules
+                .iter()
+                .map(|r| r.id.len())
+                .chain(loaded.disabled.iter().map(|d| d.id.len()))
+                .max()
+                .unwrap_or(0);
+            let pack_of = |o: Option<&loading::RuleOrigin>| match o {
+                Some(o) if o.origin == crate::packs::Origin::CommandLine => "--rules".to_string(),
+                Some(o) => format!("{} ({})", o.pack, o.origin.as_str()),
+                None => String::new(),
+            };
+            let pack_width = rules
+                .rules
+                .iter()
+                .map(|r| pack_of(loaded.origins.get(&r.id)).len())
+                .chain(
+                    loaded
+                        .disabled
+                        .iter()
+                        .map(|d| pack_of(Some(&d.origin)).len()),
+                )
+                .max()
+                .unwrap_or(0);
+            let line = |id: &str,
+                        sev: &str,
+                        title: &str,
+                        source: &str,
+                        o: Option<&loading::RuleOrigin>|
+             -> String {
+                let mut text = format!(
+                    "{id:<width$}  {sev:<8}  {:<pack_width$}  {}  ({source})",
+                    pack_of(o),
+                    render::clean(title)
+                );
+                if let Some(o) = o
+                    && !o.overrides.is_empty()
+                {
+                    text.push_str(&format!("  [overridden: {}]", o.overrides.join(", ")));
+                }
+                text
+            };
             for r in &rules.rules {
+                let o = origin(&r.id);
                 writeln!(
                     out,
-                    "{:<width$}  {:<8}  {}  ({})",
-                    r.id,
-                    r.severity.as_str(),
-                    render::clean(&r.title),
-                    r.source
+                    "{}",
+                    line(
+                        &r.id,
+                        r.severity.as_str(),
+                        &r.title,
+                        &r.source.to_string(),
+                        o.as_ref()
+                    )
+                )?;
+            }
+            for d in &loaded.disabled {
+                writeln!(
+                    out,
+                    "{}",
+                    line(&d.id, "off", &d.title, &d.source, Some(&d.origin))
                 )?;
             }
         }
@@ -203,13 +313,16 @@ fn cmd_rules_list(
 fn cmd_explain(
     id: &str,
     src: &RuleSourceArgs,
+    ctx: &Ctx,
+    choice: &ConfigChoice,
     term: Terminal,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
-    let Some((rules, _)) = load(src, term, err)? else {
+    let Some(loaded) = load(src, ctx, choice, term, err)? else {
         return Ok(exit::USAGE);
     };
+    let rules = &loaded.rules;
     let Some(rule) = rules.get(id) else {
         let ids: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
         writeln!(err, "error: no rule has id `{id}`")?;
@@ -220,21 +333,62 @@ fn cmd_explain(
         return Ok(exit::USAGE);
     };
     write!(out, "{}", rulerun_core::docs::rule_markdown(rule))?;
+    if !rule.params.is_empty() {
+        writeln!(out, "\n## Parameters\n")?;
+        writeln!(
+            out,
+            "Set them in `rulerun.yaml` under `rules: {{{}: {{params: ...}}}}`.\n",
+            rule.id
+        )?;
+        writeln!(out, "| parameter | value | default | description |")?;
+        writeln!(out, "| --- | --- | --- | --- |")?;
+        for p in &rule.params {
+            let value = rule.param_values.get(&p.name).cloned().unwrap_or_default();
+            writeln!(
+                out,
+                "| `{}` | `{}` | `{}` | {} |",
+                p.name,
+                value,
+                p.default,
+                render::clean(&p.description)
+            )?;
+        }
+    }
+    if let Some(o) = loaded.origins.get(id) {
+        writeln!(out, "\nFrom pack `{}` ({}).", o.pack, o.origin.as_str())?;
+        if !o.overrides.is_empty() {
+            writeln!(
+                out,
+                "Overridden by rulerun.yaml: {}.",
+                o.overrides.join(", ")
+            )?;
+        }
+    }
     Ok(exit::OK)
 }
 
 fn cmd_validate(
     paths: &[PathBuf],
+    ctx: &Ctx,
     term: Terminal,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
     let mut found = Found::default();
     let mut errors = Vec::new();
-    sources::from_paths(paths, &mut found, &mut errors);
+    sources::from_paths(paths, &|p| ctx.resolve(p), &mut found, &mut errors);
+    // A folder that is a pack: its manifest must hold, too.
+    for p in paths {
+        if ctx.resolve(p).join("pack.yaml").is_file()
+            && let Err(mut e) =
+                crate::packs::from_folder(crate::packs::Origin::Path, &ctx.resolve(p), p)
+        {
+            errors.append(&mut e);
+        }
+    }
     let (rules, mut e) = load_rules(&found.rules);
     errors.append(&mut e);
-    let (cases, mut e) = load_cases(&rules, &found);
+    let (cases, mut e) = load_cases(&rules, &found, ctx);
     errors.append(&mut e);
     if !errors.is_empty() {
         render::load_errors(&errors, term, err)?;
@@ -251,7 +405,7 @@ fn cmd_validate(
 
 /// Loads the test cases of `found.tests`, pairing each file with the rules defined
 /// in its folder.
-fn load_cases(rules: &RuleSet, found: &Found) -> (Vec<TestCase>, Vec<LoadError>) {
+fn load_cases(rules: &RuleSet, found: &Found, ctx: &Ctx) -> (Vec<TestCase>, Vec<LoadError>) {
     let mut by_folder: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     for r in &rules.rules {
         by_folder
@@ -267,7 +421,8 @@ fn load_cases(rules: &RuleSet, found: &Found) -> (Vec<TestCase>, Vec<LoadError>)
             .get(&sources::folder_of(&t.path))
             .cloned()
             .unwrap_or_default();
-        let (mut c, mut e) = load_tests(t, &folder_rules, &all, &sources::read_fixture);
+        let read = |p: &std::path::Path| sources::read_fixture(p, &|q| ctx.resolve(q));
+        let (mut c, mut e) = load_tests(t, &folder_rules, &all, &read);
         cases.append(&mut c);
         errors.append(&mut e);
     }
@@ -276,6 +431,7 @@ fn load_cases(rules: &RuleSet, found: &Found) -> (Vec<TestCase>, Vec<LoadError>)
 
 fn cmd_test(
     paths: &[PathBuf],
+    ctx: &Ctx,
     term: Terminal,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -286,10 +442,10 @@ fn cmd_test(
         Found::default()
     };
     let mut errors = Vec::new();
-    sources::from_paths(paths, &mut found, &mut errors);
+    sources::from_paths(paths, &|p| ctx.resolve(p), &mut found, &mut errors);
     let (rules, mut e) = load_rules(&found.rules);
     errors.append(&mut e);
-    let (cases, mut e) = load_cases(&rules, &found);
+    let (cases, mut e) = load_cases(&rules, &found, ctx);
     errors.append(&mut e);
     if !errors.is_empty() {
         render::load_errors(&errors, term, err)?;
@@ -403,12 +559,19 @@ fn read_input(path: Option<&PathBuf>) -> std::io::Result<(String, String)> {
     }
 }
 
-fn cmd_iam(command: IamCommand, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
+fn cmd_iam(command: IamCommand, ctx: &Ctx, out: &mut dyn Write, err: &mut dyn Write) -> CmdResult {
     let (path, required) = match &command {
-        IamCommand::Eval { input } => (input.as_ref(), None),
-        IamCommand::Fix { input, required } => (input.as_ref(), Some(required.clone())),
+        IamCommand::Eval { input } => (input.clone(), None),
+        IamCommand::Fix { input, required } => (input.clone(), Some(required.clone())),
     };
-    let (name, text) = read_input(path)?;
+    let path = path.map(|p| {
+        if p.as_os_str() == "-" {
+            p
+        } else {
+            ctx.resolve(&p)
+        }
+    });
+    let (name, text) = read_input(path.as_ref())?;
     let input: rulerun_iam::EvalInput = match serde_json::from_str(&text) {
         Ok(i) => i,
         Err(e) => {

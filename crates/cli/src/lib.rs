@@ -2,13 +2,20 @@
 //! output formats and exit codes.
 //!
 //! [`run`] takes the arguments and two writers, so tests drive the CLI in-process
-//! exactly as a user would.
+//! exactly as a user would; [`run_in`] also takes the working folder (relative
+//! paths and the search for `rulerun.yaml` start there).
 
 mod args;
 mod commands;
+mod commands_pack;
+mod config;
+mod decode;
 mod live;
+mod loading;
+mod packs;
 mod render;
 mod sources;
+mod vendor;
 
 use std::io::Write;
 
@@ -62,6 +69,23 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    run_in(std::path::Path::new(""), args, term, out, err)
+}
+
+/// Runs rulerun as [`run`] does, as if started in the folder `dir`: relative
+/// paths of the command line, and the search for `rulerun.yaml`, start there
+/// (an empty path is the process's working folder). Paths are shown as given.
+pub fn run_in<I, T>(
+    dir: &std::path::Path,
+    args: I,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     use clap::Parser;
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
@@ -82,5 +106,8 @@ where
             return code;
         }
     };
-    commands::dispatch(cli, term, out, err)
+    let ctx = config::Ctx {
+        cwd: dir.to_path_buf(),
+    };
+    commands::dispatch(cli, &ctx, term, out, err)
 }

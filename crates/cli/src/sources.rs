@@ -60,13 +60,25 @@ pub fn builtin() -> Found {
     found
 }
 
+/// The embedded files of the built-in packs: (path below `rules/`, contents).
+pub fn embedded_files() -> &'static [(&'static str, &'static str)] {
+    embedded::BUILTIN_FILES
+}
+
 /// Reads rule and test files from files and folders (folders recursively, sorted;
-/// `fixtures/` folders, hidden entries and non-YAML files skipped).
-pub fn from_paths(paths: &[PathBuf], found: &mut Found, errors: &mut Vec<LoadError>) {
+/// `fixtures/` folders, hidden entries and non-YAML files skipped). Paths are
+/// shown as given; `resolve` maps them to the paths to read.
+pub fn from_paths(
+    paths: &[PathBuf],
+    resolve: &dyn Fn(&Path) -> PathBuf,
+    found: &mut Found,
+    errors: &mut Vec<LoadError>,
+) {
     for p in paths {
-        if p.is_dir() {
+        let real = resolve(p);
+        if real.is_dir() {
             let mut files = Vec::new();
-            if let Err(e) = walk(p, &mut files) {
+            if let Err(e) = walk(&real, &mut files) {
                 errors.push(LoadError::new(
                     p,
                     Pos::default(),
@@ -74,10 +86,14 @@ pub fn from_paths(paths: &[PathBuf], found: &mut Found, errors: &mut Vec<LoadErr
                 ));
             }
             for f in files {
-                read_into(&f, found, errors);
+                let shown = match f.strip_prefix(&real) {
+                    Ok(rest) => p.join(rest),
+                    Err(_) => f.clone(),
+                };
+                read_into(&f, &shown, found, errors);
             }
-        } else if p.exists() {
-            read_into(p, found, errors);
+        } else if real.exists() {
+            read_into(&real, p, found, errors);
         } else {
             errors.push(LoadError::new(
                 p,
@@ -88,21 +104,21 @@ pub fn from_paths(paths: &[PathBuf], found: &mut Found, errors: &mut Vec<LoadErr
     }
 }
 
-fn read_into(path: &Path, found: &mut Found, errors: &mut Vec<LoadError>) {
+fn read_into(path: &Path, shown: &Path, found: &mut Found, errors: &mut Vec<LoadError>) {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let file = SourceFile {
-                path: path.to_path_buf(),
+                path: shown.to_path_buf(),
                 text,
             };
-            if is_test_file(path) {
+            if is_test_file(shown) {
                 found.tests.push(file);
             } else {
                 found.rules.push(file);
             }
         }
         Err(e) => errors.push(LoadError::new(
-            path,
+            shown,
             Pos::default(),
             LoadErrorKind::Io(e.to_string()),
         )),
@@ -129,7 +145,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// Reads a fixture file a rule test names: built-in paths from the embedded files,
 /// others from the file system.
-pub fn read_fixture(path: &Path) -> Result<String, String> {
+pub fn read_fixture(path: &Path, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<String, String> {
     let text = path.to_string_lossy().replace('\\', "/");
     if let Some(rel) = text.strip_prefix(&format!("{BUILTIN_PREFIX}/")) {
         return embedded::BUILTIN_FILES
@@ -138,7 +154,7 @@ pub fn read_fixture(path: &Path) -> Result<String, String> {
             .map(|(_, t)| (*t).to_string())
             .ok_or_else(|| "built-in rule tests can only use files inside their pack".to_string());
     }
-    std::fs::read_to_string(path).map_err(|e| e.to_string())
+    std::fs::read_to_string(resolve(path)).map_err(|e| e.to_string())
 }
 
 /// The folder of a file, for pairing tests with rules.

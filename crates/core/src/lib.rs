@@ -18,6 +18,7 @@ pub mod finding;
 pub mod func;
 pub mod load;
 pub mod rule;
+pub mod schema;
 pub mod select;
 pub mod template;
 pub mod testing;

@@ -1,0 +1,521 @@
+//! `rulerun pack vendor|verify|update|list` and `rulerun schema`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rulerun_core::LoadError;
+
+use crate::args::{PackCommand, SchemaName};
+use crate::commands::CmdResult;
+use crate::config::{Ctx, PackEntry, Project};
+use crate::decode::is_pack_name;
+use crate::loading::{self, ConfigChoice};
+use crate::packs::{self, Origin};
+use crate::vendor::{self, LOCK_FILE, Lock, Locked, PackError, Source, VENDOR_DIR};
+use crate::{Terminal, exit, render};
+
+pub fn cmd_pack(
+    command: PackCommand,
+    ctx: &Ctx,
+    choice: &ConfigChoice,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let project = match loading::project(ctx, choice) {
+        Ok(p) => p,
+        Err(e) => return load_failed(&e, term, err),
+    };
+    let lock = match loading::lock(ctx, &project) {
+        Ok(l) => l,
+        Err(e) => return load_failed(&e, term, err),
+    };
+    let result = match command {
+        PackCommand::Vendor { source, name } => {
+            vendor_cmd(&source, name.as_deref(), ctx, &project, lock, out)
+        }
+        PackCommand::Verify { names } => return verify_cmd(&names, ctx, &project, &lock, out, err),
+        PackCommand::Update {
+            name,
+            reference,
+            force,
+        } => update_cmd(&name, reference.as_deref(), force, ctx, &project, lock, out),
+        PackCommand::List => return list_cmd(ctx, &project, &lock, out),
+    };
+    match result {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            if !e.load.is_empty() {
+                for l in &e.load {
+                    print_load_error(l, term, err)?;
+                }
+            }
+            writeln!(err, "error: {}", render::clean(&e.message))?;
+            if let Some(h) = &e.help {
+                writeln!(err, "  help: {}", render::clean(h))?;
+            }
+            Ok(exit::USAGE)
+        }
+    }
+}
+
+fn load_failed(errors: &[LoadError], term: Terminal, err: &mut dyn Write) -> CmdResult {
+    render::load_errors(errors, term, err)?;
+    Ok(exit::USAGE)
+}
+
+fn print_load_error(e: &LoadError, _term: Terminal, err: &mut dyn Write) -> std::io::Result<()> {
+    let location = if e.pos.line == 0 {
+        e.file.display().to_string()
+    } else {
+        format!("{}:{}", e.file.display(), e.pos)
+    };
+    writeln!(
+        err,
+        "{location}: error: {}",
+        render::clean(&e.kind.to_string())
+    )?;
+    if let Some(h) = e.help() {
+        writeln!(err, "  help: {}", render::clean(&h))?;
+    }
+    Ok(())
+}
+
+fn write_lock(ctx: &Ctx, project: &Project, lock: &Lock) -> Result<(), PackError> {
+    let path = ctx.resolve(&project.path(LOCK_FILE));
+    std::fs::write(&path, lock.to_yaml()).map_err(|e| {
+        PackError::new(
+            format!("cannot write `{}`: {e}", project.path(LOCK_FILE).display()),
+            None,
+        )
+    })
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+fn describe(l: &Locked) -> String {
+    match (&l.reference, &l.commit) {
+        (Some(r), Some(c)) => format!("{}#{r}, commit {}", l.source, short(c)),
+        _ => l.source.clone(),
+    }
+}
+
+/// How a folder source is recorded: as given when the project folder is the
+/// working folder, else absolute (so `pack update` finds it from anywhere).
+fn recorded_source(source: &Source, ctx: &Ctx, project: &Project) -> String {
+    match source {
+        Source::Folder(p) if Path::new(p).is_relative() && !project.root.as_os_str().is_empty() => {
+            std::fs::canonicalize(ctx.resolve(Path::new(p)))
+                .map(|a| a.display().to_string())
+                .unwrap_or_else(|_| p.clone())
+        }
+        other => other.recorded(),
+    }
+}
+
+fn vendor_cmd(
+    source_text: &str,
+    name: Option<&str>,
+    ctx: &Ctx,
+    project: &Project,
+    mut lock: Lock,
+    out: &mut dyn Write,
+) -> Result<i32, PackError> {
+    let source = Source::parse(source_text)?;
+    if let Some(n) = name
+        && !is_pack_name(n)
+    {
+        return Err(PackError::new(
+            format!("invalid pack name `{n}`"),
+            Some("pack names are lowercase words joined by `-`, e.g. `platform-rules`"),
+        ));
+    }
+    let staged = vendor::stage(&source, &|p| ctx.resolve(p))?;
+    let name = name.unwrap_or(&staged.manifest.name).to_string();
+    if lock.get(&name).is_some() {
+        return Err(PackError::new(
+            format!("pack `{name}` is already vendored"),
+            Some(&format!(
+                "`rulerun pack update {name} --ref REF` moves it to another ref; `--name` vendors a second copy"
+            )),
+        ));
+    }
+    let dest = project.path(&format!("{VENDOR_DIR}/{name}"));
+    if std::fs::symlink_metadata(ctx.resolve(&dest)).is_ok() {
+        return Err(PackError::new(
+            format!("`{}` exists but is not in rulerun.lock", dest.display()),
+            Some("remove it, or vendor under another `--name`"),
+        ));
+    }
+    vendor::install(&staged, &ctx.resolve(&dest))?;
+    let locked = Locked {
+        name: name.clone(),
+        source: recorded_source(&source, ctx, project),
+        reference: match &source {
+            Source::Git { reference, .. } => Some(reference.clone()),
+            Source::Folder(_) => None,
+        },
+        commit: staged.commit.clone(),
+        version: staged.manifest.version.to_string(),
+        files: staged.files.clone(),
+    };
+    let shown = describe(&locked);
+    lock.packs.push(locked);
+    write_lock(ctx, project, &lock)?;
+    let rules = vendor::rules_by_id(&staged.dir, &staged.manifest.rules);
+    let _ = writeln!(
+        out,
+        "vendored {name} {} from {shown}",
+        staged.manifest.version
+    );
+    let _ = writeln!(
+        out,
+        "  {} files, {} rule(s): {}",
+        staged.files.len(),
+        rules.len(),
+        rules.keys().cloned().collect::<Vec<_>>().join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "  into {}/, recorded in {}",
+        dest.display(),
+        project.path(LOCK_FILE).display()
+    );
+    if let Some(packs) = project.config.as_ref().and_then(|c| c.packs.as_ref())
+        && !packs
+            .iter()
+            .any(|(p, _)| *p == PackEntry::Vendor(name.clone()))
+    {
+        let _ = writeln!(
+            out,
+            "  note: add `- vendor: {name}` under `packs:` in rulerun.yaml to load it"
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn verify_cmd(
+    names: &[String],
+    ctx: &Ctx,
+    project: &Project,
+    lock: &Lock,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    for n in names {
+        if lock.get(n).is_none() {
+            writeln!(err, "error: pack `{n}` is not in rulerun.lock")?;
+            writeln!(err, "  help: `rulerun pack list` shows the vendored packs")?;
+            return Ok(exit::USAGE);
+        }
+    }
+    let mut failed = 0;
+    let mut checked = 0;
+    for l in &lock.packs {
+        if !names.is_empty() && !names.contains(&l.name) {
+            continue;
+        }
+        checked += 1;
+        let dir = project.path(&format!("{VENDOR_DIR}/{}", l.name));
+        let problems = vendor::verify(&ctx.resolve(&dir), l);
+        if problems.is_empty() {
+            writeln!(
+                out,
+                "ok      {} {}: {} files match rulerun.lock ({})",
+                l.name,
+                l.version,
+                l.files.len(),
+                describe(l)
+            )?;
+            continue;
+        }
+        failed += 1;
+        for p in &problems {
+            let file = if p.path.is_empty() {
+                dir.clone()
+            } else {
+                dir.join(&p.path)
+            };
+            writeln!(out, "{}: {}", file.display(), p.what)?;
+        }
+        writeln!(
+            out,
+            "FAILED  {} {}: {} difference(s) from rulerun.lock",
+            l.name,
+            l.version,
+            problems.len()
+        )?;
+    }
+    // A folder under vendor/rulepacks/ that the lock does not know.
+    if names.is_empty() {
+        let vendor_dir = project.path(VENDOR_DIR);
+        if let Ok(entries) = std::fs::read_dir(ctx.resolve(&vendor_dir)) {
+            let mut extra: Vec<String> = entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| !n.starts_with('.') && lock.get(n).is_none())
+                .collect();
+            extra.sort();
+            for n in extra {
+                failed += 1;
+                writeln!(
+                    out,
+                    "{}: added (not in rulerun.lock)",
+                    vendor_dir.join(n).display()
+                )?;
+            }
+        }
+    }
+    if checked == 0 && failed == 0 {
+        writeln!(
+            out,
+            "no vendored packs ({} has none)",
+            project.path(LOCK_FILE).display()
+        )?;
+    }
+    Ok(if failed == 0 {
+        exit::OK
+    } else {
+        exit::FINDINGS
+    })
+}
+
+fn update_cmd(
+    name: &str,
+    reference: Option<&str>,
+    force: bool,
+    ctx: &Ctx,
+    project: &Project,
+    mut lock: Lock,
+    out: &mut dyn Write,
+) -> Result<i32, PackError> {
+    let Some(old) = lock.get(name).cloned() else {
+        return Err(PackError::new(
+            format!("pack `{name}` is not in rulerun.lock"),
+            Some("`rulerun pack vendor SOURCE` vendors a new pack"),
+        ));
+    };
+    let dir = project.path(&format!("{VENDOR_DIR}/{name}"));
+    let problems = vendor::verify(&ctx.resolve(&dir), &old);
+    if !problems.is_empty() && !force {
+        for p in &problems {
+            let _ = writeln!(out, "{}: {}", dir.join(&p.path).display(), p.what);
+        }
+        return Err(PackError::new(
+            format!("vendored pack `{name}` has local changes; updating would discard them"),
+            Some("`--force` replaces the vendored copy anyway"),
+        ));
+    }
+    let source = if let Some(url) = old.source.strip_prefix("git+") {
+        let r = reference
+            .map(str::to_string)
+            .or(old.reference.clone())
+            .unwrap_or_default();
+        Source::parse(&format!("git+{url}#{r}"))?
+    } else {
+        if reference.is_some() {
+            return Err(PackError::new(
+                format!("pack `{name}` was vendored from a folder, which has no refs"),
+                Some("run `rulerun pack update NAME` without `--ref` to copy the folder again"),
+            ));
+        }
+        Source::Folder(old.source.clone())
+    };
+    let root = project.root.clone();
+    let staged = vendor::stage(&source, &|p| {
+        if root.as_os_str().is_empty() {
+            ctx.resolve(p)
+        } else {
+            ctx.resolve(&root.join(p))
+        }
+    })?;
+    let old_rules = match std::fs::read_to_string(ctx.resolve(&dir.join("pack.yaml")))
+        .ok()
+        .and_then(|t| packs::parse_manifest(Path::new("pack.yaml"), &t).ok())
+    {
+        Some(m) => vendor::rules_by_id(&ctx.resolve(&dir), &m.rules),
+        None => BTreeMap::new(),
+    };
+    let new_rules = vendor::rules_by_id(&staged.dir, &staged.manifest.rules);
+    vendor::install(&staged, &ctx.resolve(&dir))?;
+    let new = Locked {
+        name: name.to_string(),
+        source: old.source.clone(),
+        reference: match &source {
+            Source::Git { reference, .. } => Some(reference.clone()),
+            Source::Folder(_) => None,
+        },
+        commit: staged.commit.clone(),
+        version: staged.manifest.version.to_string(),
+        files: staged.files.clone(),
+    };
+    let at = |l: &Locked| match (&l.reference, &l.commit) {
+        (Some(r), Some(c)) => format!("{} ({r}, commit {})", l.version, short(c)),
+        _ => l.version.clone(),
+    };
+    let _ = writeln!(out, "updated {name}: {} -> {}", at(&old), at(&new));
+    let mut changes = Vec::new();
+    for (id, _) in new_rules
+        .iter()
+        .filter(|(id, _)| !old_rules.contains_key(*id))
+    {
+        changes.push(format!("  added    {id}"));
+    }
+    for (id, rule) in &new_rules {
+        if old_rules.get(id).is_some_and(|o| o != rule) {
+            changes.push(format!("  changed  {id}"));
+        }
+    }
+    for id in old_rules.keys().filter(|id| !new_rules.contains_key(*id)) {
+        changes.push(format!("  removed  {id}"));
+    }
+    if changes.is_empty() {
+        changes.push("  no rule changed".into());
+    }
+    for c in changes {
+        let _ = writeln!(out, "{c}");
+    }
+    if let Some(slot) = lock.packs.iter_mut().find(|p| p.name == name) {
+        *slot = new;
+    }
+    write_lock(ctx, project, &lock)?;
+    Ok(exit::OK)
+}
+
+fn list_cmd(ctx: &Ctx, project: &Project, lock: &Lock, out: &mut dyn Write) -> CmdResult {
+    let mut rows: Vec<[String; 4]> = Vec::new();
+    let mut listed_vendor = Vec::new();
+    for (entry, _) in loading::pack_entries(project, lock) {
+        match entry {
+            PackEntry::Builtin(n) => {
+                let names = if n == "all" {
+                    packs::builtin_names()
+                } else {
+                    vec![n]
+                };
+                for n in names {
+                    let version = packs::builtin(&n)
+                        .ok()
+                        .and_then(|p| p.manifest.map(|m| m.version.to_string()))
+                        .unwrap_or_default();
+                    if !rows.iter().any(|r| r[0] == n) {
+                        rows.push([n, version, Origin::Builtin.as_str().into(), String::new()]);
+                    }
+                }
+            }
+            PackEntry::Path(p) => {
+                let shown = if project.root.as_os_str().is_empty() {
+                    PathBuf::from(&p)
+                } else {
+                    project.root.join(&p)
+                };
+                let (name, version) =
+                    match packs::from_folder(Origin::Path, &ctx.resolve(&shown), &shown) {
+                        Ok(pack) => (
+                            pack.name,
+                            pack.manifest
+                                .map(|m| m.version.to_string())
+                                .unwrap_or_default(),
+                        ),
+                        Err(_) => ("?".into(), "(invalid)".into()),
+                    };
+                rows.push([
+                    name,
+                    version,
+                    Origin::Path.as_str().into(),
+                    shown.display().to_string(),
+                ]);
+            }
+            PackEntry::Vendor(n) => {
+                listed_vendor.push(n.clone());
+                match lock.get(&n) {
+                    Some(l) => rows.push([
+                        n,
+                        l.version.clone(),
+                        Origin::Vendor.as_str().into(),
+                        describe(l),
+                    ]),
+                    None => rows.push([
+                        n,
+                        String::new(),
+                        "vendored".into(),
+                        "(not in rulerun.lock)".into(),
+                    ]),
+                }
+            }
+        }
+    }
+    for l in &lock.packs {
+        if !listed_vendor.contains(&l.name) {
+            rows.push([
+                l.name.clone(),
+                l.version.clone(),
+                "vendored, unused".into(),
+                describe(l),
+            ]);
+        }
+    }
+    let w: Vec<usize> = (0..3)
+        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+        .collect();
+    for r in rows {
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2]
+        );
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(exit::OK)
+}
+
+pub fn cmd_schema(
+    name: Option<SchemaName>,
+    out_dir: Option<&Path>,
+    ctx: &Ctx,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    if let Some(dir) = out_dir {
+        let real = ctx.resolve(dir);
+        if let Err(e) = std::fs::create_dir_all(&real) {
+            writeln!(err, "error: cannot create `{}`: {e}", dir.display())?;
+            return Ok(exit::USAGE);
+        }
+        for (_, file, text) in rulerun_core::schema::all() {
+            if let Err(e) = std::fs::write(real.join(file), text) {
+                writeln!(
+                    err,
+                    "error: cannot write `{}`: {e}",
+                    dir.join(file).display()
+                )?;
+                return Ok(exit::USAGE);
+            }
+            writeln!(out, "wrote {}", dir.join(file).display())?;
+        }
+        return Ok(exit::OK);
+    }
+    let value = match name {
+        Some(n) => rulerun_core::schema::schema(n.as_str()).unwrap_or_default(),
+        None => {
+            let mut all = serde_json::Map::new();
+            for (n, _, _) in rulerun_core::schema::SCHEMAS {
+                if let Some(s) = rulerun_core::schema::schema(n) {
+                    all.insert((*n).to_string(), s);
+                }
+            }
+            serde_json::Value::Object(all)
+        }
+    };
+    let text = serde_json::to_string_pretty(&value).map_err(std::io::Error::other)?;
+    writeln!(out, "{text}")?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,335 @@
+//! Team configuration: `rulerun.yaml`, found upward from the working folder or
+//! given with `--config`. It says which packs to load, overrides rules (disable,
+//! severity, parameter values, which pack wins an id collision) and sets defaults
+//! for `rulerun check`. The format is documented in `docs/packs.md`; its schema is
+//! `rulerun schema config`.
+
+use std::path::{Path, PathBuf};
+
+use rulerun_core::yaml::{Node, NodeKind, Pos};
+use rulerun_core::{LoadError, LoadErrorKind, Severity};
+use serde_json::Value;
+
+use crate::args::{FailOn, Format};
+use crate::decode::{Decoder, is_pack_name};
+
+/// The configuration file's name.
+pub const FILE_NAME: &str = "rulerun.yaml";
+
+const KEYS: &[&str] = &["version", "packs", "rules", "defaults"];
+const PACK_KEYS: &[&str] = &["builtin", "path", "vendor"];
+const RULE_KEYS: &[&str] = &["enabled", "severity", "params", "from"];
+const DEFAULT_KEYS: &[&str] = &["output", "failOn"];
+
+/// Where a command runs: relative paths on its command line, and the search for
+/// `rulerun.yaml`, start here. Empty means the process's working folder.
+#[derive(Debug, Clone, Default)]
+pub struct Ctx {
+    pub cwd: PathBuf,
+}
+
+impl Ctx {
+    /// The path to read or write for `p` as the user wrote it.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if self.cwd.as_os_str().is_empty() {
+            p.to_path_buf()
+        } else {
+            self.cwd.join(p)
+        }
+    }
+
+    /// The working folder as an absolute path.
+    pub fn absolute_cwd(&self) -> std::io::Result<PathBuf> {
+        if self.cwd.is_absolute() {
+            Ok(self.cwd.clone())
+        } else {
+            Ok(std::env::current_dir()?.join(&self.cwd))
+        }
+    }
+
+    /// A path as the user would write it: the working folder's prefix removed.
+    pub fn shown(&self, p: &Path) -> PathBuf {
+        if self.cwd.as_os_str().is_empty() {
+            return p.to_path_buf();
+        }
+        match p.strip_prefix(&self.cwd) {
+            Ok(rest) => rest.to_path_buf(),
+            Err(_) => p.to_path_buf(),
+        }
+    }
+}
+
+/// A pack entry of `packs:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PackEntry {
+    /// `builtin: NAME` (or `all`).
+    Builtin(String),
+    /// `path: DIR`, relative to the configuration file.
+    Path(String),
+    /// `vendor: NAME`.
+    Vendor(String),
+}
+
+/// Overrides of one rule.
+#[derive(Debug, Clone, Default)]
+pub struct RuleConfig {
+    pub id: String,
+    pub pos: Pos,
+    pub enabled: Option<bool>,
+    pub severity: Option<(Severity, Pos)>,
+    pub params: Vec<(String, Value, Pos)>,
+    pub from: Option<(String, Pos)>,
+}
+
+/// A loaded `rulerun.yaml`.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The file as shown in messages.
+    pub file: PathBuf,
+    /// `packs:`, when given, with positions.
+    pub packs: Option<Vec<(PackEntry, Pos)>>,
+    pub rules: Vec<RuleConfig>,
+    pub output: Option<Format>,
+    pub fail_on: Option<FailOn>,
+}
+
+/// The project a command works in: the folder of `rulerun.yaml` (where
+/// `rulerun.lock` and `vendor/rulepacks/` live), or the working folder.
+#[derive(Debug, Clone, Default)]
+pub struct Project {
+    /// The project folder as shown (`""` for the working folder).
+    pub root: PathBuf,
+    pub config: Option<Config>,
+}
+
+impl Project {
+    /// A path below the project folder, as shown.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        if self.root.as_os_str().is_empty() {
+            PathBuf::from(rel)
+        } else {
+            self.root.join(rel)
+        }
+    }
+}
+
+/// Finds and loads the configuration: `explicit` (`--config`), else the first
+/// `rulerun.yaml` in the working folder or above it; none with `disabled`.
+pub fn project(
+    ctx: &Ctx,
+    explicit: Option<&Path>,
+    disabled: bool,
+) -> Result<Project, Vec<LoadError>> {
+    let shown = match explicit {
+        Some(p) => Some(p.to_path_buf()),
+        None if disabled => None,
+        None => discover(ctx),
+    };
+    let Some(shown) = shown else {
+        return Ok(Project::default());
+    };
+    let text = std::fs::read_to_string(ctx.resolve(&shown)).map_err(|e| {
+        vec![LoadError::new(
+            &shown,
+            Pos::default(),
+            LoadErrorKind::Io(e.to_string()),
+        )]
+    })?;
+    let config = parse(&shown, &text)?;
+    let root = shown.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(Project {
+        root,
+        config: Some(config),
+    })
+}
+
+/// The shown path of the nearest `rulerun.yaml` at or above the working folder.
+fn discover(ctx: &Ctx) -> Option<PathBuf> {
+    let start = ctx.absolute_cwd().ok()?;
+    let mut shown = PathBuf::new();
+    for dir in start.ancestors() {
+        if dir.join(FILE_NAME).is_file() {
+            return Some(shown.join(FILE_NAME));
+        }
+        shown.push("..");
+    }
+    None
+}
+
+/// Parses `rulerun.yaml` text (`file` is the name shown in errors).
+pub fn parse(file: &Path, text: &str) -> Result<Config, Vec<LoadError>> {
+    let mut d = Decoder::new(file);
+    let config = decode(&mut d, text);
+    match config {
+        Some(c) if d.errors.is_empty() => Ok(c),
+        _ => Err(d.errors),
+    }
+}
+
+fn decode(d: &mut Decoder, text: &str) -> Option<Config> {
+    let root = d.parse(text)?;
+    if matches!(root.kind, NodeKind::Null) {
+        return Some(Config {
+            file: d.file.clone(),
+            ..Config::default()
+        });
+    }
+    let f = d.fields(&root, "rulerun.yaml", KEYS)?;
+    d.format_version(&f, "configuration");
+    let mut config = Config {
+        file: d.file.clone(),
+        ..Config::default()
+    };
+    if let Some(n) = f.get("packs") {
+        let mut packs = Vec::new();
+        for item in d.seq(n, "packs", "a list of packs") {
+            if let Some(p) = pack_entry(d, item) {
+                if packs.iter().any(|(q, _)| *q == p) {
+                    d.other(item.pos, "this pack is listed twice".into(), None);
+                    continue;
+                }
+                packs.push((p, item.pos));
+            }
+        }
+        config.packs = Some(packs);
+    }
+    if let Some(n) = f.get("rules") {
+        match &n.kind {
+            NodeKind::Map(entries) => {
+                for (k, v) in entries {
+                    if let Some(r) = rule_config(d, k, v) {
+                        config.rules.push(r);
+                    }
+                }
+            }
+            NodeKind::Null => {}
+            _ => d.wrong_type(n, "rules", "a mapping of rule ids to overrides"),
+        }
+    }
+    if let Some(n) = f.get("defaults")
+        && let Some(df) = d.fields(n, "defaults", DEFAULT_KEYS)
+    {
+        if let Some(o) = df.get("output") {
+            config.output = match d.string(o, "output").as_deref() {
+                Some("text") => Some(Format::Text),
+                Some("json") => Some(Format::Json),
+                Some(other) => {
+                    d.invalid(o, "output", other, "`text` or `json`");
+                    None
+                }
+                None => None,
+            };
+        }
+        if let Some(x) = df.get("failOn") {
+            let s = d.string(x, "failOn").unwrap_or_default();
+            config.fail_on = match s.as_str() {
+                "never" => Some(FailOn::Never),
+                _ => match s.parse::<Severity>() {
+                    Ok(sev) => Some(FailOn::from_severity(sev)),
+                    Err(_) => {
+                        d.invalid(
+                            x,
+                            "failOn",
+                            &s,
+                            "one of `info`, `low`, `medium`, `high`, `critical`, `never`",
+                        );
+                        None
+                    }
+                },
+            };
+        }
+    }
+    Some(config)
+}
+
+fn pack_entry(d: &mut Decoder, node: &Node) -> Option<PackEntry> {
+    let f = d.fields(node, "a pack entry", PACK_KEYS)?;
+    if f.entries.len() != 1 {
+        d.other(
+            node.pos,
+            "a pack entry has exactly one of `builtin`, `path` or `vendor`".into(),
+            Some(
+                "e.g. `- builtin: kubernetes`, `- path: team-rules`, `- vendor: platform-rules`"
+                    .into(),
+            ),
+        );
+        return None;
+    }
+    let (key, value) = f.entries.first().copied()?;
+    let text = d.string(value, key)?;
+    match key {
+        "builtin" => {
+            let known = crate::packs::builtin_names();
+            if text != "all" && !known.contains(&text) {
+                let help =
+                    match rulerun_core::error::closest(&text, known.iter().map(String::as_str)) {
+                        Some(c) => format!("did you mean `{c}`?"),
+                        None => format!(
+                            "built-in packs: {}; or `all`",
+                            crate::packs::backticked(&known)
+                        ),
+                    };
+                d.invalid(value, "builtin", &text, help);
+                return None;
+            }
+            Some(PackEntry::Builtin(text))
+        }
+        "path" => Some(PackEntry::Path(text)),
+        _ => {
+            if !is_pack_name(&text) {
+                d.invalid(
+                    value,
+                    "vendor",
+                    &text,
+                    "the name of a pack in `rulerun.lock` (lowercase words joined by `-`)",
+                );
+                return None;
+            }
+            Some(PackEntry::Vendor(text))
+        }
+    }
+}
+
+fn rule_config(d: &mut Decoder, key: &Node, node: &Node) -> Option<RuleConfig> {
+    let id = d.string(key, "rule id")?;
+    let mut rc = RuleConfig {
+        id: id.clone(),
+        pos: key.pos,
+        ..RuleConfig::default()
+    };
+    let f = d.fields(node, &format!("the overrides of `{id}`"), RULE_KEYS)?;
+    if let Some(n) = f.get("enabled") {
+        rc.enabled = d.bool(n, "enabled");
+    }
+    if let Some(n) = f.get("severity") {
+        let s = d.string(n, "severity")?;
+        match s.parse::<Severity>() {
+            Ok(sev) => rc.severity = Some((sev, n.pos)),
+            Err(_) => {
+                let help = match rulerun_core::error::closest(
+                    &s,
+                    Severity::ALL.iter().map(|x| x.as_str()),
+                ) {
+                    Some(c) => format!("did you mean `{c}`?"),
+                    None => "one of `info`, `low`, `medium`, `high`, `critical`".into(),
+                };
+                d.invalid(n, "severity", &s, help);
+            }
+        }
+    }
+    if let Some(n) = f.get("params") {
+        match &n.kind {
+            NodeKind::Map(entries) => {
+                for (k, v) in entries {
+                    rc.params.push((k.key_string(), v.to_json(), k.pos));
+                }
+            }
+            _ => d.wrong_type(n, "params", "a mapping of parameter names to values"),
+        }
+    }
+    if let Some(n) = f.get("from") {
+        let s = d.string(n, "from")?;
+        rc.from = Some((s, n.pos));
+    }
+    Some(rc)
+}

@@ -1,0 +1,753 @@
+//! JSON Schemas (draft 2020-12) of the files people write: rule files, rule test
+//! files, `pack.yaml` and `rulerun.yaml`, for editors (yaml-language-server) and
+//! for checking files outside rulerun.
+//!
+//! The loaders are hand-written over [`crate::yaml`] nodes (that is how they report
+//! every error at its `file:line:column`), so the schemas are generated from the
+//! mirror types below, and `tests/it/schema.rs` keeps the two from drifting: every
+//! built-in rule and test file must validate, and files with an unknown key must
+//! be rejected by both. Keys come from the loader's own key lists where there is
+//! one (the matcher operators, [`crate::load::MATCHERS`]). Every object is closed
+//! (`additionalProperties: false`), as the loaders reject unknown keys.
+//!
+//! The schemas are a little stricter than the loaders in one way: severities are
+//! lowercase (the loader also accepts `High`; the docs say to write lowercase).
+
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde_json::{Map, Value, json};
+
+use crate::load::MATCHERS;
+
+/// The schemas rulerun publishes: (name, file name under `docs/schema/`, what it covers).
+pub const SCHEMAS: &[(&str, &str, &str)] = &[
+    ("rule", "rule-file.json", "rule files (`rule.yaml`)"),
+    (
+        "test",
+        "rule-test.json",
+        "rule test files (`tests.yaml`, `*.test.yaml`)",
+    ),
+    ("pack", "pack.json", "rule pack manifests (`pack.yaml`)"),
+    (
+        "config",
+        "config.json",
+        "team configuration (`rulerun.yaml`)",
+    ),
+];
+
+/// The schema called `name` (`rule`, `test`, `pack` or `config`).
+pub fn schema(name: &str) -> Option<Value> {
+    let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let schema = match name {
+        "rule" => generator.root_schema_for::<RuleFile>(),
+        "test" => generator.root_schema_for::<TestFile>(),
+        "pack" => generator.root_schema_for::<PackFile>(),
+        "config" => generator.root_schema_for::<ConfigFile>(),
+        _ => return None,
+    };
+    let mut value = schema.to_value();
+    drop_null(&mut value);
+    sort_keys(&mut value);
+    if let (Value::Object(map), Some((_, file, _))) =
+        (&mut value, SCHEMAS.iter().find(|(n, _, _)| *n == name))
+    {
+        map.insert(
+            "$id".into(),
+            Value::String(format!("https://rulerun.dev/schema/{file}")),
+        );
+    }
+    Some(value)
+}
+
+/// Optional keys are written as absent, never as `null` (the loaders reject
+/// `key: null` where a value is expected), so the `null` that schemars adds to
+/// every `Option` is taken out again.
+fn drop_null(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1
+                    && let Some(t) = types.pop()
+                {
+                    map.insert("type".into(), t);
+                }
+            }
+            if let Some(Value::Array(any)) = map.get("anyOf")
+                && any.len() == 2
+                && any.iter().any(|s| s == &json!({"type": "null"}))
+            {
+                let keep = any.iter().find(|s| *s != &json!({"type": "null"})).cloned();
+                if let Some(Value::Object(inner)) = keep {
+                    map.remove("anyOf");
+                    for (k, x) in inner {
+                        map.entry(k).or_insert(x);
+                    }
+                }
+            }
+            for (_, x) in map.iter_mut() {
+                drop_null(x);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null),
+        _ => {}
+    }
+}
+
+/// Puts every object's keys in sorted order, so the text is the same whether or
+/// not serde_json preserves insertion order (a feature another crate of the
+/// build may turn on).
+fn sort_keys(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = std::mem::take(map).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (k, mut x) in entries {
+                sort_keys(&mut x);
+                map.insert(k, x);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
+/// Every schema as pretty JSON with a final newline, keyed by name.
+pub fn all() -> Vec<(&'static str, &'static str, String)> {
+    SCHEMAS
+        .iter()
+        .filter_map(|(name, file, _)| {
+            let v = schema(name)?;
+            let text = serde_json::to_string_pretty(&v).ok()?;
+            Some((*name, *file, format!("{text}\n")))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Rule files
+
+/// A rulerun rule file: a list of rules (docs/rule-language.md).
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "rulerun rule file")]
+pub struct RuleFile {
+    /// The rule format version; this rulerun reads `1`.
+    pub version: Option<FormatVersion>,
+    /// The rules of this file.
+    pub rules: Vec<RuleDef>,
+}
+
+/// The format version `1`.
+pub struct FormatVersion;
+
+impl JsonSchema for FormatVersion {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FormatVersion".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"description": "format version", "const": 1})
+    }
+}
+
+/// One rule.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RuleDef {
+    /// Stable id: lowercase words joined by `-`, e.g. `pod-image-pull-failing`.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,99}$"))]
+    pub id: String,
+    /// One line, shown with every finding.
+    pub title: String,
+    /// The severity of its findings.
+    pub severity: SeverityName,
+    /// Free-form labels, e.g. `[kubernetes, images]`.
+    pub labels: Option<Vec<String>>,
+    /// Documentation, rendered by `rulerun explain`.
+    pub docs: Option<RuleDocsDef>,
+    /// Parameters teams may set in `rulerun.yaml` (`params.NAME` in templates,
+    /// `$params.NAME` in paths).
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"}))]
+    pub params: Option<BTreeMap<String, ParamDef>>,
+    /// Rule ids whose findings on the same subject this rule's findings replace.
+    pub supersedes: Option<Vec<String>>,
+    /// The fact kind to iterate, and an optional filter.
+    pub subject: SubjectDef,
+    /// Iterate a list inside the subject.
+    pub each: Option<EachDef>,
+    /// Named bindings, computed in order: each is a `join`, a `call` or a `value`.
+    #[serde(rename = "let")]
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}))]
+    pub let_: Option<BTreeMap<String, BindingDef>>,
+    /// The condition; absent means always.
+    pub when: Option<Condition>,
+    /// The finding each match produces.
+    pub finding: FindingDef,
+}
+
+/// `info` < `low` < `medium` < `high` < `critical`.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum SeverityName {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// A rule's documentation.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RuleDocsDef {
+    /// What the rule detects.
+    pub summary: Option<String>,
+    /// Why it matters.
+    pub why_it_matters: Option<String>,
+    /// How to fix it, in prose (commands go in `finding.fix`).
+    pub how_to_fix: Option<String>,
+    /// Links.
+    pub references: Option<Vec<String>>,
+}
+
+/// A rule parameter: its default (which also fixes the type of values teams may
+/// set) and what it means.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParamDef {
+    /// The value unless `rulerun.yaml` sets one; overrides must have its JSON type.
+    pub default: AnyValue,
+    /// What the parameter means, shown by `rulerun explain`.
+    pub description: Option<String>,
+}
+
+/// Any YAML value.
+pub struct AnyValue;
+
+impl JsonSchema for AnyValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AnyValue".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!(true)
+    }
+}
+
+/// A value expression: a path (`$...`), a template (`{{ ... }}`), a literal, or a
+/// list or mapping of those.
+pub struct ValueExpr;
+
+impl JsonSchema for ValueExpr {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ValueExpr".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "a path (`$.x`, `$name.x`), a template (`{{ ... }}`), a literal (`$$` for a literal `$`), or a list or mapping of those"
+        })
+    }
+}
+
+/// A path: `$.` for the subject, `$name.` for a binding (RFC 9535 JSONPath after
+/// the name).
+pub struct PathText;
+
+impl JsonSchema for PathText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Path".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "a path: `$.a.b` (the subject), `$name.a.b` (a binding), RFC 9535 JSONPath",
+            "type": "string",
+            "pattern": "^\\$"
+        })
+    }
+}
+
+/// A fact kind: `k8s/v1/Pod`, `k8s/apps/v1/ReplicaSet`, `aws/ecr/Repository`.
+pub struct KindName;
+
+impl JsonSchema for KindName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Kind".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "a fact kind named after its API: `k8s/v1/Pod`, `k8s/apps/v1/ReplicaSet`, `aws/ecr/Repository`",
+            "type": "string",
+            "pattern": "^[^/\\s]+(/[^/\\s]+)+$"
+        })
+    }
+}
+
+/// `subject`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectDef {
+    /// The fact kind; the rule runs once per fact of this kind.
+    pub kind: KindName,
+    /// A condition on the subject alone, tested first.
+    #[serde(rename = "where")]
+    pub where_: Option<Condition>,
+}
+
+/// `each`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EachDef {
+    /// The name each element is bound to.
+    #[serde(rename = "as")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub as_: String,
+    /// A path in the subject; every node it finds is one candidate.
+    pub path: PathText,
+    /// A condition filtering candidates.
+    #[serde(rename = "where")]
+    pub where_: Option<Condition>,
+}
+
+/// A `let` binding: exactly one of `join`, `call` or `value`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum BindingDef {
+    /// Look facts of another kind up by key.
+    Join(JoinDef),
+    /// Call a registered function (`rulerun functions`).
+    Call(CallDef),
+    /// Bind a value expression.
+    Value(ValueDef),
+}
+
+/// A string or a list of strings.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    /// One.
+    One(T),
+    /// Several.
+    Many(Vec<T>),
+}
+
+/// A join binding.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinDef {
+    /// The fact kind to look in.
+    pub join: KindName,
+    /// Key path(s) in the joined fact (`$.`).
+    pub on: OneOrMany<PathText>,
+    /// Key path(s) in the rule's scope, as many as `on`.
+    pub equals: OneOrMany<PathText>,
+    /// A condition on each matched fact (`$.` is the joined fact).
+    #[serde(rename = "where")]
+    pub where_: Option<Condition>,
+    /// `true`: bind the first match or null; `false` (default): the list of matches.
+    pub one: Option<bool>,
+    /// Compute the binding only when this holds (else it is null).
+    #[serde(rename = "if")]
+    pub if_: Option<Condition>,
+}
+
+/// A function-call binding.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallDef {
+    /// The function name (`rulerun functions`).
+    pub call: String,
+    /// The arguments: a list of value expressions (one non-list value is one argument).
+    pub args: Option<ValueExpr>,
+    /// Compute the binding only when this holds (else it is null).
+    #[serde(rename = "if")]
+    pub if_: Option<Condition>,
+}
+
+/// A value binding.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValueDef {
+    /// A value expression.
+    pub value: ValueExpr,
+    /// Compute the binding only when this holds (else it is null).
+    #[serde(rename = "if")]
+    pub if_: Option<Condition>,
+}
+
+/// A condition: a matcher `{path, OPERATOR, quantifier?}`, `{all: [...]}`,
+/// `{any: [...]}`, `{not: ...}`, or a list (all must hold).
+pub struct Condition;
+
+impl JsonSchema for Condition {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Condition".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let cond = generator.subschema_for::<Condition>().to_value();
+        let mut props = Map::new();
+        props.insert(
+            "path".into(),
+            generator.subschema_for::<PathText>().to_value(),
+        );
+        props.insert(
+            "quantifier".into(),
+            json!({"description": "`any` (default): a node satisfies the operator; `all`: every node does, and there is one", "enum": ["any", "all"]}),
+        );
+        for (op, doc) in MATCHERS {
+            let shape = match *op {
+                "in" | "notIn" => json!({"type": "array"}),
+                "regex" | "startsWith" | "endsWith" => json!({"type": "string"}),
+                "exists" | "absent" => json!({"type": "boolean"}),
+                "gt" | "gte" | "lt" | "lte" => json!({"type": "number"}),
+                "count" => json!({"anyOf": [
+                    {"type": "integer", "minimum": 0},
+                    {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": false,
+                     "properties": {
+                        "gte": {"type": "integer", "minimum": 0},
+                        "lte": {"type": "integer", "minimum": 0},
+                        "equals": {"type": "integer", "minimum": 0}}}
+                ]}),
+                _ => json!({}),
+            };
+            let mut shape = shape;
+            if let Value::Object(m) = &mut shape {
+                m.insert("description".into(), Value::String((*doc).to_string()));
+            }
+            props.insert((*op).to_string(), shape);
+        }
+        let one_operator: Vec<Value> = MATCHERS
+            .iter()
+            .map(|(op, _)| json!({"required": [op]}))
+            .collect();
+        let combinator = |key: &str, inner: Value| {
+            json!({
+                "type": "object",
+                "properties": {key: inner},
+                "required": [key],
+                "additionalProperties": false
+            })
+        };
+        json_schema!({
+            "description": "a condition: a matcher `{path: ..., OPERATOR: ..., quantifier: any|all}`, `{all: [...]}`, `{any: [...]}`, `{not: ...}`, or a list (all must hold)",
+            "anyOf": [
+                {"type": "array", "items": cond},
+                combinator("all", json!({"type": "array", "items": cond})),
+                combinator("any", json!({"type": "array", "items": cond})),
+                combinator("not", cond),
+                {
+                    "type": "object",
+                    "properties": props,
+                    "required": ["path"],
+                    "additionalProperties": false,
+                    "oneOf": one_operator
+                }
+            ]
+        })
+    }
+}
+
+/// `finding`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingDef {
+    /// Override the finding's subject (default: the subject fact).
+    pub subject: Option<FindingSubjectDef>,
+    /// The message, a template.
+    pub message: String,
+    /// Named values shown with the finding (value expressions).
+    pub evidence: Option<BTreeMap<String, ValueExpr>>,
+    /// Fix steps, in order.
+    pub fix: Option<Vec<FixStepDef>>,
+}
+
+/// `finding.subject`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingSubjectDef {
+    /// The kind shown.
+    pub kind: Option<ValueExpr>,
+    /// The namespace shown.
+    pub namespace: Option<ValueExpr>,
+    /// The name shown.
+    pub name: Option<ValueExpr>,
+}
+
+/// A fix step: a description and exactly one of `argv` or `command`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum FixStepDef {
+    /// Each element is rendered alone and becomes one shell word (preferred).
+    Argv(ArgvStep),
+    /// A whole command line; every interpolated value is single-quoted.
+    Command(CommandStep),
+}
+
+/// A fix step with `argv`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArgvStep {
+    /// What the step does (a template).
+    pub description: String,
+    /// The command's words: each a template, or a path (`$...`) whose value
+    /// becomes one word.
+    #[schemars(length(min = 1))]
+    pub argv: Vec<String>,
+    /// Offer the step only when this holds.
+    #[serde(rename = "if")]
+    pub if_: Option<Condition>,
+}
+
+/// A fix step with `command`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandStep {
+    /// What the step does (a template).
+    pub description: String,
+    /// The command line (a template; interpolated values are quoted).
+    pub command: String,
+    /// Offer the step only when this holds.
+    #[serde(rename = "if")]
+    pub if_: Option<Condition>,
+}
+
+// ---------------------------------------------------------------------------
+// Rule test files
+
+/// A rulerun rule test file (`tests.yaml`, `*.test.yaml`).
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "rulerun rule test file")]
+pub struct TestFile {
+    /// The test cases.
+    pub tests: Vec<TestCaseDef>,
+}
+
+/// One test case.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestCaseDef {
+    /// The case's name, shown by `rulerun test`.
+    pub name: String,
+    /// The rule ids under test (default: the rules of this folder).
+    pub rules: Option<OneOrMany<String>>,
+    /// The facts: a fact file (relative to this file), a mapping of kind to
+    /// documents, a Kubernetes object, or a list of these.
+    pub facts: FactsDef,
+    /// The findings the rules must produce, exactly; `[]` = must not fire.
+    pub expect: Vec<ExpectationDef>,
+}
+
+/// Facts of a test case.
+pub struct FactsDef;
+
+impl JsonSchema for FactsDef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Facts".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "a fact file (relative to the test file), a mapping of kind to documents, a Kubernetes object (`apiVersion` and `kind`), or a list of these",
+            "anyOf": [
+                {"type": "string"},
+                {"type": "object"},
+                {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "object"}]}}
+            ]
+        })
+    }
+}
+
+/// An expected finding.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectationDef {
+    /// The rule id (default: the rule under test when there is exactly one).
+    pub rule: Option<String>,
+    /// `namespace/name`, or `name`.
+    pub subject: Option<String>,
+    /// The severity name.
+    pub severity: Option<SeverityName>,
+    /// A text matcher on the message.
+    pub message: Option<TextMatchDef>,
+    /// Evidence entries that must be present and equal.
+    pub evidence: Option<BTreeMap<String, AnyValue>>,
+    /// Fix steps, by position.
+    pub fix: Option<Vec<FixExpectationDef>>,
+}
+
+/// An expected fix step.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FixExpectationDef {
+    /// A text matcher on the description.
+    pub description: Option<TextMatchDef>,
+    /// A text matcher on the rendered command line.
+    pub command: Option<TextMatchDef>,
+}
+
+/// A text matcher: a string (contains) or a mapping of checks that must all hold.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum TextMatchDef {
+    /// Contains this text.
+    Contains(String),
+    /// Every given check holds.
+    Checks(TextChecks),
+}
+
+/// Text checks.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TextChecks {
+    /// Contains the substring.
+    pub contains: Option<String>,
+    /// Does not contain the substring.
+    pub not_contains: Option<String>,
+    /// Matches the regex (Rust syntax, unanchored).
+    pub matches: Option<String>,
+    /// Is exactly this text.
+    pub equals: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// Packs and configuration
+
+/// A rule pack manifest (`pack.yaml`): the pack's name, version and rule files.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "rulerun pack manifest")]
+pub struct PackFile {
+    /// The pack's name: lowercase words joined by `-`; also its folder name under
+    /// `vendor/rulepacks/` by default.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,63}$"))]
+    pub name: String,
+    /// The pack's version (semantic versioning, e.g. `1.2.0`).
+    pub version: String,
+    /// What the pack is for.
+    pub description: Option<String>,
+    /// The rulerun versions the pack works with, as a semver requirement, e.g. `">=0.1.0"`.
+    pub rulerun: Option<String>,
+    /// The rule files of the pack, relative to `pack.yaml` (e.g. `my-rule/rule.yaml`);
+    /// every rule file in the folder must be listed.
+    pub rules: Vec<String>,
+}
+
+/// Team configuration (`rulerun.yaml`): the packs to load, per-rule overrides and
+/// defaults for `rulerun check`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "rulerun configuration")]
+pub struct ConfigFile {
+    /// The configuration format version; this rulerun reads `1`.
+    pub version: Option<FormatVersion>,
+    /// The packs to load, in order. Absent: every built-in pack and every vendored
+    /// pack of `rulerun.lock`.
+    pub packs: Option<Vec<PackRef>>,
+    /// Per-rule overrides, by rule id.
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9-]{0,99}$"}))]
+    pub rules: Option<BTreeMap<String, RuleOverride>>,
+    /// Defaults for `rulerun check`; command-line flags win.
+    pub defaults: Option<Defaults>,
+}
+
+/// A pack to load: exactly one of `builtin`, `path` or `vendor`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum PackRef {
+    /// A pack built into rulerun (`rulerun pack list`), or `all`.
+    Builtin(BuiltinRef),
+    /// A pack folder, relative to `rulerun.yaml`.
+    Path(PathRef),
+    /// A vendored pack (`vendor/rulepacks/NAME`, verified against `rulerun.lock`).
+    Vendor(VendorRef),
+}
+
+/// `{builtin: NAME}`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltinRef {
+    /// A built-in pack's name, or `all`.
+    pub builtin: String,
+}
+
+/// `{path: DIR}`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PathRef {
+    /// A folder holding `pack.yaml`, relative to `rulerun.yaml`.
+    pub path: String,
+}
+
+/// `{vendor: NAME}`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VendorRef {
+    /// The vendored pack's name in `rulerun.lock`.
+    pub vendor: String,
+}
+
+/// Overrides of one rule.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOverride {
+    /// `false`: do not run the rule.
+    pub enabled: Option<bool>,
+    /// Replace the rule's severity.
+    pub severity: Option<SeverityName>,
+    /// Parameter values (each of the JSON type of the parameter's default).
+    pub params: Option<BTreeMap<String, AnyValue>>,
+    /// When several packs define this rule id: the pack whose rule is used.
+    pub from: Option<String>,
+}
+
+/// Defaults for `rulerun check`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Defaults {
+    /// `-o`: `text` or `json`.
+    pub output: Option<OutputName>,
+    /// `--fail-on`: exit 1 when a finding is at or above this severity (`never`: never).
+    pub fail_on: Option<FailOnName>,
+}
+
+/// An output format.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum OutputName {
+    Text,
+    Json,
+}
+
+/// A `--fail-on` threshold.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum FailOnName {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_is_an_object_with_the_2020_12_dialect() {
+        for (name, _, _) in SCHEMAS {
+            let s = schema(name).unwrap_or_default();
+            assert_eq!(
+                s["$schema"], "https://json-schema.org/draft/2020-12/schema",
+                "{name}"
+            );
+        }
+        assert!(schema("nope").is_none());
+    }
+}

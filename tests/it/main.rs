@@ -9,11 +9,16 @@
 //! - `schema`: the JSON Schemas in `docs/schema/` are fresh and agree with the loaders.
 //! - `packs`: `rulerun.yaml`, rule packs, vendoring from git and folders, `rulerun.lock`.
 //! - `tutorial`: docs/writing-rules.md, replayed command by command.
+//! - `e2e`: the reference scenario against the stand-in cluster and moto: diagnosis,
+//!   collected shapes, the fix run with the AWS CLI, the check after it, AccessDenied.
+//! - `aws_proxy`: an AWS endpoint in front of moto (HTTPS, fault injection, call log).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod aws_proxy;
 mod cli;
 mod docs;
+mod e2e;
 mod generated;
 mod live;
 mod packs;

@@ -220,6 +220,14 @@ pub struct ClusterArgs {
     /// when it is an EKS cluster ARN, as `aws eks update-kubeconfig` writes it).
     #[arg(long)]
     pub cluster_name: Option<String>,
+    /// One AWS endpoint for every service, as the AWS CLI's `--endpoint-url`
+    /// (default: `AWS_ENDPOINT_URL` and the service-specific variables).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// PEM certificates to trust for AWS in addition to the system's, as the AWS
+    /// CLI's `--ca-bundle` (default: `AWS_CA_BUNDLE`).
+    #[arg(long, value_name = "FILE", env = "AWS_CA_BUNDLE")]
+    pub ca_bundle: Option<PathBuf>,
     /// Do not read AWS: rules that need AWS facts come out inconclusive.
     #[arg(long)]
     pub no_aws: bool,

@@ -27,6 +27,10 @@ pub fn run(
     quiet: bool,
 ) -> Result<LiveRun, LiveError> {
     crate::install_crypto_provider();
+    let ca_bundle = match (&cluster.ca_bundle, cluster.no_aws) {
+        (Some(path), false) => Some(read_ca_bundle(path)?),
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -55,7 +59,7 @@ pub fn run(
                 ..FetchOptions::default()
             },
         ));
-        let aws = aws_collector(cluster, &info, timeout).await;
+        let aws = aws_collector(cluster, ca_bundle, &info, timeout).await;
         let opts = LiveOptions {
             k8s,
             namespace: cluster.namespace.clone(),
@@ -90,6 +94,7 @@ pub fn run(
 /// ARN of the kubeconfig context.
 async fn aws_collector(
     cluster: &ClusterArgs,
+    ca_bundle: Option<rulerun_collect_aws::CaBundle>,
     info: &rulerun_collect_k8s::connect::ClusterInfo,
     timeout: Duration,
 ) -> Result<Arc<rulerun_collect_aws::AwsCollector>, String> {
@@ -97,14 +102,23 @@ async fn aws_collector(
         return Err("AWS collection is off (`--no-aws`)".into());
     }
     let eks = info.eks_cluster();
-    let mut config =
-        rulerun_collect_aws::load_config(cluster.profile.as_deref(), cluster.region.as_deref())
-            .await;
+    let mut options = rulerun_collect_aws::ConfigOptions {
+        profile: cluster.profile.clone(),
+        region: cluster.region.clone(),
+        endpoint_url: cluster.endpoint_url.clone(),
+        ca_bundle,
+    };
+    let load = |options: rulerun_collect_aws::ConfigOptions| async move {
+        rulerun_collect_aws::load_config(&options)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let mut config = load(options.clone()).await?;
     if config.region().is_none() {
         match &eks {
             Some((_, region)) => {
-                config = rulerun_collect_aws::load_config(cluster.profile.as_deref(), Some(region))
-                    .await;
+                options.region = Some(region.clone());
+                config = load(options).await?;
             }
             None => {
                 return Err("no AWS region: pass `--region`, set `AWS_REGION`, or use a kubeconfig context written by `aws eks update-kubeconfig`".into());
@@ -123,6 +137,18 @@ async fn aws_collector(
             ..rulerun_collect_aws::AwsOptions::default()
         },
     )))
+}
+
+/// Reads and checks `--ca-bundle` (or `AWS_CA_BUNDLE`) before anything connects.
+fn read_ca_bundle(path: &std::path::Path) -> Result<rulerun_collect_aws::CaBundle, LiveError> {
+    let pem = std::fs::read(path).map_err(|e| LiveError {
+        message: format!("cannot read the CA bundle `{}`: {e}", path.display()),
+        help: "pass `--ca-bundle` (or set `AWS_CA_BUNDLE`) to a PEM file of certificates".into(),
+    })?;
+    rulerun_collect_aws::CaBundle::from_pem(pem).map_err(|e| LiveError {
+        message: format!("{e} (`{}`)", path.display()),
+        help: "the file must hold `-----BEGIN CERTIFICATE-----` blocks of CA certificates".into(),
+    })
 }
 
 /// Prints a live-run error with its advice.

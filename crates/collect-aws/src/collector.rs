@@ -222,6 +222,25 @@ impl AwsCollector {
                 let region = self.region_or(op, Some(k(1)))?;
                 fetch::ecr::repository(&self.ecr_client(&region), ctx, k(0), &region, k(2)).await
             }
+            "ecr.repositories" => {
+                let region = self.region_or(op, Some(k(1)))?;
+                fetch::ecr::repositories(&self.ecr_client(&region), ctx, k(0), &region).await
+            }
+            "ecr.repository-in-regions" => {
+                let regions = fetch::ec2::regions(&self.ec2, ctx).await?;
+                let lookups = regions.iter().map(|region| async move {
+                    fetch::ecr::repository(&self.ecr_client(region), ctx, k(0), region, k(1)).await
+                });
+                // A region that cannot be read (disabled, denied by a control
+                // policy) only narrows the hint; found repositories are kept.
+                Ok(futures_util::future::join_all(lookups)
+                    .await
+                    .into_iter()
+                    .filter_map(Result::ok)
+                    .flatten()
+                    .filter(|(kind, _)| kind == fetch::ecr::REPOSITORY)
+                    .collect())
+            }
             "ecr.image" | "ecr.image-digest" => {
                 let region = self.region_or(op, Some(k(1)))?;
                 let image = if op == "ecr.image" {
@@ -311,6 +330,17 @@ impl AwsCollector {
                     &region,
                     vpc,
                     &[("vpc-id", vpc), ("association.main", "true")],
+                )
+                .await
+            }
+            "ec2.main-route-table" => {
+                let region = self.region_or(op, None)?;
+                fetch::ec2::route_tables(
+                    &self.ec2,
+                    ctx,
+                    &region,
+                    k(0),
+                    &[("vpc-id", k(0)), ("association.main", k(1))],
                 )
                 .await
             }

@@ -28,16 +28,108 @@ pub use ops::{OPS, OpSpec, iam_policy_document};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+/// How to reach AWS, as the AWS CLI's global options say it.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigOptions {
+    /// `--profile`: the named profile instead of the default chain's choice.
+    pub profile: Option<String>,
+    /// `--region`: overrides `AWS_REGION` and the profile's region.
+    pub region: Option<String>,
+    /// `--endpoint-url`: one endpoint for every service, overriding
+    /// `AWS_ENDPOINT_URL` and the service-specific variables.
+    pub endpoint_url: Option<String>,
+    /// `--ca-bundle` (or `AWS_CA_BUNDLE`): PEM certificates to trust in addition to
+    /// the system's roots, e.g. behind a TLS-inspecting proxy.
+    pub ca_bundle: Option<CaBundle>,
+}
+
+/// PEM certificate authorities, checked when made.
+#[derive(Clone, Debug)]
+pub struct CaBundle {
+    pem: Vec<u8>,
+    count: usize,
+}
+
+/// Why a CA bundle cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CaBundleError {
+    /// The text holds no `CERTIFICATE` block.
+    #[error("the CA bundle holds no PEM certificate")]
+    Empty,
+    /// A block is not valid PEM, or its certificate cannot be a trust anchor.
+    #[error("certificate {index} of the CA bundle is not usable: {reason}")]
+    Invalid { index: usize, reason: String },
+    /// The SDK's TLS layer refused the trust store.
+    #[error("the CA bundle cannot be used for TLS: {0}")]
+    Tls(String),
+}
+
+impl CaBundle {
+    /// Checks PEM text: every certificate must parse as a trust anchor (the SDK's
+    /// TLS layer would otherwise fail at the first connection).
+    pub fn from_pem(pem: Vec<u8>) -> Result<CaBundle, CaBundleError> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let mut count = 0;
+        for (i, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+            let invalid = |reason: String| CaBundleError::Invalid {
+                index: i + 1,
+                reason,
+            };
+            let cert = cert.map_err(|e| invalid(format!("{e:?}")))?;
+            rustls::RootCertStore::empty()
+                .add(cert)
+                .map_err(|e| invalid(e.to_string()))?;
+            count += 1;
+        }
+        if count == 0 {
+            return Err(CaBundleError::Empty);
+        }
+        Ok(CaBundle { pem, count })
+    }
+
+    /// How many certificates the bundle holds.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the bundle is empty (never, once made).
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
 /// Loads the AWS configuration as the AWS CLI does: the default credential and
-/// region chains, `profile` (`--profile`) and `region` (`--region`) overriding them,
-/// and the endpoint variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`, ...).
-pub async fn load_config(profile: Option<&str>, region: Option<&str>) -> SdkConfig {
+/// region chains, the profile and region of `options` overriding them, the
+/// endpoint variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`, ...) unless an
+/// endpoint is given, and extra trusted CAs. TLS is rustls with aws-lc-rs, as the
+/// SDK's default client.
+pub async fn load_config(options: &ConfigOptions) -> Result<SdkConfig, CaBundleError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(p) = profile {
+    if let Some(p) = &options.profile {
         loader = loader.profile_name(p);
     }
-    if let Some(r) = region {
-        loader = loader.region(Region::new(r.to_string()));
+    if let Some(r) = &options.region {
+        loader = loader.region(Region::new(r.clone()));
     }
-    loader.load().await
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(bundle) = &options.ca_bundle {
+        use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+        let trust = TrustStore::default().with_pem_certificate(bundle.pem.clone());
+        let client = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .tls_context(
+                TlsContext::builder()
+                    .with_trust_store(trust)
+                    .build()
+                    .map_err(|e| CaBundleError::Tls(e.to_string()))?,
+            )
+            .build_https();
+        loader = loader.http_client(client);
+    }
+    Ok(loader.load().await)
 }

@@ -46,6 +46,18 @@ pub static OPS: &[OpSpec] = &[
         description: "An ECR repository by registry id, region and name (`describe-repositories`); a `RepositoryNotFound` document when it does not exist.",
     },
     OpSpec {
+        name: "ecr.repositories",
+        kinds: &[("aws/ecr/Repository", &["$.registryId", "$.region"])],
+        iam_actions: &["ecr:DescribeRepositories"],
+        description: "The repositories of a registry in one region (`describe-repositories`, up to 1,000), for \"did you mean\" when an image names a repository that does not exist; rules ask for it only then.",
+    },
+    OpSpec {
+        name: "ecr.repository-in-regions",
+        kinds: &[("aws/ecr/Repository", &["$.registryId", "$.repositoryName"])],
+        iam_actions: &["ecr:DescribeRepositories", "ec2:DescribeRegions"],
+        description: "A repository of that name in every region enabled for the account (`describe-regions`, then `describe-repositories` per region), for an image that names the wrong region; regions that cannot be read are skipped.",
+    },
+    OpSpec {
         name: "ecr.image",
         kinds: &[
             (
@@ -163,6 +175,12 @@ pub static OPS: &[OpSpec] = &[
         kinds: &[("aws/ec2/RouteTable", &["$.Associations[*].SubnetId"])],
         iam_actions: &["ec2:DescribeRouteTables", "ec2:DescribeSubnets"],
         description: "The route table of a subnet (`describe-route-tables` filtered by `association.subnet-id`). A subnet without an explicit association uses its VPC's main route table: that table is returned too, though it joins by `$.VpcId` (with `$.Associations[*].Main` true), not by the subnet id.",
+    },
+    OpSpec {
+        name: "ec2.main-route-table",
+        kinds: &[("aws/ec2/RouteTable", &["$.VpcId", "$.Associations[*].Main"])],
+        iam_actions: &["ec2:DescribeRouteTables"],
+        description: "The main route table of a VPC (`describe-route-tables` with `association.main=true`), which subnets without an explicit association use.",
     },
     OpSpec {
         name: "ec2.vpc-endpoints",

@@ -48,6 +48,13 @@ pub use fixtures::{load_fixtures, parse_fixtures};
 pub use server::{Request, StubServer};
 pub use store::is_served;
 
+/// A TLS acceptor for `127.0.0.1`/`localhost` with a fresh certificate, and the PEM
+/// of the throwaway CA that signed it: for other stand-in servers of the tests
+/// (an AWS endpoint in front of moto) that must speak HTTPS too.
+pub fn tls_acceptor() -> io::Result<(tokio_rustls::TlsAcceptor, String)> {
+    tls::acceptor()
+}
+
 use std::io;
 use std::time::Duration;
 

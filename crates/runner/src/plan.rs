@@ -183,13 +183,25 @@ pub async fn run(
     }
 }
 
-/// The fetch operation that answers a join on `kind` by `on`.
+/// The fetch operation that answers a join on `kind` by `on`: one keyed by exactly
+/// those paths, else one keyed by a prefix of them (it fetches every document of
+/// the prefix, a superset the join's index then narrows: endpoints by VPC for a
+/// join on VPC and service name).
 fn aws_op(kind: &str, on: &[&str]) -> Option<&'static OpSpec> {
-    OPS.iter().find(|o| {
-        o.kinds
-            .iter()
-            .any(|(k, paths)| *k == kind && paths.iter().copied().eq(on.iter().copied()))
-    })
+    let keyed_by = |o: &OpSpec, exact: bool| {
+        o.kinds.iter().any(|(k, paths)| {
+            *k == kind
+                && if exact {
+                    paths.iter().copied().eq(on.iter().copied())
+                } else {
+                    paths.len() < on.len()
+                        && paths.iter().copied().eq(on[..paths.len()].iter().copied())
+                }
+        })
+    };
+    OPS.iter()
+        .find(|o| keyed_by(o, true))
+        .or_else(|| OPS.iter().find(|o| keyed_by(o, false)))
 }
 
 /// Splits the Kubernetes kinds the rules read into listed and keyed ones.
@@ -226,10 +238,16 @@ async fn fetch_demands(
 ) {
     // Every request of the round runs concurrently.
     let mut set: JoinSet<(String, Vec<Vec<String>>, Fetched)> = JoinSet::new();
+    /// What a prefix fetch must also mark: the join's key and its full keys.
+    type Widened = Option<(String, Vec<Vec<String>>)>;
     type AwsFetch<'f> = std::pin::Pin<
         Box<
             dyn std::future::Future<
-                    Output = (&'static OpSpec, Vec<rulerun_collect_aws::FetchResult>),
+                    Output = (
+                        &'static OpSpec,
+                        Vec<rulerun_collect_aws::FetchResult>,
+                        Widened,
+                    ),
                 > + 'f,
         >,
     >;
@@ -241,10 +259,22 @@ async fn fetch_demands(
             let (Ok(aws), Some(op)) = (&opts.aws, aws_op(&d.kind, &on_refs)) else {
                 continue;
             };
-            let keys: Vec<Vec<String>> = d.keys.iter().cloned().collect();
+            let full: Vec<Vec<String>> = d.keys.iter().cloned().collect();
+            let arity = op.arity();
+            let (keys, widened) = if arity < on_refs.len() {
+                let mut prefixes: Vec<Vec<String>> = full
+                    .iter()
+                    .map(|k| k.iter().take(arity).cloned().collect())
+                    .collect();
+                prefixes.sort();
+                prefixes.dedup();
+                (prefixes, Some((join_key.clone(), full)))
+            } else {
+                (full, None)
+            };
             aws_fetches.push(Box::pin(async move {
                 let results = aws.fetch(op.name, &keys).await;
-                (op, results)
+                (op, results, widened)
             }));
             continue;
         }
@@ -315,8 +345,26 @@ async fn fetch_demands(
     }
     // The Kubernetes reads run on the runtime meanwhile; the AWS operations run
     // together here (each fetches its keys concurrently).
-    for (op, results) in futures_util::future::join_all(aws_fetches).await {
+    for (op, results, widened) in futures_util::future::join_all(aws_fetches).await {
         for r in results {
+            // A fetch by a prefix answers every full key of the join with that prefix.
+            if let Some((join_key, full)) = &widened {
+                let state = plan.keyed.entry(join_key.clone()).or_default();
+                for k in full.iter().filter(|k| k.starts_with(&r.key)) {
+                    match &r.outcome {
+                        Ok(_) => {
+                            state.fetched.insert(k.clone());
+                        }
+                        Err(e) => {
+                            let why = match e.help() {
+                                Some(h) => format!("{e} ({h})"),
+                                None => e.to_string(),
+                            };
+                            state.failed.insert(k.clone(), why);
+                        }
+                    }
+                }
+            }
             // The operation answers every kind it produces for this key: mark the
             // key for each, so a join on `RepositoryNotFound` is as satisfied as
             // one on `Repository`.

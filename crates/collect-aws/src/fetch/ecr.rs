@@ -60,6 +60,42 @@ pub async fn repository(
     }
 }
 
+/// The most repositories [`repositories`] reads from one registry and region.
+pub const MAX_LISTED_REPOSITORIES: usize = 1000;
+
+/// The repositories of a registry in one region (`DescribeRepositories` without
+/// names, every page up to [`MAX_LISTED_REPOSITORIES`]): what "did you mean" needs
+/// when an image names a repository that does not exist.
+pub async fn repositories(client: &Client, ctx: &Ctx, registry_id: &str, region: &str) -> Outcome {
+    let call = Call::new("ecr.DescribeRepositories")
+        .account(non_empty(registry_id))
+        .region(Some(region))
+        .resource("*");
+    let mut docs = Vec::new();
+    let mut token = None;
+    loop {
+        let req = client
+            .describe_repositories()
+            .set_registry_id(non_empty(registry_id).map(str::to_string))
+            .max_results(100)
+            .set_next_token(token.take());
+        let out = ctx
+            .call(&call, req.send())
+            .await
+            .map_err(|f| ctx.error(&call, f))?;
+        docs.extend(
+            out.repositories
+                .iter()
+                .flatten()
+                .map(|r| doc(REPOSITORY, norm::repository(r, region))),
+        );
+        match out.next_token {
+            Some(t) if !t.is_empty() && docs.len() < MAX_LISTED_REPOSITORIES => token = Some(t),
+            _ => return Ok(docs),
+        }
+    }
+}
+
 /// One image by tag or digest (`DescribeImages`), or its absence with the tags the
 /// repository has (one more `DescribeImages` page, for a tag lookup).
 pub async fn image(client: &Client, ctx: &Ctx, lookup: ImageLookup<'_>) -> Outcome {

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
-use rulerun_collect_aws::{AwsCollector, AwsOptions, FetchResult, load_config};
+use rulerun_collect_aws::{AwsCollector, AwsOptions, ConfigOptions, FetchResult, load_config};
 use serde_json::Value;
 
 /// The region the tests use (moto is regional like AWS).
@@ -31,7 +31,12 @@ pub async fn config() -> SdkConfig {
         Some(ep.as_str()),
         "AWS_ENDPOINT_URL must point at moto too: run through `scripts/with-moto`"
     );
-    load_config(None, Some(REGION)).await
+    load_config(&ConfigOptions {
+        region: Some(REGION.into()),
+        ..ConfigOptions::default()
+    })
+    .await
+    .unwrap()
 }
 
 /// Options for tests: short timeouts, a little concurrency.

@@ -1,0 +1,720 @@
+//! The reference scenario (`../shared/scenario/`) end to end: the stand-in
+//! Kubernetes API serves the cluster of `examples/ui-private-403/`, moto holds
+//! the AWS side seeded with the real `aws` CLI as the walkthrough shows it (node
+//! group `default` with node role `EksNodeGroupRole`, `AmazonEC2ContainerRegistryReadOnly`
+//! attached, repository `retail-sample-app-ui` with image `1.2.1` and a policy whose
+//! statement `new policy` denies 14 actions to the node role), and `rulerun` runs
+//! in-process with the real kube client and AWS SDK, both over TLS.
+//!
+//! These tests need moto: `scripts/test` (or `scripts/with-moto cargo test -p
+//! rulerun-tests`) starts it and exports `RULERUN_MOTO_ENDPOINT` and
+//! `AWS_ENDPOINT_URL` for the `aws` CLI.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::aws_proxy::AwsProxy;
+use crate::support::{Run, repo, rulerun};
+use rulerun_kube_stub::{Stub, StubServer};
+
+/// moto's account.
+const ACCOUNT: &str = "123456789012";
+const REGION: &str = "us-west-2";
+const HEADLINE: &str = "ecr-repository-policy-denies-pull";
+
+/// The 14 actions the walkthrough's statement `new policy` lists.
+const DENIED: [&str; 14] = [
+    "ecr:UploadLayerPart",
+    "ecr:SetRepositoryPolicy",
+    "ecr:PutImage",
+    "ecr:ListImages",
+    "ecr:InitiateLayerUpload",
+    "ecr:GetRepositoryPolicy",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:DescribeRepositories",
+    "ecr:DeleteRepositoryPolicy",
+    "ecr:DeleteRepository",
+    "ecr:CompleteLayerUpload",
+    "ecr:BatchGetImage",
+    "ecr:BatchDeleteImage",
+    "ecr:BatchCheckLayerAvailability",
+];
+
+/// The AWS names of one seeded copy of the scenario (tests that change AWS state
+/// use their own copy, as they run concurrently against one moto).
+struct Names {
+    cluster: &'static str,
+    role: &'static str,
+    repo: &'static str,
+}
+
+const SCENARIO: Names = Names {
+    cluster: "eks-workshop",
+    role: "EksNodeGroupRole",
+    repo: "retail-sample-app-ui",
+};
+
+impl Names {
+    fn role_arn(&self) -> String {
+        format!("arn:aws:iam::{ACCOUNT}:role/{}", self.role)
+    }
+
+    fn image(&self) -> String {
+        format!(
+            "{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{}:1.2.1",
+            self.repo
+        )
+    }
+
+    /// The kubeconfig context `aws eks update-kubeconfig` writes.
+    fn context(&self) -> String {
+        format!("arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{}", self.cluster)
+    }
+}
+
+fn moto() -> String {
+    match std::env::var("RULERUN_MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e,
+        _ => panic!(
+            "RULERUN_MOTO_ENDPOINT is not set: the end-to-end tests run against moto. \
+             Run them through `scripts/test` or `scripts/with-moto cargo test -p rulerun-tests`."
+        ),
+    }
+}
+
+/// `aws --output json ARGS...` against moto; `Ok(stdout as JSON)` or `Err(stderr)`.
+fn try_aws(args: &[&str]) -> Result<Value, String> {
+    let out = Command::new("aws")
+        .args(["--output", "json", "--region", REGION])
+        .args(args)
+        .env("AWS_ENDPOINT_URL", moto())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run the AWS CLI (`aws`): {e}; scripts/test installs it")
+        });
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.trim().is_empty() {
+        Ok(Value::Null)
+    } else {
+        Ok(serde_json::from_str(&text).unwrap())
+    }
+}
+
+fn aws(args: &[&str]) -> Value {
+    try_aws(args).unwrap_or_else(|e| panic!("aws {}: {e}", args.join(" ")))
+}
+
+/// A create call that may already have run against this moto (a rerun).
+fn aws_create(args: &[&str]) {
+    if let Err(e) = try_aws(args) {
+        assert!(
+            e.contains("AlreadyExists") || e.contains("ResourceInUse"),
+            "aws {}: {e}",
+            args.join(" ")
+        );
+    }
+}
+
+/// The walkthrough's repository policy: one Deny statement for the node role.
+fn deny_policy(n: &Names) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "new policy",
+            "Effect": "Deny",
+            "Principal": {"AWS": n.role_arn()},
+            "Action": DENIED,
+        }]
+    })
+    .to_string()
+}
+
+/// Seeds moto as the walkthrough finds the account, with the AWS CLI.
+fn seed(n: &Names) {
+    let trust = json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    })
+    .to_string();
+    aws_create(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        n.role,
+        "--assume-role-policy-document",
+        &trust,
+    ]);
+    for policy in [
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonSSMManagedInstanceCore",
+    ] {
+        aws(&[
+            "iam",
+            "attach-role-policy",
+            "--role-name",
+            n.role,
+            "--policy-arn",
+            &format!("arn:aws:iam::aws:policy/{policy}"),
+        ]);
+    }
+    aws_create(&[
+        "eks",
+        "create-cluster",
+        "--name",
+        n.cluster,
+        "--role-arn",
+        &format!("arn:aws:iam::{ACCOUNT}:role/eks-cluster-role"),
+        "--resources-vpc-config",
+        "subnetIds=subnet-0a1b2c3d4e5f60718",
+    ]);
+    aws_create(&[
+        "eks",
+        "create-nodegroup",
+        "--cluster-name",
+        n.cluster,
+        "--nodegroup-name",
+        "default",
+        "--node-role",
+        &n.role_arn(),
+        "--subnets",
+        "subnet-0a1b2c3d4e5f60718",
+    ]);
+    aws_create(&["ecr", "create-repository", "--repository-name", n.repo]);
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
+                   "digest": "sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7"},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654,
+                    "digest": "sha256:e692418e4cbaf90ca69d05a66403747baa33ee08806650b51fab815ad7fc331f"}]
+    })
+    .to_string();
+    aws_create(&[
+        "ecr",
+        "put-image",
+        "--repository-name",
+        n.repo,
+        "--image-tag",
+        "1.2.1",
+        "--image-manifest",
+        &manifest,
+    ]);
+    aws(&[
+        "ecr",
+        "set-repository-policy",
+        "--repository-name",
+        n.repo,
+        "--policy-text",
+        &deny_policy(n),
+    ]);
+}
+
+/// The walkthrough's cluster (`examples/ui-private-403/cluster.json`), moved to
+/// moto's account and `n`'s repository.
+fn cluster_objects(n: &Names) -> Vec<Value> {
+    let text = std::fs::read_to_string(repo("examples/ui-private-403/cluster.json")).unwrap();
+    let text = text
+        .replace(
+            "1234567890.dkr.ecr.us-west-2.amazonaws.com/retail-sample-app-ui:",
+            &format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{}:", n.repo),
+        )
+        .replace(
+            "https://1234567890.dkr.ecr.us-west-2.amazonaws.com/v2/retail-sample-app-ui/",
+            &format!(
+                "https://{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/v2/{}/",
+                n.repo
+            ),
+        );
+    assert!(text.contains(&n.image()));
+    rulerun_kube_stub::parse_fixtures(serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+/// Runs the CLI on a blocking thread: it starts its own async runtime.
+async fn cli(args: Vec<String>) -> Run {
+    tokio::task::spawn_blocking(move || rulerun(&args))
+        .await
+        .unwrap()
+}
+
+fn json_of(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: stdout {}\nstderr {}", run.stdout, run.stderr))
+}
+
+/// The live-run flags for `stub` and an AWS endpoint.
+fn live_args(kubeconfig: &Path, endpoint: &str, ca: Option<&Path>) -> Vec<String> {
+    let mut args = vec![
+        "-A".to_string(),
+        "--kubeconfig".into(),
+        kubeconfig.display().to_string(),
+        "--endpoint-url".into(),
+        endpoint.to_string(),
+    ];
+    if let Some(ca) = ca {
+        args.push("--ca-bundle".into());
+        args.push(ca.display().to_string());
+    }
+    args
+}
+
+fn findings_of<'a>(doc: &'a Value, rule: &str) -> Vec<&'a Value> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
+/// `(rule, subject, message, commands)` of every finding, for comparing runs.
+fn summary(doc: &Value) -> Vec<(String, String, String, Vec<String>)> {
+    let mut v: Vec<_> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                format!("{}/{}", f["subject"]["namespace"], f["subject"]["name"]),
+                f["message"].as_str().unwrap().to_string(),
+                f["fix"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["command"].as_str().unwrap_or("").to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+async fn start_cluster(n: &Names, dir: &Path) -> (StubServer, std::path::PathBuf) {
+    let server = Stub::new()
+        .objects(cluster_objects(n))
+        .tls(true)
+        .start()
+        .await
+        .unwrap();
+    let kc = server.write_kubeconfig(dir, &n.context()).unwrap();
+    (server, kc)
+}
+
+/// `rulerun iam eval` of `action` by the node role's session against the
+/// repository policy `policy_text`, with `identity` policies: the decision.
+fn decide(n: &Names, dir: &Path, action: &str, identity: &Value, policy_text: &str) -> String {
+    let input = json!({
+        "request": {
+            "principal": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{}/i-0abc1234def567890", n.role),
+            "action": action,
+            "resource": format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{}", n.repo),
+        },
+        "identityPolicies": identity,
+        "resourcePolicy": {"name": n.repo, "document": policy_text},
+    });
+    let file = dir.join(format!("eval-{}.json", action.replace(':', "-")));
+    std::fs::write(&file, input.to_string()).unwrap();
+    let run = rulerun(&["iam".to_string(), "eval".into(), file.display().to_string()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    json_of(&run)["decision"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scenario_403_is_diagnosed_fixed_with_least_privilege_and_gone() {
+    let n = &SCENARIO;
+    seed(n);
+    let dir = tempfile::tempdir().unwrap();
+    let (server, kubeconfig) = start_cluster(n, dir.path()).await;
+    // AWS over HTTPS too: both TLS clients in one process (kube's and the SDK's).
+    let proxy = AwsProxy::to(&moto()).tls().start().await;
+    let ca = dir.path().join("aws-ca.pem");
+    std::fs::write(&ca, proxy.ca_pem.as_deref().unwrap()).unwrap();
+    let live = live_args(&kubeconfig, &proxy.url, Some(&ca));
+
+    // 1. Diagnose.
+    let mut args = vec!["check".to_string(), "-o".into(), "json".into()];
+    args.extend(live.clone());
+    let run = cli(args.clone()).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let before = json_of(&run);
+    let found = findings_of(&before, HEADLINE);
+    assert_eq!(found.len(), 1, "{before:#}");
+    let finding = found[0];
+    assert_eq!(finding["severity"], "critical");
+    assert_eq!(finding["subject"]["kind"], "k8s/v1/Pod");
+    assert_eq!(finding["subject"]["namespace"], "default");
+    assert!(
+        finding["subject"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("ui-private-"),
+        "{finding:#}"
+    );
+    let message = finding["message"].as_str().unwrap();
+    for part in [
+        "`ui`",
+        n.image().as_str(),
+        n.repo,
+        "`new policy`",
+        n.role,
+        "ecr:BatchGetImage",
+    ] {
+        assert!(message.contains(part), "{part} not in {message}");
+    }
+    // Nothing else from the image-pull pack claims the pod, and nothing was
+    // left undecided.
+    let pack_rules: Vec<&str> = before["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(pack_rules, [HEADLINE], "{before:#}");
+    assert_eq!(before["inconclusive"], json!([]), "{before:#}");
+
+    // What it read: only reads, each once, and only what the pod references.
+    let mut ops = proxy.operations();
+    ops.sort();
+    assert_eq!(
+        ops,
+        [
+            // the endpoint rule looks for the node's instance (moto has none)
+            "ec2:DescribeInstances",
+            "ecr:DescribeImages",
+            "ecr:DescribeRepositories",
+            "ecr:GetRepositoryPolicy",
+            "eks:GET /clusters/eks-workshop/node-groups/default",
+            "iam:GetPolicy",
+            "iam:GetPolicy",
+            "iam:GetPolicy",
+            "iam:GetPolicyVersion",
+            "iam:GetPolicyVersion",
+            "iam:GetPolicyVersion",
+            "iam:GetRole",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRolePolicies",
+        ],
+        "{ops:#?}"
+    );
+    assert!(server.requests().iter().all(|r| r.method == "GET"));
+    assert_eq!(server.count(|r| r.path.contains("secrets")), 0);
+
+    // 2. The snapshot `collect` writes holds the node role, its attached
+    // policies' documents and the repository policy in the shapes the AWS CLI
+    // prints (docs/facts.md), and checks offline to the same findings.
+    let snap = dir.path().join("snapshot.json");
+    let mut args = vec![
+        "collect".to_string(),
+        "-o".into(),
+        snap.display().to_string(),
+    ];
+    args.extend(live.clone());
+    let run = cli(args).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let snapshot: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
+    assert_eq!(snapshot["apiVersion"], "rulerun.dev/v1");
+    assert_eq!(snapshot["kind"], "Snapshot");
+    let facts = &snapshot["facts"];
+    let only = |kind: &str| -> Value {
+        let docs = facts[kind]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {kind} in {facts:#}"));
+        assert_eq!(docs.len(), 1, "{kind}: {docs:#?}");
+        docs[0].clone()
+    };
+    let role = only("aws/iam/Role");
+    let cli_role = aws(&["iam", "get-role", "--role-name", n.role])["Role"].clone();
+    assert_same_fields(&role, &cli_role, "aws/iam/Role");
+    assert_eq!(role["Arn"], n.role_arn());
+
+    let attached = only("aws/iam/AttachedRolePolicies");
+    let cli_attached = aws(&["iam", "list-attached-role-policies", "--role-name", n.role]);
+    assert_eq!(
+        attached["AttachedPolicies"],
+        cli_attached["AttachedPolicies"]
+    );
+    assert_eq!(attached["RoleName"], n.role);
+
+    let versions = facts["aws/iam/PolicyVersion"].as_array().unwrap();
+    assert_eq!(versions.len(), 3, "{versions:#?}");
+    // The node role's identity policies as the AWS CLI reads them, for step 5.
+    let mut identity = Vec::new();
+    for v in versions {
+        let arn = v["PolicyArn"].as_str().unwrap();
+        let default =
+            aws(&["iam", "get-policy", "--policy-arn", arn])["Policy"]["DefaultVersionId"].clone();
+        let cli_version = aws(&[
+            "iam",
+            "get-policy-version",
+            "--policy-arn",
+            arn,
+            "--version-id",
+            default.as_str().unwrap(),
+        ])["PolicyVersion"]
+            .clone();
+        assert_same_fields(v, &cli_version, arn);
+        identity.push(json!({
+            "name": arn.rsplit('/').next().unwrap(),
+            "arn": arn,
+            "document": cli_version["Document"],
+        }));
+        assert!(v["Document"].is_object(), "decoded: {v:#}");
+        assert_eq!(v["PolicyName"], arn.rsplit('/').next().unwrap());
+    }
+    let read_only = versions
+        .iter()
+        .find(|v| v["PolicyName"] == "AmazonEC2ContainerRegistryReadOnly")
+        .unwrap();
+    assert!(
+        read_only["Document"]
+            .to_string()
+            .contains("ecr:BatchGetImage")
+    );
+
+    let policy = only("aws/ecr/RepositoryPolicy");
+    let cli_policy = aws(&["ecr", "get-repository-policy", "--repository-name", n.repo]);
+    assert_same_fields(&policy, &cli_policy, "aws/ecr/RepositoryPolicy");
+    assert_eq!(policy["region"], REGION);
+    assert!(
+        policy["policyText"]
+            .as_str()
+            .unwrap()
+            .contains("new policy")
+    );
+
+    let nodegroup = only("aws/eks/Nodegroup");
+    assert_eq!(nodegroup["nodeRole"], n.role_arn());
+    let image = only("aws/ecr/Image");
+    assert_eq!(image["imageTags"], json!(["1.2.1"]));
+
+    let run = cli(vec![
+        "check".into(),
+        "-o".into(),
+        "json".into(),
+        "--facts".into(),
+        snap.display().to_string(),
+    ])
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(summary(&json_of(&run)), summary(&before));
+
+    // 3. Run the fix as a user pastes it: the AWS CLI against moto; the kubectl
+    // step is the owner's rollout restart (the stand-in API is read-only).
+    let mut ran_aws = 0;
+    for step in finding["fix"].as_array().unwrap() {
+        let argv: Vec<&str> = step["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let command = step["command"].as_str().unwrap();
+        eprintln!("fix: {command}");
+        match argv[0] {
+            "aws" => {
+                assert_eq!(
+                    &argv[..3],
+                    ["aws", "ecr", "set-repository-policy"],
+                    "{command}"
+                );
+                for flag in [
+                    "--registry-id",
+                    "--region",
+                    "--repository-name",
+                    "--policy-text",
+                ] {
+                    assert!(argv.contains(&flag), "{flag} missing in {command}");
+                }
+                let out = Command::new("sh")
+                    .args(["-c", command])
+                    .env("AWS_ENDPOINT_URL", moto())
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{command}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                ran_aws += 1;
+            }
+            "kubectl" => assert_eq!(
+                argv,
+                [
+                    "kubectl",
+                    "rollout",
+                    "restart",
+                    "deployment/ui-private",
+                    "--namespace",
+                    "default"
+                ]
+            ),
+            other => panic!("unexpected fix step `{other}`: {command}"),
+        }
+    }
+    assert_eq!(ran_aws, 1);
+
+    // 4. Check again: the headline is gone; the pod still waits in the stand-in
+    // (nothing restarts it), so only the generic Kubernetes finding remains.
+    let run = cli(args_check(&live)).await;
+    let after = json_of(&run);
+    assert!(findings_of(&after, HEADLINE).is_empty(), "{after:#}");
+    let rules: Vec<&str> = after["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["pod-image-pull-failing"], "{after:#}");
+    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+
+    // 5. The policy now in moto still keeps the node role from writing and
+    // administering the repository: the Deny stays, minus the pull actions only.
+    let text = aws(&["ecr", "get-repository-policy", "--repository-name", n.repo])["policyText"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    for s in doc["Statement"].as_array().unwrap() {
+        assert_eq!(s["Effect"], "Deny", "no Allow is added: {doc:#}");
+    }
+    let attached = Value::Array(identity);
+    // A pull is `BatchGetImage` (manifest) and `GetDownloadUrlForLayer` (layers).
+    for action in ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"] {
+        assert_eq!(
+            decide(n, dir.path(), action, &attached, &text),
+            "Allowed",
+            "{action}"
+        );
+    }
+    // Even if the role were later granted every ECR action, the repository keeps
+    // denying writes and administration.
+    let admin = json!([{"name": "ecr-everything", "document": {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]
+    }}]);
+    for action in [
+        "ecr:PutImage",
+        "ecr:DeleteRepository",
+        "ecr:SetRepositoryPolicy",
+        "ecr:BatchDeleteImage",
+        "ecr:InitiateLayerUpload",
+        "ecr:DeleteRepositoryPolicy",
+        // a push-side check (is this layer uploaded already?): stays denied
+        "ecr:BatchCheckLayerAvailability",
+    ] {
+        assert_eq!(
+            decide(n, dir.path(), action, &attached, &text),
+            "ExplicitlyDenied",
+            "{action}"
+        );
+        assert_eq!(
+            decide(n, dir.path(), action, &admin, &text),
+            "ExplicitlyDenied",
+            "{action} with ecr:*"
+        );
+    }
+}
+
+fn args_check(live: &[String]) -> Vec<String> {
+    let mut args = vec!["check".to_string(), "-o".into(), "json".into()];
+    args.extend(live.iter().cloned());
+    args
+}
+
+/// Every field the AWS CLI prints for the object is in the collected document
+/// with the same value (dates compared as instants: the SDK and botocore format
+/// fractions differently).
+fn assert_same_fields(ours: &Value, cli: &Value, what: &str) {
+    let cli = cli.as_object().unwrap_or_else(|| panic!("{what}: {cli:#}"));
+    for (k, v) in cli {
+        let o = &ours[k];
+        if k.ends_with("Date") || k.ends_with("At") {
+            assert!(o.is_string(), "{what}.{k}: {o} vs {v}");
+            continue;
+        }
+        assert_eq!(o, v, "{what}.{k}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_denied_on_get_policy_version_leaves_dependent_rules_inconclusive() {
+    let n = &Names {
+        cluster: "eks-workshop-denied",
+        role: "EksNodeGroupRole-denied",
+        repo: "retail-sample-app-ui-denied",
+    };
+    seed(n);
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, kubeconfig) = start_cluster(n, dir.path()).await;
+    let proxy = AwsProxy::to(&moto())
+        .deny_iam(
+            "GetPolicyVersion",
+            &format!("arn:aws:sts::{ACCOUNT}:assumed-role/rulerun-readonly/cli"),
+        )
+        .start()
+        .await;
+    let live = live_args(&kubeconfig, &proxy.url, None);
+    let run = cli(args_check(&live)).await;
+    let doc = json_of(&run);
+    eprintln!(
+        "exit {}\ninconclusive: {:#}\nfindings: {:?}",
+        run.code,
+        doc["inconclusive"],
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].clone())
+            .collect::<Vec<_>>()
+    );
+    let inconclusive = doc["inconclusive"].as_array().unwrap();
+    let mut rules: Vec<&str> = inconclusive
+        .iter()
+        .map(|i| i["rule"].as_str().unwrap())
+        .collect();
+    rules.sort();
+    // Every rule that evaluates the node role's identity policies; the headline
+    // too, as its fix is proven by evaluating the node role's policies.
+    assert_eq!(
+        rules,
+        [
+            "ecr-auth-token-unavailable",
+            "ecr-cross-account-pull-not-allowed",
+            HEADLINE,
+            "node-role-missing-ecr-pull",
+        ],
+        "{doc:#}"
+    );
+    for i in inconclusive {
+        let reason = i["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("`iam:GetPolicyVersion`")
+                && reason.contains("arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly"),
+            "{i:#}"
+        );
+        assert_eq!(i["subject"]["namespace"], "default");
+    }
+    // The rules that need no identity policy still decide: the pod's failure is
+    // reported, unexplained, rather than nothing at all.
+    let reported: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(reported, ["pod-image-pull-failing"], "{doc:#}");
+    assert_eq!(run.code, 1);
+    assert!(
+        proxy
+            .operations()
+            .iter()
+            .any(|o| o == "iam:GetPolicyVersion")
+    );
+}

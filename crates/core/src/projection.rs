@@ -1759,4 +1759,35 @@ rules:
             assert_eq!(e1.pos, e2.pos, "{bad}");
         }
     }
+
+    /// What the module documentation and `docs/snapshot-format.md` say about
+    /// skipped members: checked for syntax, not converted, depth not counted.
+    #[test]
+    fn skipped_members_are_checked_for_syntax_only() {
+        let p = projection(
+            r#"
+rules:
+  - id: r
+    title: T
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding: {message: "m"}
+"#,
+        );
+        let path = Path::new("f.json");
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        for skipped in [deep.as_str(), "1e400"] {
+            let text = format!(
+                r#"{{"apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": {{"k8s/v1/Pod": [{{"metadata": {{"name": "a"}}, "x": {skipped}}}]}}}}"#
+            );
+            assert!(crate::facts::parse_fact_text(path, &text).is_err());
+            let docs = parse_fact_text_projected(path, &text, &p).unwrap();
+            assert_eq!(
+                docs[0]["facts"]["k8s/v1/Pod"][0],
+                json!({"metadata": {"name": "a"}})
+            );
+        }
+        let text = r#"{"apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": {"k8s/v1/Pod": [{"x": "\q"}]}}"#;
+        assert!(parse_fact_text_projected(path, text, &p).is_err());
+    }
 }

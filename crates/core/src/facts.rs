@@ -210,6 +210,15 @@ impl FactStore {
     /// Loads a fact file, or every `.json`/`.yaml`/`.yml` file below a folder
     /// (sorted by path, hidden files skipped).
     pub fn load_path(path: &Path) -> Result<FactStore, Vec<LoadError>> {
+        Self::load_path_with(path, parse_fact_text)
+    }
+
+    /// [`FactStore::load_path`] with `parse` turning each file's text into
+    /// documents.
+    pub(crate) fn load_path_with(
+        path: &Path,
+        parse: impl Fn(&Path, &str) -> Result<Vec<Value>, LoadError>,
+    ) -> Result<FactStore, Vec<LoadError>> {
         let mut files = Vec::new();
         if path.is_dir() {
             collect_files(path, &mut files).map_err(|e| {
@@ -235,7 +244,7 @@ impl FactStore {
         let mut store = FactStore::new();
         let mut errors = Vec::new();
         for f in files {
-            match read_fact_file(&f) {
+            match read_fact_text(&f).and_then(|text| parse(&f, &text)) {
                 Ok(docs) => {
                     for doc in docs {
                         if let Err(msg) = store.add_document(doc) {
@@ -290,6 +299,12 @@ fn is_data_file(p: &Path) -> bool {
 /// Reads a JSON or YAML file (by content: JSON when it starts with `{` or `[`) into
 /// documents; a YAML file may hold several documents separated by `---`.
 pub fn read_fact_file(path: &Path) -> Result<Vec<Value>, LoadError> {
+    let text = read_fact_text(path)?;
+    parse_fact_text(path, &text)
+}
+
+/// Reads a fact file's text, refusing files larger than [`MAX_FILE_BYTES`].
+fn read_fact_text(path: &Path) -> Result<String, LoadError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| LoadError::new(path, Pos::default(), LoadErrorKind::Io(e.to_string())))?;
     if meta.len() > MAX_FILE_BYTES {
@@ -302,9 +317,8 @@ pub fn read_fact_file(path: &Path) -> Result<Vec<Value>, LoadError> {
             },
         ));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::new(path, Pos::default(), LoadErrorKind::Io(e.to_string())))?;
-    parse_fact_text(path, &text)
+    std::fs::read_to_string(path)
+        .map_err(|e| LoadError::new(path, Pos::default(), LoadErrorKind::Io(e.to_string())))
 }
 
 /// Parses fact text (JSON or YAML) into documents.
@@ -355,7 +369,7 @@ pub fn parse_fact_text(path: &Path, text: &str) -> Result<Vec<Value>, LoadError>
     }
 }
 
-fn strip_json_position(msg: &str) -> String {
+pub(crate) fn strip_json_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_string(),
         None => msg.to_string(),

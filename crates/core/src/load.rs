@@ -483,6 +483,7 @@ impl Decoder<'_> {
             when,
             finding: finding?,
             template_vars: self.templates.variables_since(templates_before),
+            templates: templates_before..self.templates.mark(),
         })
     }
 

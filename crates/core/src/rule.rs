@@ -124,6 +124,9 @@ pub struct Rule {
     pub(crate) finding: FindingSpec,
     /// The names the rule's templates read: template contexts hold only those.
     pub(crate) template_vars: crate::template::Variables,
+    /// The indexes of the templates compiled for this rule (field projection
+    /// analyses their sources).
+    pub(crate) templates: std::ops::Range<usize>,
 }
 
 #[derive(Debug)]

@@ -359,6 +359,62 @@ impl JsonPath {
     }
 }
 
+/// One step of a query as field projection sees it (see [`crate::projection`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// A member name: only this member of an object.
+    Name(Box<str>),
+    /// Any member or element (wildcards, indices, slices, several selectors).
+    Any,
+    /// Everything below this point (descendants, filters).
+    Whole,
+}
+
+impl JsonPath {
+    /// The steps the query takes, for field projection: names narrow, every
+    /// other selector reads any member or element, and descendant segments and
+    /// filters read everything from where they apply (so the list ends there).
+    /// The flag is true when a filter may read the query's root (`$` inside a
+    /// filter): then the whole argument is read.
+    pub(crate) fn accesses(&self) -> (Vec<Access>, bool) {
+        // `$` anywhere after the leading one can only be a root query inside a
+        // filter (or a string literal, which this over-approximates).
+        let reads_root = self.src.get(1..).is_some_and(|rest| rest.contains('$'));
+        let mut out = Vec::new();
+        match &self.plan {
+            Plan::Simple(steps) => {
+                for s in steps.iter() {
+                    out.push(match s {
+                        Step::Name(n) => Access::Name(n.clone()),
+                        Step::Index(_) | Step::Wildcard => Access::Any,
+                    });
+                }
+            }
+            Plan::General(segments) => {
+                for seg in segments.iter() {
+                    match seg {
+                        Seg::Descendant(_) => {
+                            out.push(Access::Whole);
+                            break;
+                        }
+                        Seg::Child(sels) => {
+                            if sels.iter().any(|s| matches!(s, Sel::Filter(_))) {
+                                out.push(Access::Whole);
+                                break;
+                            }
+                            match &sels[..] {
+                                [Sel::Name(n)] => out.push(Access::Name(n.clone())),
+                                _ => out.push(Access::Any),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (out, reads_root)
+    }
+}
+
 impl fmt::Display for JsonPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.src)

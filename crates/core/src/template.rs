@@ -72,6 +72,8 @@ pub struct Templates {
     /// By template index: the variables the template reads
     /// (`undeclared_variables(false)`), sorted.
     variables: Vec<Box<[String]>>,
+    /// By template index: the source, for field projection's analysis.
+    sources: Vec<Box<str>>,
 }
 
 /// The scope names a group of templates (a rule's) reads, so that a template
@@ -156,6 +158,7 @@ impl Templates {
             count: 0,
             function_names,
             variables: Vec::new(),
+            sources: Vec::new(),
         }
     }
 
@@ -195,7 +198,15 @@ impl Templates {
         // A failed compile does not take an index, so this is `variables[index]`.
         self.variables.resize_with(index, Default::default);
         self.variables.push(undeclared.into_boxed_slice());
+        self.sources.resize_with(index, Default::default);
+        self.sources.push(source.into());
         Ok(TemplateId { mode, index })
+    }
+
+    /// The source of the template compiled as number `index`, and the names it
+    /// reads (`undeclared_variables(false)`).
+    pub(crate) fn source(&self, index: usize) -> Option<(&str, &[String])> {
+        Some((self.sources.get(index)?, self.variables.get(index)?))
     }
 
     /// The number of templates compiled so far: pass it to

@@ -171,3 +171,27 @@ async fn an_unreachable_cluster_is_a_clear_error() {
     );
     assert!(run.stderr.contains("help:"), "{}", run.stderr);
 }
+
+#[test]
+fn an_unusable_ca_bundle_is_a_usage_error_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pem").display().to_string();
+    let run = rulerun(&["check", "-A", "--ca-bundle", &missing]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot read the CA bundle"),
+        "{}",
+        run.stderr
+    );
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "hello\n").unwrap();
+    let run = rulerun(&["check", "-A", "--ca-bundle", &junk.display().to_string()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the CA bundle holds no PEM certificate")
+            && run.stderr.contains("help:"),
+        "{}",
+        run.stderr
+    );
+}

@@ -115,10 +115,12 @@ fn cmd_check(
             }
         }
     } else {
+        // Only the fields the loaded rules can read are kept (docs/ARCHITECTURE.md).
+        let projection = rules.projection();
         let mut facts = FactStore::new();
         let mut errors = Vec::new();
         for p in &a.facts {
-            match FactStore::load_path(&ctx.resolve(p)) {
+            match FactStore::load_path_projected(&ctx.resolve(p), &projection) {
                 Ok(s) => facts.merge(s),
                 Err(mut e) => errors.append(&mut e),
             }

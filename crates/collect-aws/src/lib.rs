@@ -133,3 +133,45 @@ pub async fn load_config(options: &ConfigOptions) -> Result<SdkConfig, CaBundleE
     }
     Ok(loader.load().await)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn ca_pem() -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.self_signed(&key).unwrap().pem()
+    }
+
+    #[test]
+    fn ca_bundles_hold_usable_certificates_or_are_refused() {
+        let one = ca_pem();
+        assert_eq!(
+            CaBundle::from_pem(one.clone().into_bytes()).unwrap().len(),
+            1
+        );
+        let two = format!("{one}\n{}", ca_pem());
+        assert_eq!(CaBundle::from_pem(two.into_bytes()).unwrap().len(), 2);
+
+        assert_eq!(
+            CaBundle::from_pem(b"not a certificate\n".to_vec()).unwrap_err(),
+            CaBundleError::Empty
+        );
+        // A block whose contents are not a certificate: the SDK would panic at the
+        // first connection, so it is refused here.
+        let broken = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let e = CaBundle::from_pem(format!("{one}{broken}").into_bytes()).unwrap_err();
+        assert!(
+            matches!(e, CaBundleError::Invalid { index: 2, .. }),
+            "{e:?}"
+        );
+        let bad_base64 = "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n";
+        assert!(matches!(
+            CaBundle::from_pem(bad_base64.as_bytes().to_vec()).unwrap_err(),
+            CaBundleError::Invalid { index: 1, .. }
+        ));
+    }
+}

@@ -448,3 +448,39 @@ fn doc_identity(kind: &str, doc: &Value) -> String {
         None => format!("{kind}|{ns}/{name}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::aws_op;
+
+    fn op_for(kind: &str, on: &[&str]) -> Option<&'static str> {
+        aws_op(kind, on).map(|o| o.name)
+    }
+
+    #[test]
+    fn joins_are_answered_by_their_exact_key_else_by_a_prefix() {
+        let repo = ["$.registryId", "$.region", "$.repositoryName"];
+        assert_eq!(op_for("aws/ecr/Repository", &repo), Some("ecr.repository"));
+        assert_eq!(
+            op_for("aws/ecr/Repository", &["$.registryId", "$.region"]),
+            Some("ecr.repositories")
+        );
+        assert_eq!(
+            op_for("aws/ecr/Repository", &["$.registryId", "$.repositoryName"]),
+            Some("ecr.repository-in-regions")
+        );
+        // Endpoints are fetched by VPC; a join on VPC and service narrows them.
+        assert_eq!(
+            op_for("aws/ec2/VpcEndpoint", &["$.VpcId", "$.ServiceName"]),
+            Some("ec2.vpc-endpoints")
+        );
+        assert_eq!(
+            op_for("aws/ec2/RouteTable", &["$.VpcId", "$.Associations[*].Main"]),
+            Some("ec2.main-route-table")
+        );
+        // A key that no operation's key begins: not fetchable.
+        assert_eq!(op_for("aws/ec2/VpcEndpoint", &["$.ServiceName"]), None);
+        assert_eq!(op_for("aws/ecr/Repository", &["$.region"]), None);
+        assert_eq!(op_for("aws/ecr/Nothing", &repo), None);
+    }
+}

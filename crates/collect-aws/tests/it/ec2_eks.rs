@@ -229,3 +229,36 @@ async fn instances_subnets_route_tables_endpoints_and_nodegroups() {
     assert!(e.help().unwrap().contains("--cluster-name"), "{e:?}");
     assert!(no_cluster.calls().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vpcs_main_route_table() {
+    let conf = config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.30.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    // Another table of the VPC, not main: must not come back.
+    ec2.create_route_table().vpc_id(&vpc).send().await.unwrap();
+    let c = collector(options()).await;
+    let r = c
+        .fetch("ec2.main-route-table", &[key(&[&vpc, "true"])])
+        .await;
+    let table = one(&r[0], "aws/ec2/RouteTable");
+    assert_eq!(table["VpcId"], vpc.as_str());
+    assert!(
+        table["Associations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["Main"] == true),
+        "{table:#}"
+    );
+    assert_eq!(calls(&c), expect_calls(&[("ec2.DescribeRouteTables", 1)]));
+}

@@ -221,3 +221,72 @@ async fn bad_keys_and_unknown_operations_are_errors() {
     assert!(e.help().unwrap().contains("`ecr.repository`"));
     assert!(c.calls().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registrys_repositories_and_a_name_across_regions() {
+    let conf = config().await;
+    let ecr = aws_sdk_ecr::Client::new(&conf);
+    let eu = aws_sdk_ecr::Client::from_conf(
+        aws_sdk_ecr::config::Builder::from(&conf)
+            .region(aws_config::Region::new("eu-west-1"))
+            .build(),
+    );
+    let prefix = unique("listed");
+    let mut names = Vec::new();
+    for i in 0..3 {
+        let name = format!("{prefix}-{i}");
+        ecr.create_repository()
+            .repository_name(&name)
+            .send()
+            .await
+            .unwrap();
+        names.push(name);
+    }
+    // The same name in another region: what an image with the wrong region finds.
+    let registry = eu
+        .create_repository()
+        .repository_name(&names[0])
+        .send()
+        .await
+        .unwrap()
+        .repository
+        .unwrap()
+        .registry_id
+        .unwrap();
+
+    let c = collector(options()).await;
+    let r = c
+        .fetch("ecr.repositories", &[key(&[&registry, REGION])])
+        .await;
+    let docs = crate::common::docs(&r[0]);
+    for name in &names {
+        let d = docs
+            .iter()
+            .find(|(_, d)| d["repositoryName"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} not listed"));
+        assert_eq!(d.0, "aws/ecr/Repository");
+        assert_eq!(d.1["region"], REGION);
+        assert_eq!(d.1["registryId"], registry.as_str());
+    }
+    assert!(docs.iter().all(|(_, d)| d["region"] == REGION));
+
+    let r = c
+        .fetch("ecr.repository-in-regions", &[key(&[&registry, &names[0]])])
+        .await;
+    let docs = crate::common::docs(&r[0]);
+    let mut regions: Vec<&str> = docs
+        .iter()
+        .map(|(kind, d)| {
+            assert_eq!(kind, "aws/ecr/Repository");
+            assert_eq!(d["repositoryName"], names[0].as_str());
+            d["region"].as_str().unwrap()
+        })
+        .collect();
+    regions.sort();
+    assert_eq!(regions, ["eu-west-1", REGION]);
+    // One region list, then one lookup per region; not-found regions add nothing.
+    let calls = c.calls();
+    assert_eq!(calls.get("ec2.DescribeRegions"), Some(&1));
+    let per_region = calls["ecr.DescribeRepositories"];
+    assert!(per_region > 2, "{calls:?}");
+}

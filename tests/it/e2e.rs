@@ -136,6 +136,11 @@ fn deny_policy(n: &Names) -> String {
 
 /// Seeds moto as the walkthrough finds the account, with the AWS CLI.
 fn seed(n: &Names) {
+    seed_with(n, true)
+}
+
+/// [`seed`], with or without the repository policy's Deny.
+fn seed_with(n: &Names, deny: bool) {
     let trust = json!({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
@@ -205,20 +210,27 @@ fn seed(n: &Names) {
         "--image-manifest",
         &manifest,
     ]);
-    aws(&[
-        "ecr",
-        "set-repository-policy",
-        "--repository-name",
-        n.repo,
-        "--policy-text",
-        &deny_policy(n),
-    ]);
+    if deny {
+        aws(&[
+            "ecr",
+            "set-repository-policy",
+            "--repository-name",
+            n.repo,
+            "--policy-text",
+            &deny_policy(n),
+        ]);
+    }
 }
 
 /// The walkthrough's cluster (`examples/ui-private-403/cluster.json`), moved to
 /// moto's account and `n`'s repository.
 fn cluster_objects(n: &Names) -> Vec<Value> {
-    let text = std::fs::read_to_string(repo("examples/ui-private-403/cluster.json")).unwrap();
+    cluster_from("examples/ui-private-403/cluster.json", n)
+}
+
+/// A cluster fixture with its image moved to moto's account and `n`'s repository.
+fn cluster_from(fixture: &str, n: &Names) -> Vec<Value> {
+    let text = std::fs::read_to_string(repo(fixture)).unwrap();
     let text = text
         .replace(
             "1234567890.dkr.ecr.us-west-2.amazonaws.com/retail-sample-app-ui:",
@@ -297,8 +309,16 @@ fn summary(doc: &Value) -> Vec<(String, String, String, Vec<String>)> {
 }
 
 async fn start_cluster(n: &Names, dir: &Path) -> (StubServer, std::path::PathBuf) {
+    start_cluster_with(n, dir, cluster_objects(n)).await
+}
+
+async fn start_cluster_with(
+    n: &Names,
+    dir: &Path,
+    objects: Vec<Value>,
+) -> (StubServer, std::path::PathBuf) {
     let server = Stub::new()
-        .objects(cluster_objects(n))
+        .objects(objects)
         .tls(true)
         .start()
         .await
@@ -717,4 +737,199 @@ async fn access_denied_on_get_policy_version_leaves_dependent_rules_inconclusive
             .iter()
             .any(|o| o == "iam:GetPolicyVersion")
     );
+}
+
+/// `aws ... --query Q --output text`: one identifier.
+fn aws_id(args: &[&str], query: &str) -> String {
+    let mut all = args.to_vec();
+    all.extend(["--query", query]);
+    aws(&all).as_str().unwrap().to_string()
+}
+
+/// The triage's network branch, live: the node sits in a private subnet whose
+/// route table has no default route, and the VPC has no ECR or S3 endpoint; only
+/// `BackOff` events remain. The check fetches the node's instance, subnet, route
+/// table and the VPC's endpoints (by VPC, for joins on VPC and service), offers one
+/// `create-vpc-endpoint` per missing endpoint, and after running them with the AWS
+/// CLI the finding is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn private_subnet_without_endpoints_is_diagnosed_and_fixed() {
+    let n = &Names {
+        cluster: "eks-workshop-network",
+        role: "EksNodeGroupRole-network",
+        repo: "retail-sample-app-ui-network",
+    };
+    seed_with(n, false);
+    let vpc = aws_id(
+        &["ec2", "create-vpc", "--cidr-block", "10.60.0.0/16"],
+        "Vpc.VpcId",
+    );
+    let subnet = aws_id(
+        &[
+            "ec2",
+            "create-subnet",
+            "--vpc-id",
+            &vpc,
+            "--cidr-block",
+            "10.60.1.0/24",
+            "--availability-zone",
+            "us-west-2a",
+        ],
+        "Subnet.SubnetId",
+    );
+    let table = aws_id(
+        &["ec2", "create-route-table", "--vpc-id", &vpc],
+        "RouteTable.RouteTableId",
+    );
+    aws(&[
+        "ec2",
+        "associate-route-table",
+        "--route-table-id",
+        &table,
+        "--subnet-id",
+        &subnet,
+    ]);
+    let profile = format!("{}-profile", n.role);
+    aws_create(&[
+        "iam",
+        "create-instance-profile",
+        "--instance-profile-name",
+        &profile,
+    ]);
+    let _ = try_aws(&[
+        "iam",
+        "add-role-to-instance-profile",
+        "--instance-profile-name",
+        &profile,
+        "--role-name",
+        n.role,
+    ]);
+    let instance = aws_id(
+        &[
+            "ec2",
+            "run-instances",
+            "--image-id",
+            "ami-12c6146b",
+            "--instance-type",
+            "m5.large",
+            "--subnet-id",
+            &subnet,
+            "--iam-instance-profile",
+            &format!("Name={profile}"),
+        ],
+        "Instances[0].InstanceId",
+    );
+
+    let text_objects = cluster_from("rules/eks-image-pull/fixtures/cluster-backoff.json", n);
+    let objects: Vec<Value> = serde_json::from_str(
+        &serde_json::to_string(&text_objects)
+            .unwrap()
+            .replace("i-0abc1234def567890", &instance),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, kubeconfig) = start_cluster_with(n, dir.path(), objects).await;
+    let proxy = AwsProxy::to(&moto()).start().await;
+    let live = live_args(&kubeconfig, &proxy.url, None);
+
+    let run = cli(args_check(&live)).await;
+    let before = json_of(&run);
+    assert_eq!(run.code, 1, "{before:#}\n{}", run.stderr);
+    let rules: Vec<&str> = before["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["ecr-endpoint-unreachable"], "{before:#}");
+    assert_eq!(before["inconclusive"], json!([]), "{before:#}");
+    let finding = &before["findings"][0];
+    let message = finding["message"].as_str().unwrap();
+    for part in [
+        instance.as_str(),
+        subnet.as_str(),
+        table.as_str(),
+        vpc.as_str(),
+    ] {
+        assert!(message.contains(part), "{part} not in {message}");
+    }
+    assert_eq!(
+        finding["evidence"]["missingEndpoints"],
+        json!([
+            "com.amazonaws.us-west-2.ecr.api",
+            "com.amazonaws.us-west-2.ecr.dkr",
+            "com.amazonaws.us-west-2.s3"
+        ]),
+        "{finding:#}"
+    );
+    // The VPC's endpoints were read once, by VPC, for six joins on VPC and service.
+    let ops = proxy.operations();
+    assert_eq!(
+        ops.iter()
+            .filter(|o| *o == "ec2:DescribeVpcEndpoints")
+            .count(),
+        1,
+        "{ops:#?}"
+    );
+
+    // Run the endpoint steps with the AWS CLI (the restart is asserted).
+    let mut created = Vec::new();
+    for step in finding["fix"].as_array().unwrap() {
+        let argv: Vec<&str> = step["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let command = step["command"].as_str().unwrap();
+        eprintln!("fix: {command}");
+        if argv[0] == "kubectl" {
+            assert_eq!(
+                argv,
+                [
+                    "kubectl",
+                    "rollout",
+                    "restart",
+                    "deployment/ui-private",
+                    "--namespace",
+                    "default"
+                ]
+            );
+            continue;
+        }
+        assert_eq!(
+            &argv[..3],
+            ["aws", "ec2", "create-vpc-endpoint"],
+            "{command}"
+        );
+        let out = Command::new("sh")
+            .args(["-c", command])
+            .env("AWS_ENDPOINT_URL", moto())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{command}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let i = argv.iter().position(|a| *a == "--service-name").unwrap();
+        created.push(argv[i + 1].to_string());
+    }
+    created.sort();
+    assert_eq!(
+        created,
+        [
+            "com.amazonaws.us-west-2.ecr.api",
+            "com.amazonaws.us-west-2.ecr.dkr",
+            "com.amazonaws.us-west-2.s3"
+        ]
+    );
+
+    let run = cli(args_check(&live)).await;
+    let after = json_of(&run);
+    assert!(
+        findings_of(&after, "ecr-endpoint-unreachable").is_empty(),
+        "{after:#}"
+    );
+    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
 }

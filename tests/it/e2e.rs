@@ -527,58 +527,18 @@ async fn scenario_403_is_diagnosed_fixed_with_least_privilege_and_gone() {
 
     // 3. Run the fix as a user pastes it: the AWS CLI against moto; the kubectl
     // step is the owner's rollout restart (the stand-in API is read-only).
-    let mut ran_aws = 0;
-    for step in finding["fix"].as_array().unwrap() {
-        let argv: Vec<&str> = step["argv"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap())
-            .collect();
-        let command = step["command"].as_str().unwrap();
-        eprintln!("fix: {command}");
-        match argv[0] {
-            "aws" => {
-                assert_eq!(
-                    &argv[..3],
-                    ["aws", "ecr", "set-repository-policy"],
-                    "{command}"
-                );
-                for flag in [
-                    "--registry-id",
-                    "--region",
-                    "--repository-name",
-                    "--policy-text",
-                ] {
-                    assert!(argv.contains(&flag), "{flag} missing in {command}");
-                }
-                let out = Command::new("sh")
-                    .args(["-c", command])
-                    .env("AWS_ENDPOINT_URL", moto())
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{command}\n{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                ran_aws += 1;
-            }
-            "kubectl" => assert_eq!(
-                argv,
-                [
-                    "kubectl",
-                    "rollout",
-                    "restart",
-                    "deployment/ui-private",
-                    "--namespace",
-                    "default"
-                ]
-            ),
-            other => panic!("unexpected fix step `{other}`: {command}"),
-        }
+    let ran = run_fix(finding);
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    let argv = &ran[0];
+    assert_eq!(&argv[..3], ["aws", "ecr", "set-repository-policy"]);
+    for flag in [
+        "--registry-id",
+        "--region",
+        "--repository-name",
+        "--policy-text",
+    ] {
+        assert!(argv.iter().any(|a| a == flag), "{flag} missing in {argv:?}");
     }
-    assert_eq!(ran_aws, 1);
 
     // 4. Check again: the headline is gone; the pod still waits in the stand-in
     // (nothing restarts it), so only the generic Kubernetes finding remains.
@@ -640,6 +600,52 @@ async fn scenario_403_is_diagnosed_fixed_with_least_privilege_and_gone() {
             "{action} with ecr:*"
         );
     }
+}
+
+/// Runs a finding's fix as a user pastes it: each `aws` step's command through
+/// `sh` with the AWS CLI against moto (it must succeed); the last step must be the
+/// owner's rollout restart, asserted (the stand-in API is read-only). Returns the
+/// argv of the AWS steps run.
+fn run_fix(finding: &Value) -> Vec<Vec<String>> {
+    let steps = finding["fix"].as_array().unwrap();
+    let mut ran = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let argv: Vec<String> = step["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        let command = step["command"].as_str().unwrap();
+        eprintln!("fix: {command}");
+        if i + 1 == steps.len() {
+            assert_eq!(
+                argv,
+                [
+                    "kubectl",
+                    "rollout",
+                    "restart",
+                    "deployment/ui-private",
+                    "--namespace",
+                    "default"
+                ]
+            );
+            continue;
+        }
+        assert_eq!(argv[0], "aws", "{command}");
+        let out = Command::new("sh")
+            .args(["-c", command])
+            .env("AWS_ENDPOINT_URL", moto())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{command}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran.push(argv);
+    }
+    ran
 }
 
 fn args_check(live: &[String]) -> Vec<String> {
@@ -873,48 +879,14 @@ async fn private_subnet_without_endpoints_is_diagnosed_and_fixed() {
     );
 
     // Run the endpoint steps with the AWS CLI (the restart is asserted).
-    let mut created = Vec::new();
-    for step in finding["fix"].as_array().unwrap() {
-        let argv: Vec<&str> = step["argv"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap())
-            .collect();
-        let command = step["command"].as_str().unwrap();
-        eprintln!("fix: {command}");
-        if argv[0] == "kubectl" {
-            assert_eq!(
-                argv,
-                [
-                    "kubectl",
-                    "rollout",
-                    "restart",
-                    "deployment/ui-private",
-                    "--namespace",
-                    "default"
-                ]
-            );
-            continue;
-        }
-        assert_eq!(
-            &argv[..3],
-            ["aws", "ec2", "create-vpc-endpoint"],
-            "{command}"
-        );
-        let out = Command::new("sh")
-            .args(["-c", command])
-            .env("AWS_ENDPOINT_URL", moto())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{command}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let i = argv.iter().position(|a| *a == "--service-name").unwrap();
-        created.push(argv[i + 1].to_string());
-    }
+    let mut created: Vec<String> = run_fix(finding)
+        .iter()
+        .map(|argv| {
+            assert_eq!(&argv[..3], ["aws", "ec2", "create-vpc-endpoint"]);
+            let i = argv.iter().position(|a| a == "--service-name").unwrap();
+            argv[i + 1].clone()
+        })
+        .collect();
     created.sort();
     assert_eq!(
         created,

@@ -1122,6 +1122,31 @@ fn classify(obj: &Map<String, Value>) -> Class {
 /// when a document must be parsed again whole (see [`DocSeed`]).
 struct TopSeed<'p>(&'p Projection);
 
+/// The scalar `visit_*` methods of a visitor: each scalar becomes the `Value`
+/// `serde_json` builds for it, turned into the visitor's output by `$wrap`.
+macro_rules! visit_scalars {
+    ($wrap:expr) => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(($wrap)(Value::Bool(v)))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(($wrap)(Value::from(v)))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(($wrap)(Value::from(v)))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(($wrap)(float(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(($wrap)(Value::String(v.to_string())))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(($wrap)(Value::Null))
+        }
+    };
+}
+
 impl<'de> DeserializeSeed<'de> for TopSeed<'_> {
     type Value = Option<Vec<Value>>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -1148,24 +1173,7 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         Ok(DocSeed(self.0).visit_map(map)?.map(|d| vec![d]))
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(vec![Value::Bool(v)]))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(vec![Value::from(v)]))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(vec![Value::from(v)]))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(vec![float(v)]))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(vec![Value::String(v.to_string())]))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Some(vec![Value::Null]))
-    }
+    visit_scalars!(|v| Some(vec![v]));
 }
 
 /// One document. A snapshot's `facts` are projected per kind and a list's
@@ -1230,24 +1238,7 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         Ok(Some(ValueVisitor(&WHOLE).visit_seq(seq)?))
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(Value::Bool(v)))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(Value::from(v)))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(Value::from(v)))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(float(v)))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Value::String(v.to_string())))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Some(Value::Null))
-    }
+    visit_scalars!(Some);
 }
 
 /// A snapshot's `facts`: each kind's documents projected by the kind's node.
@@ -1278,24 +1269,7 @@ impl<'de> Visitor<'de> for FactsSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         Ok((ValueVisitor(&WHOLE).visit_seq(seq)?, false))
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok((Value::Bool(v), false))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok((Value::from(v), false))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok((Value::from(v), false))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok((float(v), false))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok((Value::String(v.to_string()), false))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok((Value::Null, false))
-    }
+    visit_scalars!(|v| (v, false));
 }
 
 /// A list's `items`: each item read whole, then projected by its own kind when
@@ -1337,24 +1311,7 @@ impl<'de> Visitor<'de> for ItemsSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         Ok((ValueVisitor(&WHOLE).visit_map(map)?, false))
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok((Value::Bool(v), false))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok((Value::from(v), false))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok((Value::from(v), false))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok((float(v), false))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok((Value::String(v.to_string()), false))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok((Value::Null, false))
-    }
+    visit_scalars!(|v| (v, false));
 }
 
 /// A kind's documents: an array whose elements `0` projects (anything else is
@@ -1386,24 +1343,7 @@ impl<'de> Visitor<'de> for ArraySeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
         ValueVisitor(&WHOLE).visit_map(map)
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(float(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
+    visit_scalars!(std::convert::identity);
 }
 
 /// A value projected by a node while it is parsed.
@@ -1432,21 +1372,6 @@ impl<'de> Visitor<'de> for ValueVisitor<'_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any valid JSON value")
     }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(float(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
-    }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
         Ok(Value::String(v))
     }
@@ -1456,9 +1381,7 @@ impl<'de> Visitor<'de> for ValueVisitor<'_> {
     fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         NodeSeed(self.0).deserialize(d)
     }
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
+    visit_scalars!(std::convert::identity);
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let e = self.0.element();
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));

@@ -116,19 +116,31 @@ pub async fn load_config(options: &ConfigOptions) -> Result<SdkConfig, CaBundleE
         loader = loader.endpoint_url(url);
     }
     if let Some(bundle) = &options.ca_bundle {
+        use aws_smithy_http_client::proxy::ProxyConfig;
         use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
         let trust = TrustStore::default().with_pem_certificate(bundle.pem.clone());
-        let client = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::AwsLc,
-            ))
-            .tls_context(
-                TlsContext::builder()
-                    .with_trust_store(trust)
-                    .build()
-                    .map_err(|e| CaBundleError::Tls(e.to_string()))?,
-            )
-            .build_https();
+        let context = TlsContext::builder()
+            .with_trust_store(trust)
+            .build()
+            .map_err(|e| CaBundleError::Tls(e.to_string()))?;
+        // As the SDK's default client, with the trust store added: rustls with
+        // aws-lc-rs, the connector settings and sleep of the client using it, and
+        // `HTTPS_PROXY`/`NO_PROXY` from the environment.
+        let client = aws_smithy_http_client::Builder::new().build_with_connector_fn(
+            move |settings, components| {
+                let mut conn = aws_smithy_http_client::ConnectorBuilder::default()
+                    .tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::AwsLc,
+                    ))
+                    .tls_context(context.clone());
+                conn.set_connector_settings(settings.cloned());
+                if let Some(components) = components {
+                    conn.set_sleep_impl(components.sleep_impl());
+                }
+                conn.set_proxy_config(Some(ProxyConfig::from_env()));
+                conn.build()
+            },
+        );
         loader = loader.http_client(client);
     }
     Ok(loader.load().await)

@@ -9,6 +9,7 @@
 //! This crate does no network I/O and knows nothing of terminals, output formats
 //! or exit codes: it reads files it is pointed at and returns values and errors.
 
+pub mod decode;
 pub mod docs;
 pub mod engine;
 pub mod error;

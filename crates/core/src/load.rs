@@ -18,11 +18,12 @@
 //! ```
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use regex::Regex;
 use serde_json::Value;
 
+use crate::decode::Decoder;
 use crate::error::{LoadError, LoadErrorKind, closest};
 use crate::expr::{Cond, CountOp, Matcher, Op, Quantifier, ScopedPath, ValueExpr};
 use crate::finding::Severity;
@@ -33,7 +34,7 @@ use crate::rule::{
 };
 use crate::select::JsonPath;
 use crate::template::{Mode, TemplateError, TemplateId, Templates};
-use crate::yaml::{self, Node, NodeKind, Pos};
+use crate::yaml::{Node, NodeKind, Pos};
 
 /// Keys of a rule file.
 pub const FILE_KEYS: &[&str] = &["version", "rules"];
@@ -149,14 +150,13 @@ pub fn load_rules(files: &[SourceFile]) -> (RuleSet, Vec<LoadError>) {
     let mut errors = Vec::new();
     let mut seen: HashMap<String, Source> = HashMap::new();
     for file in files {
-        let mut dec = Decoder {
-            file: &file.path,
-            errors: &mut errors,
+        let mut dec = RuleDecoder {
+            d: Decoder::new(&file.path),
             templates: &mut set.templates,
         };
         for rule in dec.file(&file.text) {
             if let Some(first) = seen.get(&rule.id) {
-                dec.errors.push(LoadError::new(
+                dec.d.errors.push(LoadError::new(
                     &file.path,
                     rule.source.pos,
                     LoadErrorKind::DuplicateRuleId {
@@ -169,6 +169,7 @@ pub fn load_rules(files: &[SourceFile]) -> (RuleSet, Vec<LoadError>) {
             seen.insert(rule.id.clone(), rule.source.clone());
             set.rules.push(rule);
         }
+        errors.append(&mut dec.d.errors);
     }
     (set, errors)
 }
@@ -188,26 +189,11 @@ pub fn split_scoped_path(text: &str) -> Option<(Option<&str>, String)> {
     Some((Some(name), format!("${tail}")))
 }
 
-/// The state of decoding one file.
-struct Decoder<'a> {
-    file: &'a Path,
-    errors: &'a mut Vec<LoadError>,
+/// The state of decoding one rule file: the file's [`Decoder`] and the rule set's
+/// template environment.
+struct RuleDecoder<'a> {
+    d: Decoder,
     templates: &'a mut Templates,
-}
-
-/// A mapping node's entries, checked against its allowed keys.
-struct Fields<'n> {
-    pos: Pos,
-    entries: Vec<(&'n str, &'n Node)>,
-}
-
-impl<'n> Fields<'n> {
-    fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
-    }
 }
 
 /// The names a rule defines so far, in slot order.
@@ -227,150 +213,35 @@ impl Names {
     }
 }
 
-impl Decoder<'_> {
+impl RuleDecoder<'_> {
     fn err(&mut self, pos: Pos, kind: LoadErrorKind) {
-        self.errors.push(LoadError::new(self.file, pos, kind));
+        self.d.err(pos, kind);
     }
 
     fn file(&mut self, text: &str) -> Vec<Rule> {
-        let root = match yaml::parse(text) {
-            Ok(n) => n,
-            Err(e) => {
-                self.err(
-                    e.pos,
-                    LoadErrorKind::Syntax {
-                        format: "YAML",
-                        message: e.message,
-                    },
-                );
-                return Vec::new();
-            }
-        };
-        let Some(fields) = self.fields(&root, "a rule file", FILE_KEYS) else {
+        let Some(root) = self.d.parse(text) else {
             return Vec::new();
         };
-        if let Some(v) = fields.get("version")
-            && !matches!(v.kind, NodeKind::Int(1))
-        {
-            {
-                self.err(
-                    v.pos,
-                    LoadErrorKind::InvalidValue {
-                        what: "version".into(),
-                        value: v.key_string(),
-                        help: "this rulerun reads rule format version `1`".into(),
-                    },
-                );
-            }
-        }
-        let Some(rules) = self.required(&fields, "rules", "a rule file") else {
+        let Some(fields) = self.d.fields(&root, "a rule file", FILE_KEYS) else {
+            return Vec::new();
+        };
+        self.d.format_version(&fields, "rule");
+        let Some(rules) = self.d.required(&fields, "rules", "a rule file") else {
             return Vec::new();
         };
         let NodeKind::Seq(items) = &rules.kind else {
-            self.wrong_type(rules, "rules", "a list of rules");
+            self.d.wrong_type(rules, "rules", "a list of rules");
             return Vec::new();
         };
         items.iter().filter_map(|r| self.rule(r)).collect()
     }
 
-    fn fields<'n>(
-        &mut self,
-        node: &'n Node,
-        context: &str,
-        allowed: &'static [&'static str],
-    ) -> Option<Fields<'n>> {
-        let NodeKind::Map(entries) = &node.kind else {
-            self.err(
-                node.pos,
-                LoadErrorKind::WrongType {
-                    what: context.to_string(),
-                    expected: "a mapping",
-                    found: node.kind.describe(),
-                },
-            );
-            return None;
-        };
-        let mut out = Vec::with_capacity(entries.len());
-        for (k, v) in entries {
-            let key = k.as_str().unwrap_or("");
-            if allowed.contains(&key) {
-                out.push((key, v));
-            } else {
-                let shown = k.key_string();
-                self.err(
-                    k.pos,
-                    LoadErrorKind::UnknownKey {
-                        suggestion: closest(&shown, allowed.iter().copied()),
-                        key: shown,
-                        context: context.to_string(),
-                        expected: allowed.to_vec(),
-                    },
-                );
-            }
-        }
-        Some(Fields {
-            pos: node.pos,
-            entries: out,
-        })
-    }
-
-    fn required<'n>(
-        &mut self,
-        fields: &Fields<'n>,
-        key: &'static str,
-        context: &str,
-    ) -> Option<&'n Node> {
-        let v = fields.get(key);
-        if v.is_none() {
-            self.err(
-                fields.pos,
-                LoadErrorKind::MissingKey {
-                    key,
-                    context: context.to_string(),
-                },
-            );
-        }
-        v
-    }
-
-    fn wrong_type(&mut self, node: &Node, what: &str, expected: &'static str) {
-        self.err(
-            node.pos,
-            LoadErrorKind::WrongType {
-                what: what.to_string(),
-                expected,
-                found: node.kind.describe(),
-            },
-        );
-    }
-
-    fn string(&mut self, node: &Node, what: &str) -> Option<String> {
-        match &node.kind {
-            NodeKind::Str(s) => Some(s.clone()),
-            NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => Some(node.key_string()),
-            _ => {
-                self.wrong_type(node, what, "a string");
-                None
-            }
-        }
-    }
-
-    fn string_list(&mut self, node: &Node, what: &str) -> Vec<String> {
-        match &node.kind {
-            NodeKind::Seq(items) => items.iter().filter_map(|i| self.string(i, what)).collect(),
-            _ => {
-                self.wrong_type(node, what, "a list of strings");
-                Vec::new()
-            }
-        }
-    }
-
     fn rule(&mut self, node: &Node) -> Option<Rule> {
-        let errors_before = self.errors.len();
+        let errors_before = self.d.errors.len();
         let templates_before = self.templates.mark();
-        let f = self.fields(node, "a rule", RULE_KEYS)?;
-        let id = self.required(&f, "id", "a rule").and_then(|n| {
-            let id = self.string(n, "id")?;
+        let f = self.d.fields(node, "a rule", RULE_KEYS)?;
+        let id = self.d.required(&f, "id", "a rule").and_then(|n| {
+            let id = self.d.string(n, "id")?;
             let valid = !id.is_empty()
                 && id.len() <= 100
                 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -388,10 +259,11 @@ impl Decoder<'_> {
             Some(id)
         });
         let title = self
+            .d
             .required(&f, "title", "a rule")
-            .and_then(|n| self.string(n, "title"));
-        let severity = self.required(&f, "severity", "a rule").and_then(|n| {
-            let s = self.string(n, "severity")?;
+            .and_then(|n| self.d.string(n, "title"));
+        let severity = self.d.required(&f, "severity", "a rule").and_then(|n| {
+            let s = self.d.string(n, "severity")?;
             match s.parse::<Severity>() {
                 Ok(sev) => Some(sev),
                 Err(_) => {
@@ -412,13 +284,13 @@ impl Decoder<'_> {
         });
         let labels = f
             .get("labels")
-            .map(|n| self.string_list(n, "labels"))
+            .map(|n| self.d.string_list(n, "labels"))
             .unwrap_or_default();
         let docs = f.get("docs").map(|n| self.docs(n)).unwrap_or_default();
         let params = f.get("params").map(|n| self.params(n)).unwrap_or_default();
         let supersedes = f
             .get("supersedes")
-            .map(|n| self.string_list(n, "supersedes"))
+            .map(|n| self.d.string_list(n, "supersedes"))
             .unwrap_or_default();
 
         // Scope: the subject is slot 0.
@@ -427,7 +299,7 @@ impl Decoder<'_> {
             dollar: 0,
         };
         let mut kinds = BTreeSet::new();
-        let (subject_kind, filter) = match self.required(&f, "subject", "a rule") {
+        let (subject_kind, filter) = match self.d.required(&f, "subject", "a rule") {
             Some(n) => self.subject(n, &names),
             None => (None, None),
         };
@@ -445,15 +317,18 @@ impl Decoder<'_> {
                         }
                     }
                 }
-                _ => self.wrong_type(n, "let", "a mapping of names to bindings"),
+                _ => self
+                    .d
+                    .wrong_type(n, "let", "a mapping of names to bindings"),
             }
         }
         let when = f.get("when").and_then(|n| self.cond(n, &names));
         let finding = self
+            .d
             .required(&f, "finding", "a rule")
             .and_then(|n| self.finding(n, &names));
 
-        if self.errors.len() != errors_before {
+        if self.d.errors.len() != errors_before {
             return None;
         }
         Some(Rule {
@@ -471,7 +346,7 @@ impl Decoder<'_> {
             ),
             params,
             source: Source {
-                file: self.file.to_path_buf(),
+                file: self.d.file.clone(),
                 pos: node.pos,
             },
             subject_kind: subject_kind?,
@@ -489,7 +364,7 @@ impl Decoder<'_> {
 
     fn params(&mut self, node: &Node) -> Vec<Param> {
         let NodeKind::Map(entries) = &node.kind else {
-            self.wrong_type(
+            self.d.wrong_type(
                 node,
                 "params",
                 "a mapping of parameter names to `{default, description}`",
@@ -512,15 +387,18 @@ impl Decoder<'_> {
                 );
                 continue;
             }
-            let Some(f) = self.fields(v, &format!("parameter `{name}`"), PARAM_KEYS) else {
+            let Some(f) = self.d.fields(v, &format!("parameter `{name}`"), PARAM_KEYS) else {
                 continue;
             };
-            let Some(default) = self.required(&f, "default", &format!("parameter `{name}`")) else {
+            let Some(default) = self
+                .d
+                .required(&f, "default", &format!("parameter `{name}`"))
+            else {
                 continue;
             };
             let description = f
                 .get("description")
-                .and_then(|n| self.string(n, "description"))
+                .and_then(|n| self.d.string(n, "description"))
                 .unwrap_or_default();
             out.push(Param {
                 name,
@@ -532,12 +410,12 @@ impl Decoder<'_> {
     }
 
     fn docs(&mut self, node: &Node) -> RuleDocs {
-        let Some(f) = self.fields(node, "docs", DOCS_KEYS) else {
+        let Some(f) = self.d.fields(node, "docs", DOCS_KEYS) else {
             return RuleDocs::default();
         };
         let mut text = |key: &str| {
             f.get(key)
-                .and_then(|n| self.string(n, key))
+                .and_then(|n| self.d.string(n, key))
                 .unwrap_or_default()
         };
         let summary = text("summary");
@@ -545,7 +423,7 @@ impl Decoder<'_> {
         let how_to_fix = text("howToFix");
         let references = f
             .get("references")
-            .map(|n| self.string_list(n, "references"))
+            .map(|n| self.d.string_list(n, "references"))
             .unwrap_or_default();
         RuleDocs {
             summary,
@@ -556,10 +434,11 @@ impl Decoder<'_> {
     }
 
     fn subject(&mut self, node: &Node, names: &Names) -> (Option<String>, Option<Cond>) {
-        let Some(f) = self.fields(node, "subject", SUBJECT_KEYS) else {
+        let Some(f) = self.d.fields(node, "subject", SUBJECT_KEYS) else {
             return (None, None);
         };
         let kind = self
+            .d
             .required(&f, "kind", "subject")
             .and_then(|n| self.kind_name(n));
         let filter = f.get("where").and_then(|n| self.cond(n, names));
@@ -567,7 +446,7 @@ impl Decoder<'_> {
     }
 
     fn kind_name(&mut self, node: &Node) -> Option<String> {
-        let kind = self.string(node, "kind")?;
+        let kind = self.d.string(node, "kind")?;
         let valid = crate::facts::is_kind_name(&kind);
         if !valid {
             self.err(
@@ -584,10 +463,11 @@ impl Decoder<'_> {
     }
 
     fn each(&mut self, node: &Node, names: &mut Names) -> Option<Each> {
-        let f = self.fields(node, "each", EACH_KEYS)?;
-        let name_node = self.required(&f, "as", "each")?;
+        let f = self.d.fields(node, "each", EACH_KEYS)?;
+        let name_node = self.d.required(&f, "as", "each")?;
         let name = self.binding_name(name_node, names)?;
         let path = self
+            .d
             .required(&f, "path", "each")
             .and_then(|n| self.path(n, names))?;
         names.names.push(name);
@@ -596,7 +476,7 @@ impl Decoder<'_> {
     }
 
     fn binding_name(&mut self, node: &Node, names: &Names) -> Option<String> {
-        let name = self.string(node, "binding name")?;
+        let name = self.d.string(node, "binding name")?;
         let ident = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let is_function = func::lookup(&name).is_some();
@@ -635,7 +515,9 @@ impl Decoder<'_> {
         kinds: &mut BTreeSet<String>,
     ) -> Option<Binding> {
         let name = self.binding_name(key, names)?;
-        let f = self.fields(node, &format!("binding `{name}`"), BINDING_KEYS)?;
+        let f = self
+            .d
+            .fields(node, &format!("binding `{name}`"), BINDING_KEYS)?;
         let slot = names.names.len();
         let guard = f.get("if").and_then(|n| self.cond(n, names));
         let forms = ["join", "call", "value"]
@@ -655,13 +537,15 @@ impl Decoder<'_> {
         let kind = if let Some(j) = f.get("join") {
             let kind = self.kind_name(j)?;
             kinds.insert(kind.clone());
-            let on_node = self.required(&f, "on", &format!("binding `{name}`"))?;
-            let eq_node = self.required(&f, "equals", &format!("binding `{name}`"))?;
+            let on_node = self.d.required(&f, "on", &format!("binding `{name}`"))?;
+            let eq_node = self
+                .d
+                .required(&f, "equals", &format!("binding `{name}`"))?;
             let on: Vec<JsonPath> = self
                 .one_or_many(on_node)
                 .into_iter()
                 .filter_map(|n| {
-                    let text = self.string(n, "on")?;
+                    let text = self.d.string(n, "on")?;
                     match split_scoped_path(&text) {
                         Some((None, p)) => self.compile_path(n.pos, &p),
                         _ => {
@@ -702,7 +586,7 @@ impl Decoder<'_> {
                 Some(n) => match n.kind {
                     NodeKind::Bool(b) => b,
                     _ => {
-                        self.wrong_type(n, "one", "`true` or `false`");
+                        self.d.wrong_type(n, "one", "`true` or `false`");
                         false
                     }
                 },
@@ -733,7 +617,7 @@ impl Decoder<'_> {
                 }
             }
             if let Some(c) = f.get("call") {
-                let fname = self.string(c, "call")?;
+                let fname = self.d.string(c, "call")?;
                 let Some(function) = func::lookup(&fname) else {
                     self.err(
                         c.pos,
@@ -802,7 +686,7 @@ impl Decoder<'_> {
     }
 
     fn path(&mut self, node: &Node, names: &Names) -> Option<ScopedPath> {
-        let text = self.string(node, "path")?;
+        let text = self.d.string(node, "path")?;
         self.path_text(node.pos, &text, names)
     }
 
@@ -856,7 +740,7 @@ impl Decoder<'_> {
                         "not" => self.cond(v, names).map(|c| Cond::Not(Box::new(c))),
                         combinator => {
                             let NodeKind::Seq(items) = &v.kind else {
-                                self.wrong_type(v, combinator, "a list of conditions");
+                                self.d.wrong_type(v, combinator, "a list of conditions");
                                 return None;
                             };
                             let cs = items.iter().filter_map(|i| self.cond(i, names)).collect();
@@ -871,7 +755,7 @@ impl Decoder<'_> {
                 self.matcher(node, entries, names).map(Cond::Match)
             }
             _ => {
-                self.wrong_type(
+                self.d.wrong_type(
                     node,
                     "condition",
                     "a mapping (`{path: ..., equals: ...}`, `all`, `any` or `not`) or a list",
@@ -979,14 +863,14 @@ impl Decoder<'_> {
             NodeKind::Int(i) => Some(i as f64),
             NodeKind::Float(f) => Some(f),
             _ => {
-                d.wrong_type(v, name, "a number");
+                d.d.wrong_type(v, name, "a number");
                 None
             }
         };
         let list = |d: &mut Self| match &v.kind {
             NodeKind::Seq(items) => Some(items.iter().map(Node::to_json).collect::<Vec<Value>>()),
             _ => {
-                d.wrong_type(v, name, "a list of values");
+                d.d.wrong_type(v, name, "a list of values");
                 None
             }
         };
@@ -1015,10 +899,10 @@ impl Decoder<'_> {
             "in" => Op::In(list(self)?),
             "notIn" => Op::NotIn(list(self)?),
             "contains" => Op::Contains(v.to_json()),
-            "startsWith" => Op::StartsWith(self.string(v, name)?),
-            "endsWith" => Op::EndsWith(self.string(v, name)?),
+            "startsWith" => Op::StartsWith(self.d.string(v, name)?),
+            "endsWith" => Op::EndsWith(self.d.string(v, name)?),
             "regex" => {
-                let pattern = self.string(v, name)?;
+                let pattern = self.d.string(v, name)?;
                 match regex::RegexBuilder::new(&pattern)
                     .size_limit(1 << 20)
                     .build()
@@ -1039,7 +923,7 @@ impl Decoder<'_> {
             "exists" | "absent" => match v.kind {
                 NodeKind::Bool(b) => Op::Exists(if name == "exists" { b } else { !b }),
                 _ => {
-                    self.wrong_type(v, name, "`true` or `false`");
+                    self.d.wrong_type(v, name, "`true` or `false`");
                     return None;
                 }
             },
@@ -1056,14 +940,14 @@ impl Decoder<'_> {
                     NodeKind::Int(_) => match as_usize(v) {
                         Some(n) => Op::Count(CountOp::Eq(n)),
                         None => {
-                            self.wrong_type(v, "count", "a non-negative integer");
+                            self.d.wrong_type(v, "count", "a non-negative integer");
                             return None;
                         }
                     },
                     NodeKind::Map(entries) if entries.len() == 1 => {
                         let (k, n) = entries.first()?;
                         let Some(n) = as_usize(n) else {
-                            self.wrong_type(n, "count", "a non-negative integer");
+                            self.d.wrong_type(n, "count", "a non-negative integer");
                             return None;
                         };
                         match k.as_str() {
@@ -1085,7 +969,8 @@ impl Decoder<'_> {
                         }
                     }
                     _ => {
-                        self.wrong_type(v, "count", "an integer or `{gte: N}` / `{lte: N}`");
+                        self.d
+                            .wrong_type(v, "count", "an integer or `{gte: N}` / `{lte: N}`");
                         return None;
                     }
                 }
@@ -1107,7 +992,7 @@ impl Decoder<'_> {
         mode: Mode,
         what: &str,
     ) -> Option<TemplateId> {
-        let text = self.string(node, what)?;
+        let text = self.d.string(node, what)?;
         let scope = Self::template_scope(names);
         match self.templates.compile(&text, mode, &scope) {
             Ok(id) => Some(id),
@@ -1169,10 +1054,10 @@ impl Decoder<'_> {
     }
 
     fn finding(&mut self, node: &Node, names: &Names) -> Option<FindingSpec> {
-        let f = self.fields(node, "finding", FINDING_KEYS)?;
+        let f = self.d.fields(node, "finding", FINDING_KEYS)?;
         let subject = match f.get("subject") {
             Some(s) => {
-                let sf = self.fields(s, "finding subject", FINDING_SUBJECT_KEYS)?;
+                let sf = self.d.fields(s, "finding subject", FINDING_SUBJECT_KEYS)?;
                 SubjectSpec {
                     kind: sf.get("kind").and_then(|n| self.value_expr(n, names)),
                     namespace: sf.get("namespace").and_then(|n| self.value_expr(n, names)),
@@ -1182,6 +1067,7 @@ impl Decoder<'_> {
             None => SubjectSpec::default(),
         };
         let message = self
+            .d
             .required(&f, "message", "finding")
             .and_then(|n| self.template(n, names, Mode::Plain, "message"));
         let mut evidence = Vec::new();
@@ -1194,7 +1080,9 @@ impl Decoder<'_> {
                         }
                     }
                 }
-                _ => self.wrong_type(e, "evidence", "a mapping of names to values"),
+                _ => self
+                    .d
+                    .wrong_type(e, "evidence", "a mapping of names to values"),
             }
         }
         let mut fix = Vec::new();
@@ -1207,7 +1095,7 @@ impl Decoder<'_> {
                         }
                     }
                 }
-                _ => self.wrong_type(x, "fix", "a list of steps"),
+                _ => self.d.wrong_type(x, "fix", "a list of steps"),
             }
         }
         Some(FindingSpec {
@@ -1219,8 +1107,9 @@ impl Decoder<'_> {
     }
 
     fn fix_step(&mut self, node: &Node, names: &Names) -> Option<FixSpec> {
-        let f = self.fields(node, "a fix step", FIX_KEYS)?;
+        let f = self.d.fields(node, "a fix step", FIX_KEYS)?;
         let description = self
+            .d
             .required(&f, "description", "a fix step")
             .and_then(|n| self.template(n, names, Mode::Plain, "description"));
         let command = match (f.get("argv"), f.get("command")) {
@@ -1248,7 +1137,8 @@ impl Decoder<'_> {
                     FixCommand::Argv(parts?)
                 }
                 _ => {
-                    self.wrong_type(a, "argv", "a non-empty list of arguments");
+                    self.d
+                        .wrong_type(a, "argv", "a non-empty list of arguments");
                     return None;
                 }
             },

@@ -26,65 +26,10 @@ use rulerun_core::facts::parse_fact_text;
 use rulerun_core::testing::{load_tests, run_test};
 use rulerun_core::{FactStore, RuleSet, SourceFile, check, load_rules};
 
-use crate::support::{repo, root, rulerun};
-
-/// A fenced code block of a Markdown file.
-struct Block {
-    /// The info string after the opening fence (`yaml`, `json`, `text`).
-    lang: String,
-    /// 1-based line of the opening fence.
-    line: usize,
-    /// The lines between the fences.
-    body: Vec<String>,
-}
-
-impl Block {
-    /// The value after `# TAG: ` on the block's first line.
-    fn tag(&self, tag: &str) -> Option<String> {
-        let first = self.body.first()?;
-        let rest = first.strip_prefix('#')?.trim_start();
-        let value = rest.strip_prefix(tag)?.strip_prefix(':')?;
-        Some(value.trim().to_string())
-    }
-
-    fn text(&self) -> String {
-        let mut s = self.body.join("\n");
-        s.push('\n');
-        s
-    }
-}
+use crate::support::{blocks, repo, root, rulerun};
 
 fn read_doc(rel: &str) -> Option<String> {
     std::fs::read_to_string(root().join(rel)).ok()
-}
-
-/// The fenced blocks of a Markdown text (fences at column 0).
-fn blocks(markdown: &str) -> Vec<Block> {
-    let mut out = Vec::new();
-    let mut open: Option<Block> = None;
-    for (i, line) in markdown.lines().enumerate() {
-        match open.take() {
-            None => {
-                if let Some(info) = line.strip_prefix("```") {
-                    open = Some(Block {
-                        lang: info.trim().to_string(),
-                        line: i + 1,
-                        body: Vec::new(),
-                    });
-                }
-            }
-            Some(mut b) => {
-                if line.trim_end() == "```" {
-                    out.push(b);
-                } else {
-                    b.body.push(line.to_string());
-                    open = Some(b);
-                }
-            }
-        }
-    }
-    assert!(open.is_none(), "a code block is not closed");
-    out
 }
 
 /// The docs whose rule examples are tested.

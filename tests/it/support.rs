@@ -40,3 +40,58 @@ pub fn rulerun<S: AsRef<str>>(args: &[S]) -> Run {
         stderr: String::from_utf8_lossy(&err).into_owned(),
     }
 }
+
+/// A fenced code block of a Markdown file.
+pub struct Block {
+    /// The info string after the opening fence (`yaml`, `json`, `text`).
+    pub lang: String,
+    /// 1-based line of the opening fence.
+    pub line: usize,
+    /// The lines between the fences.
+    pub body: Vec<String>,
+}
+
+impl Block {
+    /// The value after `# TAG: ` on the block's first line.
+    pub fn tag(&self, tag: &str) -> Option<String> {
+        let first = self.body.first()?;
+        let rest = first.strip_prefix('#')?.trim_start();
+        let value = rest.strip_prefix(tag)?.strip_prefix(':')?;
+        Some(value.trim().to_string())
+    }
+
+    pub fn text(&self) -> String {
+        let mut s = self.body.join("\n");
+        s.push('\n');
+        s
+    }
+}
+
+/// The fenced blocks of a Markdown text (fences at column 0).
+pub fn blocks(markdown: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut open: Option<Block> = None;
+    for (i, line) in markdown.lines().enumerate() {
+        match open.take() {
+            None => {
+                if let Some(info) = line.strip_prefix("```") {
+                    open = Some(Block {
+                        lang: info.trim().to_string(),
+                        line: i + 1,
+                        body: Vec::new(),
+                    });
+                }
+            }
+            Some(mut b) => {
+                if line.trim_end() == "```" {
+                    out.push(b);
+                } else {
+                    b.body.push(line.to_string());
+                    open = Some(b);
+                }
+            }
+        }
+    }
+    assert!(open.is_none(), "a code block is not closed");
+    out
+}

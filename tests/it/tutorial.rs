@@ -19,45 +19,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::root;
+use crate::support::{blocks, root};
 
 const DOC: &str = "docs/writing-rules.md";
 const TUTORIAL_ROOT: &str = "/tmp/tutorial";
-
-struct Block {
-    lang: String,
-    /// 0-based index of the first body line in the document.
-    start: usize,
-    body: Vec<String>,
-}
-
-fn blocks(markdown: &str) -> Vec<Block> {
-    let mut out = Vec::new();
-    let mut open: Option<Block> = None;
-    for (i, line) in markdown.lines().enumerate() {
-        match open.take() {
-            None => {
-                if let Some(info) = line.strip_prefix("```") {
-                    open = Some(Block {
-                        lang: info.trim().to_string(),
-                        start: i + 1,
-                        body: Vec::new(),
-                    });
-                }
-            }
-            Some(mut b) => {
-                if line.trim_end() == "```" {
-                    out.push(b);
-                } else {
-                    b.body.push(line.to_string());
-                    open = Some(b);
-                }
-            }
-        }
-    }
-    assert!(open.is_none(), "{DOC}: a code block is not closed");
-    out
-}
 
 /// Splits a command line into words: whitespace-separated, with '...' and "..."
 /// quoting; a `#` starting a word begins a comment.
@@ -255,7 +220,7 @@ fn the_writing_rules_tutorial_runs_as_written() {
     let mut mismatches = Vec::new();
     let mut commands = 0;
     for b in blocks(&markdown) {
-        let at = format!("{DOC}:{}", b.start);
+        let at = format!("{DOC}:{}", b.line);
         let file_tag = b
             .body
             .iter()
@@ -277,7 +242,7 @@ fn the_writing_rules_tutorial_runs_as_written() {
                 let mut i = 0;
                 while i < b.body.len() {
                     let line = b.body[i].trim();
-                    let here = format!("{DOC}:{}", b.start + i + 1);
+                    let here = format!("{DOC}:{}", b.line + i + 1);
                     i += 1;
                     if line.is_empty() || line.starts_with('#') {
                         continue;
@@ -302,7 +267,7 @@ fn the_writing_rules_tutorial_runs_as_written() {
                         .unwrap_or(0);
                     let (code, output) = replay.run(&argv, &here);
                     assert_eq!(code, want_code, "{here}: `{line}` exited {code}:\n{output}");
-                    last = Some((b.start + i, shown(&replay.root, &output)));
+                    last = Some((b.line + i, shown(&replay.root, &output)));
                     commands += 1;
                 }
                 after_sh = true;
@@ -318,11 +283,7 @@ fn the_writing_rules_tutorial_runs_as_written() {
                         output.trim_end()
                     ));
                 }
-                replacements.push((
-                    b.start,
-                    b.start + b.body.len(),
-                    output.trim_end().to_string(),
-                ));
+                replacements.push((b.line, b.line + b.body.len(), output.trim_end().to_string()));
                 after_sh = false;
             }
             _ => after_sh = false,

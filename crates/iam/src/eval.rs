@@ -451,11 +451,28 @@ pub(crate) fn evaluate_prepared(prep: &Prepared, action: &str) -> Evaluation {
                 .map(|e| e.applies.clone()),
         )
     };
-    // grants to a session or user ARN are not limited by an implicit deny
-    // in a boundary or session policy; grants to the role ARN (or anyone) are.
-    let res_unbounded = res_by(&[PrincipalMatchKind::RoleSession, PrincipalMatchKind::User]);
-    let res_direct = res_by(&[
+    // Same account (IAM User Guide, "Policy evaluation for requests within a
+    // single account" and "AWS JSON policy elements: Principal"):
+    // * grants to the session or user ARN are not limited by an implicit
+    //   deny in a boundary or session policy ("Permissions granted directly
+    //   to a session are not limited by an implicit deny in an
+    //   identity-based policy, a permissions boundary, or session policy");
+    // * neither are grants to `*` ("Identity-based policy types, such as
+    //   permissions boundaries or session policies, do not limit
+    //   permissions granted using the aws:PrincipalArn condition key with a
+    //   wildcard(*) in the Principal element, unless the identity-based
+    //   policies contain an explicit deny"; a `*` grant without that
+    //   condition grants at least as much);
+    // * grants to the role ARN (or its unique id) are ("Resource-based
+    //   policies that grant permissions to an IAM role ARN are limited by an
+    //   implicit deny in a permissions boundary or session policy");
+    // * grants to the account only delegate: the identity side must grant.
+    let res_unbounded = res_by(&[
+        PrincipalMatchKind::RoleSession,
+        PrincipalMatchKind::User,
         PrincipalMatchKind::Wildcard,
+    ]);
+    let res_direct = res_by(&[
         PrincipalMatchKind::Role,
         PrincipalMatchKind::UniqueId,
         PrincipalMatchKind::Service,

@@ -59,8 +59,9 @@
 //! * Same account: an identity-based grant (within the permissions boundary
 //!   and session policies, when present) **or** a resource-policy grant
 //!   naming the principal suffices. A resource grant naming the session or
-//!   user ARN is not limited by the boundary or session policy; one naming
-//!   the role ARN (or `*`) is.
+//!   user ARN, or `*`, is not limited by an implicit deny in the boundary or
+//!   session policy; one naming the role ARN (or its unique id) is; one
+//!   naming the account only delegates (the identity side must grant).
 //! * Cross account: both the identity side and the resource policy must
 //!   grant.
 //! * Account principals (`"123456789012"`, `arn:aws:iam::123456789012:root`)

@@ -309,12 +309,17 @@ fn best_match(set: &PrincipalSet, caller: &Caller) -> Option<(PrincipalMatchKind
         PrincipalSet::Any => return Some((PrincipalMatchKind::Wildcard, "*".into())),
         PrincipalSet::Entries(e) => e,
     };
+    // the entry that grants the most wins: a session/user ARN or `*` grant
+    // is not limited by a permissions boundary, a role grant is, an
+    // account grant only delegates (see `eval`); among equals, the most
+    // specific entry explains best.
     let rank = |k: PrincipalMatchKind| match k {
         PrincipalMatchKind::RoleSession | PrincipalMatchKind::User => 0,
-        PrincipalMatchKind::Role | PrincipalMatchKind::UniqueId => 1,
-        PrincipalMatchKind::Service | PrincipalMatchKind::Exact => 1,
-        PrincipalMatchKind::Account => 2,
-        _ => 3,
+        PrincipalMatchKind::Wildcard => 1,
+        PrincipalMatchKind::Role | PrincipalMatchKind::UniqueId => 2,
+        PrincipalMatchKind::Service | PrincipalMatchKind::Exact => 2,
+        PrincipalMatchKind::Account => 3,
+        PrincipalMatchKind::NotPrincipal => 4,
     };
     entries
         .iter()

@@ -108,6 +108,148 @@ fn boundary_limits_role_arn_grant_but_not_session_grant() {
     assert_eq!(decide(base(ROLE_SESSION)), Decision::Allowed);
 }
 
+/// Same-account resource-policy (ECR repository policy) grants against the
+/// permissions boundary of the requesting role session, for every principal
+/// form the grant can name. The request is made by the role session (as the
+/// kubelet's node credentials are); `aws:PrincipalArn` is the role ARN.
+///
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html
+/// (and access_policies_boundaries.html, "Resource-based policies"):
+///
+/// * session ARN: "Permissions granted directly to a session are not limited
+///   by an implicit deny in an identity-based policy, a permissions
+///   boundary, or session policy."
+/// * role ARN (and the role's unique id, which stands for the role ARN):
+///   "Resource-based policies that grant permissions to an IAM role ARN are
+///   limited by an implicit deny in a permissions boundary or session
+///   policy."
+/// * `"*"` and `{"AWS": "*"}`: "Permissions boundaries and session policies
+///   do not limit permissions granted using the `aws:PrincipalArn` condition
+///   key with a wildcard(*) in the Principal element, unless the
+///   identity-based policies contain an explicit deny." A `*` grant without
+///   that condition grants at least as much, so it is not limited either.
+/// * account (`arn:aws:iam::ACCT:root`, or the bare id): reference_policies_elements_principal.html,
+///   "AWS account principals": "This delegates authority to the account."
+///   and "Both delegate permissions to the account." The grant does nothing
+///   on its own: the identity-based policy must allow, within the boundary.
+/// * "An explicit deny in any of these policies overrides the allow."
+#[test]
+fn resource_grant_vs_boundary_by_principal_form() {
+    const ROLE_ARN: &str = "arn:aws:iam::111122223333:role/AppRole";
+    let res = "arn:aws:ecr:us-east-1:111122223333:repository/app";
+    let stmt = |principal: Value| json!({"Sid": "Grant", "Effect": "Allow", "Principal": principal, "Action": "ecr:BatchGetImage"});
+    // (form, statement, limited by an implicit deny in the boundary, needs the identity side)
+    let forms: Vec<(&str, Value, bool, bool)> = vec![
+        ("role arn", stmt(json!({"AWS": ROLE_ARN})), true, false),
+        (
+            "role unique id",
+            stmt(json!({"AWS": "AROAEXAMPLEID"})),
+            true,
+            false,
+        ),
+        (
+            "role session arn",
+            stmt(json!({"AWS": ROLE_SESSION})),
+            false,
+            false,
+        ),
+        ("\"*\"", stmt(json!("*")), false, false),
+        ("{\"AWS\": \"*\"}", stmt(json!({"AWS": "*"})), false, false),
+        (
+            "\"*\" with ArnEquals aws:PrincipalArn",
+            {
+                let mut s = stmt(json!("*"));
+                s["Condition"] = json!({"ArnEquals": {"aws:PrincipalArn": ROLE_ARN}});
+                s
+            },
+            false,
+            false,
+        ),
+        (
+            "account root arn",
+            stmt(json!({"AWS": "arn:aws:iam::111122223333:root"})),
+            true,
+            true,
+        ),
+        (
+            "account id",
+            stmt(json!({"AWS": "111122223333"})),
+            true,
+            true,
+        ),
+    ];
+    let no_boundary: Option<Value> = None;
+    let implicit = Some(allow_identity(&["s3:*"]));
+    let explicit = Some(json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Sid": "NoPull", "Effect": "Deny", "Action": "ecr:BatchGetImage", "Resource": "*"}]}));
+    for (form, statement, limited, delegates) in &forms {
+        for with_identity_grant in [false, true] {
+            for (boundary_name, boundary) in [
+                ("no boundary", &no_boundary),
+                ("boundary without ecr", &implicit),
+                ("boundary denying the pull", &explicit),
+            ] {
+                let mut req = request(ROLE_SESSION, "ecr:BatchGetImage", res);
+                req["principalId"] = json!("AROAEXAMPLEID:app-session");
+                let mut input = json!({
+                    "request": req,
+                    "resourcePolicy": {"Version": "2012-10-17", "Statement": [statement]},
+                });
+                if with_identity_grant {
+                    input["identityPolicies"] = json!([allow_identity(&["ecr:BatchGetImage"])]);
+                }
+                if let Some(b) = boundary {
+                    input["permissionBoundaryPolicies"] = json!([b]);
+                }
+                let expected = match (boundary_name, with_identity_grant) {
+                    ("boundary denying the pull", _) => Decision::ExplicitlyDenied,
+                    ("no boundary", true) => Decision::Allowed,
+                    ("no boundary", false) if *delegates => Decision::ImplicitlyDenied,
+                    ("no boundary", false) => Decision::Allowed,
+                    // the identity path is cut by the boundary either way
+                    (_, _) if *limited => Decision::ImplicitlyDenied,
+                    (_, _) => Decision::Allowed,
+                };
+                let ev = eval(input);
+                assert_eq!(
+                    ev.decision, expected,
+                    "{form}, {boundary_name}, identity grant: {with_identity_grant}: {}",
+                    ev.explanation.summary
+                );
+                if expected == Decision::ImplicitlyDenied {
+                    // an account grant without an identity grant lacks the
+                    // identity side; otherwise the boundary is what is missing
+                    let missing = if *delegates && !with_identity_grant {
+                        "identity-based policy"
+                    } else {
+                        "permissions boundary"
+                    };
+                    let message = ev.explanation.aws_message.clone().unwrap_or_default();
+                    assert!(
+                        message.ends_with(&format!(
+                            "because no {missing} allows the ecr:BatchGetImage action"
+                        )),
+                        "{form}, {boundary_name}, identity grant: {with_identity_grant}: {message}"
+                    );
+                }
+                if expected == Decision::ExplicitlyDenied {
+                    assert_eq!(
+                        ev.explanation.aws_message.as_deref(),
+                        Some(
+                            "User: arn:aws:sts::111122223333:assumed-role/AppRole/app-session is not authorized to perform: ecr:BatchGetImage on resource: arn:aws:ecr:us-east-1:111122223333:repository/app with an explicit deny in a permissions boundary"
+                        )
+                    );
+                    assert_eq!(
+                        ev.explanation.deciding_statements[0].sid.as_deref(),
+                        Some("NoPull")
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
 /// Cross-account: the identity policy in the trusted account and the
 /// resource policy in the trusting account must both allow.

@@ -21,8 +21,9 @@ use crate::ops;
 /// How the collector calls AWS.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AwsOptions {
-    /// The EKS cluster whose node groups `eks.nodegroup` reads (from
-    /// `--cluster-name` or the kubeconfig's EKS ARN).
+    /// The EKS cluster whose node groups `eks.nodegroup` and Fargate profiles
+    /// `eks.fargate-profile` read (from `--cluster-name` or the kubeconfig's EKS
+    /// ARN).
     pub cluster_name: Option<String>,
     /// The timeout of each attempt of each call.
     pub call_timeout: Duration,
@@ -214,6 +215,21 @@ impl AwsCollector {
         }
     }
 
+    /// The EKS cluster whose `what` (a node group, a Fargate profile) `op` reads.
+    fn cluster_name(&self, op: &str, what: &str) -> Result<&str, FetchError> {
+        self.options
+            .cluster_name
+            .as_deref()
+            .ok_or_else(|| FetchError::Other {
+                operation: op.to_string(),
+                message: format!("{what} cannot be read: the EKS cluster name is not known"),
+                help: Some(
+                    "pass `--cluster-name`, or use a kubeconfig whose context names the EKS cluster ARN"
+                        .into(),
+                ),
+            })
+    }
+
     async fn run(&self, op: &str, key: &[String]) -> Outcome {
         let k = |i: usize| key.get(i).map(String::as_str).unwrap_or_default();
         let ctx = &self.ctx;
@@ -266,20 +282,12 @@ impl AwsCollector {
                 fetch::ecr::registry_policy(&self.ecr_client(&region), ctx, k(0), &region).await
             }
             "eks.nodegroup" => {
-                let Some(cluster) = self.options.cluster_name.as_deref() else {
-                    return Err(FetchError::Other {
-                        operation: op.to_string(),
-                        message: format!(
-                            "node group `{}` cannot be read: the EKS cluster name is not known",
-                            k(0)
-                        ),
-                        help: Some(
-                            "pass `--cluster-name`, or use a kubeconfig whose context names the EKS cluster ARN"
-                                .into(),
-                        ),
-                    });
-                };
+                let cluster = self.cluster_name(op, &format!("node group `{}`", k(0)))?;
                 fetch::eks::nodegroup(&self.eks, ctx, cluster, self.region(), k(0)).await
+            }
+            "eks.fargate-profile" => {
+                let cluster = self.cluster_name(op, &format!("Fargate profile `{}`", k(0)))?;
+                fetch::eks::fargate_profile(&self.eks, ctx, cluster, self.region(), k(0)).await
             }
             "ec2.instance" => {
                 // Normally filled by `prefetch_instances`; a key that was not (a
@@ -472,6 +480,11 @@ mod tests {
             .await;
         assert!(r[0].outcome.is_err());
         let r = c.fetch("eks.nodegroup", &[vec!["ng".to_string()]]).await;
+        let help = r[0].outcome.as_ref().err().and_then(FetchError::help);
+        assert!(help.is_some_and(|h| h.contains("--cluster-name")));
+        let r = c
+            .fetch("eks.fargate-profile", &[vec!["fp".to_string()]])
+            .await;
         let help = r[0].outcome.as_ref().err().and_then(FetchError::help);
         assert!(help.is_some_and(|h| h.contains("--cluster-name")));
         assert!(c.calls().is_empty());

@@ -129,6 +129,12 @@ pub static OPS: &[OpSpec] = &[
         description: "An EKS managed node group of the cluster (`describe-nodegroup`); the cluster name comes from `--cluster-name` or the kubeconfig's EKS ARN.",
     },
     OpSpec {
+        name: "eks.fargate-profile",
+        kinds: &[("aws/eks/FargateProfile", &["$.fargateProfileName"])],
+        iam_actions: &["eks:DescribeFargateProfile"],
+        description: "An EKS Fargate profile of the cluster (`describe-fargate-profile`), whose pod execution role pulls the images of its pods (which carry the label `eks.amazonaws.com/fargate-profile`); nothing when it does not exist. The cluster name comes from `--cluster-name` or the kubeconfig's EKS ARN.",
+    },
+    OpSpec {
         name: "ec2.instance",
         kinds: &[("aws/ec2/Instance", &["$.InstanceId"])],
         iam_actions: &["ec2:DescribeInstances"],

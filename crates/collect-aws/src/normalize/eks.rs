@@ -1,6 +1,6 @@
 //! Amazon EKS documents, camelCase as `aws eks ... --output json` prints them.
 
-use aws_sdk_eks::types::Nodegroup;
+use aws_sdk_eks::types::{FargateProfile, Nodegroup};
 use serde_json::Value;
 
 use super::Obj;
@@ -89,12 +89,45 @@ pub fn nodegroup(n: &Nodegroup) -> Value {
         .done()
 }
 
+/// An `aws/eks/FargateProfile` document: `describe-fargate-profile`
+/// `.fargateProfile`. Pods on Fargate pull images with its `podExecutionRoleArn`.
+pub fn fargate_profile(p: &FargateProfile) -> Value {
+    Obj::new()
+        .s("fargateProfileName", p.fargate_profile_name.as_ref())
+        .s("fargateProfileArn", p.fargate_profile_arn.as_ref())
+        .s("clusterName", p.cluster_name.as_ref())
+        .t("createdAt", p.created_at.as_ref())
+        .s("podExecutionRoleArn", p.pod_execution_role_arn.as_ref())
+        .strs("subnets", p.subnets.as_ref())
+        .list("selectors", p.selectors.as_ref(), |s| {
+            Obj::new()
+                .s("namespace", s.namespace.as_ref())
+                .map("labels", s.labels.as_ref())
+                .done()
+        })
+        .s("status", p.status.as_ref().map(|s| s.as_str()))
+        .map("tags", p.tags.as_ref())
+        .obj("health", p.health.as_ref(), |h| {
+            Obj::new()
+                .list("issues", h.issues.as_ref(), |i| {
+                    Obj::new()
+                        .s("code", i.code.as_ref().map(|c| c.as_str()))
+                        .s("message", i.message.as_ref())
+                        .strs("resourceIds", i.resource_ids.as_ref())
+                        .done()
+                })
+                .done()
+        })
+        .done()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_sdk_eks::types::{
-        AmiTypes, AutoScalingGroup, NodegroupResources, NodegroupScalingConfig, NodegroupStatus,
-        Taint, TaintEffect,
+        AmiTypes, AutoScalingGroup, FargateProfileHealth, FargateProfileIssue,
+        FargateProfileIssueCode, FargateProfileSelector, FargateProfileStatus, NodegroupResources,
+        NodegroupScalingConfig, NodegroupStatus, Taint, TaintEffect,
     };
     use aws_smithy_types::DateTime;
     use serde_json::json;
@@ -146,5 +179,69 @@ mod tests {
                 "resources": {"autoScalingGroups": [{"name": "asg"}]}
             })
         );
+    }
+
+    #[test]
+    fn fargate_profiles_keep_the_cli_shape() {
+        let p = FargateProfile::builder()
+            .fargate_profile_name("fp-default")
+            .fargate_profile_arn(
+                "arn:aws:eks:us-west-2:111122223333:fargateprofile/prod/fp-default/0a1b",
+            )
+            .cluster_name("prod")
+            .created_at(DateTime::from_secs_and_nanos(1_700_000_000, 250_000_000))
+            .pod_execution_role_arn("arn:aws:iam::111122223333:role/fargate-pods")
+            .subnets("subnet-1")
+            .subnets("subnet-2")
+            .selectors(
+                FargateProfileSelector::builder()
+                    .namespace("default")
+                    .build(),
+            )
+            .selectors(
+                FargateProfileSelector::builder()
+                    .namespace("apps")
+                    .labels("fargate", "yes")
+                    .build(),
+            )
+            .status(FargateProfileStatus::Active)
+            .tags("team", "a")
+            .health(
+                FargateProfileHealth::builder()
+                    .issues(
+                        FargateProfileIssue::builder()
+                            .code(FargateProfileIssueCode::PodExecutionRoleAlreadyInUse)
+                            .message("in use")
+                            .resource_ids("r-1")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            fargate_profile(&p),
+            json!({
+                "fargateProfileName": "fp-default",
+                "fargateProfileArn": "arn:aws:eks:us-west-2:111122223333:fargateprofile/prod/fp-default/0a1b",
+                "clusterName": "prod",
+                "createdAt": "2023-11-14T22:13:20.250000+00:00",
+                "podExecutionRoleArn": "arn:aws:iam::111122223333:role/fargate-pods",
+                "subnets": ["subnet-1", "subnet-2"],
+                "selectors": [
+                    {"namespace": "default"},
+                    {"namespace": "apps", "labels": {"fargate": "yes"}}
+                ],
+                "status": "ACTIVE",
+                "tags": {"team": "a"},
+                "health": {"issues": [{
+                    "code": "PodExecutionRoleAlreadyInUse",
+                    "message": "in use",
+                    "resourceIds": ["r-1"]
+                }]}
+            })
+        );
+        // Absent members are left out, as the CLI does.
+        let bare = FargateProfile::builder().fargate_profile_name("fp").build();
+        assert_eq!(fargate_profile(&bare), json!({"fargateProfileName": "fp"}));
     }
 }

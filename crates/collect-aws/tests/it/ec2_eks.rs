@@ -1,7 +1,7 @@
 //! EC2 and EKS operations against moto.
 
 use aws_sdk_ec2::types::{IamInstanceProfileSpecification, InstanceType, VpcEndpointType};
-use aws_sdk_eks::types::VpcConfigRequest;
+use aws_sdk_eks::types::{FargateProfileSelector, VpcConfigRequest};
 use rulerun_collect_aws::{AwsOptions, FetchError};
 
 use crate::common::{
@@ -261,4 +261,139 @@ async fn a_vpcs_main_route_table() {
         "{table:#}"
     );
     assert_eq!(calls(&c), expect_calls(&[("ec2.DescribeRouteTables", 1)]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fargate_profiles_by_name_and_nothing_for_a_missing_one() {
+    let conf = config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let eks = aws_sdk_eks::Client::new(&conf);
+    let iam = aws_sdk_iam::Client::new(&conf);
+
+    // The pod execution role Fargate pulls images with.
+    let role_name = unique("fargate-pods");
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": "eks-fargate-pods.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]});
+    let pod_role_arn = iam
+        .create_role()
+        .role_name(&role_name)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap()
+        .role
+        .unwrap()
+        .arn;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.40.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.40.1.0/24")
+        .availability_zone("us-west-2a")
+        .send()
+        .await
+        .unwrap()
+        .subnet
+        .unwrap()
+        .subnet_id
+        .unwrap();
+    let cluster = unique("cluster");
+    let profile = unique("fp");
+    eks.create_cluster()
+        .name(&cluster)
+        .role_arn(&pod_role_arn)
+        .resources_vpc_config(VpcConfigRequest::builder().subnet_ids(&subnet).build())
+        .send()
+        .await
+        .unwrap();
+    eks.create_fargate_profile()
+        .cluster_name(&cluster)
+        .fargate_profile_name(&profile)
+        .pod_execution_role_arn(&pod_role_arn)
+        .subnets(&subnet)
+        .selectors(
+            FargateProfileSelector::builder()
+                .namespace("apps")
+                .labels("compute", "fargate")
+                .build(),
+        )
+        .tags("team", "a")
+        .send()
+        .await
+        .unwrap();
+
+    let c = collector(AwsOptions {
+        cluster_name: Some(cluster.clone()),
+        ..options()
+    })
+    .await;
+    // Keys as rules join them: the value of the pod label
+    // `eks.amazonaws.com/fargate-profile`.
+    let r = c
+        .fetch(
+            "eks.fargate-profile",
+            &[key(&[&profile]), key(&["no-such-profile"])],
+        )
+        .await;
+    let fp = one(&r[0], "aws/eks/FargateProfile");
+    assert_eq!(fp["fargateProfileName"], profile.as_str());
+    assert_eq!(fp["clusterName"], cluster.as_str());
+    assert_eq!(fp["podExecutionRoleArn"], pod_role_arn.as_str());
+    assert!(
+        fp["fargateProfileArn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:eks:us-west-2:"),
+        "{fp:#}"
+    );
+    assert_eq!(fp["subnets"], serde_json::json!([subnet]));
+    assert_eq!(
+        fp["selectors"],
+        serde_json::json!([{"namespace": "apps", "labels": {"compute": "fargate"}}])
+    );
+    assert_eq!(fp["status"], "ACTIVE");
+    assert_eq!(fp["tags"]["team"], "a");
+    assert!(fp["createdAt"].as_str().unwrap().ends_with("+00:00"));
+    // A profile the cluster does not have: nothing.
+    assert_eq!(r[1].outcome, Ok(vec![]));
+    // Each key once: asking again is answered from the cache.
+    c.fetch("eks.fargate-profile", &[key(&[&profile])]).await;
+    assert_eq!(
+        calls(&c),
+        expect_calls(&[("eks.DescribeFargateProfile", 2)])
+    );
+
+    // A cluster that does not exist: an error naming `--cluster-name`, not nothing.
+    let wrong = collector(AwsOptions {
+        cluster_name: Some(unique("no-such-cluster")),
+        ..options()
+    })
+    .await;
+    let r = wrong
+        .fetch("eks.fargate-profile", &[key(&[&profile])])
+        .await;
+    let e = r[0].outcome.as_ref().unwrap_err();
+    assert!(e.to_string().contains("there is no EKS cluster"), "{e}");
+    assert!(e.help().unwrap().contains("--cluster-name"), "{e:?}");
+
+    // Without a cluster name, profiles cannot be read.
+    let no_cluster = collector(options()).await;
+    let r = no_cluster
+        .fetch("eks.fargate-profile", &[key(&[&profile])])
+        .await;
+    let e = r[0].outcome.as_ref().unwrap_err();
+    assert!(matches!(e, FetchError::Other { .. }));
+    assert!(e.help().unwrap().contains("--cluster-name"), "{e:?}");
+    assert!(no_cluster.calls().is_empty());
 }

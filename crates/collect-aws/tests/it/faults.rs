@@ -157,3 +157,35 @@ async fn a_call_that_never_answers_times_out() {
     );
     assert!(r[0].outcome.as_ref().unwrap_err().help().is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_fargate_profile_names_the_eks_action() {
+    const DENIED: &str = "User: arn:aws:sts::111122223333:assumed-role/ops/me is not authorized to perform: eks:DescribeFargateProfile on resource: arn:aws:eks:us-west-2:111122223333:fargateprofile/prod/fp-default/*";
+    let fake = Fake::start(|_| json_error(403, "AccessDeniedException", DENIED)).await;
+    let c = AwsCollector::new(
+        fake.config().await,
+        AwsOptions {
+            cluster_name: Some("prod".into()),
+            ..opts(Duration::from_secs(5), 3)
+        },
+    );
+    let r = c
+        .fetch("eks.fargate-profile", &[key(&["fp-default"])])
+        .await;
+    let e = r[0].outcome.as_ref().unwrap_err();
+    assert!(
+        matches!(e, FetchError::AccessDenied { action, resource: Some(res), region: Some(reg), .. }
+            if action == "eks:DescribeFargateProfile"
+                && res == "arn:aws:eks:us-west-2:111122223333:fargateprofile/prod/fp-default/*"
+                && reg == "us-west-2"),
+        "{e:?}"
+    );
+    assert!(
+        e.help()
+            .unwrap()
+            .contains("allow `eks:DescribeFargateProfile`")
+    );
+    // Access denied is not retried.
+    assert_eq!(fake.requests(), 1);
+    assert_eq!(c.calls().get("eks.DescribeFargateProfile"), Some(&1));
+}

@@ -478,6 +478,16 @@ mod tests {
             op_for("aws/ec2/RouteTable", &["$.VpcId", "$.Associations[*].Main"]),
             Some("ec2.main-route-table")
         );
+        // Fargate pods join their profile by the value of their
+        // `eks.amazonaws.com/fargate-profile` label.
+        assert_eq!(
+            op_for("aws/eks/FargateProfile", &["$.fargateProfileName"]),
+            Some("eks.fargate-profile")
+        );
+        assert_eq!(
+            op_for("aws/iam/PolicyVersion", &["$.PolicyArn"]),
+            Some("iam.policy-version")
+        );
         // A key that no operation's key begins: not fetchable.
         assert_eq!(op_for("aws/ec2/VpcEndpoint", &["$.ServiceName"]), None);
         assert_eq!(op_for("aws/ecr/Repository", &["$.region"]), None);

@@ -20,6 +20,12 @@
 //! principal is added. The result is re-evaluated: every required action
 //! must come out `Allowed`, and no sentinel (or any other ECR action) may
 //! turn from denied or not granted into `Allowed`.
+//!
+//! Statements the fix does not touch are copied from the input unchanged.
+//! When no statement is left, the outcome says to delete the policy
+//! (`deletePolicy: true`, `policy: null`: ECR rejects `set-repository-policy`
+//! with an empty `Statement` list), and the proof is computed with no
+//! resource policy at all.
 
 use std::collections::BTreeSet;
 
@@ -58,8 +64,15 @@ pub struct ProofEntry {
 #[serde(rename_all = "camelCase")]
 pub struct FixOutcome {
     /// The new resource policy document (`null` when there was none and
-    /// none is needed).
+    /// none is needed, or when [`FixOutcome::delete_policy`] is set).
+    /// Statements the fix does not touch are the input's, unchanged.
     pub policy: Value,
+    /// True when the fix leaves the resource policy without any statement:
+    /// ECR rejects `set-repository-policy` with an empty `Statement` list,
+    /// so the policy must be deleted (`aws ecr delete-repository-policy`)
+    /// instead; `policy` is then `null` and the proof is computed with no
+    /// resource policy at all.
+    pub delete_policy: bool,
     /// Human-readable changes, naming statements by Sid.
     pub changes: Vec<String>,
     /// Before/after decisions for the required and the sentinel actions.
@@ -307,6 +320,17 @@ pub fn fix_resource_policy(
         prep_after = with_resource_policy(&prep, &candidate, &original);
     }
 
+    // Nothing left: the policy is deleted, not set to an empty one.
+    let delete_policy =
+        had_policy && !original.policy.statements.is_empty() && new_statements.is_empty();
+    if delete_policy {
+        prep_after = without_resource_policy(&prep);
+        changes.push(
+            "no statement is left: delete the repository policy (ECR rejects a policy with an empty Statement list)"
+                .into(),
+        );
+    }
+
     // Proof.
     let mut proof = Vec::new();
     let mut unresolved = Vec::new();
@@ -357,13 +381,14 @@ pub fn fix_resource_policy(
     if changes.is_empty() {
         changes.push("no change: the resource policy neither blocks the required actions nor needs to grant them".into());
     }
-    let policy = if had_policy || !new_statements.is_empty() {
+    let policy = if !delete_policy && (had_policy || !new_statements.is_empty()) {
         candidate.to_value()
     } else {
         Value::Null
     };
     Ok(FixOutcome {
         policy,
+        delete_policy,
         changes,
         proof,
         newly_allowed,
@@ -609,9 +634,14 @@ fn build_policy(
     Ok(policy)
 }
 
-fn with_resource_policy(prep: &Prepared, policy: &Policy, original: &LoadedPolicy) -> Prepared {
+fn without_resource_policy(prep: &Prepared) -> Prepared {
     let mut out = prep.clone();
     out.policies.retain(|p| p.ptype != PolicyType::Resource);
+    out
+}
+
+fn with_resource_policy(prep: &Prepared, policy: &Policy, original: &LoadedPolicy) -> Prepared {
+    let mut out = without_resource_policy(prep);
     out.policies.push(LoadedPolicy {
         ptype: PolicyType::Resource,
         name: original.name.clone(),

@@ -48,8 +48,10 @@
 //! `resource` and each of its `conditions` matched.
 //!
 //! [`fix_resource_policy`] returns a [`FixOutcome`]:
-//! `{"policy", "changes": [..], "proof": [{"action", "before", "after",
-//! "required"}], "newlyAllowed": [..], "proven", "unresolved": [..]}`.
+//! `{"policy", "deletePolicy", "changes": [..], "proof": [{"action",
+//! "before", "after", "required"}], "newlyAllowed": [..], "proven",
+//! "unresolved": [..]}`; `deletePolicy` is true (and `policy` null) when the
+//! fix leaves no statement, since ECR rejects an empty `Statement` list.
 //!
 //! # Semantics
 //!

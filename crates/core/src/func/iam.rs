@@ -35,10 +35,15 @@ that the principal may perform exactly `required_actions` (concrete actions such
 (wildcards expanded into the explicit action list minus the required ones), never
 flipped to `Allow`; perimeter denies are narrowed by principal; an `Allow` for
 exactly those actions to exactly that principal is added only where no other grant
-exists. It then re-evaluates every ECR action. The result:
-`{"policy", "changes": [...], "proof": [{"action", "before", "after", "required"}],
-"newlyAllowed": [...], "proven": bool, "unresolved": [...]}`; `proven` is true only
-when every required action is `Allowed` and no other action became allowed."#;
+exists; statements it does not touch stay exactly as given. It then re-evaluates
+every ECR action. The result:
+`{"policy", "deletePolicy": bool, "changes": [...], "proof": [{"action", "before",
+"after", "required"}], "newlyAllowed": [...], "proven": bool, "unresolved": [...]}`;
+`proven` is true only when every required action is `Allowed` and no other action
+became allowed. When the fix leaves no statement at all, ECR would reject the empty
+policy: `deletePolicy` is then `true` and `policy` is `null` (emit
+`aws ecr delete-repository-policy` instead of `set-repository-policy`), and the proof
+is computed with no repository policy."#;
 
 pub(super) const MANAGED_DOCS: &str = r#"`iam_managed_policy(name_or_arn)` returns the policy document of an AWS managed
 policy rulerun ships (`AmazonEC2ContainerRegistryReadOnly`, `...PullOnly`,
@@ -202,6 +207,22 @@ mod tests {
             v["policy"]["Statement"][0]["Action"],
             json!(["ecr:PutImage"])
         );
+    }
+
+    #[test]
+    fn fix_that_leaves_no_statement_deletes_the_policy() {
+        let mut input = scenario();
+        input["resourcePolicy"]["document"] = json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoPull", "Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::1234567890:role/EksNodeGroupRole"}, "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]}]});
+        let v = fix(&[
+            input,
+            json!(["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]),
+        ])
+        .unwrap();
+        assert_eq!(v["proven"], true);
+        assert_eq!(v["deletePolicy"], true);
+        assert_eq!(v["policy"], Value::Null);
+        let narrowed = fix(&[scenario(), json!(["ecr:BatchGetImage"])]).unwrap();
+        assert_eq!(narrowed["deletePolicy"], false);
     }
 
     #[test]

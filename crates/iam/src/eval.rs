@@ -628,6 +628,11 @@ pub(crate) fn evaluate_prepared(prep: &Prepared, action: &str) -> Evaluation {
         &unknown_because,
         &deny,
     );
+    let (perimeter, perimeter_only) = if decision == Decision::ExplicitlyDenied {
+        explain::perimeter(&deciding)
+    } else {
+        (Vec::new(), false)
+    };
     let statements = evals.into_iter().map(|e| e.detail).collect();
     Evaluation {
         decision,
@@ -645,6 +650,8 @@ pub(crate) fn evaluate_prepared(prep: &Prepared, action: &str) -> Evaluation {
             aws_message,
             unknown_keys: unknown_keys.into_iter().collect(),
             unknown_because,
+            perimeter,
+            perimeter_only,
         },
     }
 }

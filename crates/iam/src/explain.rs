@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::condition::{BaseOperator, ConditionOutcome, Outcome};
+use crate::condition::{BaseOperator, ConditionOutcome, KeyState, Outcome};
 use crate::policy::Effect;
 use crate::principal::PrincipalMatch;
 
@@ -192,6 +192,152 @@ pub struct Explanation {
     pub unknown_keys: Vec<String>,
     /// For unknown decisions: what would make it go either way.
     pub unknown_because: Vec<String>,
+    /// For explicit denies: the conditions of the deciding `Deny`
+    /// statements on request-context keys of a data perimeter (network
+    /// origin, organization, account, principal tags). Empty otherwise.
+    pub perimeter: Vec<PerimeterCondition>,
+    /// True when every deciding `Deny` has conditions and all of them are
+    /// perimeter conditions: the deny is a data perimeter, and would not
+    /// apply if the request carried what [`PerimeterCondition::needs`] says.
+    pub perimeter_only: bool,
+}
+
+/// One data-perimeter condition of a deciding `Deny`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PerimeterCondition {
+    /// The statement: its `Sid`, else `#INDEX`.
+    pub statement: String,
+    /// The kind of policy the statement is in.
+    pub policy_type: PolicyType,
+    /// The policy's name.
+    pub policy_name: String,
+    /// The condition key as written in the policy.
+    pub key: String,
+    /// The operator, canonically named (e.g. `StringNotEqualsIfExists`).
+    pub operator: String,
+    /// The values listed in the policy.
+    pub values: Vec<String>,
+    /// The request's value: a string, an array for several values, or
+    /// `null` when the request does not carry the key.
+    pub request_value: serde_json::Value,
+    /// What the request would need for this condition not to deny, e.g.
+    /// "the request must come through VPC endpoint `vpce-0abc`".
+    pub needs: String,
+}
+
+/// Condition keys of data perimeters: where the request comes from and
+/// whose principal makes it (lower-cased; `aws:PrincipalTag/` is a prefix).
+const PERIMETER_KEYS: &[&str] = &[
+    "aws:sourcevpce",
+    "aws:sourcevpc",
+    "aws:sourceip",
+    "aws:vpcsourceip",
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:principalaccount",
+];
+
+/// Whether `key` is a data-perimeter condition key.
+pub fn is_perimeter_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    PERIMETER_KEYS.contains(&k.as_str()) || k.starts_with("aws:principaltag/")
+}
+
+/// The perimeter conditions of the deciding `Deny` statements of an
+/// explicit deny, and whether the deny is only a perimeter.
+pub(crate) fn perimeter(deciding: &[StatementDetail]) -> (Vec<PerimeterCondition>, bool) {
+    let denies: Vec<&StatementDetail> = deciding
+        .iter()
+        .filter(|d| d.effect == Effect::Deny)
+        .collect();
+    let mut out = Vec::new();
+    for d in &denies {
+        let statement = match &d.sid {
+            Some(s) if !s.is_empty() => s.clone(),
+            _ => format!("#{}", d.index),
+        };
+        for c in d.conditions.iter().filter(|c| is_perimeter_key(&c.key)) {
+            let request_value = match (c.key_state, c.request_values.as_slice()) {
+                (KeyState::Present, [one]) => serde_json::Value::String(one.clone()),
+                (KeyState::Present, many) => serde_json::Value::Array(
+                    many.iter()
+                        .cloned()
+                        .map(serde_json::Value::String)
+                        .collect(),
+                ),
+                _ => serde_json::Value::Null,
+            };
+            out.push(PerimeterCondition {
+                statement: statement.clone(),
+                policy_type: d.policy_type,
+                policy_name: d.policy_name.clone(),
+                key: c.key.clone(),
+                operator: c.operator.clone(),
+                values: c.policy_values.clone(),
+                request_value,
+                needs: perimeter_needs(c),
+            });
+        }
+    }
+    let only = !denies.is_empty()
+        && denies.iter().all(|d| {
+            !d.conditions.is_empty() && d.conditions.iter().all(|c| is_perimeter_key(&c.key))
+        });
+    (out, only)
+}
+
+/// One line on what the request needs for a perimeter condition of a
+/// `Deny` not to hold.
+fn perimeter_needs(c: &ConditionOutcome) -> String {
+    let key_l = c.key.to_ascii_lowercase();
+    let tag;
+    let (subject, verb, noun) = match key_l.as_str() {
+        "aws:sourcevpce" => ("the request", "come through", "VPC endpoint"),
+        "aws:sourcevpc" => ("the request", "come from", "VPC"),
+        "aws:sourceip" => ("the request", "come from", "a public IP address in"),
+        "aws:vpcsourceip" => ("the request", "come from", "a VPC IP address in"),
+        "aws:principalorgid" => ("the principal", "belong to", "organization"),
+        "aws:principalorgpaths" => ("the principal's account", "be under", "organization path"),
+        "aws:principalaccount" => ("the principal", "belong to", "account"),
+        _ => {
+            let name = c.key.split_once('/').map(|(_, t)| t).unwrap_or(&c.key);
+            tag = format!("tag `{name}` with value");
+            ("the principal", "carry", tag.as_str())
+        }
+    };
+    let quoted = |v: &[String]| {
+        v.iter()
+            .map(|x| format!("`{x}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let operator = crate::condition::Operator::parse(&c.operator);
+    if operator.is_some_and(|o| o.base == BaseOperator::Null) {
+        // Null true: the deny holds when the key is absent
+        let absent_denies = c
+            .policy_values
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case("true"));
+        let not = if absent_denies { "" } else { " not" };
+        return format!("the request must{not} carry `{}`", c.key);
+    }
+    let negated = operator.is_some_and(|o| o.base.is_negated());
+    match (negated, c.policy_values.as_slice()) {
+        (true, [_]) => format!("{subject} must {verb} {noun} {}", quoted(&c.policy_values)),
+        (true, _) => format!(
+            "{subject} must {verb} {noun} one of {}",
+            quoted(&c.policy_values)
+        ),
+        (false, [_]) => format!(
+            "{subject} must not {verb} {noun} {}",
+            quoted(&c.policy_values)
+        ),
+        (false, _) => format!(
+            "{subject} must not {verb} {noun} any of {}",
+            quoted(&c.policy_values)
+        ),
+    }
 }
 
 /// The message AWS gives for an explicit deny.

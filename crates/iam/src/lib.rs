@@ -42,10 +42,20 @@
 //! "explanation": {"summary", "principal", "action", "resource",
 //! "principalAccount", "resourceAccount", "crossAccount",
 //! "decidingStatements": [..], "statements": [..], "missingGrant"?,
-//! "awsMessage"?, "unknownKeys": [..], "unknownBecause": [..]}}`.
+//! "awsMessage"?, "unknownKeys": [..], "unknownBecause": [..],
+//! "perimeter": [..], "perimeterOnly"}}`.
 //! Each statement detail names `policyType`, `policyName`, `sid`, `index`,
 //! `effect`, `outcome`, `failedElement`, and how `principal`, `action`,
 //! `resource` and each of its `conditions` matched.
+//!
+//! For an explicit deny, `perimeter` lists the conditions of the deciding
+//! `Deny` statements on data-perimeter keys (`aws:SourceVpce`,
+//! `aws:SourceVpc`, `aws:SourceIp`, `aws:VpcSourceIp`, `aws:PrincipalOrgID`,
+//! `aws:PrincipalOrgPaths`, `aws:PrincipalAccount`, `aws:PrincipalTag/...`),
+//! each `{"statement": SID-or-"#INDEX", "policyType", "policyName", "key",
+//! "operator", "values": [..], "requestValue": string|[..]|null, "needs"}`
+//! (it is `[]` for every other decision); `perimeterOnly` is true when every
+//! deciding `Deny` has conditions and all are perimeter conditions.
 //!
 //! [`fix_resource_policy`] returns a [`FixOutcome`]:
 //! `{"policy", "deletePolicy", "changes": [..], "proof": [{"action",
@@ -123,7 +133,9 @@ mod tri;
 pub use condition::{ConditionOutcome, KeyState, Outcome};
 pub use error::{IamError, StatementRef};
 pub use eval::{Evaluation, evaluate};
-pub use explain::{Decision, Explanation, MissingGrant, PolicyType, StatementDetail};
+pub use explain::{
+    Decision, Explanation, MissingGrant, PerimeterCondition, PolicyType, StatementDetail,
+};
 pub use fix::{FixOutcome, ProofEntry, fix_resource_policy};
 pub use input::{ContextValue, EvalInput, PolicyEntry, Request};
 pub use policy::{Effect, Policy, PolicyVersion, Statement};

@@ -27,7 +27,27 @@ The result is `{"decision": "Allowed|ImplicitlyDenied|ExplicitlyDenied|Unknown",
 and name, `sid`, `index`), how principal, action, resource and each condition
 matched, the missing grant, `awsMessage` (the error AWS itself returns) and, for
 `Unknown`, the context keys the decision depends on. An invalid policy document
-makes the call fail with a message naming the statement and element."#;
+makes the call fail with a message naming the statement and element.
+
+For an `ExplicitlyDenied` decision, `explanation.perimeter` lists the conditions of
+the deciding `Deny` statements on data-perimeter keys (`aws:SourceVpce`,
+`aws:SourceVpc`, `aws:SourceIp`, `aws:VpcSourceIp`, `aws:PrincipalOrgID`,
+`aws:PrincipalOrgPaths`, `aws:PrincipalAccount`, `aws:PrincipalTag/...`, with any
+operator including `...IfExists`); it is `[]` otherwise:
+
+```json
+{"statement": "DenyOutsideVpce", "policyType": "resource", "policyName": "app",
+ "key": "aws:SourceVpce", "operator": "StringNotEquals", "values": ["vpce-0abc"],
+ "requestValue": null,
+ "needs": "the request must come through VPC endpoint `vpce-0abc`"}
+```
+
+`statement` is the `Sid`, else `#INDEX`; `requestValue` is the request's value (a
+string, an array for several) or `null` when the request does not carry the key.
+Conditions of one statement are ANDed, so meeting any one `needs` of a statement
+lifts that statement's deny. `explanation.perimeterOnly` is `true` when every
+deciding `Deny` has conditions and all of them are perimeter conditions: the deny is
+a data perimeter doing its job, not a mistake in the policy."#;
 
 pub(super) const FIX_DOCS: &str = r#"`iam_fix(input, required_actions)` rewrites the request's resource policy so
 that the principal may perform exactly `required_actions` (concrete actions such as
@@ -192,6 +212,13 @@ mod tests {
             "new policy"
         );
         assert!(evaluate(&[json!({"request": 1})]).is_err());
+    }
+
+    #[test]
+    fn evaluate_reports_perimeter_fields() {
+        let v = evaluate(&[scenario()]).unwrap();
+        assert_eq!(v["explanation"]["perimeter"], json!([]));
+        assert_eq!(v["explanation"]["perimeterOnly"], false);
     }
 
     #[test]

@@ -974,3 +974,169 @@ fn fix_rejects_unknown_required_actions() {
     let ok = fix_resource_policy(&inp, &["ecr:batchgetimage".to_string()]).unwrap();
     assert!(ok.proven, "{ok:#?}");
 }
+
+// ---------------------------------------------------------------- data perimeters
+
+/// A repository policy that allows the node role to pull, plus `deny`.
+fn perimeter_case(deny: Value, context: Value) -> Value {
+    json!({
+        "request": {"principal": ROLE_SESSION, "action": "ecr:BatchGetImage",
+            "resource": "arn:aws:ecr:us-east-1:111122223333:repository/app", "context": context},
+        "identityPolicies": [allow_identity(&["ecr:BatchGetImage"])],
+        "resourcePolicy": {"Version": "2012-10-17", "Statement": [deny]},
+    })
+}
+
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourcevpce
+/// and the data perimeter examples (https://github.com/aws-samples/data-perimeter-policy-examples):
+/// `Deny` unless `aws:SourceVpce` is the endpoint. Without the key (the
+/// request does not come through an endpoint) the deny applies; it is a
+/// perimeter, reported with what the request lacks.
+#[test]
+fn source_vpce_perimeter() {
+    let deny = json!({"Sid": "DenyOutsideVpce", "Effect": "Deny", "Principal": "*", "Action": "ecr:*",
+        "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-0abc"}}});
+    let ev = eval(perimeter_case(deny.clone(), json!({})));
+    assert_eq!(ev.decision, Decision::ExplicitlyDenied);
+    assert!(ev.explanation.perimeter_only);
+    let json = serde_json::to_value(&ev.explanation).unwrap();
+    assert_eq!(
+        json["perimeter"],
+        json!([{"statement": "DenyOutsideVpce", "policyType": "resource", "policyName": "resource policy #0",
+            "key": "aws:SourceVpce", "operator": "StringNotEquals", "values": ["vpce-0abc"],
+            "requestValue": null, "needs": "the request must come through VPC endpoint `vpce-0abc`"}])
+    );
+    assert_eq!(json["perimeterOnly"], true);
+
+    // through the endpoint: not denied, and nothing to report
+    let ev = eval(perimeter_case(
+        deny.clone(),
+        json!({"aws:SourceVpce": "vpce-0abc"}),
+    ));
+    assert_eq!(ev.decision, Decision::Allowed);
+    let json = serde_json::to_value(&ev.explanation).unwrap();
+    assert_eq!(json["perimeter"], json!([]));
+    assert_eq!(json["perimeterOnly"], false);
+
+    // through another endpoint: denied, with the request's value
+    let ev = eval(perimeter_case(
+        deny,
+        json!({"aws:SourceVpce": "vpce-0other"}),
+    ));
+    assert_eq!(ev.decision, Decision::ExplicitlyDenied);
+    assert_eq!(
+        ev.explanation.perimeter[0].request_value,
+        json!("vpce-0other")
+    );
+
+    // the IfExists variant holds when the key is absent, too
+    let deny = json!({"Effect": "Deny", "Principal": "*", "Action": "ecr:*",
+        "Condition": {"StringNotEqualsIfExists": {"aws:sourcevpce": ["vpce-0abc", "vpce-0def"]}}});
+    let ev = eval(perimeter_case(deny, json!({})));
+    assert_eq!(ev.decision, Decision::ExplicitlyDenied);
+    let p = &ev.explanation.perimeter[0];
+    assert_eq!(p.statement, "#0");
+    assert_eq!(p.operator, "StringNotEqualsIfExists");
+    assert_eq!(p.request_value, Value::Null);
+    assert_eq!(
+        p.needs,
+        "the request must come through VPC endpoint one of `vpce-0abc`, `vpce-0def`"
+    );
+}
+
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid:
+/// `Deny` to principals outside the organization.
+#[test]
+fn principal_org_id_perimeter() {
+    let deny = json!({"Sid": "DenyOutsideOrg", "Effect": "Deny", "Principal": "*", "Action": "ecr:*",
+        "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}});
+    let ev = eval(perimeter_case(deny.clone(), json!({})));
+    assert_eq!(ev.decision, Decision::ExplicitlyDenied);
+    assert!(ev.explanation.perimeter_only);
+    let p = &ev.explanation.perimeter[0];
+    assert_eq!(p.key, "aws:PrincipalOrgID");
+    assert_eq!(p.values, vec!["o-a1b2c3d4e5".to_string()]);
+    assert_eq!(p.request_value, Value::Null);
+    assert_eq!(
+        p.needs,
+        "the principal must belong to organization `o-a1b2c3d4e5`"
+    );
+    let ev = eval(perimeter_case(
+        deny.clone(),
+        json!({"aws:PrincipalOrgID": "o-a1b2c3d4e5"}),
+    ));
+    assert_eq!(ev.decision, Decision::Allowed);
+    assert!(ev.explanation.perimeter.is_empty());
+    let ev = eval(perimeter_case(
+        deny,
+        json!({"aws:PrincipalOrgID": "o-other"}),
+    ));
+    assert_eq!(ev.explanation.perimeter[0].request_value, json!("o-other"));
+}
+
+/// An unconditional `Deny` is no perimeter; a perimeter `Deny` with an
+/// exception on another key is reported but is not only a perimeter; so is
+/// a perimeter `Deny` next to an unconditional one.
+#[test]
+fn perimeter_only_needs_every_condition_to_be_a_perimeter() {
+    let plain =
+        json!({"Sid": "NoPull", "Effect": "Deny", "Principal": "*", "Action": "ecr:BatchGetImage"});
+    let ev = eval(perimeter_case(plain.clone(), json!({})));
+    assert_eq!(ev.decision, Decision::ExplicitlyDenied);
+    assert!(ev.explanation.perimeter.is_empty());
+    assert!(!ev.explanation.perimeter_only);
+    let json = serde_json::to_value(&ev.explanation).unwrap();
+    assert_eq!(json["perimeter"], json!([]));
+    assert_eq!(json["perimeterOnly"], false);
+
+    let mixed = json!({"Sid": "DenyOutsideVpce", "Effect": "Deny", "Principal": "*", "Action": "ecr:*",
+        "Condition": {"StringNotEquals": {"aws:SourceVpc": "vpc-0abc", "aws:PrincipalTag/team": "ci"},
+            "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/Admin*"}}});
+    let mut input = perimeter_case(mixed.clone(), json!({"aws:SourceVpc": "vpc-0zzz"}));
+    input["request"]["principalTags"] = json!({"team": "web"});
+    let ev = eval(input);
+    assert_eq!(ev.decision, Decision::ExplicitlyDenied);
+    assert!(!ev.explanation.perimeter_only);
+    // in the condition block's key order; conditions are ANDed, so meeting
+    // any one need lifts this deny
+    let needs: Vec<(&str, &Value, &str)> = ev
+        .explanation
+        .perimeter
+        .iter()
+        .map(|p| (p.key.as_str(), &p.request_value, p.needs.as_str()))
+        .collect();
+    assert_eq!(
+        needs,
+        vec![
+            (
+                "aws:PrincipalTag/team",
+                &json!("web"),
+                "the principal must carry tag `team` with value `ci`"
+            ),
+            (
+                "aws:SourceVpc",
+                &json!("vpc-0zzz"),
+                "the request must come from VPC `vpc-0abc`"
+            ),
+        ]
+    );
+
+    // a perimeter Deny next to an unconditional one
+    let mut input = perimeter_case(
+        json!({"Effect": "Deny", "Principal": "*", "Action": "ecr:*",
+            "Condition": {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}),
+        json!({"aws:SourceIp": "198.51.100.7"}),
+    );
+    input["resourcePolicy"]["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(plain);
+    let ev = eval(input);
+    assert_eq!(ev.decision, Decision::ExplicitlyDenied);
+    assert_eq!(ev.explanation.perimeter.len(), 1);
+    assert_eq!(
+        ev.explanation.perimeter[0].needs,
+        "the request must come from a public IP address in `203.0.113.0/24`"
+    );
+    assert!(!ev.explanation.perimeter_only);
+}

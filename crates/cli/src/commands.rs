@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use rulerun_core::select::JsonPath;
 use rulerun_core::testing::{TestCase, load_tests, run_test};
-use rulerun_core::{FactStore, LoadError, RuleSet, check, load_rules};
+use rulerun_core::{FactStore, LoadError, RuleSet, check, load_rule_sources};
 use serde_json::json;
 
 use crate::args::{
@@ -388,7 +388,8 @@ fn cmd_validate(
             errors.append(&mut e);
         }
     }
-    let (rules, mut e) = load_rules(&found.rules);
+    let (scopes, library) = crate::loading::scopes_of_found(&found, paths, ctx);
+    let (rules, mut e) = load_rule_sources(&found.rules, &scopes, &library);
     errors.append(&mut e);
     let (cases, mut e) = load_cases(&rules, &found, ctx);
     errors.append(&mut e);
@@ -445,7 +446,8 @@ fn cmd_test(
     };
     let mut errors = Vec::new();
     sources::from_paths(paths, &|p| ctx.resolve(p), &mut found, &mut errors);
-    let (rules, mut e) = load_rules(&found.rules);
+    let (scopes, library) = crate::loading::scopes_of_found(&found, paths, ctx);
+    let (rules, mut e) = load_rule_sources(&found.rules, &scopes, &library);
     errors.append(&mut e);
     let (cases, mut e) = load_cases(&rules, &found, ctx);
     errors.append(&mut e);

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rulerun_core::rule::OverrideError;
 use rulerun_core::yaml::{NodeKind, Pos};
-use rulerun_core::{LoadError, LoadErrorKind, RuleSet, SourceFile, load_rules};
+use rulerun_core::{LoadError, LoadErrorKind, RuleSet, SourceFile, load_rule_sources};
 
 use crate::args::RuleSourceArgs;
 use crate::config::{self, Ctx, PackEntry, Project};
@@ -244,7 +244,10 @@ pub fn load(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let (mut rules, load_errors) = load_rules(&files);
+    let scopes = packs::scopes(&packs);
+    let loaded_names: BTreeSet<String> = packs.iter().map(|p| p.name.clone()).collect();
+    let library = packs::builtin_part_library(&loaded_names);
+    let (mut rules, load_errors) = load_rule_sources(&files, &scopes, &library);
     for e in load_errors {
         match duplicate(&e, &ids, &owners, &packs, &from) {
             Dup::NotADuplicate => errors.push(e),
@@ -576,4 +579,47 @@ fn override_error(file: &Path, pos: Pos, e: &OverrideError) -> LoadError {
             help,
         },
     )
+}
+
+/// The packs of the files `validate` and `test` read: a file below a folder that
+/// holds `pack.yaml` (a named path, or a built-in pack) belongs to that pack;
+/// other files are loose. Also returns the built-in parts those packs may use
+/// when their packs are not among the files.
+pub fn scopes_of_found(
+    found: &Found,
+    paths: &[PathBuf],
+    ctx: &Ctx,
+) -> (rulerun_core::PackScopes, Vec<(String, SourceFile)>) {
+    let mut scopes = rulerun_core::PackScopes::default();
+    let mut roots: Vec<(PathBuf, String)> = Vec::new();
+    for name in packs::builtin_names() {
+        roots.push((
+            PathBuf::from(format!("{}/{name}", sources::BUILTIN_PREFIX)),
+            name.clone(),
+        ));
+        if let Ok(p) = packs::builtin(&name)
+            && let Some(m) = &p.manifest
+        {
+            scopes.uses.insert(name, m.uses.clone());
+        }
+    }
+    for p in paths {
+        let real = ctx.resolve(p);
+        let manifest = real.join("pack.yaml");
+        if let Ok(text) = std::fs::read_to_string(&manifest)
+            && let Ok(m) = packs::parse_manifest(&p.join("pack.yaml"), &text)
+        {
+            roots.push((p.clone(), m.name.clone()));
+            scopes.uses.insert(m.name, m.uses);
+        }
+    }
+    let mut present = BTreeSet::new();
+    for f in &found.rules {
+        if let Some((_, name)) = roots.iter().find(|(root, _)| f.path.starts_with(root)) {
+            scopes.pack_of.insert(f.path.clone(), name.clone());
+            present.insert(name.clone());
+        }
+    }
+    let library = packs::builtin_part_library(&present);
+    (scopes, library)
 }

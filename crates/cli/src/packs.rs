@@ -13,7 +13,15 @@ use crate::decode::{Decoder, is_contained_relative, is_pack_name};
 use crate::sources::{self, BUILTIN_PREFIX, Found};
 
 /// Keys of `pack.yaml`.
-pub const MANIFEST_KEYS: &[&str] = &["name", "version", "description", "rulerun", "rules"];
+pub const MANIFEST_KEYS: &[&str] = &[
+    "name",
+    "version",
+    "description",
+    "rulerun",
+    "rules",
+    "parts",
+    "uses",
+];
 
 /// A parsed `pack.yaml`.
 #[derive(Debug, Clone)]
@@ -26,6 +34,11 @@ pub struct Manifest {
     pub rules: Vec<String>,
     /// Where `rules:` is written, for errors about it.
     pub rules_pos: Pos,
+    /// Part files (shared bindings, conditions and fix steps), relative to the
+    /// pack folder.
+    pub parts: Vec<String>,
+    /// Packs whose public parts this pack's rules may use (`PACK/PART`).
+    pub uses: Vec<String>,
 }
 
 /// This rulerun's version.
@@ -97,24 +110,50 @@ fn manifest(d: &mut Decoder, text: &str) -> Option<Manifest> {
     };
     let rules_node = d.required(&f, "rules", "a pack manifest")?;
     let mut rules = Vec::new();
-    for item in d.seq(rules_node, "rules", "a list of rule files") {
-        let Some(path) = d.string(item, "rules") else {
-            continue;
-        };
-        if !is_contained_relative(&path) {
-            d.invalid(
-                item,
-                "rules",
-                &path,
-                "rule files are relative paths inside the pack folder, without `..`",
-            );
-            continue;
+    let mut parts = Vec::new();
+    let lists = [Some(("rules", rules_node)), f.get("parts").map(|n| ("parts", n))];
+    for (key, node) in lists.into_iter().flatten() {
+        for item in d.seq(node, key, "a list of files") {
+            let Some(path) = d.string(item, key) else {
+                continue;
+            };
+            if !is_contained_relative(&path) {
+                d.invalid(
+                    item,
+                    key,
+                    &path,
+                    "files are relative paths inside the pack folder, without `..`",
+                );
+                continue;
+            }
+            if rules.contains(&path) || parts.contains(&path) {
+                d.other(item.pos, format!("`{path}` is listed twice"), None);
+                continue;
+            }
+            if key == "rules" {
+                rules.push(path);
+            } else {
+                parts.push(path);
+            }
         }
-        if rules.contains(&path) {
-            d.other(item.pos, format!("`{path}` is listed twice"), None);
-            continue;
+    }
+    let mut uses = Vec::new();
+    if let Some(n) = f.get("uses") {
+        for item in d.seq(n, "uses", "a list of pack names") {
+            let Some(u) = d.string(item, "uses") else {
+                continue;
+            };
+            if !is_pack_name(&u) {
+                d.invalid(
+                    item,
+                    "uses",
+                    &u,
+                    "pack names are lowercase words joined by `-`, e.g. `eks-image-pull`",
+                );
+                continue;
+            }
+            uses.push(u);
         }
-        rules.push(path);
     }
     Some(Manifest {
         name: name?,
@@ -122,6 +161,8 @@ fn manifest(d: &mut Decoder, text: &str) -> Option<Manifest> {
         rulerun,
         rules,
         rules_pos: rules_node.pos,
+        parts,
+        uses,
     })
 }
 
@@ -316,7 +357,12 @@ fn assemble(
         errors.push(e);
     }
     let mut found = Found::default();
-    let mut listed: BTreeSet<&str> = manifest.rules.iter().map(String::as_str).collect();
+    let mut listed: BTreeSet<&str> = manifest
+        .rules
+        .iter()
+        .chain(&manifest.parts)
+        .map(String::as_str)
+        .collect();
     for (rel, text) in files {
         let path = root.join(&rel);
         if is_test_file(&path) {
@@ -347,7 +393,7 @@ fn assemble(
             &manifest_file,
             manifest.rules_pos,
             LoadErrorKind::Other {
-                message: format!("rule file `{missing}` listed in `rules:` does not exist"),
+                message: format!("file `{missing}` listed in `pack.yaml` does not exist"),
                 help: Some("list the pack's rule files relative to `pack.yaml`".into()),
             },
         ));
@@ -370,4 +416,48 @@ pub fn backticked(items: &[String]) -> String {
         .map(|s| format!("`{s}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The part files of the built-in packs not in `loaded`, as `(pack, file)`: a pack
+/// may use a built-in pack's parts even when that pack's rules are not loaded
+/// (`--no-builtin`, or `rulerun test` on a team pack).
+pub fn builtin_part_library(loaded: &BTreeSet<String>) -> Vec<(String, SourceFile)> {
+    let mut out = Vec::new();
+    for name in builtin_names() {
+        if loaded.contains(&name) {
+            continue;
+        }
+        let Ok(pack) = builtin(&name) else {
+            continue;
+        };
+        let Some(manifest) = &pack.manifest else {
+            continue;
+        };
+        for f in pack.files.rules {
+            let listed = manifest
+                .parts
+                .iter()
+                .any(|p| pack.root.join(p) == f.path);
+            if listed {
+                out.push((name.clone(), f));
+            }
+        }
+    }
+    out
+}
+
+/// The packs' scopes for loading: each file's pack (files of the `--rules`
+/// pseudo-pack stay loose) and each pack's `uses:`.
+pub fn scopes(packs: &[Pack]) -> rulerun_core::PackScopes {
+    let mut scopes = rulerun_core::PackScopes::default();
+    for p in packs {
+        let Some(m) = &p.manifest else {
+            continue;
+        };
+        for f in &p.files.rules {
+            scopes.pack_of.insert(f.path.clone(), p.name.clone());
+        }
+        scopes.uses.insert(p.name.clone(), m.uses.clone());
+    }
+    scopes
 }

@@ -455,7 +455,9 @@ pub fn stage(source: &Source, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<Stag
                 load,
             }
         })?;
-    let (_, errors) = rulerun_core::load_rules(&pack.files.rules);
+    let scopes = packs::scopes(std::slice::from_ref(&pack));
+    let library = packs::builtin_part_library(&std::iter::once(pack.name.clone()).collect());
+    let (_, errors) = rulerun_core::load_rule_sources(&pack.files.rules, &scopes, &library);
     if !errors.is_empty() {
         return Err(PackError {
             message: format!("the rules of `{shown}` do not load"),

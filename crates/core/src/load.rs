@@ -17,7 +17,7 @@
 //!       message: "{{ container.name }} cannot pull {{ container.image }}"
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use regex::Regex;
@@ -28,6 +28,7 @@ use crate::error::{LoadError, LoadErrorKind, closest};
 use crate::expr::{Cond, CountOp, Matcher, Op, Quantifier, ScopedPath, ValueExpr};
 use crate::finding::Severity;
 use crate::func;
+use crate::parts::{self, Library, PackScopes, PartKind};
 use crate::rule::{
     ArgvPart, Binding, BindingKind, Each, FindingSpec, FixCommand, FixSpec, Join, Param, Rule,
     RuleDocs, RuleSet, Source, SubjectSpec,
@@ -37,7 +38,7 @@ use crate::template::{Mode, TemplateError, TemplateId, Templates};
 use crate::yaml::{Node, NodeKind, Pos};
 
 /// Keys of a rule file.
-pub const FILE_KEYS: &[&str] = &["version", "rules"];
+pub const FILE_KEYS: &[&str] = &["version", "rules", "parts"];
 /// Keys of a rule.
 pub const RULE_KEYS: &[&str] = &[
     "id",
@@ -52,6 +53,7 @@ pub const RULE_KEYS: &[&str] = &[
     "finding",
     "supersedes",
     "params",
+    "uses",
 ];
 /// Keys of a rule parameter.
 pub const PARAM_KEYS: &[&str] = &["default", "description"];
@@ -144,20 +146,89 @@ pub struct SourceFile {
 }
 
 /// Loads rule files. Returns the rules that loaded and every error found; a rule
-/// with any error is left out. Rule ids must be unique across all files.
+/// with any error is left out. Rule ids must be unique across all files. The
+/// files form one unnamed pack: their rules may use each other's parts.
 pub fn load_rules(files: &[SourceFile]) -> (RuleSet, Vec<LoadError>) {
+    load_rule_sources(files, &PackScopes::default(), &[])
+}
+
+/// Loads rule and part files of several packs. `scopes` says which pack each file
+/// belongs to and which packs' parts each pack may use; `library` holds part
+/// files of packs whose rules are not loaded (`(pack, file)`), read only for the
+/// parts they offer. Parts defined by `files` and used by no rule are errors
+/// unless marked `public: true`.
+pub fn load_rule_sources(
+    files: &[SourceFile],
+    scopes: &PackScopes,
+    library: &[(String, SourceFile)],
+) -> (RuleSet, Vec<LoadError>) {
     let mut set = RuleSet::default();
     let mut errors = Vec::new();
     let mut seen: HashMap<String, Source> = HashMap::new();
+    let mut lib = Library::new(scopes.uses.clone());
+    // First pass: parse every file and collect the parts.
+    for (pack, file) in library {
+        let mut d = Decoder::new(&file.path);
+        if let Some(root) = d.parse(&file.text)
+            && let NodeKind::Map(entries) = &root.kind
+            && let Some((_, parts_node)) = entries.iter().find(|(k, _)| k.as_str() == Some("parts"))
+        {
+            parts::decode_parts(&mut d, parts_node, pack, true, &mut lib);
+        }
+        errors.append(&mut d.errors);
+    }
+    let mut parsed = Vec::with_capacity(files.len());
     for file in files {
+        let mut d = Decoder::new(&file.path);
+        let pack = scopes.pack_of.get(&file.path).cloned().unwrap_or_default();
+        let root = d.parse(&file.text);
+        if let Some(root) = &root
+            && let Some(fields) = d.fields(root, "a rule file", FILE_KEYS)
+        {
+            d.format_version(&fields, "rule");
+            match (fields.get("rules"), fields.get("parts")) {
+                (None, None) => {
+                    d.required(&fields, "rules", "a rule file");
+                }
+                (_, Some(p)) => parts::decode_parts(&mut d, p, &pack, false, &mut lib),
+                _ => {}
+            }
+        }
+        parsed.push((d, root, pack));
+    }
+    for (part, pos, path) in lib.cycles() {
+        if let Some(p) = lib.parts.get(part) {
+            errors.push(LoadError::new(
+                &p.source.file,
+                pos,
+                LoadErrorKind::Other {
+                    message: format!("parts use each other in a cycle: {path}"),
+                    help: Some("a part may build on other parts, but not on itself: move the shared bindings into a part both use".into()),
+                },
+            ));
+        }
+    }
+    let mut used: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for (d, root, pack) in parsed {
         let mut dec = RuleDecoder {
-            d: Decoder::new(&file.path),
+            d,
             templates: &mut set.templates,
+            lib: &lib,
+            pack,
+            used: &mut used,
+            rule_parts: Vec::new(),
+            expanding: Vec::new(),
+            current_rule: String::new(),
         };
-        for rule in dec.file(&file.text) {
+        let rules = match &root {
+            Some(root) => dec.rules(root),
+            None => Vec::new(),
+        };
+        for rule in rules {
             if let Some(first) = seen.get(&rule.id) {
+                let path = dec.d.file.clone();
                 dec.d.errors.push(LoadError::new(
-                    &file.path,
+                    &path,
                     rule.source.pos,
                     LoadErrorKind::DuplicateRuleId {
                         id: rule.id.clone(),
@@ -171,6 +242,22 @@ pub fn load_rules(files: &[SourceFile]) -> (RuleSet, Vec<LoadError>) {
         }
         errors.append(&mut dec.d.errors);
     }
+    for (i, p) in lib.parts.iter().enumerate() {
+        if !p.library && !p.public && !used.contains_key(&i) {
+            errors.push(LoadError::new(
+                &p.source.file,
+                p.source.pos,
+                LoadErrorKind::Other {
+                    message: format!("part `{}` is not used by any rule", p.id),
+                    help: Some(format!(
+                        "{}; mark it `public: true` to offer it to packs that vendor this one, or delete it",
+                        p.kind.how_to_use(&p.id)
+                    )),
+                },
+            ));
+        }
+    }
+    set.parts = lib.info(&used);
     (set, errors)
 }
 
@@ -194,6 +281,18 @@ pub fn split_scoped_path(text: &str) -> Option<(Option<&str>, String)> {
 struct RuleDecoder<'a> {
     d: Decoder,
     templates: &'a mut Templates,
+    /// Every part of the load.
+    lib: &'a Library,
+    /// The pack of the file being decoded.
+    pack: String,
+    /// Part index -> the rules that use it.
+    used: &'a mut BTreeMap<usize, BTreeSet<String>>,
+    /// The bindings parts expanded into the current rule, in order.
+    rule_parts: Vec<usize>,
+    /// Parts being expanded (a guard against cycles).
+    expanding: Vec<usize>,
+    /// The id of the rule being decoded (for `used_by`).
+    current_rule: String,
 }
 
 /// The names a rule defines so far, in slot order.
@@ -218,15 +317,13 @@ impl RuleDecoder<'_> {
         self.d.err(pos, kind);
     }
 
-    fn file(&mut self, text: &str) -> Vec<Rule> {
-        let Some(root) = self.d.parse(text) else {
+    /// The rules of a parsed file (the file's keys were checked when its parts
+    /// were read).
+    fn rules(&mut self, root: &Node) -> Vec<Rule> {
+        let NodeKind::Map(entries) = &root.kind else {
             return Vec::new();
         };
-        let Some(fields) = self.d.fields(&root, "a rule file", FILE_KEYS) else {
-            return Vec::new();
-        };
-        self.d.format_version(&fields, "rule");
-        let Some(rules) = self.d.required(&fields, "rules", "a rule file") else {
+        let Some((_, rules)) = entries.iter().find(|(k, _)| k.as_str() == Some("rules")) else {
             return Vec::new();
         };
         let NodeKind::Seq(items) = &rules.kind else {
@@ -239,6 +336,9 @@ impl RuleDecoder<'_> {
     fn rule(&mut self, node: &Node) -> Option<Rule> {
         let errors_before = self.d.errors.len();
         let templates_before = self.templates.mark();
+        self.rule_parts.clear();
+        self.expanding.clear();
+        self.current_rule.clear();
         let f = self.d.fields(node, "a rule", RULE_KEYS)?;
         let id = self.d.required(&f, "id", "a rule").and_then(|n| {
             let id = self.d.string(n, "id")?;
@@ -256,6 +356,7 @@ impl RuleDecoder<'_> {
                     },
                 );
             }
+            self.current_rule = id.clone();
             Some(id)
         });
         let title = self
@@ -308,6 +409,9 @@ impl RuleDecoder<'_> {
         }
         let each = f.get("each").and_then(|n| self.each(n, &mut names));
         let mut bindings = Vec::new();
+        if let Some(n) = f.get("uses") {
+            self.rule_uses(n, &mut names, &mut kinds, &mut bindings);
+        }
         if let Some(n) = f.get("let") {
             match &n.kind {
                 NodeKind::Map(entries) => {
@@ -357,9 +461,362 @@ impl RuleDecoder<'_> {
             bindings,
             when,
             finding: finding?,
+            parts: self
+                .rule_parts
+                .iter()
+                .filter_map(|&i| self.lib.parts.get(i).map(|p| p.qualified()))
+                .collect(),
             template_vars: self.templates.variables_since(templates_before),
             templates: templates_before..self.templates.mark(),
         })
+    }
+
+    /// Runs `f` with errors reported in `file` (a part's own file).
+    fn in_file<T>(&mut self, file: &std::path::Path, f: impl FnOnce(&mut Self) -> T) -> T {
+        let saved = std::mem::replace(&mut self.d.file, file.to_path_buf());
+        let out = f(self);
+        self.d.file = saved;
+        out
+    }
+
+    /// Resolves a part named at `node` (a string) in the current pack, checking
+    /// its kind.
+    fn part_ref(&mut self, node: &Node, pack: &str, kind: PartKind) -> Option<usize> {
+        let name = self.d.string(node, "part name")?;
+        let idx = match self.lib.resolve(pack, &name) {
+            Ok(i) => i,
+            Err(e) => {
+                self.d.other(node.pos, e.message, e.help);
+                return None;
+            }
+        };
+        let part = self.lib.parts.get(idx)?;
+        if part.kind != kind {
+            self.d.other(
+                node.pos,
+                format!(
+                    "part `{name}` is a {} part, not a {} part",
+                    match part.kind {
+                        PartKind::Bindings => "bindings",
+                        PartKind::Condition => "condition",
+                        PartKind::Fix => "fix",
+                    },
+                    match kind {
+                        PartKind::Bindings => "bindings",
+                        PartKind::Condition => "condition",
+                        PartKind::Fix => "fix",
+                    }
+                ),
+                Some(part.kind.how_to_use(&name)),
+            );
+            return None;
+        }
+        self.used
+            .entry(idx)
+            .or_default()
+            .insert(self.current_rule.clone());
+        Some(idx)
+    }
+
+    /// A rule's `uses:`: bindings parts, expanded in order before `let`.
+    fn rule_uses(
+        &mut self,
+        node: &Node,
+        names: &mut Names,
+        kinds: &mut BTreeSet<String>,
+        bindings: &mut Vec<Binding>,
+    ) {
+        let items = self
+            .d
+            .seq(node, "uses", "a list of part names or `{part: NAME, with: {...}}`");
+        for item in items {
+            let (name_node, with) = match &item.kind {
+                NodeKind::Map(_) => {
+                    let Some(f) = self.d.fields(item, "a `uses` entry", parts::USE_KEYS) else {
+                        continue;
+                    };
+                    let Some(n) = self.d.required(&f, "part", "a `uses` entry") else {
+                        continue;
+                    };
+                    (n, f.get("with"))
+                }
+                _ => (item, None),
+            };
+            let pack = self.pack.clone();
+            if let Some(idx) = self.part_ref(name_node, &pack, PartKind::Bindings) {
+                self.include_part(idx, with, name_node.pos, names, kinds, bindings);
+            }
+        }
+    }
+
+    /// Expands bindings part `idx` (and the parts it builds on, first) into the
+    /// rule's bindings. A part already expanded into this rule is not expanded
+    /// again.
+    fn include_part(
+        &mut self,
+        idx: usize,
+        with: Option<&Node>,
+        at: Pos,
+        names: &mut Names,
+        kinds: &mut BTreeSet<String>,
+        bindings: &mut Vec<Binding>,
+    ) {
+        let lib = self.lib;
+        let Some(part) = lib.parts.get(idx) else {
+            return;
+        };
+        if self.rule_parts.contains(&idx) {
+            if with.is_some() {
+                self.d.other(
+                    at,
+                    format!("part `{}` is already used by this rule", part.id),
+                    Some("a part is expanded once per rule; pass its inputs where it is first used".into()),
+                );
+            }
+            return;
+        }
+        if self.expanding.contains(&idx) {
+            return; // a cycle, reported once for the whole load
+        }
+        self.expanding.push(idx);
+        self.used
+            .entry(idx)
+            .or_default()
+            .insert(self.current_rule.clone());
+        // The parts it builds on, first (named in the part's own file).
+        for (dep, pos) in &part.uses {
+            let dep_node = Node {
+                pos: *pos,
+                kind: NodeKind::Str(dep.clone()),
+            };
+            self.in_file(&part.source.file, |s| {
+                if let Some(d) = s.part_ref(&dep_node, &part.pack, PartKind::Bindings) {
+                    s.include_part(d, None, *pos, names, kinds, bindings);
+                }
+            });
+        }
+        // Inputs: from `with`, else the scope, else the default.
+        let mut given: Vec<(&Node, &Node)> = Vec::new();
+        if let Some(w) = with {
+            match &w.kind {
+                NodeKind::Map(entries) => {
+                    for (k, v) in entries {
+                        let key = k.key_string();
+                        if part.inputs.iter().any(|i| i.name == key) {
+                            given.push((k, v));
+                        } else {
+                            let expected: Vec<&str> =
+                                part.inputs.iter().map(|i| i.name.as_str()).collect();
+                            self.d.other(
+                                k.pos,
+                                format!("part `{}` has no input `{key}`", part.id),
+                                Some(match closest(&key, expected.iter().copied()) {
+                                    Some(c) => format!("did you mean `{c}`?"),
+                                    None if expected.is_empty() => {
+                                        "this part takes no inputs: drop `with`".into()
+                                    }
+                                    None => format!(
+                                        "its inputs: {}",
+                                        expected
+                                            .iter()
+                                            .map(|e| format!("`{e}`"))
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    ),
+                                }),
+                            );
+                        }
+                    }
+                }
+                _ => self
+                    .d
+                    .wrong_type(w, "with", "a mapping of input names to values"),
+            }
+        }
+        for input in &part.inputs {
+            let given_here = given.iter().find(|(k, _)| k.key_string() == input.name);
+            if let Some((k, v)) = given_here {
+                if names.slot(&input.name).is_some() {
+                    self.d.other(
+                        k.pos,
+                        format!(
+                            "`with` binds `{}`, which this rule already binds",
+                            input.name
+                        ),
+                        Some(format!(
+                            "drop `{}` from `with` (the part then reads the rule's `{}`), or rename the rule's",
+                            input.name, input.name
+                        )),
+                    );
+                    continue;
+                }
+                let slot = names.names.len();
+                if let Some(e) = self.value_expr(v, names) {
+                    bindings.push(Binding {
+                        slot,
+                        kind: BindingKind::Value(e),
+                        guard: None,
+                    });
+                    names.names.push(input.name.clone());
+                }
+            } else if names.slot(&input.name).is_some() {
+                continue;
+            } else if let Some(default) = &input.default {
+                let slot = names.names.len();
+                let e = self.in_file(&part.source.file, |s| s.value_expr(default, names));
+                if let Some(e) = e {
+                    bindings.push(Binding {
+                        slot,
+                        kind: BindingKind::Value(e),
+                        guard: None,
+                    });
+                    names.names.push(input.name.clone());
+                }
+            } else {
+                self.d.other(
+                    at,
+                    format!(
+                        "part `{}` needs `{}`, which is not bound here",
+                        part.id, input.name
+                    ),
+                    Some(format!(
+                        "bind `{}` before it (the `each` name, or a part used earlier), or pass `with: {{{}: ...}}`{}",
+                        input.name,
+                        input.name,
+                        if input.description.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", input.description.trim())
+                        }
+                    )),
+                );
+            }
+        }
+        // The bindings, decoded in the part's file.
+        if let NodeKind::Map(entries) = &part.body.kind {
+            for (k, v) in entries {
+                let name = k.key_string();
+                if names.slot(&name).is_some() {
+                    self.d.other(
+                        at,
+                        format!("part `{}` binds `{name}`, which this rule already binds", part.id),
+                        Some(format!("rename the rule's `{name}`; a part's names are listed by `rulerun explain {}`", part.id)),
+                    );
+                    continue;
+                }
+                let b = self.in_file(&part.source.file, |s| s.binding(k, v, names, kinds));
+                if let Some(b) = b {
+                    bindings.push(b);
+                }
+            }
+        }
+        self.expanding.pop();
+        self.rule_parts.push(idx);
+    }
+
+    /// Checks that a condition or fix part's inputs and the bindings parts it
+    /// builds on are in scope where it is used.
+    fn part_requirements(&mut self, idx: usize, at: Pos, names: &Names) -> bool {
+        let lib = self.lib;
+        let Some(part) = lib.parts.get(idx) else {
+            return false;
+        };
+        let mut ok = true;
+        for (dep, pos) in &part.uses {
+            let resolved = lib.resolve(&part.pack, dep);
+            match resolved {
+                Ok(d) if self.rule_parts.contains(&d) => {}
+                Ok(_) => {
+                    self.d.other(
+                        at,
+                        format!("part `{}` builds on part `{dep}`, which this rule does not use", part.id),
+                        Some(format!("add `{dep}` to the rule's `uses:`")),
+                    );
+                    ok = false;
+                }
+                Err(e) => {
+                    let file = part.source.file.clone();
+                    self.in_file(&file, |s| s.d.other(*pos, e.message, e.help));
+                    ok = false;
+                }
+            }
+        }
+        for input in &part.inputs {
+            if names.slot(&input.name).is_none() {
+                let provider = lib
+                    .parts
+                    .iter()
+                    .find(|p| p.kind == PartKind::Bindings && p.provides().contains(&input.name));
+                self.d.other(
+                    at,
+                    format!(
+                        "part `{}` reads `{}`, which is not bound here",
+                        part.id, input.name
+                    ),
+                    Some(match provider {
+                        Some(p) => format!(
+                            "part `{}` binds it: add it to the rule's `uses:`",
+                            p.id
+                        ),
+                        None => format!("bind `{}` in the rule's `let:`", input.name),
+                    }),
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// `{use: NAME}` where a condition goes.
+    fn condition_part(&mut self, node: &Node, names: &Names) -> Option<Cond> {
+        let pack = self.pack.clone();
+        let idx = self.part_ref(node, &pack, PartKind::Condition)?;
+        if self.expanding.contains(&idx) {
+            self.d.other(
+                node.pos,
+                "a condition part uses itself".into(),
+                Some("a condition part may use other condition parts, but not itself".into()),
+            );
+            return None;
+        }
+        if !self.part_requirements(idx, node.pos, names) {
+            return None;
+        }
+        let lib = self.lib;
+        let part = lib.parts.get(idx)?;
+        self.expanding.push(idx);
+        let pack_saved = std::mem::replace(&mut self.pack, part.pack.clone());
+        let c = self.in_file(&part.source.file, |s| s.cond(&part.body, names));
+        self.pack = pack_saved;
+        self.expanding.pop();
+        c
+    }
+
+    /// `- use: NAME` in `finding.fix`: the part's steps.
+    fn fix_part(&mut self, node: &Node, names: &Names, out: &mut Vec<FixSpec>) {
+        let pack = self.pack.clone();
+        let Some(idx) = self.part_ref(node, &pack, PartKind::Fix) else {
+            return;
+        };
+        if !self.part_requirements(idx, node.pos, names) {
+            return;
+        }
+        let lib = self.lib;
+        let Some(part) = lib.parts.get(idx) else {
+            return;
+        };
+        let NodeKind::Seq(steps) = &part.body.kind else {
+            return;
+        };
+        let pack_saved = std::mem::replace(&mut self.pack, part.pack.clone());
+        self.in_file(&part.source.file, |s| {
+            for step in steps {
+                if let Some(x) = s.fix_step(step, names) {
+                    out.push(x);
+                }
+            }
+        });
+        self.pack = pack_saved;
     }
 
     fn params(&mut self, node: &Node) -> Vec<Param> {
@@ -734,6 +1191,10 @@ impl RuleDecoder<'_> {
             )),
             NodeKind::Map(entries) => {
                 let first = entries.first().and_then(|(k, _)| k.as_str()).unwrap_or("");
+                if entries.len() == 1 && first == "use" {
+                    let (_, v) = entries.first()?;
+                    return self.condition_part(v, names);
+                }
                 if entries.len() == 1 && COMBINATORS.contains(&first) {
                     let (_, v) = entries.first()?;
                     return match first {
@@ -1090,7 +1551,12 @@ impl RuleDecoder<'_> {
             match &x.kind {
                 NodeKind::Seq(steps) => {
                     for step in steps {
-                        if let Some(s) = self.fix_step(step, names) {
+                        if let NodeKind::Map(e) = &step.kind
+                            && let [(k, v)] = e.as_slice()
+                            && k.as_str() == Some("use")
+                        {
+                            self.fix_part(v, names, &mut fix);
+                        } else if let Some(s) = self.fix_step(step, names) {
                             fix.push(s);
                         }
                     }

@@ -122,6 +122,8 @@ pub struct Rule {
     pub(crate) bindings: Vec<Binding>,
     pub(crate) when: Option<Cond>,
     pub(crate) finding: FindingSpec,
+    /// The parts the rule uses (`pack/name`), bindings parts in expansion order.
+    pub parts: Vec<String>,
     /// The names the rule's templates read: template contexts hold only those.
     pub(crate) template_vars: crate::template::Variables,
     /// The indexes of the templates compiled for this rule (field projection
@@ -219,6 +221,8 @@ pub(crate) enum ArgvPart {
 pub struct RuleSet {
     /// The rules, in load order.
     pub rules: Vec<Rule>,
+    /// The parts of the loaded packs, with the rules that use each.
+    pub parts: Vec<crate::parts::PartInfo>,
     pub(crate) templates: Templates,
 }
 

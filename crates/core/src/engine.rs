@@ -168,26 +168,41 @@ fn evaluate(
 }
 
 /// Removes findings that a more precise rule's finding on the same subject
-/// supersedes.
+/// supersedes. When both rules iterate an `each` list, only the finding about the
+/// same element is replaced (one container's generic finding, not its sibling's).
 fn drop_superseded(rules: &RuleSet, report: &mut Report) {
-    let mut replaced: std::collections::HashSet<(&str, crate::finding::Subject)> =
+    type Key<'r> = (&'r str, crate::finding::Subject, Option<String>);
+    // (superseded rule, subject, element of the superseding finding)
+    let mut replaced: std::collections::HashSet<Key<'_>> = std::collections::HashSet::new();
+    // (superseded rule, subject): some finding supersedes it there
+    let mut touched: std::collections::HashSet<(&str, crate::finding::Subject)> =
         std::collections::HashSet::new();
     for f in &report.findings {
         if let Some(rule) = rules.get(&f.rule) {
             for s in &rule.supersedes {
-                replaced.insert((s.as_str(), f.subject.clone()));
+                replaced.insert((s.as_str(), f.subject.clone(), f.element.clone()));
+                touched.insert((s.as_str(), f.subject.clone()));
             }
         }
     }
     if replaced.is_empty() {
         return;
     }
+    let dropped = |f: &Finding| {
+        let rule = f.rule.as_str();
+        match &f.element {
+            // a finding about the whole subject goes when anything supersedes it there
+            None => touched.contains(&(rule, f.subject.clone())),
+            // an element's finding goes for a finding about that element, or about
+            // the whole subject
+            Some(_) => {
+                replaced.contains(&(rule, f.subject.clone(), f.element.clone()))
+                    || replaced.contains(&(rule, f.subject.clone(), None))
+            }
+        }
+    };
+    let keep: Vec<bool> = report.findings.iter().map(|f| !dropped(f)).collect();
     let before = report.findings.len();
-    let keep: Vec<bool> = report
-        .findings
-        .iter()
-        .map(|f| !replaced.contains(&(f.rule.as_str(), f.subject.clone())))
-        .collect();
     let mut keep = keep.into_iter();
     report.findings.retain(|_| keep.next().unwrap_or(true));
     report.superseded += before - report.findings.len();
@@ -676,6 +691,12 @@ impl<'a> Evaluator<'a, '_> {
             message: render(spec.message).map_err(|e| format!("message: {e}"))?,
             evidence,
             fix,
+            element: self
+                .rule
+                .each
+                .as_ref()
+                .and_then(|_| scope.slots.get(2))
+                .map(|slot| slot.value().to_string()),
         })
     }
 

@@ -118,6 +118,12 @@ pub struct Finding {
     pub evidence: serde_json::Map<String, serde_json::Value>,
     /// Steps that fix the problem, in order.
     pub fix: Vec<FixStep>,
+    /// The `each` element the finding is about (its JSON text), for
+    /// `supersedes`: a precise finding replaces the generic one about the same
+    /// element (one container of a pod), not about the whole subject. Not part
+    /// of the findings JSON.
+    #[serde(skip)]
+    pub element: Option<String>,
 }
 
 /// A rule that failed while evaluating one subject (a function error or a template

@@ -148,7 +148,8 @@ fn with_article(label: &str) -> String {
 /// Parses and validates an input.
 pub(crate) fn prepare(input: &EvalInput) -> Result<Prepared, IamError> {
     let req = &input.request;
-    let caller = Caller::parse(&req.principal, req.principal_id.as_deref())?;
+    let mut caller = Caller::parse(&req.principal, req.principal_id.as_deref())?;
+    caller.learn_role_path(req.context.get("aws:PrincipalArn"));
     if req.resource.is_empty() {
         return Err(IamError::request("resource", "must not be empty"));
     }

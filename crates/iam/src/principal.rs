@@ -141,6 +141,40 @@ impl Caller {
         })
     }
 
+    /// A role session's ARN has no role path (`assumed-role/NAME/SESSION`); the
+    /// request context's `aws:PrincipalArn`, when given as the same role's ARN,
+    /// supplies it, so `aws:PrincipalArn` and a fix's new `Principal` name the
+    /// role as IAM knows it.
+    pub fn learn_role_path(&mut self, given: Option<&crate::input::ContextValue>) {
+        let Some(crate::input::ContextValue::Values(values)) = given else {
+            return;
+        };
+        let [arn] = values.as_slice() else {
+            return;
+        };
+        let Ok(role) = Caller::parse(arn, None) else {
+            return;
+        };
+        if let (
+            CallerKind::Role {
+                name, path: mine, ..
+            },
+            CallerKind::Role {
+                name: theirs,
+                path: Some(p),
+                session: None,
+                ..
+            },
+        ) = (&mut self.kind, role.kind)
+            && mine.is_none()
+            && *name == theirs
+            && self.account == role.account
+            && self.partition == role.partition
+        {
+            *mine = Some(p);
+        }
+    }
+
     /// The role's IAM ARN (for sessions, with the path if known, else `/`).
     pub fn role_arn(&self) -> Option<String> {
         match &self.kind {
@@ -410,6 +444,28 @@ mod tests {
         assert!(Caller::parse("nonsense", None).is_err());
         assert!(Caller::parse("arn:aws:iam::12a:role/x", None).is_err());
         assert!(Caller::parse("arn:aws:sts::111122223333:assumed-role/x", None).is_err());
+    }
+
+    #[test]
+    fn a_session_learns_its_role_path_from_the_principal_arn_key() {
+        use crate::input::ContextValue;
+        let path_of = |given: &str| {
+            let mut c = Caller::parse(SESSION, None).unwrap();
+            c.learn_role_path(Some(&ContextValue::Values(vec![given.into()])));
+            c.principal_arn()
+        };
+        assert_eq!(
+            path_of("arn:aws:iam::111122223333:role/eks/nodes/EksNode"),
+            "arn:aws:iam::111122223333:role/eks/nodes/EksNode"
+        );
+        // another role, another account, or a session: the path stays unknown (`/`)
+        for other in [
+            "arn:aws:iam::111122223333:role/eks/Other",
+            "arn:aws:iam::444455556666:role/eks/EksNode",
+            "arn:aws:sts::111122223333:assumed-role/EksNode/x",
+        ] {
+            assert_eq!(path_of(other), "arn:aws:iam::111122223333:role/EksNode");
+        }
     }
 
     #[test]

@@ -33,7 +33,19 @@ fn rule_pages_are_generated_from_the_rule_files() {
         }
         found_rules
     };
-    let (rules, errors) = rulerun_core::load_rules(&builtin);
+    let (_, scopes) = rulerun_core::read_pack_tree(&root().join("rules")).unwrap();
+    // the same packs, under the names the binary shows
+    let scopes = rulerun_core::PackScopes {
+        pack_of: builtin
+            .iter()
+            .filter_map(|f| {
+                let pack = f.path.components().nth(1)?.as_os_str().to_string_lossy();
+                Some((f.path.clone(), pack.to_string()))
+            })
+            .collect(),
+        uses: scopes.uses,
+    };
+    let (rules, errors) = rulerun_core::load_rule_sources(&builtin, &scopes, &[]);
     assert!(errors.is_empty(), "{errors:#?}");
     let dir = root().join("docs/rules");
     let mut stale = Vec::new();

@@ -57,6 +57,30 @@ fn every_rule_folder_has_a_rule_and_tests() {
             if !rule.is_dir() || rule.file_name().is_some_and(|n| n == "fixtures") {
                 continue;
             }
+            if rule.file_name().is_some_and(|n| n == "parts") {
+                // part files, listed under `parts:` in pack.yaml
+                let parts: Vec<String> =
+                    rulerun_core::yaml::parse(&manifest).unwrap().to_json()["parts"]
+                        .as_array()
+                        .unwrap_or_else(|| {
+                            panic!(
+                                "{}/pack.yaml lists its part files under `parts:`",
+                                pack.display()
+                            )
+                        })
+                        .iter()
+                        .map(|v| v.as_str().unwrap().to_string())
+                        .collect();
+                for f in std::fs::read_dir(&rule).unwrap() {
+                    let rel = format!("parts/{}", f.unwrap().file_name().to_string_lossy());
+                    assert!(
+                        parts.contains(&rel),
+                        "{}: `{rel}` is not listed under `parts:`",
+                        pack.display()
+                    );
+                }
+                continue;
+            }
             let id = rule.file_name().unwrap().to_string_lossy().to_string();
             let text = std::fs::read_to_string(rule.join("rule.yaml"))
                 .unwrap_or_else(|_| panic!("{} has no rule.yaml", rule.display()));

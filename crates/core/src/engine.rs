@@ -167,6 +167,16 @@ fn evaluate(
     report
 }
 
+/// How `supersedes` tells `each` elements apart: by their `name` member (container
+/// statuses, volumes, ports...), which stays the same under field projection, else
+/// by their JSON text.
+fn element_key(v: &Value) -> String {
+    match v.get("name").and_then(Value::as_str) {
+        Some(name) => format!("name:{name}"),
+        None => v.to_string(),
+    }
+}
+
 /// Removes findings that a more precise rule's finding on the same subject
 /// supersedes. When both rules iterate an `each` list, only the finding about the
 /// same element is replaced (one container's generic finding, not its sibling's).
@@ -696,7 +706,7 @@ impl<'a> Evaluator<'a, '_> {
                 .each
                 .as_ref()
                 .and_then(|_| scope.slots.get(2))
-                .map(|slot| slot.value().to_string()),
+                .map(|slot| element_key(slot.value())),
         })
     }
 

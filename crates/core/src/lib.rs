@@ -32,6 +32,6 @@ pub use error::{LoadError, LoadErrorKind};
 pub use facts::FactStore;
 pub use finding::{Finding, FixStep, Inconclusive, Report, Severity, Subject};
 pub use load::{SourceFile, load_rule_sources, load_rules};
-pub use parts::{PackScopes, PartInfo, PartKind};
+pub use parts::{PackScopes, PartInfo, PartKind, read_pack_tree};
 pub use projection::{Projection, parse_fact_text_projected};
 pub use rule::{Rule, RuleSet};

@@ -526,9 +526,11 @@ impl RuleDecoder<'_> {
         kinds: &mut BTreeSet<String>,
         bindings: &mut Vec<Binding>,
     ) {
-        let items = self
-            .d
-            .seq(node, "uses", "a list of part names or `{part: NAME, with: {...}}`");
+        let items = self.d.seq(
+            node,
+            "uses",
+            "a list of part names or `{part: NAME, with: {...}}`",
+        );
         for item in items {
             let (name_node, with) = match &item.kind {
                 NodeKind::Map(_) => {
@@ -570,7 +572,10 @@ impl RuleDecoder<'_> {
                 self.d.other(
                     at,
                     format!("part `{}` is already used by this rule", part.id),
-                    Some("a part is expanded once per rule; pass its inputs where it is first used".into()),
+                    Some(
+                        "a part is expanded once per rule; pass its inputs where it is first used"
+                            .into(),
+                    ),
                 );
             }
             return;
@@ -633,6 +638,7 @@ impl RuleDecoder<'_> {
                     .wrong_type(w, "with", "a mapping of input names to values"),
             }
         }
+        let mut complete = true;
         for input in &part.inputs {
             let given_here = given.iter().find(|(k, _)| k.key_string() == input.name);
             if let Some((k, v)) = given_here {
@@ -673,6 +679,7 @@ impl RuleDecoder<'_> {
                     names.names.push(input.name.clone());
                 }
             } else {
+                complete = false;
                 self.d.other(
                     at,
                     format!(
@@ -692,8 +699,9 @@ impl RuleDecoder<'_> {
                 );
             }
         }
-        // The bindings, decoded in the part's file.
-        if let NodeKind::Map(entries) = &part.body.kind {
+        // The bindings, decoded in the part's file (not when an input is
+        // missing: every use of it would be one more error).
+        if let (true, NodeKind::Map(entries)) = (complete, &part.body.kind) {
             for (k, v) in entries {
                 let name = k.key_string();
                 if names.slot(&name).is_some() {
@@ -729,7 +737,10 @@ impl RuleDecoder<'_> {
                 Ok(_) => {
                     self.d.other(
                         at,
-                        format!("part `{}` builds on part `{dep}`, which this rule does not use", part.id),
+                        format!(
+                            "part `{}` builds on part `{dep}`, which this rule does not use",
+                            part.id
+                        ),
                         Some(format!("add `{dep}` to the rule's `uses:`")),
                     );
                     ok = false;
@@ -754,10 +765,9 @@ impl RuleDecoder<'_> {
                         part.id, input.name
                     ),
                     Some(match provider {
-                        Some(p) => format!(
-                            "part `{}` binds it: add it to the rule's `uses:`",
-                            p.id
-                        ),
+                        Some(p) => {
+                            format!("part `{}` binds it: add it to the rule's `uses:`", p.id)
+                        }
                         None => format!("bind `{}` in the rule's `let:`", input.name),
                     }),
                 );

@@ -265,7 +265,12 @@ impl Library {
                 }
             })
             .collect();
-        let suggestion = closest(name, candidates.iter().map(String::as_str));
+        // the same name in another pack, else the closest spelling
+        let suggestion = candidates
+            .iter()
+            .find(|c| c.rsplit('/').next() == Some(name))
+            .cloned()
+            .or_else(|| closest(name, candidates.iter().map(String::as_str)));
         Err(Unresolved {
             message: format!("unknown part `{name}`"),
             help: Some(match suggestion {
@@ -533,4 +538,80 @@ pub struct PackScopes {
     pub pack_of: BTreeMap<PathBuf, String>,
     /// Each pack's `uses:`: the packs whose public parts it may use.
     pub uses: BTreeMap<String, Vec<String>>,
+}
+
+/// Reads a folder of packs laid out as the built-in ones are (`ROOT/PACK/pack.yaml`
+/// beside the pack's rule and part files): every YAML file below `root` that is not
+/// a manifest, a rule test or a fixture, with each file's pack (the first folder
+/// below `root`) and each pack's `uses:`. For tests, benchmarks and tools that load
+/// packs from disk; the CLI checks manifests fully.
+pub fn read_pack_tree(
+    root: &std::path::Path,
+) -> std::io::Result<(Vec<crate::load::SourceFile>, PackScopes)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.path());
+        for e in entries {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || name == "fixtures" {
+                continue;
+            }
+            if e.file_type()?.is_dir() {
+                walk(&p, out)?;
+            } else {
+                out.push(p);
+            }
+        }
+        Ok(())
+    }
+    let mut paths = Vec::new();
+    walk(root, &mut paths)?;
+    let mut files = Vec::new();
+    let mut scopes = PackScopes::default();
+    for p in paths {
+        let Ok(rel) = p.strip_prefix(root) else {
+            continue;
+        };
+        let Some(pack) = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().to_string())
+        else {
+            continue;
+        };
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name == "pack.yaml" {
+            let text = std::fs::read_to_string(&p)?;
+            let uses = crate::yaml::parse(&text)
+                .ok()
+                .and_then(|root| match root.kind {
+                    NodeKind::Map(entries) => entries
+                        .into_iter()
+                        .find(|(k, _)| k.as_str() == Some("uses"))
+                        .map(|(_, v)| v),
+                    _ => None,
+                })
+                .map(|v| match v.kind {
+                    NodeKind::Seq(items) => items
+                        .iter()
+                        .filter_map(|i| i.as_str().map(str::to_string))
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .unwrap_or_default();
+            scopes.uses.insert(pack, uses);
+            continue;
+        }
+        let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
+        if !yaml || crate::testing::is_test_file(&p) || rel.components().count() < 2 {
+            continue;
+        }
+        scopes.pack_of.insert(p.clone(), pack);
+        files.push(crate::load::SourceFile {
+            text: std::fs::read_to_string(&p)?,
+            path: p,
+        });
+    }
+    Ok((files, scopes))
 }

@@ -536,3 +536,37 @@ rules:
     );
     assert!(by_name("vpc-2").fix.is_empty());
 }
+
+#[test]
+fn supersedes_replaces_the_finding_about_the_same_element_only() {
+    let rules = r#"rules:
+  - id: generic
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    each: {as: c, path: "$.status.containerStatuses[*]"}
+    finding: {message: "generic {{ c.name }}"}
+  - id: precise
+    title: t
+    severity: high
+    supersedes: [generic, whole]
+    subject: {kind: k8s/v1/Pod}
+    each: {as: c, path: "$.status.containerStatuses[*]", where: {path: $c.image, startsWith: "ecr/"}}
+    finding: {message: "precise {{ c.name }}"}
+  - id: whole
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding: {message: "whole pod"}
+"#;
+    let (set, errors) = load_rules(&[src("r.yaml", rules)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let pod = json!({"k8s/v1/Pod": [{"metadata": {"name": "p", "namespace": "d"},
+        "status": {"containerStatuses": [{"name": "a", "image": "ecr/a"}, {"name": "b", "image": "hub/b"}]}}]});
+    let report = check(&set, &facts(pod));
+    let mut got: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+    got.sort();
+    // `generic a` and `whole pod` are replaced; `generic b` is about another container
+    assert_eq!(got, ["generic b", "precise a"]);
+    assert_eq!(report.superseded, 2);
+}

@@ -3,11 +3,13 @@
 //! - `jsonpath_cts`: the RFC 9535 compliance suite through our selection layer.
 //! - `select_fast`: direct filter evaluation against `jsonpath-rust` (differential).
 //! - `engine`: rules loaded from YAML text evaluated over facts (joins, each, errors).
+//! - `parts`: named parts, their expansion, pack scoping and load errors.
 //! - `projection`: checks over projected facts report exactly as over whole facts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod engine;
 mod jsonpath_cts;
+mod parts;
 mod projection;
 mod select_fast;

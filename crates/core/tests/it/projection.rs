@@ -38,19 +38,9 @@ fn ext(p: &Path) -> &str {
 fn builtin_rules() -> (RuleSet, Vec<PathBuf>) {
     let mut files = Vec::new();
     files_under(&repo().join("rules"), &mut files);
-    let rule_files: Vec<SourceFile> = files
-        .iter()
-        .filter(|p| matches!(ext(p), "yaml" | "yml"))
-        .filter(|p| !is_test_file(p))
-        .filter(|p| !p.components().any(|c| c.as_os_str() == "fixtures"))
-        .filter(|p| p.file_name().is_some_and(|n| n != "pack.yaml"))
-        .map(|p| SourceFile {
-            path: p.clone(),
-            text: std::fs::read_to_string(p).unwrap(),
-        })
-        .collect();
+    let (rule_files, scopes) = rulerun_core::read_pack_tree(&repo().join("rules")).unwrap();
     assert!(rule_files.len() >= 5, "found the built-in rules");
-    let (set, errors) = load_rules(&rule_files);
+    let (set, errors) = rulerun_core::load_rule_sources(&rule_files, &scopes, &[]);
     assert!(errors.is_empty(), "{errors:#?}");
     (set, files)
 }

@@ -28,13 +28,16 @@ rules:
 "#;
 
 fn rules(extra: &[(&str, &str)]) -> RuleSet {
-    let mut files = vec![SourceFile {
-        path: root().join("rules/kubernetes/pod-image-pull-failing/rule.yaml"),
-        text: std::fs::read_to_string(
-            root().join("rules/kubernetes/pod-image-pull-failing/rule.yaml"),
-        )
-        .unwrap(),
-    }];
+    let mut files: Vec<SourceFile> = ["pod-image-pull-failing/rule.yaml", "parts/image-pull.yaml"]
+        .iter()
+        .map(|f| {
+            let path = root().join("rules/kubernetes").join(f);
+            SourceFile {
+                text: std::fs::read_to_string(&path).unwrap(),
+                path,
+            }
+        })
+        .collect();
     for (name, text) in extra {
         files.push(SourceFile {
             path: name.into(),

@@ -304,11 +304,20 @@ fn the_loader_and_the_schema_agree_on_packs_and_configuration() {
     let pack = dir.path().join("pack");
     fs::create_dir_all(pack.join("pending-pod")).unwrap();
     fs::write(pack.join("pending-pod/rule.yaml"), RULE).unwrap();
-    let manifest = "name: team-rules\nversion: 1.0.0\ndescription: ours\nrulerun: \">=0.1.0\"\nrules:\n  - pending-pod/rule.yaml\n";
+    fs::create_dir_all(pack.join("parts")).unwrap();
+    fs::write(
+        pack.join("parts/shared.yaml"),
+        "parts:\n  - id: on-node\n    public: true\n    let:\n      node: {join: k8s/v1/Node, on: $.metadata.name, equals: $.spec.nodeName, one: true}\n",
+    )
+    .unwrap();
+    let manifest = "name: team-rules\nversion: 1.0.0\ndescription: ours\nrulerun: \">=0.1.0\"\nrules:\n  - pending-pod/rule.yaml\nparts:\n  - parts/shared.yaml\n";
     for (text, accepted) in [
         (manifest.to_string(), true),
         (manifest.replace("description:", "descripton:"), false),
         (manifest.replace("name: team-rules\n", ""), false),
+        (format!("{manifest}uses: [kubernetes]\n"), true),
+        (format!("{manifest}uses: [Kubernetes]\n"), false),
+        (format!("{manifest}uses: kubernetes\n"), false),
     ] {
         fs::write(pack.join("pack.yaml"), &text).unwrap();
         let run = rulerun(&["validate", pack.to_str().unwrap()]);
@@ -350,6 +359,157 @@ fn the_loader_and_the_schema_agree_on_packs_and_configuration() {
         assert_eq!(
             v.validate("config", &yaml_to_json(&text)).is_ok(),
             accepted,
+            "schema on:\n{text}"
+        );
+    }
+}
+
+/// The property names of an object schema, sorted.
+fn properties(schema: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = schema["properties"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+fn sorted(keys: &[&str]) -> Vec<String> {
+    let mut keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn the_rule_schema_has_the_loaders_keys() {
+    use rulerun_core::load::{FILE_KEYS, FIX_KEYS, RULE_KEYS};
+    use rulerun_core::parts::{INPUT_KEYS, PART_KEYS, USE_KEYS};
+    let s = rulerun_core::schema::schema("rule").unwrap();
+    let defs = &s["$defs"];
+    assert_eq!(properties(&s), sorted(FILE_KEYS), "rule file keys");
+    assert_eq!(properties(&defs["RuleDef"]), sorted(RULE_KEYS), "rule keys");
+    assert_eq!(properties(&defs["PartDef"]), sorted(PART_KEYS), "part keys");
+    assert_eq!(
+        properties(&defs["PartUseWith"]),
+        sorted(USE_KEYS),
+        "keys of a `uses` entry"
+    );
+    let input = defs["PartInput"]["oneOf"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["type"] == "object"))
+        .unwrap();
+    assert_eq!(properties(input), sorted(INPUT_KEYS), "part input keys");
+    let mut step: Vec<String> = properties(&defs["ArgvStep"]);
+    step.extend(properties(&defs["CommandStep"]));
+    step.sort();
+    step.dedup();
+    assert_eq!(step, sorted(FIX_KEYS), "fix step keys");
+    assert_eq!(properties(&defs["UseStep"]), vec!["use".to_string()]);
+    let pack = rulerun_core::schema::schema("pack").unwrap();
+    for key in ["parts", "uses"] {
+        assert!(
+            properties(&pack).contains(&key.to_string()),
+            "pack.yaml schema lacks `{key}`"
+        );
+    }
+}
+
+/// A pack-less file of parts and rules (loose files may hold both).
+const PARTS: &str = "parts:
+  - id: on-node
+    description: the pod's node
+    let:
+      node: {join: k8s/v1/Node, on: $.metadata.name, equals: $.spec.nodeName, one: true}
+  - id: waiting
+    inputs:
+      c: {description: a container status}
+    condition: {path: $c.state.waiting.reason, exists: true}
+  - id: look
+    uses: [on-node]
+    fix:
+      - {description: look at the node, argv: [kubectl, describe, node, \"{{ node.metadata.name }}\"]}
+  - id: spare
+    public: true
+    inputs:
+      c:
+    condition: {path: $c.ready, equals: false}
+rules:
+  - id: waiting-on-node
+    title: Waiting
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    each: {as: c, path: \"$.status.containerStatuses[*]\", where: {use: waiting}}
+    uses: [on-node]
+    when: {path: $node.metadata.name, exists: true}
+    finding:
+      message: \"{{ c.name }} waits on {{ node.metadata.name }}\"
+      fix:
+        - use: look
+";
+
+#[test]
+fn the_loader_and_the_schema_agree_on_parts() {
+    let v = Validator::new();
+    let only_parts =
+        "parts:\n  - id: lone\n    public: true\n    let:\n      n: {value: $.spec.nodeName}\n";
+    let cases: Vec<(String, bool)> = vec![
+        (PARTS.into(), true),
+        (only_parts.into(), true),
+        (
+            PARTS.replace(
+                "    uses: [on-node]\n    when:",
+                "    uses: [{part: on-node}]\n    when:",
+            ),
+            true,
+        ),
+        // two bodies, or none
+        (
+            only_parts.replace(
+                "    let:",
+                "    condition: {path: $.x, exists: true}\n    let:",
+            ),
+            false,
+        ),
+        (
+            "parts:\n  - id: lone\n    public: true\n".to_string(),
+            false,
+        ),
+        // unknown keys: of a part, an input, a `uses` entry, a `use` step
+        (PARTS.replace("    public: true", "    publc: true"), false),
+        (
+            PARTS.replace(
+                "{description: a container status}",
+                "{descripton: a container status}",
+            ),
+            false,
+        ),
+        (
+            PARTS.replace(
+                "    uses: [on-node]\n    when:",
+                "    uses: [{part: on-node, width: {}}]\n    when:",
+            ),
+            false,
+        ),
+        (
+            PARTS.replace(
+                "        - use: look",
+                "        - use: look\n          description: x",
+            ),
+            false,
+        ),
+        (
+            PARTS.replace("where: {use: waiting}", "where: {use: waiting, path: $.x}"),
+            false,
+        ),
+        // part names are lowercase words joined by `-`
+        (only_parts.replace("id: lone", "id: Lone_Part"), false),
+        (PARTS.replace("rules:", "rulez:"), false),
+    ];
+    for (text, accepted) in &cases {
+        assert_eq!(loader_accepts_rule(text), *accepted, "loader on:\n{text}");
+        assert_eq!(
+            v.validate("rule", &yaml_to_json(text)).is_ok(),
+            *accepted,
             "schema on:\n{text}"
         );
     }

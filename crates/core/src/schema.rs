@@ -128,15 +128,20 @@ pub fn all() -> Vec<(&'static str, &'static str, String)> {
 // ---------------------------------------------------------------------------
 // Rule files
 
-/// A rulerun rule file: a list of rules (docs/rule-language.md).
+/// A rulerun rule file: a list of rules, a list of parts, or both
+/// (docs/rule-language.md).
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "rulerun rule file")]
+#[schemars(extend("anyOf" = [{"required": ["rules"]}, {"required": ["parts"]}]))]
 pub struct RuleFile {
     /// The rule format version; this rulerun reads `1`.
     pub version: Option<FormatVersion>,
     /// The rules of this file.
-    pub rules: Vec<RuleDef>,
+    pub rules: Option<Vec<RuleDef>>,
+    /// Named parts (bindings, conditions, fix steps) the pack's rules use; list
+    /// the file under `parts:` in `pack.yaml`.
+    pub parts: Option<Vec<PartDef>>,
 }
 
 /// The format version `1`.
@@ -170,12 +175,17 @@ pub struct RuleDef {
     /// `$params.NAME` in paths).
     #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"}))]
     pub params: Option<BTreeMap<String, ParamDef>>,
-    /// Rule ids whose findings on the same subject this rule's findings replace.
+    /// Rule ids whose findings on the same subject this rule's findings replace
+    /// (when both rules iterate `each`: only those about the same element).
     pub supersedes: Option<Vec<String>>,
     /// The fact kind to iterate, and an optional filter.
     pub subject: SubjectDef,
     /// Iterate a list inside the subject.
     pub each: Option<EachDef>,
+    /// Bindings parts, expanded in order after `each` and before `let`: `NAME`
+    /// (a part of this pack), `PACK/NAME` (a public part of a pack named in
+    /// `pack.yaml`'s `uses:`), or `{part: NAME, with: {INPUT: value}}`.
+    pub uses: Option<Vec<PartUse>>,
     /// Named bindings, computed in order: each is a `join`, a `call` or a `value`.
     #[serde(rename = "let")]
     #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}))]
@@ -184,6 +194,117 @@ pub struct RuleDef {
     pub when: Option<Condition>,
     /// The finding each match produces.
     pub finding: FindingDef,
+}
+
+/// A part name as a rule or part writes it: `NAME` or `PACK/NAME`.
+pub struct PartName;
+
+impl JsonSchema for PartName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PartName".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "a part: `NAME` (of this pack) or `PACK/NAME` (a public part of a pack named in `pack.yaml`'s `uses:`)",
+            "type": "string",
+            "pattern": PART_NAME_PATTERN
+        })
+    }
+}
+
+/// `PACK/NAME` or `NAME`, as [`crate::parts`] accepts them.
+const PART_NAME_PATTERN: &str = "^([a-z][a-z0-9-]{0,63}/)?[a-z][a-z0-9-]{0,99}$";
+
+/// An entry of a rule's `uses:`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum PartUse {
+    /// A bindings part whose inputs are bound in the rule's scope or have defaults.
+    Name(PartName),
+    /// A bindings part with values for its inputs.
+    With(PartUseWith),
+}
+
+/// `{part: NAME, with: {INPUT: value}}`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartUseWith {
+    /// The bindings part.
+    pub part: PartName,
+    /// Values for the part's inputs (value expressions in the rule's scope); an
+    /// input the rule already binds cannot be given here.
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}))]
+    pub with: Option<BTreeMap<String, ValueExpr>>,
+}
+
+/// A named part: exactly one of `let` (a bindings part), `condition` or `fix`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["let"]}, {"required": ["condition"]}, {"required": ["fix"]}]))]
+pub struct PartDef {
+    /// The part's name, unique in its pack: lowercase words joined by `-`.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,99}$"))]
+    pub id: String,
+    /// What it binds, tests or fixes; `rulerun explain NAME` shows it.
+    pub description: Option<String>,
+    /// `true`: offered to packs that declare this one in `uses:` (and not an
+    /// error when no rule of this pack uses it).
+    pub public: Option<bool>,
+    /// Names the part reads from the scope it is used in.
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}))]
+    pub inputs: Option<BTreeMap<String, PartInputDef>>,
+    /// Bindings parts it builds on, expanded before it.
+    pub uses: Option<Vec<PartName>>,
+    /// A bindings part: named bindings, as a rule's `let`.
+    #[serde(rename = "let")]
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}))]
+    pub let_: Option<BTreeMap<String, BindingDef>>,
+    /// A condition part, used as `{use: NAME}` where a condition goes.
+    pub condition: Option<Condition>,
+    /// A fix part: steps, used in `finding.fix` as `- use: NAME`.
+    pub fix: Option<Vec<PartFixStepDef>>,
+}
+
+/// An input of a part: `{description, default}`, or nothing.
+pub struct PartInputDef;
+
+impl JsonSchema for PartInputDef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PartInput".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let mut default = generator.subschema_for::<ValueExpr>().to_value();
+        if let Value::Object(m) = &mut default {
+            m.insert(
+                "description".into(),
+                Value::String("bindings parts only: the value expression bound when the rule binds nothing of this name and passes nothing in `with`".into()),
+            );
+        }
+        json_schema!({
+            "description": "an input: a name the part reads from the scope it is used in",
+            "oneOf": [
+                {"const": null},
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "description": {"description": "what the input must hold", "type": "string"},
+                        "default": default
+                    }
+                }
+            ]
+        })
+    }
+}
+
+/// A step of a fix part (parts do not use other fix parts).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+pub enum PartFixStepDef {
+    /// Each element is rendered alone and becomes one shell word (preferred).
+    Argv(ArgvStep),
+    /// A whole command line; every interpolated value is single-quoted.
+    Command(CommandStep),
 }
 
 /// `info` < `low` < `medium` < `high` < `critical`.
@@ -431,13 +552,15 @@ impl JsonSchema for Condition {
                 "additionalProperties": false
             })
         };
+        let part = generator.subschema_for::<PartName>().to_value();
         json_schema!({
-            "description": "a condition: a matcher `{path: ..., OPERATOR: ..., quantifier: any|all}`, `{all: [...]}`, `{any: [...]}`, `{not: ...}`, or a list (all must hold)",
+            "description": "a condition: a matcher `{path: ..., OPERATOR: ..., quantifier: any|all}`, `{all: [...]}`, `{any: [...]}`, `{not: ...}`, `{use: PART}` (a condition part), or a list (all must hold)",
             "anyOf": [
                 {"type": "array", "items": cond},
                 combinator("all", json!({"type": "array", "items": cond})),
                 combinator("any", json!({"type": "array", "items": cond})),
                 combinator("not", cond),
+                combinator("use", part),
                 {
                     "type": "object",
                     "properties": props,
@@ -476,7 +599,8 @@ pub struct FindingSubjectDef {
     pub name: Option<ValueExpr>,
 }
 
-/// A fix step: a description and exactly one of `argv` or `command`.
+/// A fix step: a description and exactly one of `argv` or `command`, or
+/// `{use: PART}`, the steps of a fix part.
 #[derive(JsonSchema)]
 #[serde(untagged)]
 pub enum FixStepDef {
@@ -484,6 +608,17 @@ pub enum FixStepDef {
     Argv(ArgvStep),
     /// A whole command line; every interpolated value is single-quoted.
     Command(CommandStep),
+    /// The steps of a fix part, in its order.
+    Use(UseStep),
+}
+
+/// `{use: PART}` in `finding.fix`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UseStep {
+    /// A fix part; the bindings parts it builds on must be in the rule's `uses:`.
+    #[serde(rename = "use")]
+    pub use_: PartName,
 }
 
 /// A fix step with `argv`.
@@ -631,8 +766,29 @@ pub struct PackFile {
     /// The rulerun versions the pack works with, as a semver requirement, e.g. `">=0.1.0"`.
     pub rulerun: Option<String>,
     /// The rule files of the pack, relative to `pack.yaml` (e.g. `my-rule/rule.yaml`);
-    /// every rule file in the folder must be listed.
+    /// every rule file in the folder must be listed (here or under `parts`).
     pub rules: Vec<String>,
+    /// The part files of the pack (files with a top-level `parts:` list), relative
+    /// to `pack.yaml` (e.g. `parts/node.yaml`).
+    pub parts: Option<Vec<String>>,
+    /// Packs whose public parts this pack's rules use, as `PACK/NAME`.
+    pub uses: Option<Vec<PackName>>,
+}
+
+/// A pack's name.
+pub struct PackName;
+
+impl JsonSchema for PackName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PackName".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "a pack's name: lowercase words joined by `-`",
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9-]{0,63}$"
+        })
+    }
 }
 
 /// Team configuration (`rulerun.yaml`): the packs to load, per-rule overrides and

@@ -478,6 +478,15 @@ impl<'a> Evaluator<'a, '_> {
                         args.iter().map(|a| self.value(a, &scope)).collect();
                     match values.and_then(|v| (function.call)(&v).map_err(|e| e.to_string())) {
                         Ok(v) => Slot::Owned(v),
+                        Err(reason) if function.name == "inconclusive" => {
+                            let subject = self.subject_of(&scope).ok();
+                            self.report.inconclusive.push(crate::finding::Inconclusive {
+                                rule: rule.id.clone(),
+                                subject,
+                                reason,
+                            });
+                            return;
+                        }
                         Err(e) => {
                             let name = rule.names.get(b.slot).map_or("?", String::as_str);
                             self.error(

@@ -36,7 +36,8 @@ use crate::rule::RuleSet;
 use crate::yaml::{self, Node, NodeKind, Pos};
 
 const FILE_KEYS: &[&str] = &["tests"];
-const CASE_KEYS: &[&str] = &["name", "rules", "facts", "expect"];
+const CASE_KEYS: &[&str] = &["name", "rules", "facts", "expect", "inconclusive"];
+const INCONCLUSIVE_KEYS: &[&str] = &["rule", "subject", "reason"];
 const EXPECT_KEYS: &[&str] = &["rule", "subject", "message", "evidence", "fix", "severity"];
 const STEP_KEYS: &[&str] = &["description", "command"];
 const TEXT_KEYS: &[&str] = &["contains", "matches", "equals", "notContains"];
@@ -120,6 +121,41 @@ pub struct TestCase {
     pub facts: FactStore,
     /// The expected findings, exactly.
     pub expect: Vec<Expectation>,
+    /// The rules expected to be inconclusive, exactly (none when not written).
+    pub inconclusive: Vec<InconclusiveExpectation>,
+}
+
+/// A rule expected to be inconclusive for a subject.
+#[derive(Debug, Clone, Default)]
+pub struct InconclusiveExpectation {
+    /// The rule id, when given.
+    pub rule: Option<String>,
+    /// `namespace/name` or `name`, when given.
+    pub subject: Option<String>,
+    /// Expectations on the reason.
+    pub reason: Vec<TextMatch>,
+    /// Where it is written.
+    pub pos: Pos,
+}
+
+impl InconclusiveExpectation {
+    fn fits(&self, i: &crate::finding::Inconclusive) -> bool {
+        let subject_ok = match (&self.subject, &i.subject) {
+            (None, _) => true,
+            (Some(want), Some(s)) => subject_text(s) == *want,
+            (Some(_), None) => false,
+        };
+        self.rule.as_ref().is_none_or(|r| *r == i.rule)
+            && subject_ok
+            && self.reason.iter().all(|m| m.test(&i.reason))
+    }
+}
+
+fn subject_text(s: &crate::finding::Subject) -> String {
+    match &s.namespace {
+        Some(ns) => format!("{ns}/{}", s.name),
+        None => s.name.clone(),
+    }
 }
 
 /// The result of running one test case.
@@ -225,6 +261,51 @@ pub fn run_test(rules: &RuleSet, case: &TestCase) -> TestOutcome {
             "unexpected finding from `{}` on {}: {}",
             f.rule, f.subject, f.message
         ));
+    }
+    let mut used = vec![false; report.inconclusive.len()];
+    for exp in &case.inconclusive {
+        let hit = report
+            .inconclusive
+            .iter()
+            .enumerate()
+            .find(|(i, x)| !used.get(*i).copied().unwrap_or(true) && exp.fits(x));
+        match hit {
+            Some((i, _)) => {
+                if let Some(u) = used.get_mut(i) {
+                    *u = true;
+                }
+            }
+            None => failures.push(format!(
+                "expected inconclusive rule at line {} not reported{}",
+                exp.pos.line,
+                if report.inconclusive.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; reported: {}",
+                        report
+                            .inconclusive
+                            .iter()
+                            .map(|x| format!("`{}`: {}", x.rule, x.reason))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                }
+            )),
+        }
+    }
+    for (x, u) in report.inconclusive.iter().zip(&used) {
+        if !u && case.rules.contains(&x.rule) {
+            failures.push(format!(
+                "unexpected inconclusive rule `{}`{}: {}",
+                x.rule,
+                x.subject
+                    .as_ref()
+                    .map(|s| format!(" on {}", subject_text(s)))
+                    .unwrap_or_default(),
+                x.reason
+            ));
+        }
     }
     TestOutcome {
         name: case.name.clone(),
@@ -541,6 +622,26 @@ impl TestDecoder<'_> {
                 Vec::new()
             }
         };
+        let inconclusive = match get("inconclusive") {
+            Some(n) => match &n.kind {
+                NodeKind::Seq(items) => items
+                    .iter()
+                    .filter_map(|i| self.inconclusive_expectation(i))
+                    .collect(),
+                _ => {
+                    self.err(
+                        n.pos,
+                        LoadErrorKind::WrongType {
+                            what: "inconclusive".into(),
+                            expected: "a list of `{rule, subject, reason}`",
+                            found: n.kind.describe(),
+                        },
+                    );
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
         if self.errors.len() != before {
             return None;
         }
@@ -551,6 +652,7 @@ impl TestDecoder<'_> {
             rules,
             facts: facts?,
             expect,
+            inconclusive,
         })
     }
 
@@ -590,6 +692,17 @@ impl TestDecoder<'_> {
             },
             _ => Err("`facts` is a path, a mapping of kind to documents, a Kubernetes object, or a list of these".into()),
         }
+    }
+
+    fn inconclusive_expectation(&mut self, node: &Node) -> Option<InconclusiveExpectation> {
+        let fields = self.map(node, "an expected inconclusive rule", INCONCLUSIVE_KEYS)?;
+        let get = |k: &str| fields.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
+        Some(InconclusiveExpectation {
+            rule: get("rule").map(Node::key_string),
+            subject: get("subject").map(Node::key_string),
+            reason: get("reason").map(|n| self.text_match(n)).unwrap_or_default(),
+            pos: node.pos,
+        })
     }
 
     fn text_match(&mut self, node: &Node) -> Vec<TextMatch> {

@@ -93,6 +93,15 @@ pub static FUNCTIONS: &[Function] = &[
         call: text::coalesce,
     },
     Function {
+        name: "inconclusive",
+        signature: "inconclusive(reason: string) -> never",
+        summary: "Reports the rule as inconclusive for the subject, with the reason, and stops evaluating it.",
+        docs: text::INCONCLUSIVE_DOCS,
+        min_args: 1,
+        max_args: 1,
+        call: text::inconclusive,
+    },
+    Function {
         name: "concat",
         signature: "concat(a: array, b: array, ...) -> array",
         summary: "Joins arrays into one.",

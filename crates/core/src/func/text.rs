@@ -28,6 +28,29 @@ let:
 ```
 ";
 
+pub(super) const INCONCLUSIVE_DOCS: &str = "\
+`inconclusive(reason)` stops evaluating the candidate and reports the rule as
+inconclusive for its subject, with `reason` (a string) as the reason, instead of
+staying silent: guard it with `if:` for the case the rule cannot decide, e.g. a
+node whose IAM role cannot be determined:
+
+```yaml
+let:
+  undecidable: {call: inconclusive, args: [\"{{ identity_gap }}\"], if: {path: $principal, exists: false}}
+```
+
+Bindings after it are not computed for that candidate, and it has no finding.
+";
+
+pub(super) fn inconclusive(args: &[Value]) -> Result<Value, FuncError> {
+    let reason = match args.first() {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        Some(other) if !other.is_null() => other.to_string(),
+        _ => "the rule cannot decide (no reason given)".to_string(),
+    };
+    Err(FuncError(reason))
+}
+
 pub(super) const CONCAT_DOCS: &str = "\
 `concat(a, b, ...)` joins arrays into one (a non-array argument is added as one
 element; nulls are skipped).

@@ -204,6 +204,136 @@ fn explain_prints_rule_docs_and_suggests_ids() {
 }
 
 #[test]
+fn explain_prints_a_parts_documentation_by_either_name() {
+    let run = rulerun(&["explain", "eks-image-pull/node-identity"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let page = &run.stdout;
+    assert!(
+        page.starts_with("# Part `eks-image-pull/node-identity`\n"),
+        "{page}"
+    );
+    for want in [
+        "**A bindings part** of pack `eks-image-pull`, public: packs that declare `uses: [eks-image-pull]` in `pack.yaml` may use it.",
+        "The IAM role the kubelet pulls with",
+        "list it under the rule's `uses:` (`uses: [eks-image-pull/node-identity]`)",
+        "## Inputs\n\nNone: it reads the subject.",
+        "## Binds\n\n`node`, ",
+        "`role`",
+        "`principal`",
+        "`identity_gap`",
+        "## Used by\n\n",
+        "`ecr-repository-policy-denies-pull`",
+        "Defined in `rules/eks-image-pull/parts/node-identity.yaml:",
+    ] {
+        assert!(page.contains(want), "missing {want:?} in:\n{page}");
+    }
+    // the bare name finds the one part called so
+    let bare = rulerun(&["explain", "node-identity"]);
+    assert_eq!(bare.code, 0, "{}", bare.stderr);
+    assert_eq!(&bare.stdout, page);
+    // inputs, the parts it builds on, a fix part's use
+    let run = rulerun(&["explain", "kubernetes/point-at-image"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for want in [
+        "**A fix part** of pack `kubernetes`",
+        "write it as a step of `finding.fix`: `- use: kubernetes/point-at-image`",
+        "| `new_image` | - | the image reference to use instead, or empty |",
+        "## Builds on\n\n`workload-owner`: a rule that uses it lists them under its `uses:`.",
+    ] {
+        assert!(
+            run.stdout.contains(want),
+            "missing {want:?} in:\n{}",
+            run.stdout
+        );
+    }
+    let run = rulerun(&["explain", "kubernetes/waiting-on-image-pull"]);
+    assert!(
+        run.stdout
+            .contains("where a condition goes: `{use: kubernetes/waiting-on-image-pull}`"),
+        "{}",
+        run.stdout
+    );
+    // a misspelt part name gets a suggestion
+    let run = rulerun(&["explain", "node-identty"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("error: no rule or part is called `node-identty`")
+            && run.stderr.contains("did you mean `node-identity`?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn explain_lists_the_parts_a_rule_is_built_from() {
+    let run = rulerun(&["explain", "ecr-repository-policy-denies-pull"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (_, parts) = run
+        .stdout
+        .split_once("\n## Parts\n")
+        .unwrap_or_else(|| panic!("no parts section:\n{}", run.stdout));
+    for want in [
+        "| `eks-image-pull/node-identity` | bindings | The IAM role the kubelet pulls with",
+        "| `eks-image-pull/ecr-pull-decision` | bindings |",
+        "| `kubernetes/waiting-on-image-pull` | condition |",
+        "| `kubernetes/restart-owner` | fix |",
+        "| `eks-image-pull/perimeter-route` | fix |",
+    ] {
+        assert!(parts.contains(want), "missing {want:?} in:\n{parts}");
+    }
+    // a rule without parts has no such section
+    let dir = tempfile::tempdir().unwrap();
+    let rules = write(
+        dir.path(),
+        "r.yaml",
+        "rules:\n  - id: pending-pod\n    title: Pending\n    severity: low\n    subject: {kind: k8s/v1/Pod}\n    finding: {message: pending}\n",
+    );
+    let run = rulerun(&["explain", "pending-pod", "--rules", &rules]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("## Parts"), "{}", run.stdout);
+}
+
+#[test]
+fn explain_asks_which_pack_when_two_have_a_part_of_that_name() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "team/pack.yaml",
+        "name: team\nversion: 1.0.0\nrules: []\nparts: [parts.yaml]\n",
+    );
+    write(
+        dir.path(),
+        "team/parts.yaml",
+        "parts:\n  - id: workload-owner\n    public: true\n    description: Ours.\n    let:\n      owner: {value: \"$.metadata.ownerReferences[0]\"}\n",
+    );
+    let config = write(
+        dir.path(),
+        "rulerun.yaml",
+        "packs:\n  - builtin: kubernetes\n  - path: team\n",
+    );
+    let run = rulerun(&["--config", &config, "explain", "workload-owner"]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("several packs have a part called `workload-owner`")
+            && run
+                .stderr
+                .contains("name one of `kubernetes/workload-owner`, `team/workload-owner`"),
+        "{}",
+        run.stderr
+    );
+    let run = rulerun(&["--config", &config, "explain", "team/workload-owner"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("**A bindings part** of pack `team`")
+            && run.stdout.contains("## Used by\n\nNo loaded rule."),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn rules_list_names_sources() {
     let run = rulerun(&["rules", "list", "-o", "json"]);
     assert_eq!(run.code, 0);

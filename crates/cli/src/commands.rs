@@ -326,15 +326,32 @@ fn cmd_explain(
     };
     let rules = &loaded.rules;
     let Some(rule) = rules.get(id) else {
-        let ids: Vec<&str> = rules.rules.iter().map(|r| r.id.as_str()).collect();
-        writeln!(err, "error: no rule has id `{id}`")?;
-        match rulerun_core::error::closest(id, ids.iter().copied()) {
-            Some(c) => writeln!(err, "  help: did you mean `{c}`?")?,
-            None => writeln!(err, "  help: `rulerun rules list` shows the loaded rules")?,
-        }
-        return Ok(exit::USAGE);
+        return explain_part(id, rules, out, err);
     };
     write!(out, "{}", rulerun_core::docs::rule_markdown(rule))?;
+    let parts: Vec<&rulerun_core::PartInfo> = rules
+        .parts
+        .iter()
+        .filter(|p| p.used_by.iter().any(|r| r == id))
+        .collect();
+    if !parts.is_empty() {
+        writeln!(out, "\n## Parts\n")?;
+        writeln!(
+            out,
+            "Built from these parts (`rulerun explain PART` shows one):\n"
+        )?;
+        writeln!(out, "| part | kind | description |")?;
+        writeln!(out, "| --- | --- | --- |")?;
+        for p in parts {
+            writeln!(
+                out,
+                "| `{}` | {} | {} |",
+                rulerun_core::docs::part_name(p),
+                rulerun_core::docs::kind_name(p.kind),
+                first_sentence(&p.description)
+            )?;
+        }
+    }
     if !rule.params.is_empty() {
         writeln!(out, "\n## Parameters\n")?;
         writeln!(
@@ -367,6 +384,66 @@ fn cmd_explain(
         }
     }
     Ok(exit::OK)
+}
+
+/// `rulerun explain NAME` for a name that is no rule id: the part called
+/// `PACK/NAME`, or the one part called `NAME`.
+fn explain_part(
+    name: &str,
+    rules: &rulerun_core::RuleSet,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let parts = &rules.parts;
+    // `PACK/NAME` (or a loose file's `NAME`) exactly, else every part called `NAME`
+    let exact: Vec<&rulerun_core::PartInfo> = parts
+        .iter()
+        .filter(|p| rulerun_core::docs::part_name(p) == name)
+        .collect();
+    let matches: Vec<&rulerun_core::PartInfo> = if exact.is_empty() {
+        parts.iter().filter(|p| p.id == name).collect()
+    } else {
+        exact
+    };
+    match matches.as_slice() {
+        [part] => {
+            write!(out, "{}", rulerun_core::docs::part_markdown(part))?;
+            Ok(exit::OK)
+        }
+        [] => {
+            writeln!(err, "error: no rule or part is called `{name}`")?;
+            let names: Vec<String> = rules
+                .rules
+                .iter()
+                .map(|r| r.id.clone())
+                .chain(parts.iter().map(rulerun_core::docs::part_name))
+                .chain(parts.iter().map(|p| p.id.clone()))
+                .collect();
+            match rulerun_core::error::closest(name, names.iter().map(String::as_str)) {
+                Some(c) => writeln!(err, "  help: did you mean `{c}`?")?,
+                None => writeln!(err, "  help: `rulerun rules list` shows the loaded rules")?,
+            }
+            Ok(exit::USAGE)
+        }
+        several => {
+            let names: Vec<String> = several
+                .iter()
+                .map(|p| format!("`{}`", rulerun_core::docs::part_name(p)))
+                .collect();
+            writeln!(err, "error: several packs have a part called `{name}`")?;
+            writeln!(err, "  help: name one of {}", names.join(", "))?;
+            Ok(exit::USAGE)
+        }
+    }
+}
+
+/// The first sentence of a description, on one line.
+fn first_sentence(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.find(". ") {
+        Some(i) => text[..=i].to_string(),
+        None => text,
+    }
 }
 
 fn cmd_validate(

@@ -11,6 +11,9 @@
 //! - `tutorial`: docs/writing-rules.md, replayed command by command.
 //! - `e2e`: the reference scenario against the stand-in cluster and moto: diagnosis,
 //!   collected shapes, the fix run with the AWS CLI, the check after it, AccessDenied.
+//! - `matrix`: every image-pull cause on every compute type (managed node group, self-managed,
+//!   Karpenter, Fargate) and container kind, against the stand-in cluster and moto.
+//! - `exclusive`: one cause per failing container, over every rule test's facts with every rule.
 //! - `aws_proxy`: an AWS endpoint in front of moto (HTTPS, fault injection, call log).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -19,8 +22,10 @@ mod aws_proxy;
 mod cli;
 mod docs;
 mod e2e;
+mod exclusive;
 mod generated;
 mod live;
+mod matrix;
 mod packs;
 mod rule_packs;
 mod schema;

@@ -752,3 +752,66 @@ fn pack_manifests_must_list_their_rule_files() {
     let run = rulerun_in(tmp.path(), &["validate", "team-rules"]);
     assert_eq!(run.code, 2, "validate checks the manifest of a pack folder");
 }
+
+const TEAM_IDENTITY_RULE: &str = r#"rules:
+  - id: pod-pulls-with-a-shared-node-role
+    title: A pod pulls its images with a node role other teams share
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    each: {as: container, path: "$.status['initContainerStatuses','containerStatuses'][*]", where: {use: kubernetes/waiting-on-image-pull}}
+    uses: [eks-image-pull/node-identity]
+    when: {path: $role.RoleName, exists: true}
+    finding:
+      message: "{{ container.name }} pulls as {{ principal }} ({{ compute }}, {{ identity_source }})"
+"#;
+
+#[test]
+fn a_team_pack_starts_from_the_node_identity_of_a_pack_it_declares() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let manifest = |uses: &str| {
+        format!("name: team-rules\nversion: 0.1.0\n{uses}rules:\n  - shared-role/rule.yaml\n")
+    };
+    write(
+        root,
+        "team-rules/pack.yaml",
+        &manifest("uses: [eks-image-pull, kubernetes]\n"),
+    );
+    write(root, "team-rules/shared-role/rule.yaml", TEAM_IDENTITY_RULE);
+    let snapshot = fs::read_to_string(
+        crate::support::root().join("rules/eks-image-pull/fixtures/ui-private-403.json"),
+    )
+    .unwrap();
+    write(root, "snapshot.json", &snapshot);
+    // Only the kubernetes pack's rules are loaded: eks-image-pull lends its parts.
+    write(
+        root,
+        "rulerun.yaml",
+        "packs:\n  - builtin: kubernetes\n  - path: team-rules\n",
+    );
+    let run = rulerun_in(root, &["check", "--facts", "snapshot.json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "ui pulls as arn:aws:sts::1234567890:assumed-role/EksNodeGroupRole/i-0abc1234def567890 (managed node group, the node role of managed node group default)"
+        ),
+        "{}",
+        run.stdout
+    );
+    // vendoring the team pack loads it against the built-in parts too
+    let platform = root.join("platform");
+    fs::create_dir_all(&platform).unwrap();
+    let run = rulerun_in(&platform, &["pack", "vendor", "../team-rules"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+    // Without `uses:`, the part of another pack is refused, with what to write.
+    write(root, "team-rules/pack.yaml", &manifest(""));
+    let run = rulerun_in(root, &["check", "--facts", "snapshot.json"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("team-rules/shared-role/rule.yaml:7:12: error: pack `team-rules` uses part `eks-image-pull/node-identity` but does not declare pack `eks-image-pull`")
+            && run.stderr.contains("help: add `uses: [eks-image-pull]` to the pack's `pack.yaml`"),
+        "{}",
+        run.stderr
+    );
+}

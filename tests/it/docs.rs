@@ -3,9 +3,11 @@
 //! Conventions of the Markdown under `docs/` that these tests read (fenced blocks
 //! at column 0, tagged by their first line):
 //!
-//! - ```` ```yaml ```` starting `# example: NAME`: a complete rule file; it must load
-//!   without errors. Any other `yaml` block holding a top-level `rules:` key is an
-//!   error (every rule example is tested).
+//! - ```` ```yaml ```` starting `# example: NAME`: a complete rule file (rules, or
+//!   parts and the rules that use them); it must load without errors, as a loose
+//!   file that may use the public parts of the built-in packs (`PACK/NAME`). Any
+//!   other `yaml` block holding a top-level `rules:` or `parts:` key is an error
+//!   (every rule and part example is tested).
 //! - ```` ```yaml ```` starting `# facts: NAME` and ```` ```text ```` starting
 //!   `# message: NAME`: a worked example. The rules of example `NAME` run over the
 //!   facts and must produce exactly one finding, whose message is the block's
@@ -24,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use rulerun_core::facts::parse_fact_text;
 use rulerun_core::testing::{load_tests, run_test};
-use rulerun_core::{FactStore, RuleSet, SourceFile, check, load_rules};
+use rulerun_core::{FactStore, PackScopes, RuleSet, SourceFile, check, load_rule_sources};
 
 use crate::support::{blocks, repo, root, rulerun};
 
@@ -35,9 +37,36 @@ fn read_doc(rel: &str) -> Option<String> {
 /// The docs whose rule examples are tested.
 const RULE_DOCS: &[&str] = &["docs/rule-language.md", "docs/writing-rules.md"];
 
+/// The part files of the built-in packs (`parts:` of `rules/*/pack.yaml`), as
+/// the CLI offers them to every pack: `(pack, file)`.
+fn builtin_part_files() -> Vec<(String, SourceFile)> {
+    let mut out = Vec::new();
+    let mut packs: Vec<PathBuf> = std::fs::read_dir(root().join("rules"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("pack.yaml").is_file())
+        .collect();
+    packs.sort();
+    for dir in packs {
+        let manifest =
+            rulerun_core::yaml::parse(&std::fs::read_to_string(dir.join("pack.yaml")).unwrap())
+                .unwrap()
+                .to_json();
+        let name = manifest["name"].as_str().unwrap().to_string();
+        for rel in manifest["parts"].as_array().into_iter().flatten() {
+            let path = dir.join(rel.as_str().unwrap());
+            let text = std::fs::read_to_string(&path).unwrap();
+            out.push((name.clone(), SourceFile { path, text }));
+        }
+    }
+    out
+}
+
 /// Every `# example:` rule file of the rule docs, by name, loaded together with
-/// nothing else.
+/// nothing else but the built-in packs' parts.
 fn examples() -> BTreeMap<String, (String, RuleSet)> {
+    let library = builtin_part_files();
+    assert!(!library.is_empty(), "the built-in packs list no part files");
     let mut found = BTreeMap::new();
     for doc in RULE_DOCS {
         let Some(text) = read_doc(doc) else { continue };
@@ -47,8 +76,10 @@ fn examples() -> BTreeMap<String, (String, RuleSet)> {
             }
             let Some(name) = b.tag("example") else {
                 assert!(
-                    !b.body.iter().any(|l| l.starts_with("rules:")),
-                    "{doc}:{}: a YAML block with `rules:` must start with `# example: NAME` so it is tested",
+                    !b.body
+                        .iter()
+                        .any(|l| l.starts_with("rules:") || l.starts_with("parts:")),
+                    "{doc}:{}: a YAML block with `rules:` or `parts:` must start with `# example: NAME` so it is tested",
                     b.line
                 );
                 continue;
@@ -58,7 +89,7 @@ fn examples() -> BTreeMap<String, (String, RuleSet)> {
                 path: PathBuf::from(format!("{doc}#{name}")),
                 text: b.text(),
             };
-            let (set, errors) = load_rules(&[file]);
+            let (set, errors) = load_rule_sources(&[file], &PackScopes::default(), &library);
             let rendered: Vec<String> = errors
                 .iter()
                 .map(|e| match e.help() {

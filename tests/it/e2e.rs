@@ -20,8 +20,8 @@ use crate::support::{Run, repo, rulerun};
 use rulerun_kube_stub::{Stub, StubServer};
 
 /// moto's account.
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-west-2";
+pub(crate) const ACCOUNT: &str = "123456789012";
+pub(crate) const REGION: &str = "us-west-2";
 const HEADLINE: &str = "ecr-repository-policy-denies-pull";
 
 /// The 14 actions the walkthrough's statement `new policy` lists.
@@ -74,7 +74,7 @@ impl Names {
     }
 }
 
-fn moto() -> String {
+pub(crate) fn moto() -> String {
     match std::env::var("RULERUN_MOTO_ENDPOINT") {
         Ok(e) if !e.is_empty() => e,
         _ => panic!(
@@ -248,7 +248,7 @@ fn cluster_from(fixture: &str, n: &Names) -> Vec<Value> {
 }
 
 /// Runs the CLI on a blocking thread: it starts its own async runtime.
-async fn cli(args: Vec<String>) -> Run {
+pub(crate) async fn cli(args: Vec<String>) -> Run {
     tokio::task::spawn_blocking(move || rulerun(&args))
         .await
         .unwrap()
@@ -260,7 +260,7 @@ fn json_of(run: &Run) -> Value {
 }
 
 /// The live-run flags for `stub` and an AWS endpoint.
-fn live_args(kubeconfig: &Path, endpoint: &str, ca: Option<&Path>) -> Vec<String> {
+pub(crate) fn live_args(kubeconfig: &Path, endpoint: &str, ca: Option<&Path>) -> Vec<String> {
     let mut args = vec![
         "-A".to_string(),
         "--kubeconfig".into(),

@@ -6,7 +6,8 @@
 //!
 //! - a ```` ```sh ```` block: one command per line, run in the current folder
 //!   (`rulerun ...` in-process, `git ...` as a process, `cd`, `mkdir -p`,
-//!   `cat FILE`, `echo TEXT >> FILE`, and `cat > FILE <<'EOF'` heredocs). A
+//!   `cat FILE`, `echo TEXT >> FILE`, `sed -i 's/OLD/NEW/' FILE` with literal
+//!   OLD and NEW, first occurrence per line, and `cat > FILE <<'EOF'` heredocs). A
 //!   trailing `# exits N` is the expected exit code (default 0). ```` ```shell ````
 //!   blocks (installing rulerun) are not replayed.
 //! - a block whose leading comments hold `# file: PATH`: written to PATH (the
@@ -112,6 +113,25 @@ impl Replay {
                     .open(self.path(&argv[argv.len() - 1]))
                     .unwrap();
                 writeln!(f, "{}", argv[1..argv.len() - 2].join(" ")).unwrap();
+                (0, String::new())
+            }
+            Some("sed") => {
+                let [_, flag, script, file] = argv.as_slice() else {
+                    panic!("{at}: only `sed -i 's/OLD/NEW/' FILE`");
+                };
+                assert_eq!(flag, "-i", "{at}: only `sed -i 's/OLD/NEW/' FILE`");
+                let parts: Vec<&str> = script.split('/').collect();
+                let [_, old, new, _] = parts.as_slice() else {
+                    panic!("{at}: only `sed -i 's/OLD/NEW/' FILE`, without `/` in OLD or NEW");
+                };
+                let path = self.path(file);
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(text.contains(old), "{at}: `{old}` is not in {file}");
+                let edited: String = text
+                    .split_inclusive('\n')
+                    .map(|l| l.replacen(old, new, 1))
+                    .collect();
+                std::fs::write(path, edited).unwrap();
                 (0, String::new())
             }
             Some("git") => {

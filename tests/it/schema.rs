@@ -286,6 +286,20 @@ fn the_loader_and_the_schema_agree_on_test_files() {
         (good.replace("  - name: quiet\n", "  - nam: quiet\n"), false),
         (good.replace("{command: kubectl}", "{cmd: kubectl}"), false),
         (format!("{good}other: 1\n"), false),
+        (
+            good.replace(
+                "    expect: []\n",
+                "    expect: []\n    inconclusive: [{rule: pending-pod, subject: p, reason: {contains: role}}]\n",
+            ),
+            true,
+        ),
+        (
+            good.replace(
+                "    expect: []\n",
+                "    expect: []\n    inconclusive: [{rule: pending-pod, why: role}]\n",
+            ),
+            false,
+        ),
     ];
     for (text, accepted) in &cases {
         assert_eq!(loader_accepts_test(text), *accepted, "loader on:\n{text}");

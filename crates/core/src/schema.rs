@@ -674,6 +674,21 @@ pub struct TestCaseDef {
     pub facts: FactsDef,
     /// The findings the rules must produce, exactly; `[]` = must not fire.
     pub expect: Vec<ExpectationDef>,
+    /// The rules that must be inconclusive (unable to decide), exactly; when
+    /// absent, any inconclusive rule fails the case.
+    pub inconclusive: Option<Vec<InconclusiveDef>>,
+}
+
+/// An expected inconclusive rule.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InconclusiveDef {
+    /// The rule id.
+    pub rule: Option<String>,
+    /// `namespace/name`, or `name`.
+    pub subject: Option<String>,
+    /// A text matcher on the reason.
+    pub reason: Option<TextMatchDef>,
 }
 
 /// Facts of a test case.

@@ -126,17 +126,8 @@ fn read_into(path: &Path, shown: &Path, found: &mut Found, errors: &mut Vec<Load
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.path());
-    for e in entries {
-        let p = e.path();
-        let name = e.file_name().to_string_lossy().to_string();
-        if name.starts_with('.') || name == "fixtures" {
-            continue;
-        }
-        if e.file_type()?.is_dir() {
-            walk(&p, out)?;
-        } else if is_yaml(&p) && !is_manifest(&p) {
+    for p in rulerun_core::parts::rule_tree_files(dir)? {
+        if is_yaml(&p) && !is_manifest(&p) {
             out.push(p);
         }
     }

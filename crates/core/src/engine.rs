@@ -461,12 +461,7 @@ impl<'a> Evaluator<'a, '_> {
                         Ok(()) => {}
                         Err(Undecided::Pending) => return,
                         Err(Undecided::Inconclusive(reason)) => {
-                            let subject = self.subject_of(&scope).ok();
-                            self.report.inconclusive.push(crate::finding::Inconclusive {
-                                rule: rule.id.clone(),
-                                subject,
-                                reason,
-                            });
+                            self.inconclusive(&scope, reason);
                             return;
                         }
                     }
@@ -479,12 +474,7 @@ impl<'a> Evaluator<'a, '_> {
                     match values.and_then(|v| (function.call)(&v).map_err(|e| e.to_string())) {
                         Ok(v) => Slot::Owned(v),
                         Err(reason) if function.name == "inconclusive" => {
-                            let subject = self.subject_of(&scope).ok();
-                            self.report.inconclusive.push(crate::finding::Inconclusive {
-                                rule: rule.id.clone(),
-                                subject,
-                                reason,
-                            });
+                            self.inconclusive(&scope, reason);
                             return;
                         }
                         Err(e) => {
@@ -717,6 +707,16 @@ impl<'a> Evaluator<'a, '_> {
                 .and_then(|_| scope.slots.get(2))
                 .map(|slot| element_key(slot.value())),
         })
+    }
+
+    /// The candidate cannot be decided: the rule is inconclusive for its subject.
+    fn inconclusive(&mut self, scope: &Scope<'a>, reason: String) {
+        let subject = self.subject_of(scope).ok();
+        self.report.inconclusive.push(crate::finding::Inconclusive {
+            rule: self.rule.id.clone(),
+            subject,
+            reason,
+        });
     }
 
     fn error(&mut self, scope: &Scope<'a>, message: String) {

@@ -540,14 +540,9 @@ pub struct PackScopes {
     pub uses: BTreeMap<String, Vec<String>>,
 }
 
-/// Reads a folder of packs laid out as the built-in ones are (`ROOT/PACK/pack.yaml`
-/// beside the pack's rule and part files): every YAML file below `root` that is not
-/// a manifest, a rule test or a fixture, with each file's pack (the first folder
-/// below `root`) and each pack's `uses:`. For tests, benchmarks and tools that load
-/// packs from disk; the CLI checks manifests fully.
-pub fn read_pack_tree(
-    root: &std::path::Path,
-) -> std::io::Result<(Vec<crate::load::SourceFile>, PackScopes)> {
+/// The files below `dir` that rule loading reads, sorted: hidden entries and
+/// `fixtures` folders are skipped (fixtures are read only when a test names them).
+pub fn rule_tree_files(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
     fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
         entries.sort_by_key(|e| e.path());
@@ -565,8 +560,20 @@ pub fn read_pack_tree(
         }
         Ok(())
     }
-    let mut paths = Vec::new();
-    walk(root, &mut paths)?;
+    let mut out = Vec::new();
+    walk(dir, &mut out)?;
+    Ok(out)
+}
+
+/// Reads a folder of packs laid out as the built-in ones are (`ROOT/PACK/pack.yaml`
+/// beside the pack's rule and part files): every YAML file below `root` that is not
+/// a manifest, a rule test or a fixture, with each file's pack (the first folder
+/// below `root`) and each pack's `uses:`. For tests, benchmarks and tools that load
+/// packs from disk; the CLI checks manifests fully.
+pub fn read_pack_tree(
+    root: &std::path::Path,
+) -> std::io::Result<(Vec<crate::load::SourceFile>, PackScopes)> {
+    let paths = rule_tree_files(root)?;
     let mut files = Vec::new();
     let mut scopes = PackScopes::default();
     for p in paths {

@@ -3,21 +3,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use rulerun_core::{FactStore, LoadErrorKind, SourceFile, check, load_rules};
+use rulerun_core::{LoadErrorKind, check, load_rules};
 use serde_json::json;
 
-fn src(name: &str, text: &str) -> SourceFile {
-    SourceFile {
-        path: PathBuf::from(name),
-        text: text.to_string(),
-    }
-}
-
-fn facts(v: serde_json::Value) -> FactStore {
-    let mut s = FactStore::new();
-    s.add_facts_map(v.as_object().unwrap().clone()).unwrap();
-    s
-}
+use crate::support::{facts, src};
 
 #[test]
 fn malformed_rule_file_reports_every_error_with_positions() {

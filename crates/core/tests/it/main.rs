@@ -13,3 +13,4 @@ mod jsonpath_cts;
 mod parts;
 mod projection;
 mod select_fast;
+mod support;

@@ -9,18 +9,7 @@ use rulerun_core::{
 };
 use serde_json::json;
 
-fn src(name: &str, text: &str) -> SourceFile {
-    SourceFile {
-        path: PathBuf::from(name),
-        text: text.to_string(),
-    }
-}
-
-fn facts(v: serde_json::Value) -> FactStore {
-    let mut s = FactStore::new();
-    s.add_facts_map(v.as_object().unwrap().clone()).unwrap();
-    s
-}
+use crate::support::{facts, src};
 
 const PARTS: &str = r#"parts:
   - id: pod-node

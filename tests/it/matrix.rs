@@ -107,6 +107,8 @@ enum Cause {
     DenyExact,
     /// The role has no ECR policy and the repository no policy.
     MissingGrant,
+    /// The role may get a token (inline) but nothing grants the pull: 403.
+    MissingPull,
     /// The role has AmazonEC2ContainerRegistryReadOnly but a boundary allowing only `s3:*`.
     Boundary,
     /// The role may pull the repository (inline) but not `ecr:GetAuthorizationToken`: 401.
@@ -119,13 +121,14 @@ enum Cause {
     Perimeter,
 }
 
-const CAUSES: [Cause; 12] = [
+const CAUSES: [Cause; 13] = [
     Cause::DenyRole,
     Cause::DenyRoot,
     Cause::DenyNotPrincipal,
     Cause::DenyWildcard,
     Cause::DenyExact,
     Cause::MissingGrant,
+    Cause::MissingPull,
     Cause::Boundary,
     Cause::Token,
     Cause::MissingTag,
@@ -142,13 +145,16 @@ enum RoleKind {
     NoGrant,
     Boundary,
     Token,
+    /// Only `ecr:GetAuthorizationToken` (inline).
+    TokenOnly,
 }
 
-const ROLE_KINDS: [RoleKind; 4] = [
+const ROLE_KINDS: [RoleKind; 5] = [
     RoleKind::Std,
     RoleKind::NoGrant,
     RoleKind::Boundary,
     RoleKind::Token,
+    RoleKind::TokenOnly,
 ];
 
 impl RoleKind {
@@ -158,6 +164,7 @@ impl RoleKind {
             RoleKind::NoGrant => "nogrant",
             RoleKind::Boundary => "boundary",
             RoleKind::Token => "token",
+            RoleKind::TokenOnly => "tokenonly",
         }
     }
 }
@@ -171,6 +178,7 @@ impl Cause {
             Cause::DenyWildcard => "deny-wildcard",
             Cause::DenyExact => "deny-exact",
             Cause::MissingGrant => "missing-grant",
+            Cause::MissingPull => "missing-grant-403",
             Cause::Boundary => "boundary",
             Cause::Token => "token-401",
             Cause::MissingTag => "missing-tag",
@@ -188,7 +196,9 @@ impl Cause {
             | Cause::DenyWildcard
             | Cause::DenyExact
             | Cause::Perimeter => "ecr-repository-policy-denies-pull",
-            Cause::MissingGrant | Cause::Boundary => "node-role-missing-ecr-pull",
+            Cause::MissingGrant | Cause::MissingPull | Cause::Boundary => {
+                "node-role-missing-ecr-pull"
+            }
             Cause::Token => "ecr-auth-token-unavailable",
             Cause::MissingTag => "ecr-image-tag-not-found",
             Cause::MissingRepo => "ecr-repository-not-found",
@@ -199,6 +209,7 @@ impl Cause {
     fn role_kind(self) -> RoleKind {
         match self {
             Cause::MissingGrant => RoleKind::NoGrant,
+            Cause::MissingPull => RoleKind::TokenOnly,
             Cause::Boundary => RoleKind::Boundary,
             Cause::Token => RoleKind::Token,
             _ => RoleKind::Std,
@@ -592,6 +603,14 @@ fn seed(cases: &mut [Case]) {
                 "put_role_policy",
                 json!({"RoleName": case.role(), "PolicyName": "PullThisRepository",
                        "PolicyDocument": policy(json!([{"Effect": "Allow", "Action": PULL, "Resource": case.repo_arn()}]))}),
+            );
+        }
+        if case.cause == Cause::MissingPull {
+            b.call(
+                "iam",
+                "put_role_policy",
+                json!({"RoleName": case.role(), "PolicyName": "EcrToken",
+                       "PolicyDocument": policy(json!([{"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}]))}),
             );
         }
         if case.cause == Cause::MissingRepo {
@@ -1002,7 +1021,7 @@ fn judge_before(case: &Case, doc: &Value, exit: i32, out: &mut Outcome) -> Optio
             expect_heads(&["aws ecr delete-repository-policy"], p);
             body.into_iter().cloned().collect()
         }
-        Cause::MissingGrant => {
+        Cause::MissingGrant | Cause::MissingPull => {
             if expect_heads(&["aws iam attach-role-policy"], p)
                 && !heads[0]
                     .iter()
@@ -1203,6 +1222,10 @@ async fn check_each(cases: &[Arc<Case>], live: &[String]) -> Vec<(Value, i32)> {
 async fn matrix_every_cause_on_every_compute_type_is_diagnosed_and_fixed() {
     let started = std::time::Instant::now();
     let mut all = cases();
+    // RULERUN_MATRIX_CASES=a,b runs only the cases whose id contains a or b
+    if let Ok(only) = std::env::var("RULERUN_MATRIX_CASES") {
+        all.retain(|c| only.split(',').any(|o| c.id.contains(o.trim())));
+    }
     seed(&mut all);
     let seeded = started.elapsed();
     let objects = cluster_objects(&all);
@@ -1243,6 +1266,19 @@ async fn matrix_every_cause_on_every_compute_type_is_diagnosed_and_fixed() {
         }
         if !out.problems.is_empty() {
             eprintln!("--- {} before the fix:\n{doc:#}", case.id);
+        }
+        // RULERUN_MATRIX_SNAPSHOTS=DIR keeps what each check read, to replay offline
+        if let Ok(keep) = std::env::var("RULERUN_MATRIX_SNAPSHOTS") {
+            let file = Path::new(&keep).join(format!("{}.json", case.id));
+            let mut args = vec![
+                "collect".to_string(),
+                "-o".into(),
+                file.display().to_string(),
+            ];
+            args.extend(live.iter().cloned());
+            args.extend(["-n".to_string(), case.ns().to_string()]);
+            let run = cli(args).await;
+            assert_eq!(run.code, 0, "collect {}: {}", case.id, run.stderr);
         }
         outcomes.push(out);
     }

@@ -219,6 +219,7 @@ pub fn load_rule_sources(
             rule_parts: Vec::new(),
             expanding: Vec::new(),
             current_rule: String::new(),
+            part_failed: false,
         };
         let rules = match &root {
             Some(root) => dec.rules(root),
@@ -293,6 +294,8 @@ struct RuleDecoder<'a> {
     expanding: Vec<usize>,
     /// The id of the rule being decoded (for `used_by`).
     current_rule: String,
+    /// A bindings part of the current rule did not resolve or expand.
+    part_failed: bool,
 }
 
 /// The names a rule defines so far, in slot order.
@@ -314,6 +317,15 @@ impl Names {
 
 impl RuleDecoder<'_> {
     fn err(&mut self, pos: Pos, kind: LoadErrorKind) {
+        // A bindings part that did not expand would make every use of the names
+        // it binds one more error: the part's own error says it all.
+        let follow_on = matches!(
+            kind,
+            LoadErrorKind::UnknownBinding { .. } | LoadErrorKind::UndefinedVariable { .. }
+        );
+        if follow_on && self.part_failed {
+            return;
+        }
         self.d.err(pos, kind);
     }
 
@@ -339,6 +351,7 @@ impl RuleDecoder<'_> {
         self.rule_parts.clear();
         self.expanding.clear();
         self.current_rule.clear();
+        self.part_failed = false;
         let f = self.d.fields(node, "a rule", RULE_KEYS)?;
         let id = self.d.required(&f, "id", "a rule").and_then(|n| {
             let id = self.d.string(n, "id")?;
@@ -545,8 +558,9 @@ impl RuleDecoder<'_> {
                 _ => (item, None),
             };
             let pack = self.pack.clone();
-            if let Some(idx) = self.part_ref(name_node, &pack, PartKind::Bindings) {
-                self.include_part(idx, with, name_node.pos, names, kinds, bindings);
+            match self.part_ref(name_node, &pack, PartKind::Bindings) {
+                Some(idx) => self.include_part(idx, with, name_node.pos, names, kinds, bindings),
+                None => self.part_failed = true,
             }
         }
     }
@@ -680,6 +694,7 @@ impl RuleDecoder<'_> {
                 }
             } else {
                 complete = false;
+                self.part_failed = true;
                 self.d.other(
                     at,
                     format!(

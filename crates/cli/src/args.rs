@@ -34,9 +34,10 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
-    /// Print a rule's documentation.
+    /// Print a rule's documentation and the parts it uses, or a part's documentation.
     Explain {
-        /// The rule id, e.g. `ecr-repository-policy-denies-pull`.
+        /// A rule id (`ecr-repository-policy-denies-pull`) or a part name (`node-identity`,
+        /// `eks-image-pull/node-identity`).
         rule: String,
         #[command(flatten)]
         rules: RuleSourceArgs,

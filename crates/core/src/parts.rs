@@ -351,7 +351,6 @@ impl Library {
         self.parts
             .iter()
             .enumerate()
-            .filter(|(i, p)| !p.library || used_by.contains_key(i))
             .map(|(i, p)| PartInfo {
                 id: p.id.clone(),
                 pack: p.pack.clone(),

@@ -50,7 +50,8 @@ fn every_cause_fixture_gets_exactly_one_cause() {
                 text,
             };
             let read = |p: &std::path::Path| std::fs::read_to_string(p).map_err(|e| e.to_string());
-            let (loaded, errors) = load_tests(&file, std::slice::from_ref(&folder_rule), &ids, &read);
+            let (loaded, errors) =
+                load_tests(&file, std::slice::from_ref(&folder_rule), &ids, &read);
             assert!(errors.is_empty(), "{errors:#?}");
             for case in loaded {
                 cases += 1;
@@ -76,7 +77,8 @@ fn every_cause_fixture_gets_exactly_one_cause() {
                 }
                 // a case that expects a cause rule's finding gets that rule's, even with
                 // every other rule loaded
-                if !PULL_RULES.contains(&folder_rule.as_str()) || case.rules != [folder_rule.clone()]
+                if !PULL_RULES.contains(&folder_rule.as_str())
+                    || case.rules != [folder_rule.clone()]
                 {
                     continue;
                 }
@@ -107,5 +109,8 @@ fn every_cause_fixture_gets_exactly_one_cause() {
         }
     }
     assert!(cases >= 80, "{cases} cases");
-    assert!(checked_causes >= 30, "{checked_causes} cause expectations checked");
+    assert!(
+        checked_causes >= 30,
+        "{checked_causes} cause expectations checked"
+    );
 }

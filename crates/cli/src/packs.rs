@@ -111,7 +111,10 @@ fn manifest(d: &mut Decoder, text: &str) -> Option<Manifest> {
     let rules_node = d.required(&f, "rules", "a pack manifest")?;
     let mut rules = Vec::new();
     let mut parts = Vec::new();
-    let lists = [Some(("rules", rules_node)), f.get("parts").map(|n| ("parts", n))];
+    let lists = [
+        Some(("rules", rules_node)),
+        f.get("parts").map(|n| ("parts", n)),
+    ];
     for (key, node) in lists.into_iter().flatten() {
         for item in d.seq(node, key, "a list of files") {
             let Some(path) = d.string(item, key) else {
@@ -434,10 +437,7 @@ pub fn builtin_part_library(loaded: &BTreeSet<String>) -> Vec<(String, SourceFil
             continue;
         };
         for f in pack.files.rules {
-            let listed = manifest
-                .parts
-                .iter()
-                .any(|p| pack.root.join(p) == f.path);
+            let listed = manifest.parts.iter().any(|p| pack.root.join(p) == f.path);
             if listed {
                 out.push((name.clone(), f));
             }

@@ -700,7 +700,9 @@ impl TestDecoder<'_> {
         Some(InconclusiveExpectation {
             rule: get("rule").map(Node::key_string),
             subject: get("subject").map(Node::key_string),
-            reason: get("reason").map(|n| self.text_match(n)).unwrap_or_default(),
+            reason: get("reason")
+                .map(|n| self.text_match(n))
+                .unwrap_or_default(),
             pos: node.pos,
         })
     }

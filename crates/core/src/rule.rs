@@ -226,6 +226,18 @@ pub struct RuleSet {
     pub(crate) templates: Templates,
 }
 
+impl Rule {
+    /// How many joins the rule computes, one after another: a live run resolves at
+    /// least one more of them per candidate in each round of fetching, so this
+    /// bounds the rounds the rule can need.
+    pub fn join_count(&self) -> usize {
+        self.bindings
+            .iter()
+            .filter(|b| matches!(b.kind, BindingKind::Join(_)))
+            .count()
+    }
+}
+
 impl RuleSet {
     /// The rule with this id.
     pub fn get(&self, id: &str) -> Option<&Rule> {

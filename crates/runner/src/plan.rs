@@ -15,8 +15,10 @@ pub const EVENT_SELECTOR_MAX: usize = 10;
 pub const EVENT_NAMESPACE_MAX: usize = 10;
 /// Nodes up to which each is read with a GET, else all are listed.
 pub const NODE_GET_MAX: usize = 10;
-/// Evaluation rounds at most (each resolves one more level of keyed joins).
-const MAX_ROUNDS: usize = 10;
+/// Evaluation rounds at least allowed; a run allows as many more as its longest
+/// rule has joins (each round resolves at least one more join of every waiting
+/// candidate), so a rule built from many parts is never cut short.
+const MIN_ROUNDS: usize = 10;
 
 /// What to collect from.
 pub struct LiveOptions {
@@ -159,10 +161,38 @@ pub async fn run(
 
     let mut seen: HashSet<String> = HashSet::new();
     let mut rounds = 0;
+    let max_rounds = rules
+        .rules
+        .iter()
+        .map(|r| r.join_count() + 2)
+        .max()
+        .unwrap_or(0)
+        .max(MIN_ROUNDS);
     let report = loop {
         rounds += 1;
-        let (report, demands) = check_planned(rules, &facts, &plan);
-        if demands.is_empty() || rounds >= MAX_ROUNDS {
+        let (mut report, demands) = check_planned(rules, &facts, &plan);
+        if demands.is_empty() {
+            break report;
+        }
+        if rounds >= max_rounds {
+            // Never silent: the rules still waiting for facts cannot decide.
+            for d in &demands {
+                for r in rules.rules.iter().filter(|r| r.kinds.contains(&d.kind)) {
+                    report.inconclusive.push(rulerun_core::Inconclusive {
+                        rule: r.id.clone(),
+                        subject: None,
+                        reason: format!(
+                            "stopped after {rounds} rounds of fetching with {} `{}` still to read",
+                            d.keys.len(),
+                            d.kind
+                        ),
+                    });
+                }
+            }
+            report
+                .inconclusive
+                .sort_by(|a, b| (&a.rule, &a.reason).cmp(&(&b.rule, &b.reason)));
+            report.inconclusive.dedup();
             break report;
         }
         progress(Progress::Fetching {

@@ -184,6 +184,26 @@ fn missing_facts_is_a_usage_error_with_advice() {
 }
 
 #[test]
+fn request_timeouts_out_of_range_are_usage_errors_not_panics() {
+    // u64::MAX seconds overflowed an Instant in a runtime worker; 0 never waits
+    for (value, what) in [
+        ("18446744073709551615", "1..=3600"),
+        ("0", "1..=3600"),
+        ("-5", "unexpected argument"),
+    ] {
+        for cmd in ["check", "collect"] {
+            let mut args = vec![cmd, "--request-timeout", value];
+            if cmd == "collect" {
+                args.extend(["-o", "/dev/null"]);
+            }
+            let run = rulerun(&args);
+            assert_eq!(run.code, 2, "{cmd} {value}: {}{}", run.stdout, run.stderr);
+            assert!(run.stderr.contains(what), "{cmd} {value}: {}", run.stderr);
+        }
+    }
+}
+
+#[test]
 fn explain_prints_rule_docs_and_suggests_ids() {
     let run = rulerun(&["explain", "pod-image-pull-failing"]);
     assert_eq!(run.code, 0);

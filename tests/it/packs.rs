@@ -432,6 +432,23 @@ fn verification_names_each_modified_added_and_removed_file_and_check_refuses_the
         "{}",
         run.stderr
     );
+    // Nor is a second entry for the tampered file, holding its new hash after the
+    // original one (the last entry would win).
+    let tampered_sha = sha256_of(&rule);
+    let entry = "{path: \"pod-image-from-unapproved-registry/rule.yaml\", sha256: ";
+    let at = lock.find(entry).unwrap();
+    let line_end = at + lock[at..].find('\n').unwrap() + 1;
+    let mut doubled = lock.clone();
+    doubled.insert_str(line_end, &format!("      - {entry}\"{tampered_sha}\"}}\n"));
+    fs::write(&lock_path, &doubled).unwrap();
+    let run = rulerun_in(&platform, &["pack", "verify"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("`pod-image-from-unapproved-registry/rule.yaml` is locked twice"),
+        "{}",
+        run.stderr
+    );
     fs::write(&lock_path, lock).unwrap();
 
     // Updating would lose the local changes: refused unless forced.

@@ -207,8 +207,9 @@ pub struct ClusterArgs {
     /// Every namespace (the default).
     #[arg(long, short = 'A')]
     pub all_namespaces: bool,
-    /// Seconds one API request may take.
-    #[arg(long, default_value_t = 20, value_name = "SECONDS")]
+    /// Seconds one API request may take (1 to 3600).
+    #[arg(long, default_value_t = 20, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
     /// The AWS profile (default: the AWS CLI's credential chain).
     #[arg(long)]

@@ -214,6 +214,19 @@ fn locked(d: &mut Decoder, node: &rulerun_core::yaml::Node) -> Option<Locked> {
             d.invalid(item, "sha256", &sha, "64 hexadecimal digits");
             continue;
         }
+        if files.contains_key(&path) {
+            // A second entry would win silently: the tampered file's hash after the
+            // original's would pass verification.
+            d.other(
+                item.pos,
+                format!("`{path}` is locked twice"),
+                Some(
+                    "each file of a pack has one entry; vendor the pack again to rewrite the lock"
+                        .into(),
+                ),
+            );
+            continue;
+        }
         files.insert(path, sha.to_ascii_lowercase());
     }
     Some(Locked {

@@ -184,6 +184,32 @@ fn missing_facts_is_a_usage_error_with_advice() {
 }
 
 #[test]
+fn empty_fact_files_are_not_a_healthy_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("facts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.json"), "").unwrap();
+    std::fs::write(dir.join("b.yaml"), "").unwrap();
+    for path in [dir.join("a.json"), dir.clone()] {
+        let run = rulerun(&["check", "--facts", path.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("error: no facts: `") && run.stderr.contains("holds no documents"),
+            "{}",
+            run.stderr
+        );
+    }
+    // a snapshot that lists a kind with no documents says something: nothing of it exists
+    std::fs::write(
+        dir.join("a.json"),
+        r#"{"apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": {"k8s/v1/Pod": []}}"#,
+    )
+    .unwrap();
+    let run = rulerun(&["check", "--facts", dir.join("a.json").to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+#[test]
 fn request_timeouts_out_of_range_are_usage_errors_not_panics() {
     // u64::MAX seconds overflowed an Instant in a runtime worker; 0 never waits
     for (value, what) in [

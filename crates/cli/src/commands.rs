@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rulerun_core::select::JsonPath;
 use rulerun_core::testing::{TestCase, load_tests, run_test};
@@ -130,6 +130,29 @@ fn cmd_check(
                 e.file = ctx.shown(&e.file);
             }
             render::load_errors(&errors, term, err)?;
+            return Ok(exit::USAGE);
+        }
+        // Empty files must not read as a healthy cluster. A snapshot that lists a
+        // kind with no documents does say something (nothing of that kind exists).
+        if facts.iter().next().is_none() {
+            let shown: Vec<String> = a
+                .facts
+                .iter()
+                .map(|p| format!("`{}`", p.display()))
+                .collect();
+            let e = LoadError::new(
+                a.facts.first().map(PathBuf::as_path).unwrap_or(Path::new("--facts")),
+                rulerun_core::yaml::Pos::default(),
+                rulerun_core::LoadErrorKind::Other {
+                    message: format!(
+                        "no facts: {} {} no documents",
+                        shown.join(", "),
+                        if shown.len() == 1 { "holds" } else { "hold" }
+                    ),
+                    help: Some("point --facts at a snapshot from `rulerun collect`, or at `kubectl get -o json` output".into()),
+                },
+            );
+            render::load_errors(&[e], term, err)?;
             return Ok(exit::USAGE);
         }
         check(&rules, &facts)

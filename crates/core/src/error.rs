@@ -239,20 +239,23 @@ fn backticked<S: AsRef<str>>(items: &[S]) -> String {
         .join(", ")
 }
 
-/// Levenshtein distance, for "did you mean" suggestions.
+/// Words longer than this (in characters) are never compared letter by letter:
+/// the distance is quadratic in the lengths, and the words come from files and
+/// facts, so a pair of megabyte strings would otherwise cost 10^12 steps.
+pub const MAX_COMPARED_CHARS: usize = 256;
+
+/// Levenshtein distance (by `strsim`), for "did you mean" suggestions. Past
+/// [`MAX_COMPARED_CHARS`] it returns the longer length, the distance's upper
+/// bound, so long words sort as far from everything.
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    if a == b {
+        return 0;
     }
-    prev[b.len()]
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    if la > MAX_COMPARED_CHARS || lb > MAX_COMPARED_CHARS {
+        return la.max(lb);
+    }
+    strsim::levenshtein(a, b)
 }
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo
@@ -281,6 +284,12 @@ mod tests {
         assert_eq!(closest("Where", ["where", "when"]), Some("where".into()));
         assert_eq!(closest("zzz", ["severity", "title"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        // Long words are not compared letter by letter (quadratic work).
+        let long = "a".repeat(MAX_COMPARED_CHARS + 1);
+        assert_eq!(edit_distance(&long, "a"), MAX_COMPARED_CHARS + 1);
+        assert_eq!(edit_distance(&long, &long), 0);
+        let other = "b".repeat(MAX_COMPARED_CHARS + 1);
+        assert_eq!(closest(&long, [other.as_str()]), None);
     }
 
     #[test]

@@ -4,6 +4,9 @@ use serde_json::Value;
 
 use super::{FuncError, type_name};
 
+/// Letter comparisons one `closest()` call may spend (about 0.1 s of work).
+const CLOSEST_WORK: usize = 50_000_000;
+
 pub(super) const CLOSEST_DOCS: &str = "\
 `closest(word, candidates, n)` returns up to `n` (default 5) strings of `candidates`
 ordered by edit distance to `word`, closest first; ties keep the candidates' order.
@@ -117,10 +120,27 @@ pub(super) fn closest(args: &[Value]) -> Result<Value, FuncError> {
             })?,
         None => 5,
     };
+    // Each comparison is quadratic in the lengths (each capped by
+    // `edit_distance`); past a total budget the rest get the distance's upper
+    // bound, so a huge candidate list from facts cannot stall the run.
+    let mut budget: usize = CLOSEST_WORK;
+    let word_len = word.chars().count().min(crate::error::MAX_COMPARED_CHARS);
     let mut scored: Vec<(usize, usize, &str)> = candidates
         .iter()
         .enumerate()
-        .map(|(i, c)| (crate::error::edit_distance(word, c), i, *c))
+        .map(|(i, c)| {
+            let len = c.chars().count();
+            let cost = word_len.saturating_mul(len.min(crate::error::MAX_COMPARED_CHARS));
+            let d = if *c == word {
+                0
+            } else if cost <= budget {
+                budget -= cost;
+                crate::error::edit_distance(word, c)
+            } else {
+                len.max(word.chars().count())
+            };
+            (d, i, *c)
+        })
         .collect();
     scored.sort();
     let mut seen = std::collections::HashSet::new();
@@ -169,5 +189,18 @@ mod tests {
         );
         assert!(closest(&[json!(1), json!([])]).is_err());
         assert!(closest(&[json!("a"), json!(["a"]), json!(-1)]).is_err());
+    }
+
+    #[test]
+    fn closest_bounds_its_work_on_huge_inputs() {
+        // 20,000 candidates of 256 letters against a 256-letter word would be
+        // 1.3e9 comparisons; past the budget the rest sort by their length.
+        let word = "a".repeat(256);
+        let mut many: Vec<Value> = (0..20_000).map(|_| json!("b".repeat(256))).collect();
+        many.push(json!(format!("{}b", "a".repeat(255))));
+        many.push(json!("a".repeat(256)));
+        let v = closest(&[json!(word), Value::Array(many), json!(1)]).unwrap();
+        // The exact match is found even past the budget (equal words cost nothing).
+        assert_eq!(v, json!(["a".repeat(256)]));
     }
 }

@@ -28,14 +28,29 @@ pub fn check(rules: &RuleSet, facts: &FactStore) -> Report {
 }
 
 /// What a live run has collected so far, for [`check_planned`]: the kinds fetched
-/// by key (and which keys), and the kinds that could not be collected at all.
+/// by key (and which keys), and what could not be collected.
+///
+/// What is missing makes only the candidates that need it inconclusive: a rule
+/// whose subject kind is missing cannot enumerate its subjects and is inconclusive
+/// as a whole; any other rule runs, and a candidate that reaches a join on a
+/// missing kind (or a join no fetch answers) is inconclusive for its subject, while
+/// the candidates that never reach it are decided as usual.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// By join index (kind and `on` paths, see [`Plan::join_key`]): the keys
     /// fetched and those whose fetch failed.
     pub keyed: HashMap<String, KeyState>,
-    /// Kinds that could not be collected, with the reason (e.g. a 403).
+    /// Kinds that could not be collected at all, with the reason (e.g. a 403):
+    /// neither a subject nor a join can read them.
     pub unavailable: std::collections::BTreeMap<String, String>,
+    /// Kinds that are fetched by key but cannot be listed whole, with the reason
+    /// (AWS kinds): a rule with such a subject kind is inconclusive as a whole;
+    /// joins on them are answered by key.
+    pub unlisted: std::collections::BTreeMap<String, String>,
+    /// Joins that no fetch answers, by [`Plan::join_key`], with the reason (an
+    /// AWS kind joined on other paths than its fetch operations are keyed by): a
+    /// candidate that reaches one is inconclusive.
+    pub unavailable_joins: std::collections::BTreeMap<String, String>,
 }
 
 /// The keys of one keyed kind.
@@ -79,35 +94,14 @@ pub struct Demand {
 
 /// Evaluates like [`check`], for a live run that fetches some kinds by key: a
 /// join on a keyed kind whose keys are not fetched yet records a [`Demand`] and
-/// leaves that candidate undecided (no finding, no error), a key whose fetch
-/// failed makes the candidate inconclusive, and a rule that reads an unavailable
-/// kind is inconclusive as a whole. The runner fetches the demands and calls again
-/// until nothing is demanded.
+/// leaves that candidate undecided (no finding, no error); a key whose fetch
+/// failed, or a join on a kind that could not be collected, makes the candidate
+/// inconclusive for its subject (no demand is recorded for it); a rule whose
+/// subject kind could not be collected is inconclusive as a whole. The runner
+/// fetches the demands and calls again until nothing is demanded.
 pub fn check_planned(rules: &RuleSet, facts: &FactStore, plan: &Plan) -> (Report, Vec<Demand>) {
     let mut demands: HashMap<String, Demand> = HashMap::new();
-    let mut blocked: Vec<(&Rule, String)> = Vec::new();
-    for rule in &rules.rules {
-        if let Some((kind, reason)) = rule
-            .kinds
-            .iter()
-            .find_map(|k| plan.unavailable.get(k).map(|r| (k, r)))
-        {
-            blocked.push((rule, format!("`{kind}` could not be collected: {reason}")));
-        }
-    }
-    let mut report = evaluate(
-        rules,
-        facts,
-        |r| !blocked.iter().any(|(b, _)| b.id == r.id),
-        Some((plan, &mut demands)),
-    );
-    for (rule, reason) in blocked {
-        report.inconclusive.push(crate::finding::Inconclusive {
-            rule: rule.id.clone(),
-            subject: None,
-            reason,
-        });
-    }
+    let mut report = evaluate(rules, facts, |_| true, Some((plan, &mut demands)));
     report
         .inconclusive
         .sort_by(|a, b| (&a.rule, &a.subject, &a.reason).cmp(&(&b.rule, &b.subject, &b.reason)));
@@ -137,7 +131,30 @@ fn evaluate(
         facts: facts.len(),
         ..Report::default()
     };
+    let mut held: Vec<Held> = Vec::new();
     for rule in rules.rules.iter().filter(|r| select(r)) {
+        // A subject kind that could not be collected: the rule cannot enumerate
+        // its subjects, so it is inconclusive as a whole.
+        if let Some((plan, _)) = &planned {
+            let kind = &rule.subject_kind;
+            if let Some(reason) = plan
+                .unavailable
+                .get(kind)
+                .or_else(|| plan.unlisted.get(kind))
+            {
+                report.inconclusive.push(crate::finding::Inconclusive {
+                    rule: rule.id.clone(),
+                    subject: None,
+                    reason: format!("`{kind}` could not be collected: {reason}"),
+                });
+                held.push(Held {
+                    rule: rule.id.clone(),
+                    subject: None,
+                    element: None,
+                });
+                continue;
+            }
+        }
         report.rules_evaluated += 1;
         // The index each binding's join reads, looked up once per rule rather than
         // once per subject.
@@ -159,12 +176,62 @@ fn evaluate(
             converted: std::cell::RefCell::default(),
             templates: &rules.templates,
             report: &mut report,
+            held: &mut held,
         };
         ev.run();
     }
     drop_superseded(rules, &mut report);
+    mark_undecided(rules, &mut report, &held);
     report.sort();
     report
+}
+
+/// A rule that could not decide, for a subject (and `each` element) or for all
+/// (`subject: None`): the findings it supersedes there are marked.
+struct Held {
+    rule: String,
+    subject: Option<Subject>,
+    element: Option<String>,
+}
+
+/// Marks the findings that a rule which could not decide supersedes on their
+/// subject (and element, as [`drop_superseded`] matches them): had it decided, its
+/// finding might have replaced them. They stay reported (the symptom they name is
+/// real) and list that rule in [`Finding::may_be_superseded_by`].
+fn mark_undecided(rules: &RuleSet, report: &mut Report, held: &[Held]) {
+    // (superseded rule, subject or None for all) -> (element or None for all, rule)
+    type Key<'r> = (&'r str, Option<&'r Subject>);
+    let mut by: HashMap<Key<'_>, Vec<(Option<&str>, &str)>> = HashMap::new();
+    for h in held {
+        let Some(rule) = rules.get(&h.rule) else {
+            continue;
+        };
+        for s in &rule.supersedes {
+            by.entry((s.as_str(), h.subject.as_ref()))
+                .or_default()
+                .push((h.element.as_deref(), rule.id.as_str()));
+        }
+    }
+    if by.is_empty() {
+        return;
+    }
+    for f in &mut report.findings {
+        let mut undecided: Vec<String> = Vec::new();
+        for key in [(f.rule.as_str(), Some(&f.subject)), (f.rule.as_str(), None)] {
+            for (element, rule) in by.get(&key).into_iter().flatten() {
+                let same = match (element, &f.element) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                };
+                if same {
+                    undecided.push((*rule).to_string());
+                }
+            }
+        }
+        undecided.sort();
+        undecided.dedup();
+        f.may_be_superseded_by = undecided;
+    }
 }
 
 /// How `supersedes` tells `each` elements apart: by their `name` member (container
@@ -347,6 +414,8 @@ struct Evaluator<'a, 'p> {
     converted: std::cell::RefCell<HashMap<ByAddr<'a>, minijinja::Value>>,
     templates: &'a Templates,
     report: &'a mut Report,
+    /// The candidates found inconclusive, for `supersedes`.
+    held: &'a mut Vec<Held>,
 }
 
 /// A value bound by reference, identified by its address: facts do not change
@@ -457,6 +526,10 @@ impl<'a> Evaluator<'a, '_> {
             }
             let slot = match &b.kind {
                 BindingKind::Join(j) => {
+                    if let Some(reason) = self.join_unavailable(j) {
+                        self.inconclusive(&scope, reason);
+                        return;
+                    }
                     match self.keys_ready(j, &scope) {
                         Ok(()) => {}
                         Err(Undecided::Pending) => return,
@@ -720,12 +793,29 @@ impl<'a> Evaluator<'a, '_> {
     }
 
     fn error(&mut self, scope: &Scope<'a>, message: String) {
-        let subject = self.subject_of(scope).ok();
-        self.report.errors.push(EvalError {
+        let subject = self.subject_of(scope).unwrap_or_else(|_| {
+            let doc = scope.slots.first().map_or(&Value::Null, Slot::value);
+            let text = |p: &str| doc.pointer(p).and_then(Value::as_str).map(str::to_string);
+            Subject {
+                kind: self.rule.subject_kind.clone(),
+                namespace: text("/metadata/namespace"),
+                name: text("/metadata/name").unwrap_or_default(),
+            }
+        });
+        self.held.push(Held {
             rule: self.rule.id.clone(),
-            subject,
+            subject: Some(subject.clone()),
+            element: self.element(scope),
+        });
+        self.report.errors.push(EvalError {
+            may_be_superseded_by: Vec::new(),
+            rule: self.rule.id.clone(),
+            subject: Some(subject),
             message,
         });
+    /// When the finding's subject cannot be rendered from what is bound so far, the
+    /// subject document's own kind, namespace and name are named instead, so the
+    /// entry never reads as the whole rule.
     }
 }
 
@@ -735,6 +825,27 @@ impl<'a> Evaluator<'a, '_> {
 /// times faster on whole fact documents.
 fn template_value(v: &Value) -> minijinja::Value {
     match v {
+    /// The `each` element a candidate is about, keyed as `supersedes` keys it.
+    fn element(&self, scope: &Scope<'a>) -> Option<String> {
+        self.rule
+            .each
+            .as_ref()
+            .and_then(|_| scope.slots.get(2))
+            .map(|slot| element_key(slot.value()))
+    }
+
+    /// In a live run, why a join cannot be answered: its kind could not be
+    /// collected, or no fetch answers it. Checked before its keys are demanded, so
+    /// nothing is fetched for it.
+    fn join_unavailable(&self, j: &Join) -> Option<String> {
+        let (plan, _) = self.planned.as_ref()?;
+        let reason = plan
+            .unavailable
+            .get(&j.kind)
+            .or_else(|| plan.unavailable_joins.get(&j.index_key()))?;
+        Some(format!("`{}` could not be collected: {reason}", j.kind))
+    }
+
         Value::Null => minijinja::Value::from(()),
         Value::Bool(b) => minijinja::Value::from(*b),
         Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {

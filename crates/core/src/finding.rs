@@ -124,6 +124,16 @@ pub struct Finding {
     /// of the findings JSON.
     #[serde(skip)]
     pub element: Option<String>,
+    /// Rules that supersede this one and could not decide on this subject (and
+    /// element) in a partial run (facts they needed could not be collected): had
+    /// they decided, one of their findings might have replaced this one. Empty
+    /// when no such rule exists; omitted from the findings JSON then.
+    #[serde(
+        rename = "mayBeSupersededBy",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub may_be_superseded_by: Vec<String>,
 }
 
 /// A rule that failed while evaluating one subject (a function error or a template

@@ -3,6 +3,8 @@
 //! - `jsonpath_cts`: the RFC 9535 compliance suite through our selection layer.
 //! - `select_fast`: direct filter evaluation against `jsonpath-rust` (differential).
 //! - `engine`: rules loaded from YAML text evaluated over facts (joins, each, errors).
+//! - `partial`: live runs with facts missing: only the candidates that need them
+//!   are inconclusive.
 //! - `parts`: named parts, their expansion, pack scoping and load errors.
 //! - `projection`: checks over projected facts report exactly as over whole facts.
 
@@ -10,6 +12,7 @@
 
 mod engine;
 mod jsonpath_cts;
+mod partial;
 mod parts;
 mod projection;
 mod select_fast;

@@ -18,13 +18,19 @@
 //!
 //! AWS facts are always fetched by key, through the fetch operations of
 //! `rulerun-collect-aws` (a repository policy by registry, region and name; a role
-//! by ARN; ...): a rule that joins an AWS kind on other paths, or makes one its
-//! subject, is reported inconclusive in a live run rather than making rulerun list
-//! a whole account.
+//! by ARN; ...), never by listing a whole account: a join on an AWS kind by other
+//! paths is recorded as unanswerable (`Plan::unavailable_joins`), and a rule
+//! whose subject is an AWS kind as unlisted (`Plan::unlisted`); the joins on
+//! that kind by fetchable keys are still fetched.
 //!
-//! A read that fails (RBAC 403, IAM AccessDenied, timeout) does not end the run: the kind or key is
-//! recorded as unavailable and the rules that needed it come out `inconclusive`
-//! with the permission that is missing.
+//! A read that fails (RBAC 403, IAM AccessDenied, timeout) does not end the run:
+//! the kind (`Plan::unavailable`) or key is recorded, and only what needed it
+//! comes out `inconclusive`, with the permission that is missing: a rule whose
+//! subject kind is missing, as a whole; otherwise each subject (and `each`
+//! element) that reaches a join on the missing kind or key, while the subjects
+//! that never reach it are decided as usual. A healthy cluster checked with AWS
+//! off (`--no-aws`) is conclusive: no pod needs an AWS fact. Nothing is demanded,
+//! so nothing is fetched, for a kind that is missing.
 
 mod plan;
 

@@ -97,37 +97,40 @@ pub async fn run(
             plan.unavailable.insert(kind.clone(), why.clone());
             continue;
         }
-        // Every join on an AWS kind must be one a fetch operation answers.
-        let joins = rules.joins_of(&kind);
-        let mut unmatched = Vec::new();
-        for on in &joins {
-            let on_refs: Vec<&str> = on.iter().map(String::as_str).collect();
-            if aws_op(&kind, &on_refs).is_some() {
-                plan.keyed_kind(&kind, &on_refs);
-            } else {
-                unmatched.push(on.join(", "));
-            }
-        }
-        let subject = rules.rules.iter().any(|r| r.subject_kind == kind);
-        if subject || !unmatched.is_empty() {
-            let ways: Vec<String> = OPS
-                .iter()
+        // Every join on an AWS kind must be one a fetch operation answers; one that
+        // none answers makes inconclusive only the candidates that reach it.
+        let ways = || -> Vec<String> {
+            OPS.iter()
                 .flat_map(|o| o.kinds.iter())
                 .filter(|(k, _)| *k == kind)
                 .map(|(_, paths)| format!("[{}]", paths.join(", ")))
-                .collect();
-            let why = if subject {
-                "AWS facts are fetched by the keys rules join on, never listed whole; it cannot be a rule's subject in a live run".to_string()
-            } else if ways.is_empty() {
+                .collect()
+        };
+        for on in rules.joins_of(&kind) {
+            let on_refs: Vec<&str> = on.iter().map(String::as_str).collect();
+            if aws_op(&kind, &on_refs).is_some() {
+                plan.keyed_kind(&kind, &on_refs);
+                continue;
+            }
+            let ways = ways();
+            let why = if ways.is_empty() {
                 "rulerun does not collect this kind from AWS".to_string()
             } else {
                 format!(
                     "rulerun fetches it by {} only; a rule joins it on [{}]",
                     ways.join(" or "),
-                    unmatched.join("; ")
+                    on.join(", ")
                 )
             };
-            plan.unavailable.insert(kind.clone(), why);
+            plan.unavailable_joins
+                .insert(Plan::join_key(&kind, &on_refs), why);
+        }
+        // A subject would be listed whole, which rulerun never does in an account.
+        if rules.rules.iter().any(|r| r.subject_kind == kind) {
+            plan.unlisted.insert(
+                kind.clone(),
+                "AWS facts are fetched by the keys rules join on, never listed whole; it cannot be a rule's subject in a live run".to_string(),
+            );
         }
     }
 

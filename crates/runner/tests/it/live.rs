@@ -12,7 +12,7 @@ fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-fn scenario_objects() -> Vec<Value> {
+pub(crate) fn scenario_objects() -> Vec<Value> {
     let text =
         std::fs::read_to_string(root().join("examples/ui-private-403/cluster.json")).unwrap();
     rulerun_kube_stub::parse_fixtures(serde_json::from_str(&text).unwrap()).unwrap()
@@ -27,7 +27,7 @@ rules:
     finding: {message: "{{ subject.metadata.name }} is pending"}
 "#;
 
-fn rules(extra: &[(&str, &str)]) -> RuleSet {
+pub(crate) fn rules(extra: &[(&str, &str)]) -> RuleSet {
     let mut files: Vec<SourceFile> = ["pod-image-pull-failing/rule.yaml", "parts/image-pull.yaml"]
         .iter()
         .map(|f| {
@@ -50,6 +50,22 @@ fn rules(extra: &[(&str, &str)]) -> RuleSet {
 }
 
 async fn live(server: &StubServer, rules: &RuleSet, namespace: Option<&str>) -> LiveRun {
+    live_with(
+        server,
+        rules,
+        namespace,
+        Err("AWS collection is off in this test".into()),
+    )
+    .await
+}
+
+/// A live run with this AWS reader (or why there is none).
+pub(crate) async fn live_with(
+    server: &StubServer,
+    rules: &RuleSet,
+    namespace: Option<&str>,
+    aws: Result<Arc<rulerun_collect_aws::AwsCollector>, String>,
+) -> LiveRun {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = server.write_kubeconfig(dir.path(), "stub").unwrap();
@@ -69,7 +85,7 @@ async fn live(server: &StubServer, rules: &RuleSet, namespace: Option<&str>) -> 
     let opts = LiveOptions {
         k8s,
         namespace: namespace.map(str::to_string),
-        aws: Err("AWS collection is off in this test".into()),
+        aws,
     };
     run(rules, &opts, &|_| {}).await
 }

@@ -11,7 +11,7 @@
 //!   prints it; items without `kind`/`apiVersion` take them from the list;
 //! * a single Kubernetes object.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -23,7 +23,8 @@ use crate::yaml::Pos;
 pub const SNAPSHOT_API_VERSION: &str = "rulerun.dev/v1";
 /// The `kind` of snapshot files.
 pub const SNAPSHOT_KIND: &str = "Snapshot";
-/// The largest fact file rulerun reads.
+/// The most bytes rulerun reads from one fact file ([`crate::read::Limit::FACTS`]),
+/// counted as they are read (pipes and devices report no size).
 pub const MAX_FILE_BYTES: u64 = 2 << 30;
 
 /// Fact documents by kind.
@@ -208,7 +209,8 @@ impl FactStore {
     }
 
     /// Loads a fact file, or every `.json`/`.yaml`/`.yml` file below a folder
-    /// (sorted by path, hidden files skipped).
+    /// (sorted by path, hidden entries skipped, symbolic links followed; see
+    /// [`data_files`]).
     pub fn load_path(path: &Path) -> Result<FactStore, Vec<LoadError>> {
         Self::load_path_with(path, parse_fact_text)
     }
@@ -219,16 +221,10 @@ impl FactStore {
         path: &Path,
         parse: impl Fn(&Path, &str) -> Result<Vec<Value>, LoadError>,
     ) -> Result<FactStore, Vec<LoadError>> {
-        let mut files = Vec::new();
-        if path.is_dir() {
-            collect_files(path, &mut files).map_err(|e| {
-                vec![LoadError::new(
-                    path,
-                    Pos::default(),
-                    LoadErrorKind::Io(e.to_string()),
-                )]
-            })?;
-            if files.is_empty() {
+        let mut errors = Vec::new();
+        let files = if path.is_dir() {
+            let files = data_files(path, &mut errors);
+            if files.is_empty() && errors.is_empty() {
                 return Err(vec![LoadError::new(
                     path,
                     Pos::default(),
@@ -238,11 +234,11 @@ impl FactStore {
                     },
                 )]);
             }
+            files
         } else {
-            files.push(path.to_path_buf());
-        }
+            vec![path.to_path_buf()]
+        };
         let mut store = FactStore::new();
-        let mut errors = Vec::new();
         for f in files {
             match read_fact_text(&f).and_then(|text| parse(&f, &text)) {
                 Ok(docs) => {
@@ -267,27 +263,128 @@ impl FactStore {
     }
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.path());
-    for e in entries {
-        let p = e.path();
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
+/// The fact files below the folder `dir`, as `--facts DIR` reads them: every
+/// `.json`, `.yaml` and `.yml` file, recursively, sorted by path within each
+/// folder; entries whose name starts with `.` are skipped.
+///
+/// Symbolic links are followed, to files and to folders, wherever they point
+/// (inside the folder or not: the user made the link). Each file is read once,
+/// under the first path that leads to it, and each folder is walked once. A
+/// link that leads nowhere, a link or folder that leads back into a folder being
+/// walked (a loop), and a data file that is not a regular file (a FIFO or a
+/// device, which could block or never end) are errors in `errors`, each naming
+/// the entry.
+pub fn data_files(dir: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
+    let mut walk = Walk {
+        files: Vec::new(),
+        seen_files: HashSet::new(),
+        seen_dirs: HashSet::new(),
+        ancestors: Vec::new(),
+        errors,
+    };
+    match std::fs::canonicalize(dir) {
+        Ok(real) => walk.folder(dir, real),
+        Err(e) => walk.error(dir, e.to_string(), None),
+    }
+    walk.files
+}
+
+struct Walk<'e> {
+    files: Vec<PathBuf>,
+    seen_files: HashSet<PathBuf>,
+    seen_dirs: HashSet<PathBuf>,
+    /// The canonical paths of the folders being walked, outermost first.
+    ancestors: Vec<PathBuf>,
+    errors: &'e mut Vec<LoadError>,
+}
+
+impl Walk<'_> {
+    fn error(&mut self, path: &Path, message: String, help: Option<&str>) {
+        self.errors.push(LoadError::new(
+            path,
+            Pos::default(),
+            LoadErrorKind::Other {
+                message,
+                help: help.map(str::to_string),
+            },
+        ));
+    }
+
+    /// Walks the folder shown as `dir`, whose canonical path is `real`.
+    fn folder(&mut self, dir: &Path, real: PathBuf) {
+        if !self.seen_dirs.insert(real.clone()) {
+            return;
         }
-        let ft = e.file_type()?;
-        if ft.is_dir() {
-            collect_files(&p, out)?;
-        } else if ft.is_file() && is_data_file(&p) {
-            out.push(p);
+        let entries = std::fs::read_dir(dir).and_then(|it| it.collect::<Result<Vec<_>, _>>());
+        let mut entries = match entries {
+            Ok(entries) => entries,
+            Err(e) => return self.error(dir, format!("cannot read folder: {e}"), None),
+        };
+        entries.sort_by_key(|e| e.path());
+        self.ancestors.push(real);
+        for e in entries {
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            self.entry(&e.path());
+        }
+        self.ancestors.pop();
+    }
+
+    fn entry(&mut self, p: &Path) {
+        let link = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
+        // `metadata` follows links, `canonicalize` resolves every link in the path.
+        let target = std::fs::metadata(p).and_then(|m| Ok((m, std::fs::canonicalize(p)?)));
+        let (meta, real) = match target {
+            Ok(t) => t,
+            Err(e) if link => {
+                let to = std::fs::read_link(p)
+                    .map(|t| format!(" to `{}`", t.display()))
+                    .unwrap_or_default();
+                let message = if e.raw_os_error() == Some(ELOOP) {
+                    format!("symbolic link{to} loops back on itself")
+                } else {
+                    format!("symbolic link{to} leads nowhere: {e}")
+                };
+                return self.error(
+                    p,
+                    message,
+                    Some("fix or remove the link: every entry of a --facts folder is read"),
+                );
+            }
+            Err(e) => return self.error(p, format!("cannot read: {e}"), None),
+        };
+        if meta.is_dir() {
+            // A folder that is, or holds, one being walked.
+            if self.ancestors.iter().any(|a| a.starts_with(&real)) {
+                let message = format!(
+                    "{} leads back to `{}`, a folder that holds it: a loop",
+                    if link { "symbolic link" } else { "folder" },
+                    real.display()
+                );
+                return self.error(p, message, Some("remove the link that makes the loop"));
+            }
+            self.folder(p, real);
+        } else if is_data_file(p) {
+            if !meta.is_file() {
+                return self.error(
+                    p,
+                    "not a regular file (a FIFO, socket or device)".into(),
+                    Some("in a --facts folder, only files are read; pass a FIFO or a device as --facts PATH itself"),
+                );
+            }
+            if self.seen_files.insert(real) {
+                self.files.push(p.to_path_buf());
+            }
         }
     }
-    Ok(())
 }
+
+/// `ELOOP`: too many levels of symbolic links (Linux, the BSDs and macOS differ).
+#[cfg(target_os = "linux")]
+const ELOOP: i32 = 40;
+#[cfg(not(target_os = "linux"))]
+const ELOOP: i32 = 62;
 
 fn is_data_file(p: &Path) -> bool {
     matches!(
@@ -303,77 +400,70 @@ pub fn read_fact_file(path: &Path) -> Result<Vec<Value>, LoadError> {
     parse_fact_text(path, &text)
 }
 
-/// Reads a fact file's text, refusing files larger than [`MAX_FILE_BYTES`].
+/// Reads a fact file's text: at most [`MAX_FILE_BYTES`] bytes read, whatever
+/// size the file reports (`/dev/stdin`, a FIFO, a device, a growing file).
 fn read_fact_text(path: &Path) -> Result<String, LoadError> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| LoadError::new(path, Pos::default(), LoadErrorKind::Io(e.to_string())))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(LoadError::new(
-            path,
-            Pos::default(),
-            LoadErrorKind::Other {
-                message: format!("file is larger than {} GiB", MAX_FILE_BYTES >> 30),
-                help: None,
-            },
-        ));
-    }
-    std::fs::read_to_string(path)
-        .map_err(|e| LoadError::new(path, Pos::default(), LoadErrorKind::Io(e.to_string())))
+    crate::read::read_text(path, crate::read::Limit::FACTS).map_err(|e| e.load_error(path))
 }
 
-/// Parses fact text (JSON or YAML) into documents.
+/// Parses fact text (JSON or YAML) into documents. JSON is read strictly
+/// ([`crate::json`]: duplicate members, numbers out of range and nesting deeper
+/// than 128 levels are refused), as YAML is.
 pub fn parse_fact_text(path: &Path, text: &str) -> Result<Vec<Value>, LoadError> {
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        match serde_json::from_str::<Value>(trimmed) {
+    // Only the BOM is cut: the JSON parser skips white space itself, so lines
+    // and columns stay those of the file.
+    let text = text.trim_start_matches('\u{feff}');
+    if is_json(text) {
+        match crate::json::from_str(text) {
             Ok(Value::Array(docs)) => Ok(docs),
             Ok(v) => Ok(vec![v]),
-            Err(e) => Err(LoadError::new(
-                path,
-                Pos {
-                    line: u32::try_from(e.line()).unwrap_or(u32::MAX),
-                    column: u32::try_from(e.column()).unwrap_or(u32::MAX),
-                },
-                LoadErrorKind::Syntax {
-                    format: "JSON",
-                    message: strip_json_position(&e.to_string()),
-                },
-            )),
+            Err(e) => Err(e.load_error(path)),
         }
     } else {
-        serde_saphyr::from_multiple_with_options::<Value>(text, crate::yaml::options()).map_err(
-            |e| {
-                let pos = e
-                    .location()
-                    .map(|l| Pos {
-                        line: u32::try_from(l.line()).unwrap_or(u32::MAX),
-                        column: u32::try_from(l.column()).unwrap_or(u32::MAX),
-                    })
-                    .unwrap_or_default();
-                LoadError::new(
-                    path,
-                    pos,
-                    LoadErrorKind::Syntax {
-                        format: "YAML",
-                        message: e
-                            .without_snippet()
-                            .to_string()
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                            .to_string(),
-                    },
-                )
-            },
-        )
+        serde_saphyr::from_multiple_with_options::<Value>(text, crate::yaml::options())
+            .map_err(|e| yaml_error(path, &e))
     }
 }
 
-pub(crate) fn strip_json_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
+/// Whether fact text is JSON: its first character after white space is `{` or `[`
+/// (a BOM already cut).
+pub(crate) fn is_json(text: &str) -> bool {
+    text.trim_start().starts_with(['{', '['])
+}
+
+/// A YAML fact file's error, in the words JSON's are given.
+fn yaml_error(path: &Path, e: &serde_saphyr::Error) -> LoadError {
+    let pos = e
+        .location()
+        .map(|l| Pos {
+            line: u32::try_from(l.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(l.column()).unwrap_or(u32::MAX),
+        })
+        .unwrap_or_default();
+    let kind = match e.without_snippet() {
+        serde_saphyr::Error::DuplicateMappingKey { key: Some(k), .. } => {
+            crate::json::JsonErrorKind::DuplicateKey(crate::json::shown_key(k))
+        }
+        serde_saphyr::Error::NonFiniteFloat { .. } => crate::json::JsonErrorKind::NumberOutOfRange,
+        other => {
+            return LoadError::new(
+                path,
+                pos,
+                LoadErrorKind::Syntax {
+                    format: "YAML",
+                    message: crate::yaml::strip_location_suffix(&other.to_string()),
+                },
+            );
+        }
+    };
+    LoadError::new(
+        path,
+        pos,
+        LoadErrorKind::Other {
+            help: kind.help(),
+            message: kind.to_string(),
+        },
+    )
 }
 
 #[cfg(test)]
@@ -440,5 +530,180 @@ mod tests {
         assert_eq!(docs.len(), 2);
         let e = parse_fact_text(Path::new("x.json"), "{\n  \"a\": ,\n}").unwrap_err();
         assert_eq!(e.pos.line, 2);
+    }
+
+    /// A fresh folder under the system's temporary folder, removed on drop.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let p =
+                std::env::temp_dir().join(format!("rulerun-facts-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&p);
+            std::fs::create_dir_all(&p).unwrap();
+            Scratch(p)
+        }
+        fn write(&self, rel: &str, text: &str) -> PathBuf {
+            let p = self.0.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, text).unwrap();
+            p
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn pod(name: &str) -> String {
+        format!(r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "{name}"}}}}"#)
+    }
+
+    fn names(store: &FactStore) -> Vec<String> {
+        store
+            .of_kind("k8s/v1/Pod")
+            .iter()
+            .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn messages(errors: &[LoadError], root: &Path) -> Vec<String> {
+        errors
+            .iter()
+            .map(|e| e.to_string().replace(&root.display().to_string(), "ROOT"))
+            .collect()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folders_follow_links_to_files_and_folders_each_read_once() {
+        use std::os::unix::fs::symlink;
+        let t = Scratch::new("links");
+        let outside = Scratch::new("links-outside");
+        outside.write("aws.json", &pod("outside"));
+        outside.write("more/b.json", &pod("more"));
+        t.write("facts/a.json", &pod("a"));
+        let facts = t.0.join("facts");
+        // A link to a file outside the folder, a link to a folder, and two
+        // links to the same file (read once, under the first name).
+        symlink(outside.0.join("aws.json"), facts.join("aws.json")).unwrap();
+        symlink(outside.0.join("more"), facts.join("linked")).unwrap();
+        symlink(facts.join("a.json"), facts.join("z-again.json")).unwrap();
+        let store = FactStore::load_path(&facts).unwrap();
+        assert_eq!(names(&store), ["a", "outside", "more"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn loops_and_dangling_links_are_errors_naming_the_link() {
+        use std::os::unix::fs::symlink;
+        let t = Scratch::new("loops");
+        t.write("facts/a.json", &pod("a"));
+        let facts = t.0.join("facts");
+        symlink("..", facts.join("up")).unwrap();
+        symlink("missing.json", facts.join("gone.json")).unwrap();
+        symlink("self.json", facts.join("self.json")).unwrap();
+        let errors = FactStore::load_path(&facts).unwrap_err();
+        let root = std::fs::canonicalize(&t.0).unwrap();
+        let shown: Vec<String> = messages(&errors, &t.0)
+            .into_iter()
+            .map(|m| m.replace(&root.display().to_string(), "ROOT"))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "ROOT/facts/gone.json: symbolic link to `missing.json` leads nowhere: No such file or directory (os error 2)",
+                "ROOT/facts/self.json: symbolic link to `self.json` loops back on itself",
+                "ROOT/facts/up: symbolic link leads back to `ROOT`, a folder that holds it: a loop",
+            ]
+        );
+        assert!(errors.iter().all(|e| e.help().is_some()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_in_a_folder_is_an_error_and_a_fifo_given_is_read_within_the_limit() {
+        let t = Scratch::new("fifo");
+        t.write("facts/a.json", &pod("a"));
+        let fifo = t.0.join("facts/pipe.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let errors = FactStore::load_path(&t.0.join("facts")).unwrap_err();
+        assert_eq!(
+            messages(&errors, &t.0),
+            ["ROOT/facts/pipe.json: not a regular file (a FIFO, socket or device)"]
+        );
+        // Given as the path itself, a FIFO is read, and what is read is bounded.
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new().write(true).open(fifo).unwrap();
+                // Until the reader stops reading (a broken pipe).
+                while f.write_all(&[b' '; 4096]).is_ok() {}
+            })
+        };
+        let errors = crate::read::with_test_limits(100_000, u64::MAX, || {
+            FactStore::load_path(&fifo).unwrap_err()
+        });
+        writer.join().unwrap();
+        assert_eq!(
+            messages(&errors, &t.0),
+            [
+                "ROOT/facts/pipe.json: more than 100000 bytes of facts; rulerun reads at most that much from one file"
+            ]
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn devices_are_read_within_the_limit() {
+        let errors = crate::read::with_test_limits(1 << 20, u64::MAX, || {
+            FactStore::load_path(Path::new("/dev/zero")).unwrap_err()
+        });
+        assert_eq!(
+            errors[0].to_string(),
+            "/dev/zero: more than 1 MiB of facts; rulerun reads at most that much from one file"
+        );
+        assert_eq!(
+            errors[0].help().as_deref(),
+            Some("split the facts into several files in a folder and pass `--facts FOLDER`")
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_in_json_as_in_yaml() {
+        let e = parse_fact_text(
+            Path::new("p.json"),
+            "{\"apiVersion\": \"v1\", \"kind\": \"Pod\",\n \"metadata\": {\"name\": \"a\", \"name\": \"b\"}}",
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "p.json:2:33: duplicate key `name`");
+        let e = parse_fact_text(
+            Path::new("p.yaml"),
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "p.yaml:5:3: duplicate key `name`");
+        assert_eq!(
+            e.help(),
+            crate::json::JsonErrorKind::DuplicateKey(String::new()).help()
+        );
+        let e = parse_fact_text(Path::new("p.yaml"), "a: .inf\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "p.yaml:1:4: number out of range: numbers are read as 64-bit floats, at most about 1.8e308 in size"
+        );
+    }
+
+    #[test]
+    fn json_positions_are_the_files_after_blank_lines_and_a_bom() {
+        let e = parse_fact_text(Path::new("x.json"), "\u{feff}\n\n{\n  \"a\": ,\n}").unwrap_err();
+        assert_eq!(e.pos.line, 4);
     }
 }

@@ -7,8 +7,8 @@
 //! engine reads itself (a finding subject's `metadata.namespace` and
 //! `metadata.name`) — and computes, for each fact kind, a tree of the object
 //! members any rule can read. [`parse_fact_text_projected`] then parses fact text
-//! with a [`serde::de::DeserializeSeed`] driven by that tree, skipping every other
-//! member with [`serde::de::IgnoredAny`], so it is never allocated.
+//! with a [`serde::de::DeserializeSeed`] driven by that tree, checking every other
+//! member without building it, so it is never allocated.
 //!
 //! The projection is semantics-preserving: a check over projected facts gives
 //! the same [`crate::Report`] as over whole facts. It is built so that:
@@ -32,26 +32,26 @@
 //! and each object's own `apiVersion`/`kind` are read as they are, since
 //! [`FactStore::add_document`] decides kinds from them.
 //!
-//! Two inputs that the whole-document parse rejects load under projection when
-//! the offending part is skipped: a number out of the range of `f64` and nesting
-//! deeper than `serde_json`'s recursion limit inside a skipped member (skipping
-//! does not convert numbers and does not count depth).
+//! Skipped members are checked as the whole-document parse checks them
+//! ([`crate::json`]): a duplicate member, a number out of the range of `f64` or
+//! nesting deeper than 127 levels is refused, with its line and column, whether
+//! or not a rule reads it, so whether a file loads never depends on the rules
+//! loaded.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::error::{LoadError, LoadErrorKind};
+use crate::error::LoadError;
 use crate::expr::{Cond, Op, ScopedPath, ValueExpr};
 use crate::facts::{FactStore, SNAPSHOT_API_VERSION, SNAPSHOT_KIND, k8s_kind};
+use crate::json::{Key, KeySet, SkipSeed, Strict, ValueSeed};
 use crate::rule::{ArgvPart, BindingKind, FixCommand, Rule, RuleSet};
 use crate::select::Access;
 use crate::template::Variables;
-use crate::yaml::Pos;
 
 // ---------------------------------------------------------------------------
 // The projection tree
@@ -992,10 +992,12 @@ pub fn parse_fact_text_projected(
     if projection.all {
         return crate::facts::parse_fact_text(path, text);
     }
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        let mut de = serde_json::Deserializer::from_str(trimmed);
-        let parsed = TopSeed(projection)
+    // Only the BOM is cut, so lines and columns are the file's.
+    let json = text.trim_start_matches('\u{feff}');
+    if crate::facts::is_json(json) {
+        let strict = Strict::new();
+        let mut de = serde_json::Deserializer::from_str(json);
+        let parsed = TopSeed(projection, &strict)
             .deserialize(&mut de)
             .and_then(|docs| de.end().map(|()| docs));
         match parsed {
@@ -1005,17 +1007,7 @@ pub fn parse_fact_text_projected(
                 .into_iter()
                 .map(|d| project_document(projection, d))
                 .collect()),
-            Err(e) => Err(LoadError::new(
-                path,
-                Pos {
-                    line: u32::try_from(e.line()).unwrap_or(u32::MAX),
-                    column: u32::try_from(e.column()).unwrap_or(u32::MAX),
-                },
-                LoadErrorKind::Syntax {
-                    format: "JSON",
-                    message: crate::facts::strip_json_position(&e.to_string()),
-                },
-            )),
+            Err(e) => Err(strict.error(&e).load_error(path)),
         }
     } else {
         Ok(crate::facts::parse_fact_text(path, text)?
@@ -1120,28 +1112,35 @@ fn classify(obj: &Map<String, Value>) -> Class {
 
 /// The top level of fact text: one document or an array of documents. `None`
 /// when a document must be parsed again whole (see [`DocSeed`]).
-struct TopSeed<'p>(&'p Projection);
+struct TopSeed<'p>(&'p Projection, &'p Strict);
 
 /// The scalar `visit_*` methods of a visitor: each scalar becomes the `Value`
 /// `serde_json` builds for it, turned into the visitor's output by `$wrap`.
+/// Each counts against the value budget of the parse (the visitor's `.1`).
 macro_rules! visit_scalars {
     ($wrap:expr) => {
         fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            self.1.count()?;
             Ok(($wrap)(Value::Bool(v)))
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            self.1.count()?;
             Ok(($wrap)(Value::from(v)))
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            self.1.count()?;
             Ok(($wrap)(Value::from(v)))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            Ok(($wrap)(float(v)))
+            self.1.count()?;
+            Ok(($wrap)(self.1.float(v)?))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            self.1.count()?;
             Ok(($wrap)(Value::String(v.to_string())))
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            self.1.count()?;
             Ok(($wrap)(Value::Null))
         }
     };
@@ -1160,9 +1159,10 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
         f.write_str("a JSON document")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        self.1.count()?;
         let mut docs = Vec::new();
         let mut complete = true;
-        while let Some(doc) = seq.next_element_seed(DocSeed(self.0))? {
+        while let Some(doc) = seq.next_element_seed(DocSeed(self.0, self.1))? {
             match doc {
                 Some(d) => docs.push(d),
                 None => complete = false,
@@ -1171,7 +1171,7 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
         Ok(complete.then_some(docs))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Ok(DocSeed(self.0).visit_map(map)?.map(|d| vec![d]))
+        Ok(DocSeed(self.0, self.1).visit_map(map)?.map(|d| vec![d]))
     }
     visit_scalars!(|v| Some(vec![v]));
 }
@@ -1181,7 +1181,7 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
 /// whole, then projected when it is a single object. `None` when `facts` or
 /// `items` were projected but the document turns out to be a single object
 /// (whose members they are): it is then parsed again whole.
-struct DocSeed<'p>(&'p Projection);
+struct DocSeed<'p>(&'p Projection, &'p Strict);
 
 impl<'de> DeserializeSeed<'de> for DocSeed<'_> {
     type Value = Option<Value>;
@@ -1196,21 +1196,25 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
         f.write_str("a JSON document")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        self.1.count()?;
         let mut obj = Map::new();
         let mut lossy = false;
         while let Some(key) = map.next_key::<Key<'de>>()? {
+            if obj.contains_key(&*key.0) {
+                return Err(self.1.duplicate(&key.0));
+            }
             let value = match &*key.0 {
                 "facts" => {
-                    let (v, projected) = map.next_value_seed(FactsSeed(self.0))?;
+                    let (v, projected) = map.next_value_seed(FactsSeed(self.0, self.1))?;
                     lossy |= projected;
                     v
                 }
                 "items" => {
-                    let (v, projected) = map.next_value_seed(ItemsSeed(self.0))?;
+                    let (v, projected) = map.next_value_seed(ItemsSeed(self.0, self.1))?;
                     lossy |= projected;
                     v
                 }
-                _ => map.next_value::<Value>()?,
+                _ => map.next_value_seed(ValueSeed(self.1))?,
             };
             obj.insert(key.0.into_owned(), value);
         }
@@ -1236,14 +1240,14 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
         })
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Ok(Some(ValueVisitor(&WHOLE).visit_seq(seq)?))
+        Ok(Some(ValueSeed(self.1).visit_seq(seq)?))
     }
     visit_scalars!(Some);
 }
 
 /// A snapshot's `facts`: each kind's documents projected by the kind's node.
 /// The flag is true when something was projected.
-struct FactsSeed<'p>(&'p Projection);
+struct FactsSeed<'p>(&'p Projection, &'p Strict);
 
 impl<'de> DeserializeSeed<'de> for FactsSeed<'_> {
     type Value = (Value, bool);
@@ -1258,16 +1262,20 @@ impl<'de> Visitor<'de> for FactsSeed<'_> {
         f.write_str("a mapping of fact kinds to documents")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        self.1.count()?;
         let mut out = Map::new();
         while let Some(kind) = map.next_key::<String>()? {
+            if out.contains_key(&kind) {
+                return Err(self.1.duplicate(&kind));
+            }
             let node = self.0.node(&kind);
-            let docs = map.next_value_seed(ArraySeed(node))?;
+            let docs = map.next_value_seed(ArraySeed(node, self.1))?;
             out.insert(kind, docs);
         }
         Ok((Value::Object(out), true))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Ok((ValueVisitor(&WHOLE).visit_seq(seq)?, false))
+        Ok((ValueSeed(self.1).visit_seq(seq)?, false))
     }
     visit_scalars!(|v| (v, false));
 }
@@ -1275,7 +1283,7 @@ impl<'de> Visitor<'de> for FactsSeed<'_> {
 /// A list's `items`: each item read whole, then projected by its own kind when
 /// it names one (one item at a time is held whole). The flag is true when
 /// something was projected.
-struct ItemsSeed<'p>(&'p Projection);
+struct ItemsSeed<'p>(&'p Projection, &'p Strict);
 
 impl<'de> DeserializeSeed<'de> for ItemsSeed<'_> {
     type Value = (Value, bool);
@@ -1290,9 +1298,10 @@ impl<'de> Visitor<'de> for ItemsSeed<'_> {
         f.write_str("a list of objects")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        self.1.count()?;
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         let mut projected = false;
-        while let Some(item) = seq.next_element::<Value>()? {
+        while let Some(item) = seq.next_element_seed(ValueSeed(self.1))? {
             let own = item.as_object().and_then(|o| {
                 let av = o.get("apiVersion")?.as_str()?;
                 let k = o.get("kind")?.as_str()?;
@@ -1309,20 +1318,20 @@ impl<'de> Visitor<'de> for ItemsSeed<'_> {
         Ok((Value::Array(out), projected))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Ok((ValueVisitor(&WHOLE).visit_map(map)?, false))
+        Ok((ValueSeed(self.1).visit_map(map)?, false))
     }
     visit_scalars!(|v| (v, false));
 }
 
 /// A kind's documents: an array whose elements `0` projects (anything else is
 /// read whole, for the error message).
-struct ArraySeed<'n>(&'n Node);
+struct ArraySeed<'n>(&'n Node, &'n Strict);
 
 impl<'de> DeserializeSeed<'de> for ArraySeed<'_> {
     type Value = Value;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         if self.0.whole {
-            return <Value as serde::Deserialize>::deserialize(d);
+            return ValueSeed(self.1).deserialize(d);
         }
         d.deserialize_any(self)
     }
@@ -1334,38 +1343,35 @@ impl<'de> Visitor<'de> for ArraySeed<'_> {
         f.write_str("a list of documents")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.1.count()?;
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element_seed(NodeSeed(self.0))? {
+        while let Some(v) = seq.next_element_seed(NodeSeed(self.0, self.1))? {
             out.push(v);
         }
         Ok(Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        ValueVisitor(&WHOLE).visit_map(map)
+        ValueSeed(self.1).visit_map(map)
     }
     visit_scalars!(std::convert::identity);
 }
 
 /// A value projected by a node while it is parsed.
-struct NodeSeed<'n>(&'n Node);
+struct NodeSeed<'n>(&'n Node, &'n Strict);
 
 impl<'de> DeserializeSeed<'de> for NodeSeed<'_> {
     type Value = Value;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         if self.0.whole {
-            return <Value as serde::Deserialize>::deserialize(d);
+            return ValueSeed(self.1).deserialize(d);
         }
-        d.deserialize_any(ValueVisitor(self.0))
+        d.deserialize_any(ValueVisitor(self.0, self.1))
     }
 }
 
-/// Builds a [`Value`] as `serde_json` does, keeping only what the node keeps.
-struct ValueVisitor<'n>(&'n Node);
-
-/// `serde_json`'s conversion of a float: non-finite numbers become null.
-fn float(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
-}
+/// Builds a [`Value`] as [`ValueSeed`] does, keeping only what the node keeps;
+/// the members it does not keep are checked by [`SkipSeed`].
+struct ValueVisitor<'n>(&'n Node, &'n Strict);
 
 impl<'de> Visitor<'de> for ValueVisitor<'_> {
     type Value = Value;
@@ -1373,68 +1379,52 @@ impl<'de> Visitor<'de> for ValueVisitor<'_> {
         f.write_str("any valid JSON value")
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        self.1.count()?;
         Ok(Value::String(v))
     }
     fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        self.1.count()?;
         Ok(Value::Null)
     }
     fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        NodeSeed(self.0).deserialize(d)
+        NodeSeed(self.0, self.1).deserialize(d)
     }
     visit_scalars!(std::convert::identity);
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.1.count()?;
         let e = self.0.element();
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(v) = seq.next_element_seed(NodeSeed(e))? {
+        while let Some(v) = seq.next_element_seed(NodeSeed(e, self.1))? {
             out.push(v);
         }
         Ok(Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.1.count()?;
         let mut out = Map::new();
+        // Every member name, kept or skipped, for duplicates.
+        let mut keys = KeySet::default();
         let mut first = self.0.nonempty;
         while let Some(key) = map.next_key::<Key<'de>>()? {
-            match self.0.child(&key.0) {
+            // A clone of a borrowed name is a pointer; escaped names are rare.
+            if let Err(dup) = keys.insert(key.0.clone()) {
+                return Err(self.1.duplicate(&dup));
+            }
+            let name = &*key.0;
+            match self.0.child(name) {
                 Some(c) => {
-                    let v = map.next_value_seed(NodeSeed(c))?;
-                    out.insert(key.0.into_owned(), v);
+                    let v = map.next_value_seed(NodeSeed(c, self.1))?;
+                    out.insert(name.to_string(), v);
                 }
                 None if first => {
-                    let v = map.next_value_seed(NodeSeed(&EMPTY))?;
-                    out.insert(key.0.into_owned(), v);
+                    let v = map.next_value_seed(NodeSeed(&EMPTY, self.1))?;
+                    out.insert(name.to_string(), v);
                 }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                None => map.next_value_seed(SkipSeed(self.1))?,
             }
             first = false;
         }
         Ok(Value::Object(out))
-    }
-}
-
-/// A member name, borrowed from the text when it has no escapes.
-struct Key<'de>(Cow<'de, str>);
-
-impl<'de> serde::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct K;
-        impl<'de> Visitor<'de> for K {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v.to_string())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
-                Ok(Key(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(K)
     }
 }
 
@@ -1684,9 +1674,11 @@ rules:
     }
 
     /// What the module documentation and `docs/snapshot-format.md` say about
-    /// skipped members: checked for syntax, not converted, depth not counted.
+    /// skipped members: checked as the whole parse checks them (syntax,
+    /// duplicate members, numbers out of range, depth), with the same error at
+    /// the same line and column; only what is kept counts against the budget.
     #[test]
-    fn skipped_members_are_checked_for_syntax_only() {
+    fn skipped_members_are_checked_as_whole_ones() {
         let p = projection(
             r#"
 rules:
@@ -1699,18 +1691,66 @@ rules:
         );
         let path = Path::new("f.json");
         let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
-        for skipped in [deep.as_str(), "1e400"] {
+        let huge = format!("1{}", "0".repeat(400));
+        let cases = [
+            (
+                deep.as_str(),
+                "f.json:1:235: nesting deeper than 127 levels of arrays and objects",
+            ),
+            (
+                "1e999",
+                "f.json:1:116: number out of range: numbers are read as 64-bit floats, at most about 1.8e308 in size",
+            ),
+            (
+                "-1e999",
+                "f.json:1:117: number out of range: numbers are read as 64-bit floats, at most about 1.8e308 in size",
+            ),
+            (
+                huge.as_str(),
+                "f.json:1:512: number out of range: numbers are read as 64-bit floats, at most about 1.8e308 in size",
+            ),
+            (r#"{"a": 1, "a": 2}"#, "f.json:1:123: duplicate key `a`"),
+            (r#"1, "x": 2"#, "f.json:1:117: duplicate key `x`"),
+            (r#""\q""#, "f.json:1:114: invalid JSON: invalid escape"),
+        ];
+        for (skipped, message) in cases {
             let text = format!(
                 r#"{{"apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": {{"k8s/v1/Pod": [{{"metadata": {{"name": "a"}}, "x": {skipped}}}]}}}}"#
             );
-            assert!(crate::facts::parse_fact_text(path, &text).is_err());
+            let whole = crate::facts::parse_fact_text(path, &text).unwrap_err();
+            let projected = parse_fact_text_projected(path, &text, &p).unwrap_err();
+            assert_eq!(projected, whole, "{skipped}");
+            assert_eq!(projected.to_string(), message, "{skipped}");
+        }
+        // Duplicate kinds in a snapshot, and duplicate envelope members.
+        for (text, message) in [
+            (
+                r#"{"apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": {"k8s/v1/Pod": [], "k8s/v1/Pod": []}}"#,
+                "f.json:1:93: duplicate key `k8s/v1/Pod`",
+            ),
+            (
+                r#"{"apiVersion": "v1", "kind": "Pod", "kind": "Node"}"#,
+                "f.json:1:42: duplicate key `kind`",
+            ),
+        ] {
+            let whole = crate::facts::parse_fact_text(path, text).unwrap_err();
+            let projected = parse_fact_text_projected(path, text, &p).unwrap_err();
+            assert_eq!(projected, whole, "{text}");
+            assert_eq!(projected.to_string(), message, "{text}");
+        }
+        // Only kept values count: 60 skipped numbers fit a budget of 20.
+        let text = format!(
+            r#"{{"apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": {{"k8s/v1/Pod": [{{"metadata": {{"name": "a"}}, "x": [{}]}}]}}}}"#,
+            vec!["0"; 60].join(",")
+        );
+        crate::read::with_test_limits(u64::MAX, 20, || {
             let docs = parse_fact_text_projected(path, &text, &p).unwrap();
             assert_eq!(
                 docs[0]["facts"]["k8s/v1/Pod"][0],
                 json!({"metadata": {"name": "a"}})
             );
-        }
-        let text = r#"{"apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": {"k8s/v1/Pod": [{"x": "\q"}]}}"#;
-        assert!(parse_fact_text_projected(path, text, &p).is_err());
+            let e = crate::facts::parse_fact_text(path, &text).unwrap_err();
+            assert!(e.to_string().contains("more than 20 values"), "{e}");
+        });
     }
 }

@@ -152,7 +152,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
 }
 
 /// serde-saphyr appends " at line X, column Y"; we print positions ourselves.
-fn strip_location_suffix(message: &str) -> String {
+pub(crate) fn strip_location_suffix(message: &str) -> String {
     let first = message.lines().next().unwrap_or(message).trim();
     // serde-saphyr's advice speaks to programmers using the library, not to rule
     // authors: keep the sentence that says what is wrong.

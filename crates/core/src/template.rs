@@ -9,7 +9,13 @@
 //!   *every* interpolated value at the moment it is written, ignoring minijinja's
 //!   "safe" marks, and the `safe`/`escape` filters are removed. Quoting therefore
 //!   happens last, after any `trim`, `replace` or slicing, and cannot be undone by
-//!   them: a value can only ever become one shell word.
+//!   them: a value can only ever become one shell word. The template's own shell
+//!   text is lexed at load ([`shell`]): a value may stand only in a plain word that
+//!   is an argument of a simple command (not in quotes, substitutions, arithmetic,
+//!   here-documents, comments, not the command word, not for `eval`, `sh -c`, ...),
+//!   and the rendered command is lexed again to refuse a value that would be read
+//!   as an option. A value holding a NUL is a render error in both environments'
+//!   commands (argv elements are checked by the engine).
 //!
 //! Both environments use semi-strict undefined behaviour (printing or iterating a
 //! missing attribute is an error, not an empty string; testing it with `if` is
@@ -21,6 +27,12 @@ use std::collections::BTreeSet;
 use std::io;
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+
+mod budget;
+mod shell;
+pub use budget::{MAX_CHECK_WORK, MAX_NESTING, MAX_VALUE};
+pub(crate) use shell::check_argument;
+pub use shell::{ArgumentError, needs_escape, shell_join, shell_quote, shell_unquote};
 
 /// Instructions one render may execute.
 pub const FUEL: u64 = 100_000;
@@ -61,6 +73,10 @@ pub enum TemplateError {
     /// An error while rendering (missing attribute, out of fuel, too large, ...).
     #[error("template failed: {0}")]
     Render(String),
+    /// A rendered shell command that puts a value where it would not be an
+    /// inert argument (a value read as an option).
+    #[error("{0}")]
+    Command(String),
 }
 
 /// The compiled templates of a rule set.
@@ -125,7 +141,18 @@ impl Templates {
             } else {
                 value.to_string()
             };
-            out.write_str(&shell_quote(&text))
+            if text.contains('\0') {
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    ArgumentError::Nul(shell::escape_for_message(&text)).to_string(),
+                ));
+            }
+            // Marked, so that `render` can check where each value landed.
+            let mut word = String::with_capacity(text.len() + 4);
+            word.push(shell::VALUE_START);
+            word.push_str(&shell_quote(&text));
+            word.push(shell::VALUE_END);
+            out.write_str(&word)
                 .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write"))
         });
         for name in ["safe", "escape", "e"] {
@@ -170,7 +197,7 @@ impl Templates {
         scope: &[String],
     ) -> Result<TemplateId, TemplateError> {
         if mode == Mode::Shell {
-            check_shell_source(source).map_err(TemplateError::Unsafe)?;
+            shell::check_source(source).map_err(TemplateError::Unsafe)?;
         }
         let index = self.count;
         let name = index.to_string();
@@ -178,13 +205,20 @@ impl Templates {
             Mode::Plain => &mut self.plain,
             Mode::Shell => &mut self.shell,
         };
-        env.add_template_owned(name.clone(), source.to_string())
+        // Every expression that builds a value is wrapped in a size check.
+        let instrumented = budget::instrument(source)
+            .map_err(TemplateError::Syntax)?
+            .unwrap_or_else(|| source.to_string());
+        env.add_template_owned(name.clone(), instrumented)
             .map_err(|e| TemplateError::Syntax(describe(&e)))?;
         let template = env
             .get_template(&name)
             .map_err(|e| TemplateError::Syntax(describe(&e)))?;
-        let mut undeclared: Vec<String> =
-            template.undeclared_variables(false).into_iter().collect();
+        let mut undeclared: Vec<String> = template
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|v| !v.starts_with(budget::RESERVED))
+            .collect();
         undeclared.sort();
         for var in &undeclared {
             let known = scope.contains(var)
@@ -240,6 +274,7 @@ impl Templates {
             .get_template(&id.index.to_string())
             .map_err(|e| TemplateError::Render(describe(&e)))?;
         let mut sink = CappedBuffer::default();
+        budget::start_render();
         template
             .render_captured_to(ctx.clone(), &mut sink)
             .map_err(|e| {
@@ -249,7 +284,19 @@ impl Templates {
                     TemplateError::Render(describe(&e))
                 }
             })?;
-        String::from_utf8(sink.buf).map_err(|e| TemplateError::Render(e.to_string()))
+        let text = String::from_utf8(sink.buf).map_err(|e| TemplateError::Render(e.to_string()))?;
+        match id.mode {
+            Mode::Plain => Ok(text),
+            Mode::Shell => shell::finish(&text).map_err(TemplateError::Command),
+        }
+    }
+
+    /// How an `argv` element's template begins: with a literal `-` (the rule
+    /// writes an option there, so a value may follow it: `--flag={{ x }}`), and
+    /// whether it is exactly the literal `--`.
+    pub(crate) fn argument_lead(&self, id: TemplateId) -> (bool, bool) {
+        let source = self.sources.get(id.index).map_or("", |s| &**s);
+        (source.starts_with('-'), source == "--")
     }
 }
 
@@ -259,6 +306,7 @@ fn base_env() -> Environment<'static> {
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(64);
     env.set_auto_escape_callback(|_| AutoEscape::None);
+    budget::install(&mut env);
     env
 }
 
@@ -292,113 +340,10 @@ impl io::Write for CappedBuffer {
     }
 }
 
-/// Rejects shell templates whose literal text would undo the quoting of the
-/// values interpolated into it: an interpolation inside `'...'` or `"..."` of the
-/// template's own text (inside double quotes, `$(...)` in a single-quoted value
-/// would run), and the `safe`/`escape` filters, which have no meaning there.
-fn check_shell_source(source: &str) -> Result<(), String> {
-    #[derive(PartialEq)]
-    enum Quote {
-        None,
-        Single,
-        Double,
-    }
-    let mut quote = Quote::None;
-    let mut rest = source;
-    while !rest.is_empty() {
-        if let Some(tag) = ["{{", "{%", "{#"]
-            .into_iter()
-            .find(|t| rest.starts_with(*t))
-        {
-            let close = match tag {
-                "{{" => "}}",
-                "{%" => "%}",
-                _ => "#}",
-            };
-            let end = rest.find(close).map_or(rest.len(), |i| i + close.len());
-            let (block, tail) = rest.split_at(end);
-            if tag == "{{" && quote != Quote::None {
-                return Err(format!(
-                    "`{block}` is inside quotes in a shell `command`; rulerun quotes every interpolated value itself, so write it without surrounding quotes (or use `argv`)"
-                ));
-            }
-            if tag != "{#" {
-                let words: Vec<&str> = block
-                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .collect();
-                if let Some(f) = ["safe", "escape", "e"].into_iter().find(|f| {
-                    block.contains('|')
-                        && words.contains(f)
-                        && block.split('|').skip(1).any(|seg| {
-                            seg.trim()
-                                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                                .next()
-                                == Some(*f)
-                        })
-                }) {
-                    return Err(format!(
-                        "the `{f}` filter is not available in shell `command` templates: every value is quoted when written"
-                    ));
-                }
-            }
-            rest = tail;
-            continue;
-        }
-        let mut chars = rest.chars();
-        let Some(c) = chars.next() else { break };
-        match (&quote, c) {
-            (Quote::None, '\\') | (Quote::Double, '\\') => {
-                chars.next();
-            }
-            (Quote::None, '\'') => quote = Quote::Single,
-            (Quote::None, '"') => quote = Quote::Double,
-            (Quote::Single, '\'') | (Quote::Double, '"') => quote = Quote::None,
-            _ => {}
-        }
-        rest = chars.as_str();
-    }
-    Ok(())
-}
-
 /// Converts anything serializable (fact documents, function results) into a
 /// template value.
 pub fn to_value<T: serde::Serialize>(v: T) -> Value {
     Value::from(minijinja::value::Serde(v))
-}
-
-/// Quotes `s` as one POSIX shell word. Words made only of characters that no
-/// shell treats specially are left bare; everything else is single-quoted, with
-/// `'` written as `'\''`. Inside single quotes nothing is special, not even `$`,
-/// backticks or newlines.
-pub fn shell_quote(s: &str) -> String {
-    let bare = !s.is_empty()
-        && s.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '_' | '-' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '=')
-        })
-        && !s.starts_with('=');
-    if bare {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        if c == '\'' {
-            out.push_str("'\\''");
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('\'');
-    out
-}
-
-/// Joins argv elements into one command line, quoting each.
-pub fn shell_join<S: AsRef<str>>(argv: &[S]) -> String {
-    argv.iter()
-        .map(|a| shell_quote(a.as_ref()))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 #[cfg(test)]

@@ -149,10 +149,12 @@ rules:
     assert_eq!(report.errors[0].subject.as_ref().unwrap().name, "nolabel");
 }
 
-/// Hostile values in facts reach fix commands; run each command through `sh` and
-/// show the value arrives as one intact argument and nothing executes.
+/// Hostile values in facts reach fix commands; run each command through bash (fix
+/// commands are for bash and zsh: values with control characters are written
+/// `$'...'`) and show the value arrives as one intact argument, byte for byte, and
+/// nothing executes.
 #[test]
-fn fix_commands_are_injection_proof_in_sh() {
+fn fix_commands_are_injection_proof_in_bash() {
     let rule = r#"
 rules:
   - id: hostile
@@ -179,6 +181,9 @@ rules:
         format!("line1\ntouch {m}\n"),
         format!("\"; touch {m}; \""),
         format!("\\'; touch {m} #"),
+        format!("x\n$ touch {m}\r\u{1b}[2K"),
+        format!("a\u{202e}b\u{200b}c'$(touch {m})"),
+        format!("'\\''$'\\n'`touch {m}`"),
     ];
     for value in &hostile {
         let f =
@@ -189,7 +194,15 @@ rules:
         let argv = fix[0].argv.as_ref().unwrap();
         assert_eq!(argv[2], *value);
         for step in fix {
-            let out = Command::new("sh")
+            assert!(
+                !step
+                    .command
+                    .contains(['\n', '\r', '\u{1b}', '\u{202e}', '\u{200b}']),
+                "one visible line: {:?}",
+                step.command
+            );
+            let out = Command::new("bash")
+                .env("LC_ALL", "C")
                 .arg("-c")
                 .arg(&step.command)
                 .output()
@@ -224,6 +237,240 @@ rules:
                 step.command
             );
         }
+    }
+}
+
+/// A value that starts with `-` where a command reads options (a pod named
+/// `--all` in a snapshot) never becomes part of a command: the finding is an
+/// evaluation error naming the step and the value. Where the rule puts values in
+/// operand positions (`pod/NAME`, `--flag=VALUE`, after `--`), it is an argument.
+#[test]
+fn values_read_as_options_are_evaluation_errors() {
+    let rule = r#"
+rules:
+  - id: bare-operand
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding:
+      message: m
+      fix:
+        - description: delete
+          argv: [kubectl, delete, pod, "{{ subject.metadata.name }}", --namespace, "{{ subject.metadata.namespace }}"]
+  - id: bare-command
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding:
+      message: m
+      fix:
+        - description: delete
+          command: kubectl delete pod {{ subject.metadata.name }}
+  - id: spliced
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding:
+      message: m
+      fix:
+        - description: delete
+          argv: [kubectl, delete, pods, "$.metadata.labels[*]"]
+  - id: operand-positions
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding:
+      message: m
+      fix:
+        - description: delete
+          argv: [kubectl, delete, "pod/{{ subject.metadata.name }}", "--namespace={{ subject.metadata.namespace }}"]
+        - description: after --
+          argv: [kubectl, set, image, "--namespace={{ subject.metadata.namespace }}", --, "{{ subject.metadata.name }}", "$.metadata.labels[*]"]
+        - description: command after --
+          command: kubectl delete --namespace={{ subject.metadata.namespace }} -- pod x{{ subject.metadata.name }} {{ subject.metadata.name }}
+"#;
+    let (set, errors) = load_rules(&[src("r.yaml", rule)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let f = facts(json!({"k8s/v1/Pod": [
+        {"metadata": {"name": "--all", "namespace": "-n", "labels": {"a": "-x"}}}
+    ]}));
+    let report = check(&set, &f);
+    let fired: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(fired, ["operand-positions"], "{:#?}", report.errors);
+    let commands: Vec<&str> = report.findings[0]
+        .fix
+        .iter()
+        .map(|s| s.command.as_str())
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "kubectl delete pod/--all --namespace=-n",
+            "kubectl set image --namespace=-n -- --all -x",
+            "kubectl delete --namespace=-n -- pod x--all --all",
+        ]
+    );
+    let errors: Vec<(&str, &str)> = report
+        .errors
+        .iter()
+        .map(|e| (e.rule.as_str(), e.message.as_str()))
+        .collect();
+    let help = "starts with `-` and would be read as an option; write `--flag={{ ... }}`, `TYPE/{{ ... }}`, or put it after `--`";
+    assert_eq!(
+        errors,
+        [
+            (
+                "bare-operand",
+                format!("fix step 1 argv[3]: the value `--all` {help}").as_str()
+            ),
+            (
+                "bare-command",
+                format!("fix step 1 command: the value `--all` {help}").as_str()
+            ),
+            (
+                "spliced",
+                format!("fix step 1 argv[3]: the value `-x` {help}").as_str()
+            ),
+        ]
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.fix.iter().all(|s| !s.command.contains(" --all --"))),
+        "{:#?}",
+        report.findings
+    );
+}
+
+/// A NUL byte cannot be part of a command: in an argv element, a spliced path
+/// element and a `command` value it is an evaluation error.
+#[test]
+fn nul_bytes_in_fix_commands_are_evaluation_errors() {
+    let rule = r#"
+rules:
+  - id: argv
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding:
+      message: m
+      fix: [{description: d, argv: [kubectl, get, "pod/{{ subject.metadata.name }}"]}]
+  - id: spliced
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding:
+      message: m
+      fix: [{description: d, argv: [kubectl, get, pods, --, $.metadata.name]}]
+  - id: command
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding:
+      message: m
+      fix: [{description: d, command: "kubectl get pod/{{ subject.metadata.name }}"}]
+"#;
+    let (set, errors) = load_rules(&[src("r.yaml", rule)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let f = facts(json!({"k8s/v1/Pod": [{"metadata": {"name": "web\u{0}; rm -rf /"}}]}));
+    let report = check(&set, &f);
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    let errors: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| format!("{}: {}", e.rule, e.message))
+        .collect();
+    let nul =
+        "the value `web\\u{0}; rm -rf /` contains a NUL byte, which no command argument can hold";
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert_eq!(
+        errors[0],
+        format!(
+            "argv: fix step 1 argv[2]: {}",
+            nul.replace("`web", "`pod/web")
+        )
+    );
+    assert_eq!(errors[1], format!("spliced: fix step 1 argv[4]: {nul}"));
+    assert!(
+        errors[2].starts_with("command: fix step 1 command: template failed: ")
+            && errors[2].contains(nul),
+        "{errors:#?}"
+    );
+}
+
+/// Every context where a quoted value could still run, or would not be one
+/// argument, is refused when the rule loads, at the `command`'s file:line:column,
+/// naming the interpolation and its place in the template.
+#[test]
+fn unsafe_command_templates_are_refused_at_load_with_positions() {
+    let cases = [
+        ("echo $(( {{ subject.metadata.name }} ))", "arithmetic"),
+        (
+            "cat <<EOF\n{{ subject.metadata.name }}\nEOF",
+            "follows `<<`",
+        ),
+        ("echo \\{{ subject.metadata.name }}", "follows a backslash"),
+        ("echo ok # {{ subject.metadata.name }}", "in a comment"),
+        ("echo \"{{ subject.metadata.name }}\"", "inside quotes"),
+        (
+            "echo $(echo {{ subject.metadata.name }})",
+            "command substitution",
+        ),
+        ("echo `echo {{ subject.metadata.name }}`", "backtick"),
+        (
+            "echo ${X:-{{ subject.metadata.name }}}",
+            "parameter expansion",
+        ),
+        (
+            "eval kubectl get pod {{ subject.metadata.name }}",
+            "runs `eval`",
+        ),
+        ("sh -c {{ subject.metadata.name }}", "runs `sh`"),
+        ("bash -c {{ subject.metadata.name }}", "runs `bash`"),
+        (
+            "xargs kubectl get {{ subject.metadata.name }}",
+            "runs `xargs`",
+        ),
+        (
+            "env kubectl get pod {{ subject.metadata.name }}",
+            "runs `env`",
+        ),
+        ("{{ subject.metadata.name }} get pods", "the command word"),
+        ("echo > {{ subject.metadata.name }}", "redirection"),
+        (
+            "PATH={{ subject.metadata.name }} kubectl get pods",
+            "variable assignment",
+        ),
+        (
+            "echo {% if true %}{{ subject.metadata.name }}{% endif %}",
+            "statements are not allowed",
+        ),
+    ];
+    let mut text = String::from("rules:\n");
+    for (i, (command, _)) in cases.iter().enumerate() {
+        let quoted = serde_json::to_string(command).unwrap();
+        text.push_str(&format!(
+            "  - id: r{i}\n    title: t\n    severity: low\n    subject: {{kind: k8s/v1/Pod}}\n    finding:\n      message: m\n      fix:\n        - description: d\n          command: {quoted}\n"
+        ));
+    }
+    let (set, errors) = load_rules(&[src("cmd.yaml", &text)]);
+    assert!(set.rules.is_empty(), "every rule is refused");
+    assert_eq!(errors.len(), cases.len(), "{errors:#?}");
+    for (i, (command, reason)) in cases.iter().enumerate() {
+        let line = 2 + 9 * i + 8;
+        let e = errors[i].to_string();
+        assert!(
+            e.starts_with(&format!("cmd.yaml:{line}:20: ")),
+            "{command}: {e}"
+        );
+        assert!(e.contains(reason), "{command}: {e}");
+        assert!(e.contains("template line"), "{command}: {e}");
+        assert!(
+            errors[i].help().is_some_and(|h| h.contains("argv")),
+            "{command}: {:?}",
+            errors[i].help()
+        );
     }
 }
 

@@ -15,7 +15,7 @@ use crate::facts::FactStore;
 use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
 use crate::rule::{ArgvPart, BindingKind, FixCommand, Join, Rule, RuleSet};
 use crate::select::JsonPath;
-use crate::template::{Templates, check_argument, shell_join};
+use crate::template::{Templates, shell_join};
 
 const KEY_SEP: char = '\u{1f}';
 
@@ -526,7 +526,7 @@ impl<'a> Evaluator<'a, '_> {
             }
             let slot = match &b.kind {
                 BindingKind::Join(j) => {
-                    if let Some(reason) = self.join_unavailable(j) {
+                    if let Some(reason) = self.join_unavailable(j, &scope) {
                         self.inconclusive(&scope, reason);
                         return;
                     }
@@ -743,28 +743,12 @@ impl<'a> Evaluator<'a, '_> {
             let (argv, command) = match &step.command {
                 FixCommand::Argv(parts) => {
                     let mut argv = Vec::with_capacity(parts.len());
-                    // A value may start with `-` only where the rule writes an
-                    // option itself (`--flag={{ x }}`) or after a literal `--`.
-                    let mut after_dashdash = false;
                     for (j, part) in parts.iter().enumerate() {
                         match part {
-                            ArgvPart::Template(t) => {
-                                let arg = render(*t)
-                                    .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
-                                let (option, dashdash) = self.templates.argument_lead(*t);
-                                check_argument(&arg, option || after_dashdash)
-                                    .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
-                                after_dashdash |= dashdash;
-                                argv.push(arg);
-                            }
-                            ArgvPart::Path(p) => {
-                                let first = argv.len();
-                                splice_arguments(&p.value(scope), &mut argv);
-                                for arg in &argv[first..] {
-                                    check_argument(arg, after_dashdash)
-                                        .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
-                                }
-                            }
+                            ArgvPart::Template(t) => argv.push(
+                                render(*t).map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?,
+                            ),
+                            ArgvPart::Path(p) => splice_arguments(&p.value(scope), &mut argv),
                         }
                     }
                     let command = shell_join(&argv);
@@ -795,20 +779,15 @@ impl<'a> Evaluator<'a, '_> {
                 .as_ref()
                 .and_then(|_| scope.slots.get(2))
                 .map(|slot| element_key(slot.value())),
+            may_be_superseded_by: Vec::new(),
         })
     }
 
     /// The candidate cannot be decided: the rule is inconclusive for its subject.
+    /// When the finding's subject cannot be rendered from what is bound so far, the
+    /// subject document's own kind, namespace and name are named instead, so the
+    /// entry never reads as the whole rule.
     fn inconclusive(&mut self, scope: &Scope<'a>, reason: String) {
-        let subject = self.subject_of(scope).ok();
-        self.report.inconclusive.push(crate::finding::Inconclusive {
-            rule: self.rule.id.clone(),
-            subject,
-            reason,
-        });
-    }
-
-    fn error(&mut self, scope: &Scope<'a>, message: String) {
         let subject = self.subject_of(scope).unwrap_or_else(|_| {
             let doc = scope.slots.first().map_or(&Value::Null, Slot::value);
             let text = |p: &str| doc.pointer(p).and_then(Value::as_str).map(str::to_string);
@@ -823,24 +802,13 @@ impl<'a> Evaluator<'a, '_> {
             subject: Some(subject.clone()),
             element: self.element(scope),
         });
-        self.report.errors.push(EvalError {
-            may_be_superseded_by: Vec::new(),
+        self.report.inconclusive.push(crate::finding::Inconclusive {
             rule: self.rule.id.clone(),
             subject: Some(subject),
-            message,
+            reason,
         });
-    /// When the finding's subject cannot be rendered from what is bound so far, the
-    /// subject document's own kind, namespace and name are named instead, so the
-    /// entry never reads as the whole rule.
     }
-}
 
-/// A JSON value as a template value: the same value `template::to_value` builds
-/// through serde (`None`, `Bool`, `U64`/`I64`/`F64`, strings, a `Vec` for arrays
-/// and a `BTreeMap<Value, Value>` for objects), built directly, which is several
-/// times faster on whole fact documents.
-fn template_value(v: &Value) -> minijinja::Value {
-    match v {
     /// The `each` element a candidate is about, keyed as `supersedes` keys it.
     fn element(&self, scope: &Scope<'a>) -> Option<String> {
         self.rule
@@ -852,16 +820,37 @@ fn template_value(v: &Value) -> minijinja::Value {
 
     /// In a live run, why a join cannot be answered: its kind could not be
     /// collected, or no fetch answers it. Checked before its keys are demanded, so
-    /// nothing is fetched for it.
-    fn join_unavailable(&self, j: &Join) -> Option<String> {
+    /// nothing is fetched for it. A join with no key to look up (a Fargate
+    /// profile's name for a pod without that label) matches nothing whatever the
+    /// kind holds, so it does not need the kind.
+    fn join_unavailable(&self, j: &Join, scope: &Scope<'_>) -> Option<String> {
         let (plan, _) = self.planned.as_ref()?;
         let reason = plan
             .unavailable
             .get(&j.kind)
             .or_else(|| plan.unavailable_joins.get(&j.index_key()))?;
+        if composite_keys(j.equals.iter().map(|p| p.query(scope))).is_empty() {
+            return None;
+        }
         Some(format!("`{}` could not be collected: {reason}", j.kind))
     }
 
+    fn error(&mut self, scope: &Scope<'a>, message: String) {
+        let subject = self.subject_of(scope).ok();
+        self.report.errors.push(EvalError {
+            rule: self.rule.id.clone(),
+            subject,
+            message,
+        });
+    }
+}
+
+/// A JSON value as a template value: the same value `template::to_value` builds
+/// through serde (`None`, `Bool`, `U64`/`I64`/`F64`, strings, a `Vec` for arrays
+/// and a `BTreeMap<Value, Value>` for objects), built directly, which is several
+/// times faster on whole fact documents.
+fn template_value(v: &Value) -> minijinja::Value {
+    match v {
         Value::Null => minijinja::Value::from(()),
         Value::Bool(b) => minijinja::Value::from(*b),
         Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {

@@ -386,3 +386,40 @@ fn an_inconclusive_call_marks_the_findings_it_supersedes() {
         report.findings
     );
 }
+
+/// A join with no key to look up matches nothing whatever its kind holds, so a
+/// missing kind does not make it inconclusive (a Fargate profile looked up by a
+/// label that a pod on an EC2 node does not carry).
+#[test]
+fn a_join_without_keys_does_not_need_its_kind() {
+    let set = rules(
+        r#"rules:
+  - id: fargate
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    let:
+      profile:
+        join: aws/eks/FargateProfile
+        on: $.fargateProfileName
+        equals: "$.metadata.labels['eks.amazonaws.com/fargate-profile']"
+        one: true
+    when: {path: $profile, exists: false}
+    finding: {message: "{{ subject.metadata.name }} has no profile"}
+"#,
+    );
+    let f = facts(json!({"k8s/v1/Pod": [
+        {"metadata": {"name": "on-ec2", "namespace": "d"}},
+        {"metadata": {"name": "on-fargate", "namespace": "d", "labels": {"eks.amazonaws.com/fargate-profile": "fp"}}}
+    ]}));
+    let mut plan = Plan::default();
+    plan.unavailable
+        .insert("aws/eks/FargateProfile".into(), NO_AWS.into());
+    let (report, demands) = check_planned(&set, &f, &plan);
+    assert!(demands.is_empty());
+    assert_eq!(messages(&report), ["on-ec2 has no profile"]);
+    assert_eq!(
+        inconclusive(&report),
+        [("fargate".to_string(), "on-fargate".to_string())]
+    );
+}

@@ -15,7 +15,7 @@ use crate::args::{
 use crate::config::Ctx;
 use crate::loading::{self, ConfigChoice, Loaded};
 use crate::sources::{self, Found};
-use crate::{Terminal, exit, render};
+use crate::{Terminal, escape, exit, render};
 
 pub fn dispatch(
     cli: Cli,
@@ -56,7 +56,7 @@ pub fn dispatch(
         // `rulerun ... | head`: the reader has gone, nothing left to say.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
         Err(e) => {
-            let _ = writeln!(err, "error: {e}");
+            let _ = writeln!(err, "error: {}", escape::line(&e.to_string()));
             exit::USAGE
         }
     }
@@ -138,7 +138,7 @@ fn cmd_check(
             let shown: Vec<String> = a
                 .facts
                 .iter()
-                .map(|p| format!("`{}`", p.display()))
+                .map(|p| format!("`{}`", escape::path(p)))
                 .collect();
             let e = LoadError::new(
                 a.facts.first().map(PathBuf::as_path).unwrap_or(Path::new("--facts")),
@@ -209,21 +209,21 @@ fn cmd_collect(
         writeln!(out, "{text}")?;
     } else {
         std::fs::write(ctx.resolve(&a.output), format!("{text}\n")).map_err(|e| {
-            std::io::Error::other(format!("cannot write `{}`: {e}", a.output.display()))
+            std::io::Error::other(format!("cannot write `{}`: {e}", escape::path(&a.output)))
         })?;
         writeln!(
             err,
             "wrote {} facts to {}",
             run.facts.len(),
-            a.output.display()
+            escape::path(&a.output)
         )?;
     }
     for i in &run.report.inconclusive {
         writeln!(
             err,
             "warning: rule `{}` could not decide: {}",
-            i.rule,
-            render::clean(&i.reason)
+            escape::line(&i.rule),
+            escape::line(&i.reason)
         )?;
     }
     Ok(if run.report.inconclusive.is_empty() {
@@ -270,13 +270,13 @@ fn cmd_rules_list(
             let width = rules
                 .rules
                 .iter()
-                .map(|r| r.id.len())
-                .chain(loaded.disabled.iter().map(|d| d.id.len()))
+                .map(|r| escape::line(&r.id).len())
+                .chain(loaded.disabled.iter().map(|d| escape::line(&d.id).len()))
                 .max()
                 .unwrap_or(0);
             let pack_of = |o: Option<&loading::RuleOrigin>| match o {
                 Some(o) if o.origin == crate::packs::Origin::CommandLine => "--rules".to_string(),
-                Some(o) => format!("{} ({})", o.pack, o.origin.as_str()),
+                Some(o) => format!("{} ({})", escape::line(&o.pack), o.origin.as_str()),
                 None => String::new(),
             };
             let pack_width = rules
@@ -298,14 +298,19 @@ fn cmd_rules_list(
                         o: Option<&loading::RuleOrigin>|
              -> String {
                 let mut text = format!(
-                    "{id:<width$}  {sev:<8}  {:<pack_width$}  {}  ({source})",
+                    "{:<width$}  {sev:<8}  {:<pack_width$}  {}  ({})",
+                    escape::line(id),
                     pack_of(o),
-                    render::clean(title)
+                    escape::line(title),
+                    escape::line(source)
                 );
                 if let Some(o) = o
                     && !o.overrides.is_empty()
                 {
-                    text.push_str(&format!("  [overridden: {}]", o.overrides.join(", ")));
+                    text.push_str(&format!(
+                        "  [overridden: {}]",
+                        escape::line(&o.overrides.join(", "))
+                    ));
                 }
                 text
             };
@@ -351,7 +356,12 @@ fn cmd_explain(
     let Some(rule) = rules.get(id) else {
         return explain_part(id, rules, out, err);
     };
-    write!(out, "{}", rulerun_core::docs::rule_markdown(rule))?;
+    // Markdown from rule files alone: its line breaks stay, controls do not.
+    write!(
+        out,
+        "{}",
+        escape::block(&rulerun_core::docs::rule_markdown(rule))
+    )?;
     let parts: Vec<&rulerun_core::PartInfo> = rules
         .parts
         .iter()
@@ -369,9 +379,9 @@ fn cmd_explain(
             writeln!(
                 out,
                 "| `{}` | {} | {} |",
-                rulerun_core::docs::part_name(p),
+                escape::line(&rulerun_core::docs::part_name(p)),
                 rulerun_core::docs::kind_name(p.kind),
-                first_sentence(&p.description)
+                escape::line(&first_sentence(&p.description))
             )?;
         }
     }
@@ -380,7 +390,7 @@ fn cmd_explain(
         writeln!(
             out,
             "Set them in `rulerun.yaml` under `rules: {{{}: {{params: ...}}}}`.\n",
-            rule.id
+            escape::line(&rule.id)
         )?;
         writeln!(out, "| parameter | value | default | description |")?;
         writeln!(out, "| --- | --- | --- | --- |")?;
@@ -389,20 +399,25 @@ fn cmd_explain(
             writeln!(
                 out,
                 "| `{}` | `{}` | `{}` | {} |",
-                p.name,
-                value,
-                p.default,
-                render::clean(&p.description)
+                escape::line(&p.name),
+                escape::line(&value.to_string()),
+                escape::line(&p.default.to_string()),
+                escape::line(&p.description)
             )?;
         }
     }
     if let Some(o) = loaded.origins.get(id) {
-        writeln!(out, "\nFrom pack `{}` ({}).", o.pack, o.origin.as_str())?;
+        writeln!(
+            out,
+            "\nFrom pack `{}` ({}).",
+            escape::line(&o.pack),
+            o.origin.as_str()
+        )?;
         if !o.overrides.is_empty() {
             writeln!(
                 out,
                 "Overridden by rulerun.yaml: {}.",
-                o.overrides.join(", ")
+                escape::line(&o.overrides.join(", "))
             )?;
         }
     }
@@ -430,11 +445,19 @@ fn explain_part(
     };
     match matches.as_slice() {
         [part] => {
-            write!(out, "{}", rulerun_core::docs::part_markdown(part))?;
+            write!(
+                out,
+                "{}",
+                escape::block(&rulerun_core::docs::part_markdown(part))
+            )?;
             Ok(exit::OK)
         }
         [] => {
-            writeln!(err, "error: no rule or part is called `{name}`")?;
+            writeln!(
+                err,
+                "error: no rule or part is called `{}`",
+                escape::line(name)
+            )?;
             let names: Vec<String> = rules
                 .rules
                 .iter()
@@ -443,7 +466,7 @@ fn explain_part(
                 .chain(parts.iter().map(|p| p.id.clone()))
                 .collect();
             match rulerun_core::error::closest(name, names.iter().map(String::as_str)) {
-                Some(c) => writeln!(err, "  help: did you mean `{c}`?")?,
+                Some(c) => writeln!(err, "  help: did you mean `{}`?", escape::line(&c))?,
                 None => writeln!(err, "  help: `rulerun rules list` shows the loaded rules")?,
             }
             Ok(exit::USAGE)
@@ -451,9 +474,13 @@ fn explain_part(
         several => {
             let names: Vec<String> = several
                 .iter()
-                .map(|p| format!("`{}`", rulerun_core::docs::part_name(p)))
+                .map(|p| format!("`{}`", escape::line(&rulerun_core::docs::part_name(p))))
                 .collect();
-            writeln!(err, "error: several packs have a part called `{name}`")?;
+            writeln!(
+                err,
+                "error: several packs have a part called `{}`",
+                escape::line(name)
+            )?;
             writeln!(err, "  help: name one of {}", names.join(", "))?;
             Ok(exit::USAGE)
         }
@@ -560,7 +587,7 @@ fn cmd_test(
     for case in &cases {
         let outcome = run_test(&rules, case);
         let status = if outcome.passed() { "ok" } else { "FAILED" };
-        writeln!(out, "test {} ... {status}", render::clean(&outcome.name))?;
+        writeln!(out, "test {} ... {status}", escape::line(&outcome.name))?;
         if !outcome.passed() {
             failed.push(outcome);
         }
@@ -571,11 +598,11 @@ fn cmd_test(
             writeln!(
                 out,
                 "\n---- {} ({}) ----",
-                render::clean(&f.name),
-                f.location
+                escape::line(&f.name),
+                escape::line(&f.location)
             )?;
             for why in &f.failures {
-                writeln!(out, "  {}", render::clean(why))?;
+                writeln!(out, "  {}", escape::line(why))?;
             }
         }
     }
@@ -603,9 +630,9 @@ fn cmd_query(
     let compiled = match JsonPath::parse(path) {
         Ok(p) => p,
         Err(e) => {
-            writeln!(err, "error: {e}")?;
+            writeln!(err, "error: {}", escape::line(&e.to_string()))?;
             if let Some(h) = e.help() {
-                writeln!(err, "  help: {h}")?;
+                writeln!(err, "  help: {}", escape::line(h))?;
             }
             return Ok(exit::USAGE);
         }
@@ -614,7 +641,7 @@ fn cmd_query(
         Some(p) if p.as_os_str() != "-" => (
             p.clone(),
             std::fs::read_to_string(p).map_err(|e| {
-                std::io::Error::other(format!("cannot read `{}`: {e}", p.display()))
+                std::io::Error::other(format!("cannot read `{}`: {e}", escape::path(p)))
             })?,
         ),
         _ => {
@@ -626,7 +653,7 @@ fn cmd_query(
     let docs = match rulerun_core::facts::parse_fact_text(&name, &text) {
         Ok(d) => d,
         Err(e) => {
-            writeln!(err, "{e}")?;
+            writeln!(err, "{}", escape::line(&e.to_string()))?;
             return Ok(exit::USAGE);
         }
     };
@@ -650,9 +677,9 @@ fn cmd_functions(out: &mut dyn Write) -> CmdResult {
 fn read_input(path: Option<&PathBuf>) -> std::io::Result<(String, String)> {
     match path {
         Some(p) if p.as_os_str() != "-" => Ok((
-            p.display().to_string(),
+            escape::path(p),
             std::fs::read_to_string(p).map_err(|e| {
-                std::io::Error::other(format!("cannot read `{}`: {e}", p.display()))
+                std::io::Error::other(format!("cannot read `{}`: {e}", escape::path(p)))
             })?,
         )),
         _ => {
@@ -681,9 +708,10 @@ fn cmd_iam(command: IamCommand, ctx: &Ctx, out: &mut dyn Write, err: &mut dyn Wr
         Err(e) => {
             writeln!(
                 err,
-                "{name}:{}:{}: error: invalid input: {e}",
+                "{name}:{}:{}: error: invalid input: {}",
                 e.line(),
-                e.column()
+                e.column(),
+                escape::line(&e.to_string())
             )?;
             writeln!(
                 err,
@@ -696,7 +724,7 @@ fn cmd_iam(command: IamCommand, ctx: &Ctx, out: &mut dyn Write, err: &mut dyn Wr
         None => match rulerun_iam::evaluate(&input) {
             Ok(ev) => (serde_json::to_value(ev), exit::OK),
             Err(e) => {
-                writeln!(err, "{name}: error: {e}")?;
+                writeln!(err, "{name}: error: {}", escape::line(&e.to_string()))?;
                 return Ok(exit::USAGE);
             }
         },
@@ -706,7 +734,7 @@ fn cmd_iam(command: IamCommand, ctx: &Ctx, out: &mut dyn Write, err: &mut dyn Wr
                 (serde_json::to_value(fix), code)
             }
             Err(e) => {
-                writeln!(err, "{name}: error: {e}")?;
+                writeln!(err, "{name}: error: {}", escape::line(&e.to_string()))?;
                 return Ok(exit::USAGE);
             }
         },

@@ -13,7 +13,7 @@ use crate::decode::is_pack_name;
 use crate::loading::{self, ConfigChoice};
 use crate::packs::{self, Origin};
 use crate::vendor::{self, LOCK_FILE, Lock, Locked, PackError, Source, VENDOR_DIR};
-use crate::{Terminal, exit, render};
+use crate::{Terminal, escape, exit, render};
 
 pub fn cmd_pack(
     command: PackCommand,
@@ -51,9 +51,9 @@ pub fn cmd_pack(
                     print_load_error(l, term, err)?;
                 }
             }
-            writeln!(err, "error: {}", render::clean(&e.message))?;
+            writeln!(err, "error: {}", escape::line(&e.message))?;
             if let Some(h) = &e.help {
-                writeln!(err, "  help: {}", render::clean(h))?;
+                writeln!(err, "  help: {}", escape::line(h))?;
             }
             Ok(exit::USAGE)
         }
@@ -66,18 +66,14 @@ fn load_failed(errors: &[LoadError], term: Terminal, err: &mut dyn Write) -> Cmd
 }
 
 fn print_load_error(e: &LoadError, _term: Terminal, err: &mut dyn Write) -> std::io::Result<()> {
-    let location = if e.pos.line == 0 {
-        e.file.display().to_string()
-    } else {
-        format!("{}:{}", e.file.display(), e.pos)
-    };
     writeln!(
         err,
-        "{location}: error: {}",
-        render::clean(&e.kind.to_string())
+        "{}: error: {}",
+        render::location(e),
+        escape::line(&e.kind.to_string())
     )?;
     if let Some(h) = e.help() {
-        writeln!(err, "  help: {}", render::clean(&h))?;
+        writeln!(err, "  help: {}", escape::line(&h))?;
     }
     Ok(())
 }
@@ -86,7 +82,10 @@ fn write_lock(ctx: &Ctx, project: &Project, lock: &Lock) -> Result<(), PackError
     let path = ctx.resolve(&project.path(LOCK_FILE));
     std::fs::write(&path, lock.to_yaml()).map_err(|e| {
         PackError::new(
-            format!("cannot write `{}`: {e}", project.path(LOCK_FILE).display()),
+            format!(
+                "cannot write `{}`: {e}",
+                escape::path(&project.path(LOCK_FILE))
+            ),
             None,
         )
     })
@@ -96,11 +95,13 @@ fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
 }
 
+/// A lock entry's source, ref and commit, escaped for printing.
 fn describe(l: &Locked) -> String {
-    match (&l.reference, &l.commit) {
+    let text = match (&l.reference, &l.commit) {
         (Some(r), Some(c)) => format!("{}#{r}, commit {}", l.source, short(c)),
         _ => l.source.clone(),
-    }
+    };
+    escape::line(&text).into_owned()
 }
 
 /// How a folder source is recorded: as given when the project folder is the
@@ -146,7 +147,10 @@ fn vendor_cmd(
     let dest = project.path(&format!("{VENDOR_DIR}/{name}"));
     if std::fs::symlink_metadata(ctx.resolve(&dest)).is_ok() {
         return Err(PackError::new(
-            format!("`{}` exists but is not in rulerun.lock", dest.display()),
+            format!(
+                "`{}` exists but is not in rulerun.lock",
+                escape::path(&dest)
+            ),
             Some("remove it, or vendor under another `--name`"),
         ));
     }
@@ -168,21 +172,22 @@ fn vendor_cmd(
     let rules = vendor::rules_by_id(&staged.dir, &staged.manifest.rules);
     let _ = writeln!(
         out,
-        "vendored {name} {} from {shown}",
-        staged.manifest.version
+        "vendored {} {} from {shown}",
+        escape::line(&name),
+        escape::line(&staged.manifest.version.to_string())
     );
     let _ = writeln!(
         out,
         "  {} files, {} rule(s): {}",
         staged.files.len(),
         rules.len(),
-        rules.keys().cloned().collect::<Vec<_>>().join(", ")
+        escape::line(&rules.keys().cloned().collect::<Vec<_>>().join(", "))
     );
     let _ = writeln!(
         out,
         "  into {}/, recorded in {}",
-        dest.display(),
-        project.path(LOCK_FILE).display()
+        escape::path(&dest),
+        escape::path(&project.path(LOCK_FILE))
     );
     if let Some(packs) = project.config.as_ref().and_then(|c| c.packs.as_ref())
         && !packs
@@ -191,7 +196,8 @@ fn vendor_cmd(
     {
         let _ = writeln!(
             out,
-            "  note: add `- vendor: {name}` under `packs:` in rulerun.yaml to load it"
+            "  note: add `- vendor: {}` under `packs:` in rulerun.yaml to load it",
+            escape::line(&name)
         );
     }
     Ok(exit::OK)
@@ -207,7 +213,11 @@ fn verify_cmd(
 ) -> CmdResult {
     for n in names {
         if lock.get(n).is_none() {
-            writeln!(err, "error: pack `{n}` is not in rulerun.lock")?;
+            writeln!(
+                err,
+                "error: pack `{}` is not in rulerun.lock",
+                escape::line(n)
+            )?;
             writeln!(err, "  help: `rulerun pack list` shows the vendored packs")?;
             return Ok(exit::USAGE);
         }
@@ -225,8 +235,8 @@ fn verify_cmd(
             writeln!(
                 out,
                 "ok      {} {}: {} files match rulerun.lock ({})",
-                l.name,
-                l.version,
+                escape::line(&l.name),
+                escape::line(&l.version),
                 l.files.len(),
                 describe(l)
             )?;
@@ -239,13 +249,13 @@ fn verify_cmd(
             } else {
                 dir.join(&p.path)
             };
-            writeln!(out, "{}: {}", file.display(), p.what)?;
+            writeln!(out, "{}: {}", escape::path(&file), p.what)?;
         }
         writeln!(
             out,
             "FAILED  {} {}: {} difference(s) from rulerun.lock",
-            l.name,
-            l.version,
+            escape::line(&l.name),
+            escape::line(&l.version),
             problems.len()
         )?;
     }
@@ -253,10 +263,13 @@ fn verify_cmd(
     if names.is_empty() {
         let vendor_dir = project.path(VENDOR_DIR);
         if let Ok(entries) = std::fs::read_dir(ctx.resolve(&vendor_dir)) {
-            let mut extra: Vec<String> = entries
+            let mut extra: Vec<std::ffi::OsString> = entries
                 .flatten()
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| !n.starts_with('.') && lock.get(n).is_none())
+                .map(|e| e.file_name())
+                .filter(|n| {
+                    let n = n.to_string_lossy();
+                    !n.starts_with('.') && lock.get(&n).is_none()
+                })
                 .collect();
             extra.sort();
             for n in extra {
@@ -264,7 +277,7 @@ fn verify_cmd(
                 writeln!(
                     out,
                     "{}: added (not in rulerun.lock)",
-                    vendor_dir.join(n).display()
+                    escape::path(&vendor_dir.join(n))
                 )?;
             }
         }
@@ -273,7 +286,7 @@ fn verify_cmd(
         writeln!(
             out,
             "no vendored packs ({} has none)",
-            project.path(LOCK_FILE).display()
+            escape::path(&project.path(LOCK_FILE))
         )?;
     }
     Ok(if failed == 0 {
@@ -302,7 +315,7 @@ fn update_cmd(
     let problems = vendor::verify(&ctx.resolve(&dir), &old);
     if !problems.is_empty() && !force {
         for p in &problems {
-            let _ = writeln!(out, "{}: {}", dir.join(&p.path).display(), p.what);
+            let _ = writeln!(out, "{}: {}", escape::path(&dir.join(&p.path)), p.what);
         }
         return Err(PackError::new(
             format!("vendored pack `{name}` has local changes; updating would discard them"),
@@ -356,7 +369,13 @@ fn update_cmd(
         (Some(r), Some(c)) => format!("{} ({r}, commit {})", l.version, short(c)),
         _ => l.version.clone(),
     };
-    let _ = writeln!(out, "updated {name}: {} -> {}", at(&old), at(&new));
+    let _ = writeln!(
+        out,
+        "updated {}: {} -> {}",
+        escape::line(name),
+        escape::line(&at(&old)),
+        escape::line(&at(&new))
+    );
     let mut changes = Vec::new();
     for (id, _) in new_rules
         .iter()
@@ -376,7 +395,7 @@ fn update_cmd(
         changes.push("  no rule changed".into());
     }
     for c in changes {
-        let _ = writeln!(out, "{c}");
+        let _ = writeln!(out, "{}", escape::line(&c));
     }
     if let Some(slot) = lock.packs.iter_mut().find(|p| p.name == name) {
         *slot = new;
@@ -426,7 +445,7 @@ fn list_cmd(ctx: &Ctx, project: &Project, lock: &Lock, out: &mut dyn Write) -> C
                     name,
                     version,
                     Origin::Path.as_str().into(),
-                    shown.display().to_string(),
+                    escape::path(&shown),
                 ]);
             }
             PackEntry::Vendor(n) => {
@@ -461,6 +480,10 @@ fn list_cmd(ctx: &Ctx, project: &Project, lock: &Lock, out: &mut dyn Write) -> C
     let w: Vec<usize> = (0..3)
         .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
         .collect();
+    let rows: Vec<[String; 4]> = rows
+        .into_iter()
+        .map(|r| r.map(|cell| escape::line(&cell).into_owned()))
+        .collect();
     for r in rows {
         let line = format!(
             "{:<w0$}  {:<w1$}  {:<w2$}  {}",
@@ -487,7 +510,7 @@ pub fn cmd_schema(
     if let Some(dir) = out_dir {
         let real = ctx.resolve(dir);
         if let Err(e) = std::fs::create_dir_all(&real) {
-            writeln!(err, "error: cannot create `{}`: {e}", dir.display())?;
+            writeln!(err, "error: cannot create `{}`: {e}", escape::path(dir))?;
             return Ok(exit::USAGE);
         }
         for (_, file, text) in rulerun_core::schema::all() {
@@ -495,11 +518,11 @@ pub fn cmd_schema(
                 writeln!(
                     err,
                     "error: cannot write `{}`: {e}",
-                    dir.join(file).display()
+                    escape::path(&dir.join(file))
                 )?;
                 return Ok(exit::USAGE);
             }
-            writeln!(out, "wrote {}", dir.join(file).display())?;
+            writeln!(out, "wrote {}", escape::path(&dir.join(file)))?;
         }
         return Ok(exit::OK);
     }

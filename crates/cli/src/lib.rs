@@ -10,6 +10,7 @@ mod commands;
 mod commands_pack;
 mod config;
 mod decode;
+mod escape;
 mod live;
 mod loading;
 mod packs;

@@ -6,7 +6,7 @@ use rulerun_core::finding::EvalError;
 use rulerun_core::{Finding, LoadError, Report, Severity};
 use serde_json::json;
 
-use crate::Terminal;
+use crate::{Terminal, escape};
 
 struct Style {
     on: bool,
@@ -32,27 +32,6 @@ impl Style {
     }
 }
 
-/// Makes text from facts safe to print on a terminal: control characters (ANSI
-/// escapes, carriage returns) are shown escaped instead of being interpreted.
-pub fn clean(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() && c != '\n' && c != '\t' {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn indent(text: &str, prefix: &str) -> String {
-    text.lines()
-        .map(|l| format!("{prefix}{l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Prints findings grouped by subject.
 pub fn report_text(report: &Report, term: Terminal, out: &mut dyn Write) -> io::Result<()> {
     let st = Style { on: term.color };
@@ -62,7 +41,11 @@ pub fn report_text(report: &Report, term: Terminal, out: &mut dyn Write) -> io::
             if last_subject.is_some() {
                 writeln!(out)?;
             }
-            writeln!(out, "{}", st.paint("1", &clean(&f.subject.to_string())))?;
+            writeln!(
+                out,
+                "{}",
+                st.paint("1", &escape::line(&f.subject.to_string()))
+            )?;
             last_subject = Some(&f.subject);
         }
         finding_text(f, &st, out)?;
@@ -83,15 +66,17 @@ fn finding_text(f: &Finding, st: &Style, out: &mut dyn Write) -> io::Result<()> 
         out,
         "  {} {} {}",
         st.severity(f.severity),
-        st.paint("1", &f.rule),
-        clean(&f.title)
+        st.paint("1", &escape::line(&f.rule)),
+        escape::line(&f.title)
     )?;
-    writeln!(out, "{}", indent(&clean(&f.message), "    "))?;
+    // One line per field: a message or command cannot tell the rule's text from
+    // the facts' (an Event message is free text), so no line break is printed.
+    writeln!(out, "    {}", escape::line(&f.message))?;
     if !f.fix.is_empty() {
         writeln!(out, "    {}", st.paint("32", "fix:"))?;
         for (i, step) in f.fix.iter().enumerate() {
-            writeln!(out, "      {}. {}", i + 1, clean(&step.description))?;
-            writeln!(out, "{}", indent(&clean(&step.command), "         $ "))?;
+            writeln!(out, "      {}. {}", i + 1, escape::line(&step.description))?;
+            writeln!(out, "         $ {}", escape::line(&step.command))?;
         }
     }
     Ok(())
@@ -123,7 +108,12 @@ fn inconclusive_text(report: &Report, st: &Style, out: &mut dyn Write) -> io::Re
         } else {
             String::new()
         };
-        writeln!(out, "  {}{subjects}: {}", st.paint("1", rule), clean(why))?;
+        writeln!(
+            out,
+            "  {}{subjects}: {}",
+            st.paint("1", &escape::line(rule)),
+            escape::line(why)
+        )?;
     }
     Ok(())
 }
@@ -138,9 +128,9 @@ fn eval_error_text(e: &EvalError, st: &Style, out: &mut dyn Write) -> io::Result
         out,
         "{}: rule `{}` failed{}: {}",
         st.paint("31", "error"),
-        e.rule,
-        clean(&subject),
-        clean(&e.message)
+        escape::line(&e.rule),
+        escape::line(&subject),
+        escape::line(&e.message)
     )
 }
 
@@ -203,20 +193,15 @@ pub fn report_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 pub fn load_errors(errors: &[LoadError], term: Terminal, err: &mut dyn Write) -> io::Result<()> {
     let st = Style { on: term.color };
     for e in errors {
-        let location = if e.pos.line == 0 {
-            e.file.display().to_string()
-        } else {
-            format!("{}:{}", e.file.display(), e.pos)
-        };
         writeln!(
             err,
             "{}: {}: {}",
-            location,
+            location(e),
             st.paint("1;31", "error"),
-            clean(&e.kind.to_string())
+            escape::line(&e.kind.to_string())
         )?;
         if let Some(help) = e.help() {
-            writeln!(err, "  {} {}", st.paint("36", "help:"), clean(&help))?;
+            writeln!(err, "  {} {}", st.paint("36", "help:"), escape::line(&help))?;
         }
     }
     let n = errors.len();
@@ -225,4 +210,13 @@ pub fn load_errors(errors: &[LoadError], term: Terminal, err: &mut dyn Write) ->
         "{n} error{} found; nothing was run",
         if n == 1 { "" } else { "s" }
     )
+}
+
+/// Where a load error is: its file (escaped), with `:line:column` when known.
+pub fn location(e: &LoadError) -> String {
+    if e.pos.line == 0 {
+        escape::path(&e.file)
+    } else {
+        format!("{}:{}", escape::path(&e.file), e.pos)
+    }
 }

@@ -494,7 +494,7 @@ fn control_characters_from_facts_are_escaped_in_text_output() {
     assert_eq!(run.code, 1);
     assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
     assert!(
-        run.stdout.contains("evil\\u{1b}[2J\\u{d}name"),
+        run.stdout.contains("evil\\u{1b}[2J\\rname"),
         "{}",
         run.stdout
     );

@@ -477,12 +477,12 @@ fn list_cmd(ctx: &Ctx, project: &Project, lock: &Lock, out: &mut dyn Write) -> C
             ]);
         }
     }
-    let w: Vec<usize> = (0..3)
-        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
-        .collect();
     let rows: Vec<[String; 4]> = rows
         .into_iter()
         .map(|r| r.map(|cell| escape::line(&cell).into_owned()))
+        .collect();
+    let w: Vec<usize> = (0..3)
+        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
         .collect();
     for r in rows {
         let line = format!(

@@ -73,10 +73,13 @@ pub fn run(
         let report = |p: Progress| {
             if let Some(bar) = &bar {
                 bar.set_message(match p {
-                    Progress::Listing(kinds) => format!("listing {}", kinds.join(", ")),
-                    Progress::Fetching { round, what } => {
-                        format!("round {round}: fetching {}", what.join(", "))
+                    Progress::Listing(kinds) => {
+                        format!("listing {}", crate::escape::line(&kinds.join(", ")))
                     }
+                    Progress::Fetching { round, what } => format!(
+                        "round {round}: fetching {}",
+                        crate::escape::line(&what.join(", "))
+                    ),
                 });
             }
         };
@@ -153,9 +156,9 @@ fn read_ca_bundle(path: &std::path::Path) -> Result<rulerun_collect_aws::CaBundl
 
 /// Prints a live-run error with its advice.
 pub fn print_error(e: &LiveError, err: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(err, "error: {}", e.message)?;
+    writeln!(err, "error: {}", crate::escape::line(&e.message))?;
     if !e.help.is_empty() {
-        writeln!(err, "  help: {}", e.help)?;
+        writeln!(err, "  help: {}", crate::escape::line(&e.help))?;
     }
     Ok(())
 }

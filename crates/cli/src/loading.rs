@@ -209,8 +209,8 @@ pub fn load(
                     message: format!(
                         "two packs are named `{}`: {} and {}",
                         p.name,
-                        first.display(),
-                        p.root.display()
+                        crate::escape::path(first),
+                        crate::escape::path(&p.root)
                     ),
                     help: Some(
                         "vendor one under another name with `rulerun pack vendor SOURCE --name NAME`"

@@ -383,7 +383,7 @@ fn assemble(
                     ),
                     help: Some(format!(
                         "add `- {rel}` under `rules:` in {}",
-                        manifest_file.display()
+                        crate::escape::path(&manifest_file)
                     )),
                 },
             ));

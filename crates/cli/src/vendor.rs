@@ -21,7 +21,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::decode::{Decoder, is_contained_relative, is_pack_name};
-use crate::packs;
+use crate::{escape, packs};
 
 /// The lock file's name, beside `rulerun.yaml`.
 pub const LOCK_FILE: &str = "rulerun.lock";
@@ -501,16 +501,17 @@ fn copy_tree(
     shown: &str,
 ) -> Result<(), PackError> {
     std::fs::create_dir_all(to)
-        .map_err(|e| perr(format!("cannot create `{}`: {e}", to.display())))?;
+        .map_err(|e| perr(format!("cannot create `{}`: {e}", escape::path(to))))?;
     let mut entries: Vec<_> = std::fs::read_dir(from)
-        .map_err(|e| perr(format!("cannot read `{}`: {e}", from.display())))?
+        .map_err(|e| perr(format!("cannot read `{}`: {e}", escape::path(from))))?
         .flatten()
         .collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let Some(name) = e.file_name().to_str().map(str::to_string) else {
             return Err(perr(format!(
-                "`{shown}` holds a file whose name is not UTF-8 below `{prefix}`"
+                "`{shown}` holds a file whose name is not UTF-8: `{}`",
+                escape::path(&Path::new(prefix).join(e.file_name()))
             )));
         };
         if prefix.is_empty() && name == ".git" {
@@ -669,7 +670,7 @@ pub fn install(staged: &Staged, dest: &Path) -> Result<(), PackError> {
             && m.file_type().is_symlink()
         {
             return Err(PackError::new(
-                format!("`{}` is a symbolic link", on_the_way.display()),
+                format!("`{}` is a symbolic link", escape::path(&on_the_way)),
                 Some("vendored packs are written below the project folder only"),
             ));
         }
@@ -678,7 +679,7 @@ pub fn install(staged: &Staged, dest: &Path) -> Result<(), PackError> {
         }
     }
     std::fs::create_dir_all(parent)
-        .map_err(|e| perr(format!("cannot create `{}`: {e}", parent.display())))?;
+        .map_err(|e| perr(format!("cannot create `{}`: {e}", escape::path(parent))))?;
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -694,10 +695,10 @@ pub fn install(staged: &Staged, dest: &Path) -> Result<(), PackError> {
     }
     if std::fs::symlink_metadata(dest).is_ok() {
         std::fs::remove_dir_all(dest)
-            .map_err(|e| perr(format!("cannot replace `{}`: {e}", dest.display())))?;
+            .map_err(|e| perr(format!("cannot replace `{}`: {e}", escape::path(dest))))?;
     }
     std::fs::rename(&partial, dest)
-        .map_err(|e| perr(format!("cannot write `{}`: {e}", dest.display())))?;
+        .map_err(|e| perr(format!("cannot write `{}`: {e}", escape::path(dest))))?;
     Ok(())
 }
 

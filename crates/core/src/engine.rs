@@ -15,7 +15,7 @@ use crate::facts::FactStore;
 use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
 use crate::rule::{ArgvPart, BindingKind, FixCommand, Join, Rule, RuleSet};
 use crate::select::JsonPath;
-use crate::template::{Templates, shell_join};
+use crate::template::{Templates, check_argument, shell_join};
 
 const KEY_SEP: char = '\u{1f}';
 
@@ -743,12 +743,28 @@ impl<'a> Evaluator<'a, '_> {
             let (argv, command) = match &step.command {
                 FixCommand::Argv(parts) => {
                     let mut argv = Vec::with_capacity(parts.len());
+                    // A value may start with `-` only where the rule writes an
+                    // option itself (`--flag={{ x }}`) or after a literal `--`.
+                    let mut after_dashdash = false;
                     for (j, part) in parts.iter().enumerate() {
                         match part {
-                            ArgvPart::Template(t) => argv.push(
-                                render(*t).map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?,
-                            ),
-                            ArgvPart::Path(p) => splice_arguments(&p.value(scope), &mut argv),
+                            ArgvPart::Template(t) => {
+                                let arg = render(*t)
+                                    .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
+                                let (option, dashdash) = self.templates.argument_lead(*t);
+                                check_argument(&arg, option || after_dashdash)
+                                    .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
+                                after_dashdash |= dashdash;
+                                argv.push(arg);
+                            }
+                            ArgvPart::Path(p) => {
+                                let first = argv.len();
+                                splice_arguments(&p.value(scope), &mut argv);
+                                for arg in &argv[first..] {
+                                    check_argument(arg, after_dashdash)
+                                        .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
+                                }
+                            }
                         }
                     }
                     let command = shell_join(&argv);

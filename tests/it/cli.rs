@@ -35,10 +35,10 @@ fn quick_start_prints_the_finding_and_its_fix_and_exits_1() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("$ aws ecr set-repository-policy --registry-id 1234567890 --region us-west-2 --repository-name retail-sample-app-ui --policy-text '"), "{}", run.stdout);
+    assert!(run.stdout.contains("$ aws ecr set-repository-policy --registry-id=1234567890 --region=us-west-2 --repository-name=retail-sample-app-ui '--policy-text={"), "{}", run.stdout);
     assert!(
         run.stdout
-            .contains("$ kubectl rollout restart deployment/ui-private --namespace default"),
+            .contains("$ kubectl rollout restart --namespace=default -- deployment/ui-private"),
         "{}",
         run.stdout
     );
@@ -75,13 +75,15 @@ fn json_output_follows_the_documented_shape() {
     assert_eq!(f["evidence"]["denyingStatement"]["Sid"], "new policy");
     let set_policy = &f["fix"][0];
     assert_eq!(set_policy["argv"][2], "set-repository-policy");
-    let policy: Value = serde_json::from_str(set_policy["argv"][10].as_str().unwrap()).unwrap();
+    let policy_text = set_policy["argv"][6].as_str().unwrap();
+    let policy: Value =
+        serde_json::from_str(policy_text.strip_prefix("--policy-text=").unwrap()).unwrap();
     assert_eq!(policy["Statement"][0]["Effect"], "Deny");
     let restart = &f["fix"][1];
     assert_eq!(restart["argv"][0], "kubectl");
     assert_eq!(
         restart["command"],
-        "kubectl rollout restart deployment/ui-private --namespace default"
+        "kubectl rollout restart --namespace=default -- deployment/ui-private"
     );
     assert_eq!(doc["summary"]["findings"], 1);
     assert_eq!(doc["summary"]["superseded"], 1);

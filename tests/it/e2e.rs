@@ -531,13 +531,17 @@ async fn scenario_403_is_diagnosed_fixed_with_least_privilege_and_gone() {
     assert_eq!(ran.len(), 1, "{ran:?}");
     let argv = &ran[0];
     assert_eq!(&argv[..3], ["aws", "ecr", "set-repository-policy"]);
+    // every value in `--flag=VALUE` form, so none can be read as an option
     for flag in [
-        "--registry-id",
-        "--region",
-        "--repository-name",
-        "--policy-text",
+        "--registry-id=",
+        "--region=",
+        "--repository-name=",
+        "--policy-text=",
     ] {
-        assert!(argv.iter().any(|a| a == flag), "{flag} missing in {argv:?}");
+        assert!(
+            argv.iter().any(|a| a.starts_with(flag)),
+            "{flag} missing in {argv:?}"
+        );
     }
 
     // 4. Check again: the headline is gone; the pod still waits in the stand-in
@@ -603,7 +607,7 @@ async fn scenario_403_is_diagnosed_fixed_with_least_privilege_and_gone() {
 }
 
 /// Runs a finding's fix as a user pastes it: each `aws` step's command through
-/// `sh` with the AWS CLI against moto (it must succeed); the last step must be the
+/// bash (fix commands are for bash and zsh) with the AWS CLI against moto (it must succeed); the last step must be the
 /// owner's rollout restart, asserted (the stand-in API is read-only). Returns the
 /// argv of the AWS steps run.
 fn run_fix(finding: &Value) -> Vec<Vec<String>> {
@@ -625,15 +629,15 @@ fn run_fix(finding: &Value) -> Vec<Vec<String>> {
                     "kubectl",
                     "rollout",
                     "restart",
+                    "--namespace=default",
+                    "--",
                     "deployment/ui-private",
-                    "--namespace",
-                    "default"
                 ]
             );
             continue;
         }
         assert_eq!(argv[0], "aws", "{command}");
-        let out = Command::new("sh")
+        let out = Command::new("bash")
             .args(["-c", command])
             .env("AWS_ENDPOINT_URL", moto())
             .output()

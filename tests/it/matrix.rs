@@ -981,9 +981,9 @@ fn judge_before(case: &Case, doc: &Value, exit: i32, out: &mut Outcome) -> Optio
         "kubectl",
         "rollout",
         "restart",
+        &format!("--namespace={}", case.ns()),
+        "--",
         &format!("deployment/{}", case.id),
-        "--namespace",
-        case.ns(),
     ]
     .map(String::from)
     .to_vec();
@@ -1025,7 +1025,7 @@ fn judge_before(case: &Case, doc: &Value, exit: i32, out: &mut Outcome) -> Optio
             if expect_heads(&["aws iam attach-role-policy"], p)
                 && !heads[0]
                     .iter()
-                    .any(|a| a.ends_with("policy/AmazonEC2ContainerRegistryPullOnly"))
+                    .any(|a| a.ends_with(":iam::aws:policy/AmazonEC2ContainerRegistryPullOnly"))
             {
                 p.push(format!("attaches {:?}, not PullOnly", heads[0]));
             }
@@ -1055,8 +1055,8 @@ fn judge_before(case: &Case, doc: &Value, exit: i32, out: &mut Outcome) -> Optio
                 p,
             ) {
                 let keep = &heads[0];
-                let i = keep.iter().position(|a| a == "--vpc-endpoint-ids");
-                if i.and_then(|i| keep.get(i + 1)).map(String::as_str) != Some(PERIMETER_VPCE) {
+                let shown = format!("--vpc-endpoint-ids={PERIMETER_VPCE}");
+                if !keep.contains(&shown) {
                     p.push(format!(
                         "the perimeter step does not show {PERIMETER_VPCE}: {keep:?}"
                     ));
@@ -1089,14 +1089,14 @@ fn judge_before(case: &Case, doc: &Value, exit: i32, out: &mut Outcome) -> Optio
                 "kubectl".to_string(),
                 "set".into(),
                 "image".into(),
+                format!("--namespace={}", case.ns()),
+                "--".into(),
                 format!("deployment/{}", case.id),
                 format!(
                     "{}={ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{}:{TAG}",
                     case.container(),
                     case.repo()
                 ),
-                "--namespace".into(),
-                case.ns().to_string(),
             ];
             if heads.first() != Some(&want) {
                 p.push(format!("fix steps {heads:?}, expected first {want:?}"));
@@ -1114,7 +1114,8 @@ fn judge_before(case: &Case, doc: &Value, exit: i32, out: &mut Outcome) -> Optio
     Some(run)
 }
 
-/// Runs fix steps as a user pastes them: through `sh`, the AWS CLI against moto.
+/// Runs fix steps as a user pastes them: through bash (fix commands are for bash
+/// and zsh), the AWS CLI against moto.
 fn run_steps(case: &Case, steps: &[Value], out: &mut Outcome) -> bool {
     for step in steps {
         let command = step["command"].as_str().unwrap_or("");
@@ -1124,7 +1125,7 @@ fn run_steps(case: &Case, steps: &[Value], out: &mut Outcome) -> bool {
                 .push(format!("a step to run is not an AWS command: {command}"));
             return false;
         }
-        let res = Command::new("sh")
+        let res = Command::new("bash")
             .args(["-c", command])
             .env("AWS_ENDPOINT_URL", moto())
             .output()

@@ -303,7 +303,7 @@ impl JsonSchema for PartInputDef {
 pub enum PartFixStepDef {
     /// Each element is rendered alone and becomes one shell word (preferred).
     Argv(ArgvStep),
-    /// A whole command line; every interpolated value is single-quoted.
+    /// A whole command line; every interpolated value is quoted as one word.
     Command(CommandStep),
 }
 
@@ -606,7 +606,7 @@ pub struct FindingSubjectDef {
 pub enum FixStepDef {
     /// Each element is rendered alone and becomes one shell word (preferred).
     Argv(ArgvStep),
-    /// A whole command line; every interpolated value is single-quoted.
+    /// A whole command line; every interpolated value is quoted as one word.
     Command(CommandStep),
     /// The steps of a fix part, in its order.
     Use(UseStep),
@@ -627,8 +627,10 @@ pub struct UseStep {
 pub struct ArgvStep {
     /// What the step does (a template).
     pub description: String,
-    /// The command's words: each a template, or a path (`$...`) whose value
-    /// becomes one word.
+    /// The command's words: each a template (one word), or a path (`$...`) whose
+    /// value is spliced in, one word per array element. A value may start with
+    /// `-` only in an element whose template starts with `-` (`--flag={{ x }}`)
+    /// or after a literal `--`; elsewhere it is an evaluation error.
     #[schemars(length(min = 1))]
     pub argv: Vec<String>,
     /// Offer the step only when this holds.
@@ -642,7 +644,10 @@ pub struct ArgvStep {
 pub struct CommandStep {
     /// What the step does (a template).
     pub description: String,
-    /// The command line (a template; interpolated values are quoted).
+    /// The command line (a template; interpolated values are quoted, and may
+    /// stand only in plain argument words: not in quotes, substitutions,
+    /// arithmetic, here-documents or comments, not as the command word, not for
+    /// `eval`, `sh -c` and the like; no `{% %}` statements).
     pub command: String,
     /// Offer the step only when this holds.
     #[serde(rename = "if")]

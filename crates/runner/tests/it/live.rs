@@ -109,7 +109,7 @@ async fn the_scenario_is_diagnosed_with_the_fewest_reads() {
     assert!(f.message.contains("403 Forbidden"), "{}", f.message);
     assert_eq!(
         f.fix[0].command,
-        "kubectl rollout restart deployment/ui-private --namespace default"
+        "kubectl rollout restart --namespace=default -- deployment/ui-private"
     );
     // One list per listed kind, one field-selected event list for the one failing pod.
     assert_eq!(server.count(|r| r.path == "/api/v1/pods"), 1);

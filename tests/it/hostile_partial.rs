@@ -124,4 +124,43 @@ async fn the_reference_scenario_without_aws_is_inconclusive_for_its_pod_only() {
         doc["inconclusive"].as_array().unwrap().len(),
         inconclusive.len()
     );
+
+    // The text output says so under the finding, and lists each rule once.
+    let run = check_text_no_aws(&server).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let mark = format!(
+        "    a more precise rule could not decide: {} (inconclusive, below)",
+        AWS_RULES.join(", ")
+    );
+    assert!(run.stdout.lines().any(|l| l == mark), "{}", run.stdout);
+    for rule in AWS_RULES {
+        let lines: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with(&format!("  {rule}: `aws/")))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "{rule}: one subject, one line\n{}",
+            run.stdout
+        );
+    }
+}
+
+/// Runs `rulerun check -A --no-aws` with text output against `server`.
+async fn check_text_no_aws(server: &StubServer) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = server
+        .write_kubeconfig(dir.path(), "stub")
+        .unwrap()
+        .display()
+        .to_string();
+    let args: Vec<String> = ["check", "-A", "--no-aws", "--kubeconfig", &kc]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    tokio::task::spawn_blocking(move || rulerun(&args))
+        .await
+        .unwrap()
 }

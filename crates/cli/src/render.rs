@@ -72,6 +72,19 @@ fn finding_text(f: &Finding, st: &Style, out: &mut dyn Write) -> io::Result<()> 
     // One line per field: a message or command cannot tell the rule's text from
     // the facts' (an Event message is free text), so no line break is printed.
     writeln!(out, "    {}", escape::line(&f.message))?;
+    if !f.may_be_superseded_by.is_empty() {
+        let rules: Vec<String> = f
+            .may_be_superseded_by
+            .iter()
+            .map(|r| escape::line(r).into_owned())
+            .collect();
+        writeln!(
+            out,
+            "    {} {} (inconclusive, below)",
+            st.paint("33", "a more precise rule could not decide:"),
+            rules.join(", ")
+        )?;
+    }
     if !f.fix.is_empty() {
         writeln!(out, "    {}", st.paint("32", "fix:"))?;
         for (i, step) in f.fix.iter().enumerate() {

@@ -51,6 +51,10 @@ pub struct Plan {
     /// AWS kind joined on other paths than its fetch operations are keyed by): a
     /// candidate that reaches one is inconclusive.
     pub unavailable_joins: std::collections::BTreeMap<String, String>,
+    /// Set when the runner stops fetching (its cap on rounds): keys not fetched
+    /// yet never will be, so a candidate that needs one is inconclusive, with this
+    /// reason and the kind, instead of waiting.
+    pub stopped: Option<String>,
 }
 
 /// The keys of one keyed kind.
@@ -468,6 +472,12 @@ impl<'a> Evaluator<'a, '_> {
         }
         if missing.is_empty() {
             return Ok(());
+        }
+        if let Some(stopped) = &plan.stopped {
+            return Err(Undecided::Inconclusive(format!(
+                "{stopped} with `{}` still to read",
+                j.kind
+            )));
         }
         let d = demands.entry(key).or_insert_with(|| Demand {
             kind: j.kind.clone(),

@@ -173,29 +173,15 @@ pub async fn run(
         .max(MIN_ROUNDS);
     let report = loop {
         rounds += 1;
-        let (mut report, demands) = check_planned(rules, &facts, &plan);
+        let (report, demands) = check_planned(rules, &facts, &plan);
         if demands.is_empty() {
             break report;
         }
         if rounds >= max_rounds {
-            // Never silent: the rules still waiting for facts cannot decide.
-            for d in &demands {
-                for r in rules.rules.iter().filter(|r| r.kinds.contains(&d.kind)) {
-                    report.inconclusive.push(rulerun_core::Inconclusive {
-                        rule: r.id.clone(),
-                        subject: None,
-                        reason: format!(
-                            "stopped after {rounds} rounds of fetching with {} `{}` still to read",
-                            d.keys.len(),
-                            d.kind
-                        ),
-                    });
-                }
-            }
-            report
-                .inconclusive
-                .sort_by(|a, b| (&a.rule, &a.reason).cmp(&(&b.rule, &b.reason)));
-            report.inconclusive.dedup();
+            // Never silent: the candidates still waiting for facts cannot decide,
+            // and only they; one more evaluation says which.
+            plan.stopped = Some(format!("stopped after {rounds} rounds of fetching"));
+            let (report, _) = check_planned(rules, &facts, &plan);
             break report;
         }
         progress(Progress::Fetching {

@@ -423,3 +423,30 @@ fn a_join_without_keys_does_not_need_its_kind() {
         [("fargate".to_string(), "on-fargate".to_string())]
     );
 }
+
+/// When the runner stops fetching, the candidates still waiting for keys are
+/// inconclusive each, not every rule that reads the kind; the others decide.
+#[test]
+fn candidates_still_waiting_when_fetching_stops_are_inconclusive_each() {
+    let set = rules(RULES);
+    let mut plan = Plan::default();
+    plan.keyed_kind("aws/ecr/Repository", &["$.repositoryName"]);
+    plan.stopped = Some("stopped after 10 rounds of fetching".into());
+    let (report, demands) = check_planned(&set, &facts(cluster()), &plan);
+    assert!(demands.is_empty(), "{demands:?}");
+    assert_eq!(
+        inconclusive(&report),
+        [
+            ("absent".to_string(), "waits".to_string()),
+            ("precise".to_string(), "waits".to_string()),
+        ]
+    );
+    assert_eq!(
+        report.inconclusive[0].reason,
+        "stopped after 10 rounds of fetching with `aws/ecr/Repository` still to read"
+    );
+    assert_eq!(
+        messages(&report),
+        ["generic ecr", "generic hub", "generic only"]
+    );
+}

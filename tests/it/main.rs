@@ -15,6 +15,8 @@
 //!   Karpenter, Fargate) and container kind, against the stand-in cluster and moto.
 //! - `exclusive`: one cause per failing container, over every rule test's facts with every rule.
 //! - `aws_proxy`: an AWS endpoint in front of moto (HTTPS, fault injection, call log).
+//! - `hostile_facts`: fact files read honestly: limits on bytes read (pipes, FIFOs, devices),
+//!   links in folders, duplicate JSON keys, numbers out of range, deep nesting.
 //! - `hostile_text`: text output and file names that hostile facts or files cannot forge
 //!   (newlines, controls, bidi and zero-width characters shown escaped; JSON raw).
 //! - `hostile_partial`: with AWS off, only the subjects that needed AWS facts are
@@ -28,6 +30,7 @@ mod docs;
 mod e2e;
 mod exclusive;
 mod generated;
+mod hostile_facts;
 mod hostile_text;
 mod hostile_partial;
 mod live;

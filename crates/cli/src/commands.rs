@@ -1,9 +1,10 @@
 //! The subcommands.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use rulerun_core::read::{self, Limit};
 use rulerun_core::select::JsonPath;
 use rulerun_core::testing::{TestCase, load_tests, run_test};
 use rulerun_core::{FactStore, LoadError, RuleSet, check, load_rule_sources};
@@ -640,15 +641,15 @@ fn cmd_query(
     let (name, text) = match input {
         Some(p) if p.as_os_str() != "-" => (
             p.clone(),
-            std::fs::read_to_string(p).map_err(|e| {
+            read::read_text(p, Limit::FACTS).map_err(|e| {
                 std::io::Error::other(format!("cannot read `{}`: {e}", escape::path(p)))
             })?,
         ),
-        _ => {
-            let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s)?;
-            (PathBuf::from("<stdin>"), s)
-        }
+        _ => (
+            PathBuf::from("<stdin>"),
+            read::read_text_from(std::io::stdin().lock(), Limit::FACTS)
+                .map_err(|e| std::io::Error::other(format!("cannot read standard input: {e}")))?,
+        ),
     };
     let docs = match rulerun_core::facts::parse_fact_text(&name, &text) {
         Ok(d) => d,
@@ -678,15 +679,15 @@ fn read_input(path: Option<&PathBuf>) -> std::io::Result<(String, String)> {
     match path {
         Some(p) if p.as_os_str() != "-" => Ok((
             escape::path(p),
-            std::fs::read_to_string(p).map_err(|e| {
+            read::read_text(p, Limit::IAM_INPUT).map_err(|e| {
                 std::io::Error::other(format!("cannot read `{}`: {e}", escape::path(p)))
             })?,
         )),
-        _ => {
-            let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s)?;
-            Ok(("<stdin>".into(), s))
-        }
+        _ => Ok((
+            "<stdin>".into(),
+            read::read_text_from(std::io::stdin().lock(), Limit::IAM_INPUT)
+                .map_err(|e| std::io::Error::other(format!("cannot read standard input: {e}")))?,
+        )),
     }
 }
 
@@ -703,6 +704,15 @@ fn cmd_iam(command: IamCommand, ctx: &Ctx, out: &mut dyn Write, err: &mut dyn Wr
         }
     });
     let (name, text) = read_input(path.as_ref())?;
+    // serde_json would take the last of duplicate members of a policy or request.
+    if let Err(e) = rulerun_core::json::check(&text) {
+        // Control characters of keys are escaped by `JsonErrorKind`'s display.
+        writeln!(err, "{name}:{}:{}: error: {}", e.line, e.column, e.kind)?;
+        if let Some(h) = e.kind.help() {
+            writeln!(err, "  help: {h}")?;
+        }
+        return Ok(exit::USAGE);
+    }
     let input: rulerun_iam::EvalInput = match serde_json::from_str(&text) {
         Ok(i) => i,
         Err(e) => {

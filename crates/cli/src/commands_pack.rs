@@ -345,9 +345,12 @@ fn update_cmd(
             ctx.resolve(&root.join(p))
         }
     })?;
-    let old_rules = match std::fs::read_to_string(ctx.resolve(&dir.join("pack.yaml")))
-        .ok()
-        .and_then(|t| packs::parse_manifest(Path::new("pack.yaml"), &t).ok())
+    let old_rules = match rulerun_core::read::read_text(
+        &ctx.resolve(&dir.join("pack.yaml")),
+        rulerun_core::read::Limit::CONFIG,
+    )
+    .ok()
+    .and_then(|t| packs::parse_manifest(Path::new("pack.yaml"), &t).ok())
     {
         Some(m) => vendor::rules_by_id(&ctx.resolve(&dir), &m.rules),
         None => BTreeMap::new(),

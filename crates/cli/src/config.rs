@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use rulerun_core::yaml::{Node, NodeKind, Pos};
-use rulerun_core::{LoadError, LoadErrorKind, Severity};
+use rulerun_core::{LoadError, Severity};
 use serde_json::Value;
 
 use crate::args::{FailOn, Format};
@@ -128,13 +128,9 @@ pub fn project(
     let Some(shown) = shown else {
         return Ok(Project::default());
     };
-    let text = std::fs::read_to_string(ctx.resolve(&shown)).map_err(|e| {
-        vec![LoadError::new(
-            &shown,
-            Pos::default(),
-            LoadErrorKind::Io(e.to_string()),
-        )]
-    })?;
+    let text =
+        rulerun_core::read::read_text(&ctx.resolve(&shown), rulerun_core::read::Limit::CONFIG)
+            .map_err(|e| vec![e.load_error(&shown)])?;
     let config = parse(&shown, &text)?;
     let root = shown.parent().map(Path::to_path_buf).unwrap_or_default();
     Ok(Project {

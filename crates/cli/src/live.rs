@@ -144,10 +144,12 @@ async fn aws_collector(
 
 /// Reads and checks `--ca-bundle` (or `AWS_CA_BUNDLE`) before anything connects.
 fn read_ca_bundle(path: &std::path::Path) -> Result<rulerun_collect_aws::CaBundle, LiveError> {
-    let pem = std::fs::read(path).map_err(|e| LiveError {
-        message: format!("cannot read the CA bundle `{}`: {e}", path.display()),
-        help: "pass `--ca-bundle` (or set `AWS_CA_BUNDLE`) to a PEM file of certificates".into(),
-    })?;
+    let pem = rulerun_core::read::read_bytes(path, rulerun_core::read::Limit::CERTIFICATES)
+        .map_err(|e| LiveError {
+            message: format!("cannot read the CA bundle `{}`: {e}", path.display()),
+            help: "pass `--ca-bundle` (or set `AWS_CA_BUNDLE`) to a PEM file of certificates"
+                .into(),
+        })?;
     rulerun_collect_aws::CaBundle::from_pem(pem).map_err(|e| LiveError {
         message: format!("{e} (`{}`)", path.display()),
         help: "the file must hold `-----BEGIN CERTIFICATE-----` blocks of CA certificates".into(),

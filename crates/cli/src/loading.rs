@@ -606,7 +606,8 @@ pub fn scopes_of_found(
     for p in paths {
         let real = ctx.resolve(p);
         let manifest = real.join("pack.yaml");
-        if let Ok(text) = std::fs::read_to_string(&manifest)
+        if let Ok(text) =
+            rulerun_core::read::read_text(&manifest, rulerun_core::read::Limit::CONFIG)
             && let Ok(m) = packs::parse_manifest(&p.join("pack.yaml"), &text)
         {
             roots.push((p.clone(), m.name.clone()));

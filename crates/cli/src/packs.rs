@@ -284,8 +284,9 @@ fn is_pack_yaml(rel: &str) -> bool {
 
 /// A pack folder on disk: `dir` is where to read, `shown` how paths are shown.
 pub fn from_folder(origin: Origin, dir: &Path, shown: &Path) -> Result<Pack, Vec<LoadError>> {
+    use rulerun_core::read::{Limit, read_text};
     let manifest_path = dir.join("pack.yaml");
-    let manifest_text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+    let manifest_text = read_text(&manifest_path, Limit::CONFIG).map_err(|e| {
         vec![LoadError::new(
             &shown.join("pack.yaml"),
             Pos::default(),
@@ -309,13 +310,9 @@ pub fn from_folder(origin: Origin, dir: &Path, shown: &Path) -> Result<Pack, Vec
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for rel in rels.into_iter().filter(|r| is_pack_yaml(r)) {
-        match std::fs::read_to_string(dir.join(&rel)) {
+        match read_text(&dir.join(&rel), Limit::RULES) {
             Ok(t) => files.push((rel, t)),
-            Err(e) => errors.push(LoadError::new(
-                &shown.join(&rel),
-                Pos::default(),
-                LoadErrorKind::Io(e.to_string()),
-            )),
+            Err(e) => errors.push(e.load_error(&shown.join(&rel))),
         }
     }
     if !errors.is_empty() {

@@ -105,7 +105,7 @@ pub fn from_paths(
 }
 
 fn read_into(path: &Path, shown: &Path, found: &mut Found, errors: &mut Vec<LoadError>) {
-    match std::fs::read_to_string(path) {
+    match rulerun_core::read::read_text(path, rulerun_core::read::Limit::RULES) {
         Ok(text) => {
             let file = SourceFile {
                 path: shown.to_path_buf(),
@@ -117,11 +117,7 @@ fn read_into(path: &Path, shown: &Path, found: &mut Found, errors: &mut Vec<Load
                 found.rules.push(file);
             }
         }
-        Err(e) => errors.push(LoadError::new(
-            shown,
-            Pos::default(),
-            LoadErrorKind::Io(e.to_string()),
-        )),
+        Err(e) => errors.push(e.load_error(shown)),
     }
 }
 
@@ -145,7 +141,9 @@ pub fn read_fixture(path: &Path, resolve: &dyn Fn(&Path) -> PathBuf) -> Result<S
             .map(|(_, t)| (*t).to_string())
             .ok_or_else(|| "built-in rule tests can only use files inside their pack".to_string());
     }
-    std::fs::read_to_string(resolve(path)).map_err(|e| e.to_string())
+    // Fixtures are facts.
+    rulerun_core::read::read_text(&resolve(path), rulerun_core::read::Limit::FACTS)
+        .map_err(|e| e.to_string())
 }
 
 /// The folder of a file, for pairing tests with rules.

@@ -15,8 +15,8 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use rulerun_core::LoadError;
 use rulerun_core::yaml::NodeKind;
-use rulerun_core::{LoadError, LoadErrorKind};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -87,16 +87,11 @@ impl Lock {
     /// Reads the lock of the project at `root` (shown), `resolve` mapping shown
     /// paths to paths to read; no file is an empty lock.
     pub fn read(shown: &Path, read_path: &Path) -> Result<Lock, Vec<LoadError>> {
-        let text = match std::fs::read_to_string(read_path) {
+        let text = match rulerun_core::read::read_text(read_path, rulerun_core::read::Limit::CONFIG)
+        {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lock::default()),
-            Err(e) => {
-                return Err(vec![LoadError::new(
-                    shown,
-                    Default::default(),
-                    LoadErrorKind::Io(e.to_string()),
-                )]);
-            }
+            Err(e) if e.is_not_found() => return Ok(Lock::default()),
+            Err(e) => return Err(vec![e.load_error(shown)]),
         };
         parse_lock(shown, &text)
     }
@@ -312,7 +307,10 @@ pub fn verify(dir: &Path, locked: &Locked) -> Vec<Problem> {
                         path: rel.clone(),
                         what: "added",
                     }),
-                    Some(want) => match std::fs::read(e.path()) {
+                    Some(want) => match rulerun_core::read::read_bytes(
+                        &e.path(),
+                        rulerun_core::read::Limit::PACK_FILE,
+                    ) {
                         Ok(bytes) if sha256_hex(&bytes) == *want => {}
                         Ok(_) => problems.push(Problem {
                             path: rel.clone(),
@@ -706,7 +704,9 @@ pub fn install(staged: &Staged, dest: &Path) -> Result<(), PackError> {
 pub fn rules_by_id(dir: &Path, rule_files: &[String]) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for rel in rule_files {
-        let Ok(text) = std::fs::read_to_string(dir.join(rel)) else {
+        let Ok(text) =
+            rulerun_core::read::read_text(&dir.join(rel), rulerun_core::read::Limit::RULES)
+        else {
             continue;
         };
         let Ok(root) = rulerun_core::yaml::parse(&text) else {

@@ -588,7 +588,7 @@ pub fn read_pack_tree(
         };
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         if name == "pack.yaml" {
-            let text = std::fs::read_to_string(&p)?;
+            let text = crate::read::read_text(&p, crate::read::Limit::CONFIG)?;
             let uses = crate::yaml::parse(&text)
                 .ok()
                 .and_then(|root| match root.kind {
@@ -615,7 +615,7 @@ pub fn read_pack_tree(
         }
         scopes.pack_of.insert(p.clone(), pack);
         files.push(crate::load::SourceFile {
-            text: std::fs::read_to_string(&p)?,
+            text: crate::read::read_text(&p, crate::read::Limit::RULES)?,
             path: p,
         });
     }

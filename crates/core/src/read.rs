@@ -166,6 +166,15 @@ impl ReadError {
     }
 }
 
+impl From<ReadError> for std::io::Error {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Io(e) => e,
+            other => std::io::Error::new(ErrorKind::InvalidData, other.to_string()),
+        }
+    }
+}
+
 /// A byte count for messages: `2 GiB`, `64 MiB`, `1 KiB`, `100 bytes`.
 struct Size(u64);
 

@@ -164,3 +164,68 @@ async fn check_text_no_aws(server: &StubServer) -> Run {
         .await
         .unwrap()
 }
+
+/// The same for a Kubernetes kind RBAC denies: a healthy cluster that hides its
+/// ReplicaSets (read only to name a failing pod's owner) is still conclusive, the
+/// failing pod's rules say what was refused, and a denied subject kind (pods) makes
+/// every rule inconclusive as a whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kind_rbac_denies_makes_only_the_subjects_needing_it_inconclusive() {
+    let server = Stub::new()
+        .objects(rulerun_kube_stub::synth::cluster(40, 0))
+        .forbid("list", "replicasets", None)
+        .start()
+        .await
+        .unwrap();
+    let (run, doc) = check_no_aws(&server, &[]).await;
+    assert_eq!(run.code, 0, "{doc:#}\n{}", run.stderr);
+    assert_eq!(doc["inconclusive"], serde_json::json!([]), "{doc:#}");
+
+    let mut objects = scenario();
+    objects.extend(rulerun_kube_stub::synth::cluster(40, 0));
+    let server = Stub::new()
+        .objects(objects)
+        .forbid("list", "replicasets", None)
+        .start()
+        .await
+        .unwrap();
+    let (_, doc) = check_no_aws(&server, &[]).await;
+    let refused: Vec<&Value> = doc["inconclusive"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["reason"].as_str().unwrap().contains("replicasets"))
+        .collect();
+    assert!(!refused.is_empty(), "{doc:#}");
+    for i in &refused {
+        assert_eq!(i["subject"]["name"], POD, "{i:#}");
+        assert!(
+            i["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("`k8s/apps/v1/ReplicaSet` could not be collected: forbidden"),
+            "{i:#}"
+        );
+    }
+
+    let server = Stub::new()
+        .objects(scenario())
+        .forbid("list", "pods", None)
+        .start()
+        .await
+        .unwrap();
+    let (run, doc) = check_no_aws(&server, &[]).await;
+    assert_eq!(run.code, 3, "{doc:#}\n{}", run.stderr);
+    let inconclusive = doc["inconclusive"].as_array().unwrap();
+    assert_eq!(inconclusive.len(), 8, "{doc:#}");
+    for i in inconclusive {
+        assert!(i.get("subject").is_none(), "as a whole: {i:#}");
+        assert!(
+            i["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("`k8s/v1/Pod` could not be collected: forbidden"),
+            "{i:#}"
+        );
+    }
+}

@@ -887,8 +887,10 @@ async fn private_subnet_without_endpoints_is_diagnosed_and_fixed() {
         .iter()
         .map(|argv| {
             assert_eq!(&argv[..3], ["aws", "ec2", "create-vpc-endpoint"]);
-            let i = argv.iter().position(|a| a == "--service-name").unwrap();
-            argv[i + 1].clone()
+            argv.iter()
+                .find_map(|a| a.strip_prefix("--service-name="))
+                .unwrap()
+                .to_string()
         })
         .collect();
     created.sort();

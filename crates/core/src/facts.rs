@@ -27,6 +27,10 @@ pub const SNAPSHOT_KIND: &str = "Snapshot";
 /// counted as they are read (pipes and devices report no size).
 pub const MAX_FILE_BYTES: u64 = 2 << 30;
 
+/// The most "unrecognised fact document" errors reported for one file; the rest
+/// are counted in one more error.
+pub const MAX_DOCUMENT_ERRORS: usize = 20;
+
 /// Fact documents by kind.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FactStore {
@@ -242,14 +246,32 @@ impl FactStore {
         for f in files {
             match read_fact_text(&f).and_then(|text| parse(&f, &text)) {
                 Ok(docs) => {
+                    // A file of ten million `0`s would otherwise make ten million errors.
+                    let mut bad = 0usize;
                     for doc in docs {
                         if let Err(msg) = store.add_document(doc) {
-                            errors.push(LoadError::new(
-                                &f,
-                                Pos::default(),
-                                LoadErrorKind::Fact(msg),
-                            ));
+                            bad += 1;
+                            if bad <= MAX_DOCUMENT_ERRORS {
+                                errors.push(LoadError::new(
+                                    &f,
+                                    Pos::default(),
+                                    LoadErrorKind::Fact(msg),
+                                ));
+                            }
                         }
+                    }
+                    if bad > MAX_DOCUMENT_ERRORS {
+                        errors.push(LoadError::new(
+                            &f,
+                            Pos::default(),
+                            LoadErrorKind::Other {
+                                message: format!(
+                                    "{} more documents that are not facts",
+                                    bad - MAX_DOCUMENT_ERRORS
+                                ),
+                                help: None,
+                            },
+                        ));
                     }
                 }
                 Err(e) => errors.push(e),
@@ -698,6 +720,18 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "p.yaml:1:4: number out of range: numbers are read as 64-bit floats, at most about 1.8e308 in size"
+        );
+    }
+
+    #[test]
+    fn documents_that_are_not_facts_make_a_bounded_number_of_errors() {
+        let t = Scratch::new("not-facts");
+        let f = t.write("zeros.json", &format!("[{}0]", "0,".repeat(10_000)));
+        let errors = FactStore::load_path(&f).unwrap_err();
+        assert_eq!(errors.len(), MAX_DOCUMENT_ERRORS + 1);
+        assert_eq!(
+            errors[MAX_DOCUMENT_ERRORS].to_string(),
+            format!("{}: 9981 more documents that are not facts", f.display())
         );
     }
 

@@ -119,7 +119,12 @@ impl Lock {
             if let Some(c) = &p.commit {
                 let _ = writeln!(out, "    commit: {}", q(c));
             }
-            out.push_str("    files:\n");
+            // `files:` and nothing would read back as null, not as no files.
+            if p.files.is_empty() {
+                out.push_str("    files: []\n");
+            } else {
+                out.push_str("    files:\n");
+            }
             for (path, sha) in &p.files {
                 let _ = writeln!(out, "      - {{path: {}, sha256: {}}}", q(path), q(sha));
             }
@@ -132,7 +137,7 @@ const LOCK_KEYS: &[&str] = &["version", "packs"];
 const LOCKED_KEYS: &[&str] = &["name", "version", "source", "ref", "commit", "files"];
 const FILE_KEYS: &[&str] = &["path", "sha256"];
 
-fn parse_lock(file: &Path, text: &str) -> Result<Lock, Vec<LoadError>> {
+pub(crate) fn parse_lock(file: &Path, text: &str) -> Result<Lock, Vec<LoadError>> {
     let mut d = Decoder::new(file);
     let mut lock = Lock::default();
     if let Some(root) = d.parse(text)

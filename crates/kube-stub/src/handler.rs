@@ -4,6 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
+use crate::Misbehaviour;
 use crate::resources::{self, RESOURCES, Resource};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::store::{Entry, Store, key};
@@ -39,6 +40,8 @@ pub(crate) struct Ctx {
     pub token: String,
     /// `host:port`, for `/api`'s `serverAddressByClientCIDRs`.
     pub address: String,
+    /// Misbehaviours on lists, by plural resource name.
+    pub misbehaviours: Vec<(String, Misbehaviour)>,
 }
 
 /// A response: status code, content type and body.
@@ -47,6 +50,9 @@ pub(crate) struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    /// Instead of `body`: a list streamed in chunks, about this many bytes long,
+    /// made as it is sent ([`Misbehaviour::OversizedList`]).
+    pub stream: Option<u64>,
 }
 
 const JSON: &str = "application/json";
@@ -57,6 +63,7 @@ fn json_reply(status: u16, v: &Value) -> Reply {
         status,
         content_type: JSON,
         body: serde_json::to_vec(v).unwrap_or_default(),
+        stream: None,
     }
 }
 
@@ -193,6 +200,7 @@ impl Ctx {
                 status: 200,
                 content_type: "text/plain; charset=utf-8",
                 body: b"ok".to_vec(),
+                stream: None,
             },
             ["api"] if aggregated => Reply {
                 content_type: AGGREGATED,
@@ -316,7 +324,15 @@ impl Ctx {
                 if let Some(r) = self.forbidden(resource, "list", namespace, None) {
                     return r;
                 }
-                self.list(ri, namespace, query)
+                let misbehaviour = self
+                    .misbehaviours
+                    .iter()
+                    .find(|(plural, _)| plural == resource.plural)
+                    .map(|(_, m)| m);
+                match misbehaviour {
+                    Some(m) => self.misbehave(ri, namespace, query, m),
+                    None => self.list(ri, namespace, query),
+                }
             }
         }
     }
@@ -395,6 +411,76 @@ impl Ctx {
             status: 200,
             content_type: JSON,
             body,
+            stream: None,
+        }
+    }
+
+    /// A list answer as a hostile or broken server gives it.
+    fn misbehave(
+        &self,
+        ri: usize,
+        namespace: Option<&str>,
+        query: &[(String, String)],
+        m: &Misbehaviour,
+    ) -> Reply {
+        let rv = self.store.resource_version;
+        // The first page, whatever the token says; then patched.
+        let first_page = |patch: &dyn Fn(&mut Value)| {
+            let plain: Vec<(String, String)> = query
+                .iter()
+                .filter(|(k, _)| k != "continue")
+                .cloned()
+                .collect();
+            let reply = self.list(ri, namespace, &plain);
+            match serde_json::from_slice::<Value>(&reply.body) {
+                Ok(mut v) if reply.status == 200 => {
+                    patch(&mut v);
+                    json_reply(200, &v)
+                }
+                _ => reply,
+            }
+        };
+        match m {
+            Misbehaviour::EndlessContinue => {
+                // Page N's token starts at `endless/N`; the next page's is N + 1.
+                let page = query_get(query, "continue")
+                    .and_then(|t| decode_continue(t).ok())
+                    .and_then(|(_, start)| {
+                        start
+                            .strip_prefix("endless/")?
+                            .trim_end_matches('\u{0}')
+                            .parse::<u64>()
+                            .ok()
+                    })
+                    .unwrap_or(0);
+                let token = encode_continue(rv, &format!("endless/{}\u{0}", page + 1));
+                first_page(&|v: &mut Value| v["metadata"]["continue"] = json!(token))
+            }
+            Misbehaviour::RepeatedContinue => {
+                let token = encode_continue(rv, "loop\u{0}");
+                first_page(&|v: &mut Value| v["metadata"]["continue"] = json!(token))
+            }
+            Misbehaviour::Items(items) => first_page(&|v: &mut Value| match (v, items) {
+                (Value::Object(map), Some(items)) => {
+                    map.insert("items".into(), items.clone());
+                }
+                (Value::Object(map), None) => {
+                    map.remove("items");
+                }
+                _ => {}
+            }),
+            Misbehaviour::Body(text) => Reply {
+                status: 200,
+                content_type: JSON,
+                body: text.as_bytes().to_vec(),
+                stream: None,
+            },
+            Misbehaviour::OversizedList { bytes } => Reply {
+                status: 200,
+                content_type: JSON,
+                body: Vec::new(),
+                stream: Some(*bytes),
+            },
         }
     }
 }

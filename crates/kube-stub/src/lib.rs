@@ -21,7 +21,12 @@
 //!   404 (unknown objects and paths), 400 (bad selectors, limit or continue token),
 //!   405 (every verb but GET: the stub is read-only);
 //! * optional latency before every answer, and a log of every request
-//!   ([`StubServer::requests`]).
+//!   ([`StubServer::requests`]);
+//! * on request, lists that misbehave as a hostile or broken server's would
+//!   ([`Stub::misbehave`], [`Misbehaviour`]): `continue` tokens that never end or
+//!   repeat, a body too large to buffer (streamed as it is made, so the stub
+//!   holds none of it; [`StubServer::streamed_bytes`] counts what went out),
+//!   `items` that is not a list, any body verbatim.
 //!
 //! Served resources: core `v1` configmaps, endpoints, events, limitranges, namespaces,
 //! nodes, persistentvolumeclaims, persistentvolumes, pods, resourcequotas, secrets,
@@ -68,11 +73,32 @@ pub const TOKEN: &str = "rulerun-kube-stub-token";
 /// The user named in 403 messages unless [`Stub::user`] says otherwise.
 pub const DEFAULT_USER: &str = "system:serviceaccount:rulerun:rulerun";
 
+/// How lists of one resource misbehave ([`Stub::misbehave`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Misbehaviour {
+    /// Every page, whatever its `continue` token, is the first page again with a
+    /// new `continue` token: the list never ends.
+    EndlessContinue,
+    /// Every page carries the same `continue` token.
+    RepeatedContinue,
+    /// The answer is a list about `bytes` long, its items made as they are sent
+    /// (chunked, no `Content-Length`), so it can be far larger than memory.
+    OversizedList {
+        /// The body's length, roughly (to within one item).
+        bytes: u64,
+    },
+    /// The first page with `items` replaced by this value, or left out (`None`).
+    Items(Option<Value>),
+    /// This text as the body, with status 200 and a JSON content type.
+    Body(String),
+}
+
 /// Builds a stand-in API server; [`Stub::start`] runs it.
 #[derive(Debug, Clone)]
 pub struct Stub {
     objects: Vec<Value>,
     forbids: Vec<Forbid>,
+    misbehaviours: Vec<(String, Misbehaviour)>,
     latency: Option<Duration>,
     tls: bool,
     user: String,
@@ -90,6 +116,7 @@ impl Stub {
         Self {
             objects: Vec::new(),
             forbids: Vec::new(),
+            misbehaviours: Vec::new(),
             latency: None,
             tls: false,
             user: DEFAULT_USER.to_string(),
@@ -132,6 +159,16 @@ impl Stub {
             resource: resource.to_string(),
             scope: ForbidScope::ClusterScope,
         });
+        self
+    }
+
+    /// Makes every list of `resource` (plural, as in `"pods"`; in any namespace
+    /// and at the cluster scope) misbehave as `m` says; a later call for the same
+    /// resource wins. GETs and other resources are unaffected; a 403 from
+    /// [`Stub::forbid`] still comes first.
+    pub fn misbehave(mut self, resource: &str, m: Misbehaviour) -> Self {
+        self.misbehaviours.retain(|(r, _)| r != resource);
+        self.misbehaviours.push((resource.to_string(), m));
         self
     }
 

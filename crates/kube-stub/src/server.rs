@@ -4,14 +4,17 @@ use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
+use http_body_util::{Either, Full};
+use hyper::body::{Frame, Incoming};
 use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -73,6 +76,7 @@ struct Shared {
     ctx: Ctx,
     latency: Option<Duration>,
     log: Log,
+    streamed: Arc<AtomicU64>,
 }
 
 /// A running stub; stops on [`StubServer::shutdown`] or when dropped.
@@ -81,6 +85,7 @@ pub struct StubServer {
     addr: SocketAddr,
     url: String,
     log: Log,
+    streamed: Arc<AtomicU64>,
     ca_pem: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -104,6 +109,7 @@ pub(crate) async fn start(stub: Stub) -> io::Result<StubServer> {
     let scheme = if acceptor.is_some() { "https" } else { "http" };
     let url = format!("{scheme}://{addr}");
     let log: Log = Arc::default();
+    let streamed: Arc<AtomicU64> = Arc::default();
     let shared = Arc::new(Shared {
         ctx: Ctx {
             store,
@@ -111,9 +117,11 @@ pub(crate) async fn start(stub: Stub) -> io::Result<StubServer> {
             user: stub.user,
             token: TOKEN.to_string(),
             address: addr.to_string(),
+            misbehaviours: stub.misbehaviours,
         },
         latency: stub.latency,
         log: log.clone(),
+        streamed: streamed.clone(),
     });
     let (stop_tx, stop_rx) = oneshot::channel();
     let (acceptor, ca_pem) = match acceptor {
@@ -125,6 +133,7 @@ pub(crate) async fn start(stub: Stub) -> io::Result<StubServer> {
         addr,
         url,
         log,
+        streamed,
         ca_pem,
         stop: Some(stop_tx),
         task: Some(task),
@@ -176,10 +185,71 @@ where
         .await;
 }
 
+/// A response body: whole, or a list made as it is sent.
+type AnswerBody = Either<Full<Bytes>, Padding>;
+
+/// A list body about `remaining` bytes long, made chunk by chunk as hyper asks
+/// for it: `{"kind":"List",...,"items":[` then small items until the length is
+/// reached, then `]}`. Counts the bytes handed out.
+pub(crate) struct Padding {
+    stage: u8,
+    remaining: u64,
+    chunk: Bytes,
+    sent: Arc<AtomicU64>,
+}
+
+const PADDING_HEAD: &[u8] =
+    b"{\"kind\":\"List\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[";
+const PADDING_ITEM: &[u8] = b"{\"metadata\":{\"name\":\"padding\"}},";
+const PADDING_TAIL: &[u8] = b"{\"metadata\":{\"name\":\"padding\"}}]}";
+
+impl Padding {
+    fn new(bytes: u64, sent: Arc<AtomicU64>) -> Self {
+        let chunk: Vec<u8> = PADDING_ITEM.repeat((64 << 10) / PADDING_ITEM.len());
+        Padding {
+            stage: 0,
+            remaining: bytes,
+            chunk: Bytes::from(chunk),
+            sent,
+        }
+    }
+}
+
+impl hyper::body::Body for Padding {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        let data = match this.stage {
+            0 => {
+                this.stage = 1;
+                Bytes::from_static(PADDING_HEAD)
+            }
+            1 => {
+                let len = this.chunk.len() as u64;
+                if this.remaining > len {
+                    this.remaining -= len;
+                    this.chunk.clone()
+                } else {
+                    this.stage = 2;
+                    Bytes::from_static(PADDING_TAIL)
+                }
+            }
+            _ => return Poll::Ready(None),
+        };
+        this.sent.fetch_add(data.len() as u64, Ordering::Relaxed);
+        Poll::Ready(Some(Ok(Frame::data(data))))
+    }
+}
+
 async fn answer(
     shared: Arc<Shared>,
     req: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+) -> Result<hyper::Response<AnswerBody>, Infallible> {
     if let Some(d) = shared.latency {
         tokio::time::sleep(d).await;
     }
@@ -204,7 +274,11 @@ async fn answer(
         query,
         status: reply.status,
     });
-    let mut resp = hyper::Response::new(Full::new(Bytes::from(reply.body)));
+    let body = match reply.stream {
+        Some(bytes) => Either::Right(Padding::new(bytes, shared.streamed.clone())),
+        None => Either::Left(Full::new(Bytes::from(reply.body))),
+    };
+    let mut resp = hyper::Response::new(body);
     *resp.status_mut() = hyper::StatusCode::from_u16(reply.status)
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     resp.headers_mut()
@@ -241,6 +315,13 @@ impl StubServer {
     /// How many logged requests satisfy `pred`.
     pub fn count(&self, pred: impl Fn(&Request) -> bool) -> usize {
         lock(&self.log).iter().filter(|r| pred(r)).count()
+    }
+
+    /// Bytes of [`crate::Misbehaviour::OversizedList`] bodies handed to the
+    /// connection so far: how much of a huge body a client actually read (plus
+    /// what the socket buffers hold).
+    pub fn streamed_bytes(&self) -> u64 {
+        self.streamed.load(Ordering::Relaxed)
     }
 
     /// Empties the request log.

@@ -2,7 +2,10 @@
 //! through a generated kubeconfig.
 //!
 //! - `fetch`: paging, field selectors, GETs, 403s, what is never requested.
+//! - `hostile`: misbehaving servers (endless or repeated `continue` tokens, huge
+//!   bodies, malformed lists) and no server at all (refused, TLS mismatches).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod fetch;
+mod hostile;

@@ -6,19 +6,25 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use rulerun_kube_stub::{Stub, is_served, load_fixtures, synth};
+use rulerun_kube_stub::{Misbehaviour, Stub, is_served, load_fixtures, synth};
 use tokio::io::AsyncReadExt;
 
 const USAGE: &str = "\
 usage: kube-stub [--fixtures FILE.json] [--generate-pods N [--failing M]]
                  [--latency-ms MS] [--tls] [--kubeconfig OUT] [--context NAME]
                  [--forbid VERB:RESOURCE[:NAMESPACE]]... [--no-stdin]
+                 [--misbehave RESOURCE:HOW[:ARG]]...
 
 Serves the objects of FILE.json (a JSON array of objects, a Kubernetes List or a
 rulerun snapshot) and/or a synthetic cluster of N pods, M of them failing to pull
 an ECR image, on 127.0.0.1 until Ctrl-C or, unless --no-stdin, the end of
 standard input. Prints the URL and the kubeconfig path; on exit, the requests
-served by resource.";
+served by resource.
+
+--misbehave makes lists of RESOURCE (plural) misbehave, HOW being
+endless-continue, repeated-continue, oversized:BYTES (a list about BYTES long,
+streamed), items:JSON (`items` replaced; `items:` alone leaves it out), or
+body:TEXT (the body verbatim).";
 
 #[derive(Debug, Default)]
 struct Args {
@@ -30,7 +36,32 @@ struct Args {
     kubeconfig: Option<PathBuf>,
     context: Option<String>,
     forbid: Vec<(String, String, Option<String>)>,
+    misbehave: Vec<(String, Misbehaviour)>,
     no_stdin: bool,
+}
+
+fn misbehaviour(v: &str) -> Result<(String, Misbehaviour), String> {
+    let mut parts = v.splitn(3, ':');
+    let (res, how, arg) = (parts.next(), parts.next(), parts.next());
+    let res = res
+        .filter(|r| !r.is_empty())
+        .ok_or("--misbehave needs a resource")?;
+    let m = match (how, arg) {
+        (Some("endless-continue"), None) => Misbehaviour::EndlessContinue,
+        (Some("repeated-continue"), None) => Misbehaviour::RepeatedContinue,
+        (Some("oversized"), Some(n)) => Misbehaviour::OversizedList {
+            bytes: n
+                .parse()
+                .map_err(|_| format!("oversized takes a number of bytes, not `{n}`"))?,
+        },
+        (Some("items"), None | Some("")) => Misbehaviour::Items(None),
+        (Some("items"), Some(json)) => Misbehaviour::Items(Some(
+            serde_json::from_str(json).map_err(|e| format!("items:JSON: {e}"))?,
+        )),
+        (Some("body"), Some(text)) => Misbehaviour::Body(text.to_string()),
+        _ => return Err(format!("--misbehave takes RESOURCE:HOW[:ARG], not `{v}`")),
+    };
+    Ok((res.to_string(), m))
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -78,6 +109,10 @@ fn parse_args() -> Result<Args, String> {
                     }
                 }
             }
+            "--misbehave" => {
+                let v = value(&a)?;
+                args.misbehave.push(misbehaviour(&v)?);
+            }
             "--no-stdin" => args.no_stdin = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument `{other}`")),
@@ -120,6 +155,9 @@ async fn run(args: Args) -> Result<(), String> {
         .latency(Duration::from_millis(args.latency_ms));
     for (verb, res, ns) in &args.forbid {
         stub = stub.forbid(verb, res, ns.as_deref());
+    }
+    for (res, m) in &args.misbehave {
+        stub = stub.misbehave(res, m.clone());
     }
     let server = stub.start().await.map_err(|e| e.to_string())?;
     let context = args.context.as_deref().unwrap_or("kube-stub");

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use tokio::sync::OnceCell;
 
-use crate::error::FetchError;
+use crate::error::{EndpointRecorder, FetchError};
 use crate::fetch::{self, Ctx, Outcome, doc};
 use crate::normalize::ecr::{ImageLookup, ImageRef};
 use crate::ops;
@@ -94,9 +94,22 @@ impl AwsCollector {
             .timeout_config(timeouts.build())
             .build();
         AwsCollector {
-            iam: aws_sdk_iam::Client::new(&config),
-            eks: aws_sdk_eks::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
+            // Each client notes the endpoint of each request, for error messages.
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&config)
+                    .interceptor(EndpointRecorder)
+                    .build(),
+            ),
+            eks: aws_sdk_eks::Client::from_conf(
+                aws_sdk_eks::config::Builder::from(&config)
+                    .interceptor(EndpointRecorder)
+                    .build(),
+            ),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&config)
+                    .interceptor(EndpointRecorder)
+                    .build(),
+            ),
             ctx: Ctx::new(options.concurrency, options.call_timeout),
             ecr: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
@@ -195,6 +208,7 @@ impl AwsCollector {
             .or_insert_with(|| {
                 let conf = aws_sdk_ecr::config::Builder::from(&self.config)
                     .region(Region::new(region.to_string()))
+                    .interceptor(EndpointRecorder)
                     .build();
                 aws_sdk_ecr::Client::from_conf(conf)
             })

@@ -3,11 +3,19 @@
 //! [`Failure`] is a plain summary of an SDK error (its code, message and kind);
 //! [`Failure::into_fetch_error`] turns it into a [`FetchError`] for one call. Both
 //! are pure, so the classification is tested on SDK error values built in tests.
+//!
+//! Messages are words, never the SDK's `Debug` text: an error's chain of
+//! sources is written out by their `Display`, and a connection that could not be
+//! made says so with the cause at the bottom of the chain (refused, timed out, a
+//! host name that does not resolve, a TLS failure) and the endpoint it was for,
+//! which [`EndpointRecorder`] notes as each request is sent.
 
 use std::error::Error as StdError;
+use std::io;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 /// Why a fetch operation could not read what it was asked for. The planner makes
@@ -36,6 +44,20 @@ pub enum FetchError {
         /// The per-call timeout.
         after: Duration,
     },
+    /// No connection could be made to the endpoint (refused, unreachable, a name
+    /// that does not resolve, a TLS failure, a connect timeout).
+    #[error("cannot connect to the AWS {} endpoint{}{} for `{operation}`: {cause}", service(operation), endpoint.as_deref().map(|e| format!(" `{e}`")).unwrap_or_default(), region.as_deref().map(|r| format!(" (region `{r}`)")).unwrap_or_default())]
+    Connect {
+        /// `service.Operation`.
+        operation: String,
+        /// The endpoint's scheme and authority (`https://api.ecr.us-west-2.amazonaws.com`),
+        /// when the request got as far as being sent.
+        endpoint: Option<String>,
+        /// The region of the call, when regional.
+        region: Option<String>,
+        /// The cause, in words.
+        cause: String,
+    },
     /// AWS throttled a call and the retries did not get through.
     #[error("`{operation}` was throttled by AWS and retries did not get through")]
     Throttled {
@@ -52,6 +74,15 @@ pub enum FetchError {
         /// Advice, when there is some.
         help: Option<String>,
     },
+}
+
+/// The service of `service.Operation`, as AWS writes it: `ECR`, `IAM`.
+fn service(operation: &str) -> String {
+    operation
+        .split('.')
+        .next()
+        .unwrap_or(operation)
+        .to_ascii_uppercase()
 }
 
 fn on_resource(resource: Option<&str>) -> String {
@@ -104,6 +135,9 @@ impl FetchError {
                 "AWS did not answer in time: check the network path to the AWS endpoints (proxy, VPC endpoints) or raise the call timeout"
                     .into(),
             ),
+            FetchError::Connect { .. } => Some(
+                "check the network path to the AWS endpoint (proxy, DNS, VPC endpoints, `HTTPS_PROXY`), `--endpoint-url` or `AWS_ENDPOINT_URL` if set, and `--ca-bundle` when a proxy inspects TLS".into(),
+            ),
             FetchError::Throttled { .. } => Some(
                 "the account's API request rate is exhausted: run again later, or raise the number of attempts"
                     .into(),
@@ -137,6 +171,10 @@ pub enum FailureKind {
     Service,
     /// An attempt ran into the timeout.
     Timeout,
+    /// No connection could be made (refused, unreachable, DNS, TLS).
+    Connect,
+    /// Connecting took longer than the connect timeout.
+    ConnectTimeout,
     /// The request could not be sent or no answer came (network, credentials).
     Dispatch,
     /// The request could not be built, or the answer could not be read.
@@ -154,14 +192,24 @@ pub struct Failure {
     pub message: String,
     /// The HTTP status, when the service answered.
     pub status: Option<u16>,
+    /// The endpoint the request went to (scheme and authority), when it was sent.
+    pub endpoint: Option<String>,
 }
 
 impl Failure {
-    /// Summarizes an SDK error.
+    /// Summarizes an SDK error. Messages are the error chain in words (never the
+    /// SDK's `Debug` text); a dispatch failure's message is its cause alone.
     pub fn from_sdk<E>(e: &SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     {
+        let base = Failure {
+            kind: FailureKind::Other,
+            code: None,
+            message: String::new(),
+            status: None,
+            endpoint: None,
+        };
         match e {
             SdkError::ServiceError(se) => {
                 let err = se.err();
@@ -171,33 +219,42 @@ impl Failure {
                     message: err
                         .message()
                         .map(str::to_string)
-                        .unwrap_or_else(|| DisplayErrorContext(err).to_string()),
+                        .unwrap_or_else(|| chain_text(err)),
                     status: Some(se.raw().status().as_u16()),
+                    ..base
                 }
             }
             SdkError::TimeoutError(_) => Failure {
                 kind: FailureKind::Timeout,
-                code: None,
-                message: DisplayErrorContext(e).to_string(),
-                status: None,
+                message: chain_text(e),
+                ..base
             },
-            SdkError::DispatchFailure(d) => Failure {
-                kind: if d.is_timeout() {
-                    FailureKind::Timeout
-                } else {
-                    FailureKind::Dispatch
-                },
-                code: None,
-                message: DisplayErrorContext(e).to_string(),
-                status: None,
-            },
+            SdkError::DispatchFailure(d) => {
+                let cause = describe(e);
+                Failure {
+                    kind: if d.is_timeout() {
+                        FailureKind::ConnectTimeout
+                    } else if cause.connect {
+                        FailureKind::Connect
+                    } else {
+                        FailureKind::Dispatch
+                    },
+                    message: cause.words,
+                    ..base
+                }
+            }
             _ => Failure {
-                kind: FailureKind::Other,
-                code: None,
-                message: DisplayErrorContext(e).to_string(),
+                message: chain_text(e),
                 status: e.raw_response().map(|r| r.status().as_u16()),
+                ..base
             },
         }
+    }
+
+    /// The same failure, noting the endpoint the request went to.
+    pub fn at(mut self, endpoint: Option<String>) -> Self {
+        self.endpoint = endpoint;
+        self
     }
 
     /// Whether the service answered with `code`.
@@ -245,11 +302,28 @@ impl Failure {
                     }
                 }
             }
-            FailureKind::Dispatch | FailureKind::Other => {
+            FailureKind::Connect | FailureKind::ConnectTimeout
+                if !self.message.to_ascii_lowercase().contains("credential") =>
+            {
+                FetchError::Connect {
+                    operation,
+                    endpoint: self.endpoint,
+                    region: call.region.map(str::to_string),
+                    cause: if self.kind == FailureKind::ConnectTimeout {
+                        "connecting timed out".into()
+                    } else {
+                        self.message
+                    },
+                }
+            }
+            FailureKind::Connect
+            | FailureKind::ConnectTimeout
+            | FailureKind::Dispatch
+            | FailureKind::Other => {
                 let lower = self.message.to_ascii_lowercase();
                 let help = if lower.contains("credential") {
                     Some(credentials_help())
-                } else if self.kind == FailureKind::Dispatch {
+                } else if self.kind != FailureKind::Other {
                     Some("check the network path to the AWS endpoint (proxy, DNS, VPC endpoints), or `AWS_ENDPOINT_URL` if it is set".into())
                 } else {
                     None
@@ -261,6 +335,181 @@ impl Failure {
                 }
             }
         }
+    }
+}
+
+/// An error and its sources by their `Display`, joined by `: ` (a source whose
+/// text its parent already shows is left out). The SDK's own rendering,
+/// `DisplayErrorContext`, ends with the `Debug` text of the whole error.
+pub fn chain_text(e: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = next_link(err);
+    }
+    strip_os_code(&parts.join(": "))
+}
+
+/// What a transport error comes down to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// Whether no connection was made (connect, DNS, TLS handshake).
+    pub connect: bool,
+    /// The cause, in words: `connection refused`.
+    pub words: String,
+}
+
+/// The cause at the bottom of a transport error's chain, in words (the same
+/// reading as `rulerun_collect_k8s::cause`, for the SDK's hyper client).
+pub fn describe(err: &(dyn StdError + 'static)) -> Cause {
+    let mut connect = false;
+    let mut dns = false;
+    let mut words: Option<String> = None;
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        let text = e.to_string();
+        if text.contains("(Connect)") || text.starts_with("tcp connect error") {
+            connect = true;
+        }
+        if text.starts_with("dns error") {
+            connect = true;
+            dns = true;
+        }
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Cause {
+                connect: true,
+                words: tls_words(tls),
+            };
+        }
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            use io::ErrorKind as K;
+            let (w, c) = match io.kind() {
+                K::ConnectionRefused => ("connection refused".to_string(), true),
+                K::TimedOut => ("timed out".to_string(), false),
+                K::ConnectionReset => ("the server reset the connection".to_string(), false),
+                K::HostUnreachable => ("no route to the host".to_string(), true),
+                K::NetworkUnreachable => ("the network is unreachable".to_string(), true),
+                K::AddrNotAvailable => ("the address is not available".to_string(), true),
+                _ if dns => (
+                    format!("cannot resolve the host name ({})", strip_os_code(&text)),
+                    true,
+                ),
+                _ => (strip_os_code(&text), false),
+            };
+            connect |= c;
+            words = Some(w);
+        }
+        cur = next_link(e);
+    }
+    Cause {
+        connect,
+        words: words.unwrap_or_else(|| chain_text(err)),
+    }
+}
+
+/// The next link of an error chain; an `io::Error` wrapping an error is
+/// followed into it (its own `source()` skips the wrapped error, hiding TLS
+/// errors that hyper-rustls wraps so).
+fn next_link<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
+    if let Some(inner) = e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+        let inner: &(dyn StdError + 'static) = inner;
+        return Some(inner);
+    }
+    e.source()
+}
+
+fn tls_words(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => format!(
+            "TLS handshake failed: the endpoint's certificate is not signed by a trusted CA (the system's, or `--ca-bundle`) ({e})"
+        ),
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => {
+            format!(
+                "TLS handshake failed: the endpoint's certificate is not valid for its host name ({e})"
+            )
+        }
+        rustls::Error::InvalidMessage(_) => format!(
+            "TLS handshake failed: the endpoint does not speak TLS (should the URL be `http://`?) ({e})"
+        ),
+        _ => format!("TLS handshake failed: {e}"),
+    }
+}
+
+/// `Connection refused (os error 111)` -> `connection refused`.
+fn strip_os_code(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(" (os error ") {
+        out.push_str(&rest[..i]);
+        rest = match rest[i..].find(')') {
+            Some(j) => &rest[i + j + 1..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    let mut chars = out.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+tokio::task_local! {
+    /// Where [`EndpointRecorder`] notes the endpoint of the request being sent,
+    /// for the call running in this task ([`record_endpoint`]).
+    static ENDPOINT: Arc<Mutex<Option<String>>>;
+}
+
+/// Runs `fut` (one SDK call) noting the endpoint its requests go to; returns its
+/// output and the endpoint of the last request sent, if any.
+pub async fn record_endpoint<F: Future>(fut: F) -> (F::Output, Option<String>) {
+    let slot = Arc::new(Mutex::new(None));
+    let out = ENDPOINT.scope(slot.clone(), fut).await;
+    let endpoint = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    (out, endpoint)
+}
+
+/// An SDK interceptor that notes each request's endpoint (scheme and
+/// authority) as it is sent, for the call's error message: the SDK's dispatch
+/// errors do not name it. Registered on every client of the collector.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EndpointRecorder;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for EndpointRecorder {
+    fn name(&self) -> &'static str {
+        "rulerun::EndpointRecorder"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let endpoint = origin(context.request().uri());
+        let _ = ENDPOINT.try_with(|slot| {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(endpoint);
+        });
+        Ok(())
+    }
+}
+
+/// `https://host:port` of a URL (its path and query dropped).
+fn origin(uri: &str) -> String {
+    match uri.find("://") {
+        Some(i) => {
+            let rest = &uri[i + 3..];
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            format!("{}{}", &uri[..i + 3], &rest[..end])
+        }
+        None => uri.to_string(),
     }
 }
 
@@ -523,10 +772,13 @@ mod tests {
         );
         let conn_timeout: SdkError<GetRepositoryPolicyError, HttpResponse> =
             SdkError::dispatch_failure(ConnectorError::timeout("connect".into()));
-        assert!(matches!(
-            Failure::from_sdk(&conn_timeout).into_fetch_error(&call, t),
-            FetchError::Timeout { .. }
-        ));
+        assert_eq!(
+            Failure::from_sdk(&conn_timeout)
+                .at(Some("https://ecr.us-west-2.amazonaws.com".into()))
+                .into_fetch_error(&call, t)
+                .to_string(),
+            "cannot connect to the AWS ECR endpoint `https://ecr.us-west-2.amazonaws.com` for `ecr.DescribeImages`: connecting timed out"
+        );
         let creds =
             ecr_error("UnrecognizedClientException", "bad token", 400).into_fetch_error(&call, t);
         assert!(creds.help().unwrap().contains("get-caller-identity"));
@@ -536,5 +788,87 @@ mod tests {
             "`ecr.DescribeImages` failed: ServerException: boom"
         );
         assert!(other.help().is_none());
+    }
+
+    /// An error with a text and a source, as hyper-util's client error is.
+    #[derive(Debug)]
+    struct Wrap(&'static str, Box<dyn StdError + Send + Sync + 'static>);
+    impl std::fmt::Display for Wrap {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl StdError for Wrap {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(self.1.as_ref())
+        }
+    }
+
+    fn dispatch(source: Wrap) -> SdkError<GetRepositoryPolicyError, HttpResponse> {
+        SdkError::dispatch_failure(ConnectorError::io(Box::new(source)))
+    }
+
+    #[test]
+    fn connection_errors_name_the_endpoint_and_the_cause_in_words() {
+        let call = Call::new("ecr.DescribeImages").region(Some("us-west-2"));
+        let t = Duration::from_secs(5);
+        let refused = dispatch(Wrap(
+            "client error (Connect)",
+            Box::new(io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                "Connection refused (os error 111)",
+            )),
+        ));
+        let e = Failure::from_sdk(&refused)
+            .at(Some("http://127.0.0.1:1".into()))
+            .into_fetch_error(&call, t);
+        assert_eq!(
+            e.to_string(),
+            "cannot connect to the AWS ECR endpoint `http://127.0.0.1:1` (region `us-west-2`) for `ecr.DescribeImages`: connection refused"
+        );
+        assert!(e.help().unwrap().contains("AWS_ENDPOINT_URL"));
+        // TLS errors come wrapped twice in io::Error by hyper-rustls.
+        let tls = dispatch(Wrap(
+            "client error (Connect)",
+            Box::new(io::Error::other(io::Error::new(
+                io::ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+            ))),
+        ));
+        let e = Failure::from_sdk(&tls).into_fetch_error(&call, t);
+        assert!(
+            matches!(&e, FetchError::Connect { endpoint: None, cause, .. }
+                if cause.contains("not signed by a trusted CA")),
+            "{e:?}"
+        );
+        let dns = dispatch(Wrap(
+            "client error (Connect)",
+            Box::new(Wrap(
+                "dns error",
+                Box::new(io::Error::other(
+                    "failed to lookup address information: Name or service not known",
+                )),
+            )),
+        ));
+        assert!(
+            Failure::from_sdk(&dns)
+                .into_fetch_error(&call, t)
+                .to_string()
+                .ends_with(": cannot resolve the host name (failed to lookup address information: Name or service not known)")
+        );
+        // Never the SDK's Debug text.
+        for e in [&refused, &tls, &dns] {
+            let text = Failure::from_sdk(e).into_fetch_error(&call, t).to_string();
+            assert!(
+                !text.contains("DispatchFailure {") && !text.contains("ConnectorError {"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            origin("https://api.ecr.us-west-2.amazonaws.com/?x=1"),
+            "https://api.ecr.us-west-2.amazonaws.com"
+        );
+        assert_eq!(origin("http://127.0.0.1:4566"), "http://127.0.0.1:4566");
+        assert_eq!(strip_os_code("a (os error 1): b (os error 2)"), "a: b");
     }
 }

@@ -59,7 +59,8 @@ impl Ctx {
             let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
             *calls.entry(call.operation.to_string()).or_default() += 1;
         }
-        fut.await.map_err(|e| Failure::from_sdk(&e))
+        let (out, endpoint) = crate::error::record_endpoint(fut).await;
+        out.map_err(|e| Failure::from_sdk(&e).at(endpoint))
     }
 
     /// Turns a failure of `call` into a fetch error.

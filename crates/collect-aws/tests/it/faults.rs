@@ -1,5 +1,6 @@
 //! Faults as AWS produces them, from fake endpoints: access denied (with the exact
-//! IAM action and the account to run in), throttling retried, timeouts per call.
+//! IAM action and the account to run in), throttling retried, timeouts per call,
+//! connections refused or in the wrong protocol (the endpoint and cause in words).
 
 use std::time::{Duration, Instant};
 
@@ -188,4 +189,103 @@ async fn a_denied_fargate_profile_names_the_eks_action() {
     // Access denied is not retried.
     assert_eq!(fake.requests(), 1);
     assert_eq!(c.calls().get("eks.DescribeFargateProfile"), Some(&1));
+}
+
+/// An AWS config pointed at `url` with static credentials, as `AWS_ENDPOINT_URL`
+/// would point it.
+async fn config_at(url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-west-2"))
+        .endpoint_url(url)
+        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        ))
+        .load()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_names_the_endpoint_and_the_cause_in_words() {
+    // A loopback port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let c = AwsCollector::new(config_at(&url).await, opts(Duration::from_secs(5), 2));
+    let r = c
+        .fetch(
+            "ecr.repository",
+            &[key(&["111122223333", "us-west-2", "app"])],
+        )
+        .await;
+    let e = r[0].outcome.as_ref().unwrap_err();
+    assert_eq!(
+        e,
+        &FetchError::Connect {
+            operation: "ecr.DescribeRepositories".into(),
+            endpoint: Some(url.clone()),
+            region: Some("us-west-2".into()),
+            cause: "connection refused".into(),
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "cannot connect to the AWS ECR endpoint `{url}` (region `us-west-2`) for `ecr.DescribeRepositories`: connection refused"
+        )
+    );
+    assert!(e.help().unwrap().contains("AWS_ENDPOINT_URL"));
+    // IAM is global: no region in the message, the endpoint still named.
+    let r = c
+        .fetch("iam.role", &[key(&["arn:aws:iam::111122223333:role/r"])])
+        .await;
+    let e = r[0].outcome.as_ref().unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!("cannot connect to the AWS IAM endpoint `{url}`")),
+        "{e}"
+    );
+    assert!(!e.contains("Connector") && !e.contains("Os {"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_to_a_plain_http_endpoint_is_a_tls_failure_in_words() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A plain HTTP server answers whatever arrives (here a TLS ClientHello)
+    // with a 400, as real ones do.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let https = format!("https://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = sock.read(&mut buf).await;
+            let _ = sock
+                .write_all(
+                    b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
+                .await;
+        }
+    });
+    let c = AwsCollector::new(config_at(&https).await, opts(Duration::from_secs(5), 1));
+    let r = c
+        .fetch(
+            "ecr.repository",
+            &[key(&["111122223333", "us-west-2", "app"])],
+        )
+        .await;
+    server.abort();
+    let e = r[0].outcome.as_ref().unwrap_err();
+    match e {
+        FetchError::Connect {
+            endpoint, cause, ..
+        } => {
+            assert_eq!(endpoint.as_deref(), Some(https.as_str()));
+            assert!(
+                cause.starts_with("TLS handshake failed: the endpoint does not speak TLS"),
+                "{cause}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

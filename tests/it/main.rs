@@ -17,6 +17,8 @@
 //! - `aws_proxy`: an AWS endpoint in front of moto (HTTPS, fault injection, call log).
 //! - `hostile_facts`: fact files read honestly: limits on bytes read (pipes, FIFOs, devices),
 //!   links in folders, duplicate JSON keys, numbers out of range, deep nesting.
+//! - `hostile_engine`: the engine's own work bounded on hostile input: JSONPath node budgets
+//!   (`query`, rules, joins), `match()` patterns within the `regex:` limits, template values.
 //! - `hostile_text`: text output and file names that hostile facts or files cannot forge
 //!   (newlines, controls, bidi and zero-width characters shown escaped; JSON raw).
 //! - `hostile_partial`: with AWS off, only the subjects that needed AWS facts are
@@ -30,6 +32,7 @@ mod docs;
 mod e2e;
 mod exclusive;
 mod generated;
+mod hostile_engine;
 mod hostile_facts;
 mod hostile_text;
 mod hostile_partial;

@@ -662,8 +662,18 @@ fn cmd_query(
         1 => docs.into_iter().next().unwrap_or_default(),
         _ => serde_json::Value::Array(docs),
     };
-    let result = rulerun_core::engine::query(&compiled, &doc);
-    serde_json::to_writer_pretty(&mut *out, &result).map_err(std::io::Error::other)?;
+    // A path that multiplies nodes (`$..*..*..*`) stops at its node budget.
+    let nodes = match compiled.try_query(&doc) {
+        Ok(nodes) => nodes,
+        Err(e) => {
+            writeln!(err, "error: {}", escape::line(&e.to_string()))?;
+            writeln!(err, "  help: {}", escape::line(e.help()))?;
+            return Ok(exit::USAGE);
+        }
+    };
+    // Written from the document, not copied: a nodelist may hold the same
+    // subtree many times (`$..*` holds each node within each of its ancestors).
+    serde_json::to_writer_pretty(&mut *out, &nodes).map_err(std::io::Error::other)?;
     writeln!(out)?;
     Ok(exit::OK)
 }

@@ -130,7 +130,7 @@ fn evaluate(
     select: impl Fn(&Rule) -> bool,
     mut planned: Option<(&Plan, &mut HashMap<String, Demand>)>,
 ) -> Report {
-    let indexes = build_indexes(rules, facts, &select);
+    let (indexes, failed_indexes) = build_indexes(rules, facts, &select);
     let mut report = Report {
         facts: facts.len(),
         ..Report::default()
@@ -160,6 +160,17 @@ fn evaluate(
             }
         }
         report.rules_evaluated += 1;
+        if let Some(message) = rule.bindings.iter().find_map(|b| match &b.kind {
+            BindingKind::Join(j) => failed_indexes.get(&j.index_key()),
+            _ => None,
+        }) {
+            report.errors.push(EvalError {
+                rule: rule.id.clone(),
+                subject: None,
+                message: message.clone(),
+            });
+            continue;
+        }
         // The index each binding's join reads, looked up once per rule rather than
         // once per subject.
         let joins = rule
@@ -293,8 +304,10 @@ fn build_indexes(
     rules: &RuleSet,
     facts: &FactStore,
     select: &impl Fn(&Rule) -> bool,
-) -> HashMap<String, Index> {
+) -> (HashMap<String, Index>, HashMap<String, String>) {
     let mut indexes: HashMap<String, Index> = HashMap::new();
+    // Indexes whose `on` paths went over their node budget (incomplete).
+    let mut failed: HashMap<String, String> = HashMap::new();
     for rule in rules.rules.iter().filter(|r| select(r)) {
         for b in &rule.bindings {
             if let BindingKind::Join(j) = &b.kind {
@@ -302,6 +315,7 @@ fn build_indexes(
                 if indexes.contains_key(&key) {
                     continue;
                 }
+                let _ = crate::select::take_limit_error();
                 let mut index = Index::new();
                 for (i, doc) in facts.of_kind(&j.kind).iter().enumerate() {
                     let Ok(pos) = u32::try_from(i) else { break };
@@ -323,11 +337,14 @@ fn build_indexes(
                         }
                     }
                 }
+                if let Some(e) = crate::select::take_limit_error() {
+                    failed.insert(key.clone(), format!("join on `{}`: {e}", j.kind));
+                }
                 indexes.insert(key, index);
             }
         }
     }
-    indexes
+    (indexes, failed)
 }
 
 /// Files `pos` under `key`, allocating the key only the first time it is seen.
@@ -500,23 +517,40 @@ impl<'a> Evaluator<'a, '_> {
     fn run(&mut self) {
         let rule = self.rule;
         for subject in self.facts.of_kind(&rule.subject_kind) {
-            let mut scope = Scope {
-                slots: Vec::with_capacity(rule.names.len()),
-            };
-            scope.slots.push(Slot::Ref(subject));
-            scope.slots.push(Slot::Ref(&rule.param_values));
-            if !holds(rule.filter.as_ref(), &scope) {
-                continue;
+            // A path that went over its node budget got its answers cut short:
+            // the subject's findings go, and the rule failed on it.
+            let (findings, errors) = (self.report.findings.len(), self.report.errors.len());
+            let _ = crate::select::take_limit_error();
+            self.subject(subject);
+            if let Some(e) = crate::select::take_limit_error() {
+                self.report.findings.truncate(findings);
+                self.report.errors.truncate(errors);
+                let scope = Scope {
+                    slots: vec![Slot::Ref(subject), Slot::Ref(&rule.param_values)],
+                };
+                self.error(&scope, e.to_string());
             }
-            match &rule.each {
-                None => self.candidate(scope),
-                Some(each) => {
-                    for element in each.path.path.query(subject) {
-                        let mut s = scope.clone();
-                        s.slots.push(Slot::Ref(element));
-                        if holds(each.filter.as_ref(), &s) {
-                            self.candidate(s);
-                        }
+        }
+    }
+
+    fn subject(&mut self, subject: &'a Value) {
+        let rule = self.rule;
+        let mut scope = Scope {
+            slots: Vec::with_capacity(rule.names.len()),
+        };
+        scope.slots.push(Slot::Ref(subject));
+        scope.slots.push(Slot::Ref(&rule.param_values));
+        if !holds(rule.filter.as_ref(), &scope) {
+            return;
+        }
+        match &rule.each {
+            None => self.candidate(scope),
+            Some(each) => {
+                for element in each.path.path.query(subject) {
+                    let mut s = scope.clone();
+                    s.slots.push(Slot::Ref(element));
+                    if holds(each.filter.as_ref(), &s) {
+                        self.candidate(s);
                     }
                 }
             }

@@ -80,7 +80,14 @@ impl ScopedPath {
                 None => Value::Null,
             }
         } else {
-            Value::Array(self.query(scope).into_iter().cloned().collect())
+            // Copied within the path's node budget (`$..*` holds each node
+            // within each of its ancestors).
+            match scope.slots.get(self.slot) {
+                Some(slot) if self.slot == 0 || !slot.value().is_null() => {
+                    self.path.values(slot.value())
+                }
+                _ => Value::Array(Vec::new()),
+            }
         }
     }
 }

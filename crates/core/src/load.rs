@@ -1389,16 +1389,13 @@ impl RuleDecoder<'_> {
             "endsWith" => Op::EndsWith(self.d.string(v, name)?),
             "regex" => {
                 let pattern = self.d.string(v, name)?;
-                match regex::RegexBuilder::new(&pattern)
-                    .size_limit(1 << 20)
-                    .build()
-                {
+                match crate::select::compile_regex(&pattern) {
                     Ok(re) => Op::Regex(Box::new(re)),
                     Err(e) => {
                         self.err(
                             v.pos,
                             LoadErrorKind::Regex {
-                                message: regex_message(&e),
+                                message: e.to_string(),
                                 pattern,
                             },
                         );
@@ -1656,26 +1653,7 @@ impl RuleDecoder<'_> {
     }
 }
 
-fn regex_message(e: &regex::Error) -> String {
-    // The regex crate's message spans several lines with a caret diagram; keep the
-    // last line, which says what is wrong.
-    let text = e.to_string();
-    text.lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with("error:"))
-        .map(|l| {
-            l.trim_start()
-                .trim_start_matches("error:")
-                .trim()
-                .to_string()
-        })
-        .unwrap_or(text)
-}
-
 /// Compiles a regex the way rule files do (for tests and tools).
 pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    regex::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| regex_message(&e))
+    crate::select::compile_regex(pattern).map_err(|e| e.to_string())
 }

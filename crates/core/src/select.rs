@@ -15,18 +15,44 @@
 //!
 //! General plans are walked segment by segment by this module (so that
 //! descendant segments with several selectors produce RFC order, which
-//! `jsonpath-rust` gets wrong). Filter selectors are compiled too: the logical
-//! structure (`&&`, `||`, `!`, parentheses), existence tests of singular queries
-//! (`@.a.b`, `$.a[0]`) and comparisons between singular queries and literals are
-//! evaluated directly on the document with RFC 9535 semantics (section 2.3.5.2);
-//! any other test or comparison (function calls, non-singular queries, literals
-//! a JSON number cannot hold) is handed to `jsonpath-rust`. See
-//! `docs/jsonpath.md` for the conformance status.
+//! `jsonpath-rust` gets wrong). Filter selectors are compiled too, and evaluated
+//! directly on the document with RFC 9535 semantics (section 2.3.5.2): the
+//! logical structure (`&&`, `||`, `!`, parentheses), existence tests,
+//! comparisons, and the functions `length()`, `count()`, `value()`, `match()`
+//! and `search()`, whose query arguments are walked like any query. `jsonpath-rust`
+//! evaluates filters only in [`JsonPath::query_fallback`], the reference of the
+//! differential tests. See `docs/jsonpath.md` for the conformance status.
+//!
+//! ## Bounds
+//!
+//! * A `match()` or `search()` pattern is compiled like a `regex:` matcher, with
+//!   [`compile_regex`]: at most [`MAX_REGEX_LEN`] bytes, [`MAX_REGEX_SIZE`] bytes
+//!   compiled and [`MAX_REGEX_DFA_SIZE`] bytes of DFA cache. A literal pattern is
+//!   compiled when the path is (an invalid one is a [`PathError::Regex`]); a
+//!   pattern read from the document goes through a small cache of compiled
+//!   patterns, and each one compiled costs [`REGEX_COMPILE_NODES`] of the
+//!   evaluation's node budget.
+//! * Descendant segments and segments of several selectors multiply:
+//!   `$..*..*..*..*` on a 110-level document of 861 bytes selects about 6
+//!   million nodes from 110. One evaluation of a general plan may therefore
+//!   visit and select at most [`JsonPath::MAX_NODES`] nodes, or
+//!   [`JsonPath::NODES_PER_DOCUMENT_NODE`] per node of the document when that is
+//!   more (counting every node each segment selects, every node a descendant
+//!   segment walks, every item a filter tests, the nodes of the queries inside
+//!   filters, and with [`JsonPath::values`] every node copied). Beyond it the
+//!   evaluation stops with a [`LimitError`]: [`JsonPath::try_query`] returns
+//!   it; [`JsonPath::query`], [`JsonPath::first`] and [`JsonPath::values`],
+//!   for callers that cannot return an error, return what they found and record
+//!   it for [`take_limit_error`] (the engine makes it an evaluation error of the
+//!   rule for the subject). A path whose work is linear in the document (a
+//!   single `..`, wildcards, filters of singular queries) never reaches the
+//!   bound; simple plans, which select every node at most once, are not counted.
 
+use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 use std::fmt;
 use std::ops::ControlFlow;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use jsonpath_rust::parser::errors::JsonPathError;
 use jsonpath_rust::parser::model::{
@@ -36,6 +62,7 @@ use jsonpath_rust::parser::model::{
 use jsonpath_rust::parser::parse_json_path;
 use jsonpath_rust::query::Query;
 use jsonpath_rust::query::state::State;
+use regex::Regex;
 use serde_json::Value;
 
 /// A compiled JSONPath query (RFC 9535).
@@ -95,11 +122,14 @@ enum Fast {
     Not(Box<Fast>),
     /// An existence test of a singular query: true when it selects a node.
     Exists(SingularPath),
+    /// An existence test of any other query.
+    ExistsQuery(SubQuery),
     /// A comparison, RFC 9535 section 2.3.5.2.2.
     Compare(Op, Operand, Operand),
-    /// Anything else (function expressions, non-singular test queries, literals
-    /// that are not JSON numbers): evaluated by `jsonpath-rust`.
-    Slow(FilterAtom),
+    /// `match()` or `search()`.
+    Regex(Box<RegexTest>),
+    /// A test the type check leaves impossible (kept total rather than panic).
+    False,
 }
 
 /// A singular query inside a filter: from `@` (or `$` when `root`), names
@@ -110,11 +140,63 @@ struct SingularPath {
     steps: Box<[Step]>,
 }
 
-/// One side of a comparison.
+/// A query inside a filter (a function's `NodesType` argument, or a test):
+/// from `@` (or `$` when `root`).
+#[derive(Clone, Debug)]
+struct SubQuery {
+    root: bool,
+    segments: Arc<[Seg]>,
+}
+
+/// A value in a filter: a comparison's side, or a function's `ValueType`
+/// argument.
 #[derive(Clone, Debug)]
 enum Operand {
     Literal(Value),
+    /// A number literal too large for a JSON number (`1e999`): positive or
+    /// negative infinity.
+    Infinite {
+        negative: bool,
+    },
     Path(SingularPath),
+    Function(Box<ValueFn>),
+    /// Nothing, for arguments the type check leaves impossible.
+    Nothing,
+}
+
+/// The functions whose result is a value (RFC 9535 section 2.4.4 to 2.4.8).
+#[derive(Clone, Debug)]
+enum ValueFn {
+    Length(Operand),
+    Count(SubQuery),
+    Value(SubQuery),
+}
+
+/// `match()` (the whole string) or `search()` (a substring).
+#[derive(Clone, Debug)]
+struct RegexTest {
+    subject: Operand,
+    pattern: Pattern,
+    search: bool,
+}
+
+/// The pattern of `match()` or `search()`.
+#[derive(Clone, Debug)]
+enum Pattern {
+    /// A string literal, compiled with the path.
+    Compiled(Arc<Regex>),
+    /// A literal that is not a string: never matches.
+    Never,
+    /// Read from the document, compiled through [`dynamic_regex`].
+    Dynamic(Operand),
+}
+
+/// What an [`Operand`] evaluates to.
+enum Resolved<'a> {
+    Nothing,
+    Node(&'a Value),
+    Owned(Value),
+    Infinite { negative: bool },
 }
 
 /// A comparison operator.
@@ -131,7 +213,7 @@ enum Op {
 /// How filter selectors are evaluated.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Eval {
-    /// Directly where compiled, `jsonpath-rust` for [`Fast::Slow`] atoms.
+    /// Directly, as compiled.
     Fast,
     /// Every test and comparison by `jsonpath-rust` (differential testing).
     Fallback,
@@ -174,6 +256,40 @@ pub enum PathError {
         /// Byte offset in the query where the problem was found, if known.
         offset: Option<usize>,
     },
+    /// A `match()` or `search()` pattern that does not compile within the
+    /// limits of [`compile_regex`].
+    #[error("invalid JSONPath `{query}`: the pattern `{pattern}` of `{function}()`: {reason}")]
+    Regex {
+        /// The query.
+        query: String,
+        /// `match` or `search`.
+        function: &'static str,
+        /// The pattern (shortened like [`PathError::TooLong`]'s query).
+        pattern: String,
+        /// Why it does not compile.
+        reason: String,
+        /// Byte offset of the pattern in the query, if found.
+        offset: Option<usize>,
+    },
+}
+
+/// An evaluation that visited and selected more nodes than its budget allows
+/// (see the module documentation).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("JSONPath `{path}` visits more than {limit} nodes, its limit on this document")]
+pub struct LimitError {
+    /// The query, shortened like [`PathError::TooLong`]'s.
+    pub path: String,
+    /// The limit that was reached: [`JsonPath::MAX_NODES`], or
+    /// [`JsonPath::NODES_PER_DOCUMENT_NODE`] per node of the document.
+    pub limit: u64,
+}
+
+impl LimitError {
+    /// Advice on how to fix the path, for display below the error.
+    pub fn help(&self) -> &'static str {
+        HELP_LIMIT
+    }
 }
 
 const HELP_START: &str = "paths start with `$`; quote names with dots like `$.metadata.labels['app.kubernetes.io/name']`";
@@ -183,6 +299,8 @@ const HELP_NESTED_FILTER: &str = "name the member to filter, e.g. `@.items[?@ > 
 const HELP_TOO_LONG: &str =
     "split the selection into several shorter paths or conditions of the rule";
 const HELP_TOO_DEEP: &str = "flatten the query: every `[`, `(` and nested filter adds a level";
+const HELP_REGEX: &str = "patterns are I-Regexps (RFC 9485), as in `match(@.name, 'web-[0-9]+')`; a pattern may be 4096 bytes long and compile to 1 MiB (a repetition such as `\\w{1000}` compiles to much more than it reads)";
+const HELP_LIMIT: &str = "each `..` and each list of selectors multiplies the nodes a path visits: name the members on the way (`$.spec.containers[*].image` rather than `$..*..image`), or use a single `..`";
 
 /// Reason used when a filter selector is applied directly to `@` in a filter.
 const NESTED_FILTER_REASON: &str = "a filter selector applied directly to `@` (as in `@[?…]` or `@..[?…]`) is not supported inside a filter nested in another filter";
@@ -191,7 +309,7 @@ impl PathError {
     /// The byte offset in the query where the problem was found, when known.
     pub fn offset(&self) -> Option<usize> {
         match self {
-            PathError::Syntax { offset, .. } => *offset,
+            PathError::Syntax { offset, .. } | PathError::Regex { offset, .. } => *offset,
             PathError::TooLong { .. } | PathError::TooDeep { .. } => None,
         }
     }
@@ -201,6 +319,7 @@ impl PathError {
         match self {
             PathError::TooLong { .. } => Some(HELP_TOO_LONG),
             PathError::TooDeep { .. } => Some(HELP_TOO_DEEP),
+            PathError::Regex { .. } => Some(HELP_REGEX),
             PathError::Syntax { query, reason, .. } => {
                 if !query.trim_start().starts_with('$') {
                     Some(HELP_START)
@@ -221,6 +340,17 @@ impl JsonPath {
     pub const MAX_LEN: usize = 1024;
     /// The deepest accepted nesting of `[` and `(` (string literals excluded).
     pub const MAX_DEPTH: usize = 32;
+    /// The nodes one evaluation may visit and select at least, whatever the
+    /// document: about 8 MB of references and a few tens of milliseconds, and
+    /// thousands of times what a rule's path needs on a Kubernetes object
+    /// (hundreds of nodes) or an AWS API document (thousands).
+    pub const MAX_NODES: u64 = 1_000_000;
+    /// On a document larger than [`JsonPath::MAX_NODES`] / 4 nodes, the nodes
+    /// one evaluation may visit and select per node of the document: enough for
+    /// `$..*` (each node visited, then selected) and for a filter or a second
+    /// `..` below a first one, so that `rulerun query` reads a whole snapshot,
+    /// while a path that multiplies stays within a few times the document.
+    pub const NODES_PER_DOCUMENT_NODE: u64 = 4;
 
     /// Compiles an RFC 9535 JSONPath query.
     ///
@@ -228,7 +358,8 @@ impl JsonPath {
     ///
     /// [`PathError::TooLong`] or [`PathError::TooDeep`] when the query exceeds
     /// the caps (checked before parsing), [`PathError::Syntax`] when it is not
-    /// a valid RFC 9535 query.
+    /// a valid RFC 9535 query, [`PathError::Regex`] when a `match()` or
+    /// `search()` pattern written in it does not compile.
     pub fn parse(src: &str) -> Result<JsonPath, PathError> {
         if src.len() > Self::MAX_LEN {
             return Err(PathError::TooLong {
@@ -243,7 +374,7 @@ impl JsonPath {
             offset: needle.and_then(|n| src.find(n)),
             reason,
         })?;
-        Ok(compile(src, ast))
+        compile(src, ast)
     }
 
     /// The query as written.
@@ -264,7 +395,53 @@ impl JsonPath {
     }
 
     /// The nodelist, in document order as RFC 9535 defines.
+    ///
+    /// # Errors
+    ///
+    /// [`LimitError`] when the evaluation exceeds its node budget.
+    pub fn try_query<'a>(&self, doc: &'a Value) -> Result<Vec<&'a Value>, LimitError> {
+        let budget = Budget::new(doc);
+        let nodes = self.query_within(doc, Eval::Fast, &budget);
+        match budget.exceeded() {
+            Some(limit) => Err(self.limit_error(limit)),
+            None => Ok(nodes),
+        }
+    }
+
+    /// The nodelist, like [`JsonPath::try_query`]; past the node budget, the
+    /// nodes found so far, and the error is recorded for [`take_limit_error`].
     pub fn query<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
+        let budget = Budget::new(doc);
+        let nodes = self.query_within(doc, Eval::Fast, &budget);
+        if let Some(limit) = budget.exceeded() {
+            record(self.limit_error(limit));
+        }
+        nodes
+    }
+
+    /// The nodelist as one JSON array, each node copied; the copies count
+    /// against the node budget. Past it, `null`, and the error is recorded for
+    /// [`take_limit_error`].
+    pub fn values(&self, doc: &Value) -> Value {
+        let budget = Budget::new(doc);
+        let nodes = self.query_within(doc, Eval::Fast, &budget);
+        let mut items = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            match copy_within(node, &budget) {
+                Some(v) => items.push(v),
+                None => break,
+            }
+        }
+        match budget.exceeded() {
+            Some(limit) => {
+                record(self.limit_error(limit));
+                Value::Null
+            }
+            None => Value::Array(items),
+        }
+    }
+
+    fn query_within<'a>(&self, doc: &'a Value, eval: Eval, budget: &Budget<'_>) -> Vec<&'a Value> {
         match &self.plan {
             Plan::Simple(steps) => {
                 if self.singular {
@@ -280,12 +457,19 @@ impl JsonPath {
             }
             Plan::General(segments) => {
                 let mut out = Vec::new();
-                let _ = walk(segments, doc, doc, Eval::Fast, &mut |v| {
+                let _ = walk(segments, doc, doc, eval, budget, &mut |v| {
                     out.push(v);
                     ControlFlow::Continue(())
                 });
                 out
             }
+        }
+    }
+
+    fn limit_error(&self, limit: u64) -> LimitError {
+        LimitError {
+            path: abbreviate(&self.src),
+            limit,
         }
     }
 
@@ -294,30 +478,23 @@ impl JsonPath {
     /// for differential tests of the direct evaluation.
     #[doc(hidden)]
     pub fn query_fallback<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
-        match &self.plan {
-            Plan::Simple(_) => self.query(doc),
-            Plan::General(segments) => {
-                let mut out = Vec::new();
-                let _ = walk(segments, doc, doc, Eval::Fallback, &mut |v| {
-                    out.push(v);
-                    ControlFlow::Continue(())
-                });
-                out
-            }
-        }
+        self.query_within(doc, Eval::Fallback, &Budget::new(doc))
     }
 
     /// The tests and comparisons of the query's filters (not those nested in
     /// the queries of a filter) that are evaluated directly, and those handed to
-    /// `jsonpath-rust`.
+    /// `jsonpath-rust` (none since functions are evaluated directly too).
     #[doc(hidden)]
     pub fn filter_atoms(&self) -> (usize, usize) {
         fn count(f: &Fast, n: &mut (usize, usize)) {
             match f {
                 Fast::Or(fs) | Fast::And(fs) => fs.iter().for_each(|f| count(f, n)),
                 Fast::Not(f) => count(f, n),
-                Fast::Exists(_) | Fast::Compare(..) => n.0 += 1,
-                Fast::Slow(_) => n.1 += 1,
+                Fast::Exists(_)
+                | Fast::ExistsQuery(_)
+                | Fast::Compare(..)
+                | Fast::Regex(_)
+                | Fast::False => n.0 += 1,
             }
         }
         fn seg(s: &Seg, n: &mut (usize, usize)) {
@@ -339,24 +516,70 @@ impl JsonPath {
         n
     }
 
-    /// The first node, without building the whole list when avoidable.
+    /// The first node, without building the whole list when avoidable; past
+    /// the node budget, `None`, and the error is recorded for
+    /// [`take_limit_error`].
     pub fn first<'a>(&self, doc: &'a Value) -> Option<&'a Value> {
+        match self.try_first(doc) {
+            Ok(found) => found,
+            Err(e) => {
+                record(e);
+                None
+            }
+        }
+    }
+
+    /// The first node, without building the whole list when avoidable.
+    ///
+    /// # Errors
+    ///
+    /// [`LimitError`] when the evaluation exceeds its node budget before it
+    /// finds a node.
+    pub fn try_first<'a>(&self, doc: &'a Value) -> Result<Option<&'a Value>, LimitError> {
         let mut found = None;
         let mut take = |v| {
             found = Some(v);
             ControlFlow::Break(())
         };
         match &self.plan {
-            Plan::Simple(steps) if self.singular => return simple_singular(steps, doc),
+            Plan::Simple(steps) if self.singular => return Ok(simple_singular(steps, doc)),
             Plan::Simple(steps) => {
                 let _ = simple_walk(steps, doc, &mut take);
             }
             Plan::General(segments) => {
-                let _ = walk(segments, doc, doc, Eval::Fast, &mut take);
+                let budget = Budget::new(doc);
+                let _ = walk(segments, doc, doc, Eval::Fast, &budget, &mut take);
+                if let Some(limit) = budget.exceeded() {
+                    return Err(self.limit_error(limit));
+                }
             }
         }
-        found
+        Ok(found)
     }
+}
+
+thread_local! {
+    /// The first node budget exceeded on this thread since [`take_limit_error`]
+    /// was last called.
+    static EXCEEDED: RefCell<Option<LimitError>> = const { RefCell::new(None) };
+}
+
+fn record(e: LimitError) {
+    EXCEEDED.with(|x| {
+        let mut x = x.borrow_mut();
+        if x.is_none() {
+            *x = Some(e);
+        }
+    });
+}
+
+/// The first node budget exceeded on this thread by [`JsonPath::query`],
+/// [`JsonPath::first`] or [`JsonPath::values`] since the last call, which
+/// clears it. Callers that evaluate through those take it after a unit of work
+/// (the engine: after each subject) and report the unit as failed, since the
+/// answers it got were cut short.
+pub fn take_limit_error() -> Option<LimitError> {
+    EXCEEDED.with(|x| x.borrow_mut().take())
 }
 
 /// One step of a query as field projection sees it (see [`crate::projection`]).
@@ -438,7 +661,7 @@ impl std::hash::Hash for JsonPath {
 // ---------------------------------------------------------------------------
 // Compilation
 
-fn compile(src: &str, ast: JpQuery) -> JsonPath {
+fn compile(src: &str, ast: JpQuery) -> Result<JsonPath, PathError> {
     let singular = ast
         .segments
         .iter()
@@ -455,61 +678,67 @@ fn compile(src: &str, ast: JpQuery) -> JsonPath {
         .collect();
     let plan = match simple {
         Some(steps) => Plan::Simple(steps.into_boxed_slice()),
-        None => Plan::General(ast.segments.into_iter().map(compile_segment).collect()),
+        None => Plan::General(
+            ast.segments
+                .into_iter()
+                .map(|s| compile_segment(src, s))
+                .collect::<Result<_, _>>()?,
+        ),
     };
-    JsonPath {
+    Ok(JsonPath {
         src: src.into(),
         plan,
         singular,
-    }
+    })
 }
 
-fn compile_segment(segment: Segment) -> Seg {
-    match segment {
-        Segment::Selector(s) => Seg::Child(Box::new([compile_selector(s)])),
-        Segment::Selectors(ss) => Seg::Child(ss.into_iter().map(compile_selector).collect()),
-        Segment::Descendant(inner) => Seg::Descendant(Box::new(compile_segment(*inner))),
-    }
+fn compile_segment(src: &str, segment: Segment) -> Result<Seg, PathError> {
+    Ok(match segment {
+        Segment::Selector(s) => Seg::Child(Box::new([compile_selector(src, s)?])),
+        Segment::Selectors(ss) => Seg::Child(
+            ss.into_iter()
+                .map(|s| compile_selector(src, s))
+                .collect::<Result<_, _>>()?,
+        ),
+        Segment::Descendant(inner) => Seg::Descendant(Box::new(compile_segment(src, *inner)?)),
+    })
 }
 
-fn compile_selector(selector: Selector) -> Sel {
-    match selector {
+fn compile_segments(src: &str, segments: &[Segment]) -> Result<Arc<[Seg]>, PathError> {
+    segments
+        .iter()
+        .map(|s| compile_segment(src, s.clone()))
+        .collect()
+}
+
+fn compile_selector(src: &str, selector: Selector) -> Result<Sel, PathError> {
+    Ok(match selector {
         Selector::Name(n) => Sel::Name(n.into()),
         Selector::Index(i) => Sel::Index(i),
         Selector::Wildcard => Sel::Wildcard,
         Selector::Slice(start, end, step) => Sel::Slice(start, end, step),
         Selector::Filter(ast) => Sel::Filter(Box::new(FilterPlan {
-            fast: compile_filter(&ast),
+            fast: compile_filter(src, &ast)?,
             ast,
         })),
-    }
+    })
 }
 
-fn compile_filter(filter: &Filter) -> Fast {
-    match filter {
-        Filter::Or(fs) => Fast::Or(fs.iter().map(compile_filter).collect()),
-        Filter::And(fs) => Fast::And(fs.iter().map(compile_filter).collect()),
-        Filter::Atom(FilterAtom::Filter { expr, not }) => negate(compile_filter(expr), *not),
-        Filter::Atom(atom) => compile_atom(atom).unwrap_or_else(|| Fast::Slow(atom.clone())),
-    }
-}
-
-fn negate(f: Fast, not: bool) -> Fast {
-    if not { Fast::Not(Box::new(f)) } else { f }
-}
-
-/// A test or comparison that can be evaluated directly, or `None`.
-fn compile_atom(atom: &FilterAtom) -> Option<Fast> {
-    match atom {
-        FilterAtom::Test { expr, not } => {
-            let path = match &**expr {
-                Test::RelQuery(segments) => singular_path(false, segments)?,
-                Test::AbsQuery(q) => singular_path(true, &q.segments)?,
-                Test::Function(_) => return None,
-            };
-            Some(negate(Fast::Exists(path), *not))
-        }
-        FilterAtom::Comparison(c) => {
+fn compile_filter(src: &str, filter: &Filter) -> Result<Fast, PathError> {
+    Ok(match filter {
+        Filter::Or(fs) => Fast::Or(
+            fs.iter()
+                .map(|f| compile_filter(src, f))
+                .collect::<Result<_, _>>()?,
+        ),
+        Filter::And(fs) => Fast::And(
+            fs.iter()
+                .map(|f| compile_filter(src, f))
+                .collect::<Result<_, _>>()?,
+        ),
+        Filter::Atom(FilterAtom::Filter { expr, not }) => negate(compile_filter(src, expr)?, *not),
+        Filter::Atom(FilterAtom::Test { expr, not }) => negate(compile_test(src, expr)?, *not),
+        Filter::Atom(FilterAtom::Comparison(c)) => {
             let (op, lhs, rhs) = match &**c {
                 Comparison::Eq(l, r) => (Op::Eq, l, r),
                 Comparison::Ne(l, r) => (Op::Ne, l, r),
@@ -518,10 +747,83 @@ fn compile_atom(atom: &FilterAtom) -> Option<Fast> {
                 Comparison::Gt(l, r) => (Op::Gt, l, r),
                 Comparison::Gte(l, r) => (Op::Ge, l, r),
             };
-            Some(Fast::Compare(op, operand(lhs)?, operand(rhs)?))
+            Fast::Compare(op, comparable(src, lhs)?, comparable(src, rhs)?)
         }
-        FilterAtom::Filter { .. } => None,
-    }
+    })
+}
+
+fn negate(f: Fast, not: bool) -> Fast {
+    if not { Fast::Not(Box::new(f)) } else { f }
+}
+
+/// A test expression: an existence test, or a function returning a logical
+/// value.
+fn compile_test(src: &str, test: &Test) -> Result<Fast, PathError> {
+    Ok(match test {
+        Test::RelQuery(segments) => match singular_path(false, segments) {
+            Some(path) => Fast::Exists(path),
+            None => Fast::ExistsQuery(sub_query(src, false, segments)?),
+        },
+        Test::AbsQuery(q) => match singular_path(true, &q.segments) {
+            Some(path) => Fast::Exists(path),
+            None => Fast::ExistsQuery(sub_query(src, true, &q.segments)?),
+        },
+        Test::Function(f) => match &**f {
+            TestFunction::Match(subject, pattern) => regex_test(src, subject, pattern, false)?,
+            TestFunction::Search(subject, pattern) => regex_test(src, subject, pattern, true)?,
+            _ => Fast::False,
+        },
+    })
+}
+
+fn sub_query(src: &str, root: bool, segments: &[Segment]) -> Result<SubQuery, PathError> {
+    Ok(SubQuery {
+        root,
+        segments: compile_segments(src, segments)?,
+    })
+}
+
+fn regex_test(
+    src: &str,
+    subject: &FnArg,
+    pattern: &FnArg,
+    search: bool,
+) -> Result<Fast, PathError> {
+    let function = if search { "search" } else { "match" };
+    let pattern = match pattern {
+        FnArg::Literal(Literal::String(p)) => match compile_regex(&i_regexp(p, search)) {
+            Ok(re) => Pattern::Compiled(Arc::new(re)),
+            Err(e) => {
+                let too_long = matches!(e, RegexError::TooLong { .. });
+                return Err(PathError::Regex {
+                    query: src.to_owned(),
+                    function,
+                    pattern: abbreviate(p),
+                    reason: if too_long {
+                        // The length of the pattern as written, not translated.
+                        RegexError::TooLong {
+                            len: p.len(),
+                            max: MAX_REGEX_LEN,
+                        }
+                        .to_string()
+                    } else {
+                        e.to_string()
+                    },
+                    offset: [format!("'{p}'"), format!("\"{p}\"")]
+                        .iter()
+                        .find_map(|quoted| src.find(quoted.as_str()))
+                        .or_else(|| src.find(function)),
+                });
+            }
+        },
+        FnArg::Literal(_) => Pattern::Never,
+        other => Pattern::Dynamic(value_arg_operand(src, other)?),
+    };
+    Ok(Fast::Regex(Box::new(RegexTest {
+        subject: value_arg_operand(src, subject)?,
+        pattern,
+        search,
+    })))
 }
 
 /// The steps of a singular query (one name or index selector per segment).
@@ -542,7 +844,24 @@ fn singular_path(root: bool, segments: &[Segment]) -> Option<SingularPath> {
     Some(SingularPath { root, steps })
 }
 
-fn operand(c: &Comparable) -> Option<Operand> {
+fn literal(lit: &Literal) -> Operand {
+    Operand::Literal(match lit {
+        Literal::Int(i) => Value::from(*i),
+        Literal::Float(f) => match serde_json::Number::from_f64(*f) {
+            Some(n) => Value::Number(n),
+            None => {
+                return Operand::Infinite {
+                    negative: f.is_sign_negative(),
+                };
+            }
+        },
+        Literal::String(s) => Value::String(s.clone()),
+        Literal::Bool(b) => Value::Bool(*b),
+        Literal::Null => Value::Null,
+    })
+}
+
+fn comparable(src: &str, c: &Comparable) -> Result<Operand, PathError> {
     let steps = |segments: &[SingularQuerySegment]| -> Box<[Step]> {
         segments
             .iter()
@@ -552,15 +871,8 @@ fn operand(c: &Comparable) -> Option<Operand> {
             })
             .collect()
     };
-    Some(match c {
-        Comparable::Literal(lit) => Operand::Literal(match lit {
-            Literal::Int(i) => Value::from(*i),
-            // Not finite: left to jsonpath-rust, as before.
-            Literal::Float(f) => Value::Number(serde_json::Number::from_f64(*f)?),
-            Literal::String(s) => Value::String(s.clone()),
-            Literal::Bool(b) => Value::Bool(*b),
-            Literal::Null => Value::Null,
-        }),
+    Ok(match c {
+        Comparable::Literal(lit) => literal(lit),
         Comparable::SingularQuery(SingularQuery::Current(segments)) => {
             Operand::Path(SingularPath {
                 root: false,
@@ -571,8 +883,193 @@ fn operand(c: &Comparable) -> Option<Operand> {
             root: true,
             steps: steps(segments),
         }),
-        Comparable::Function(_) => return None,
+        Comparable::Function(f) => value_function(src, f)?,
     })
+}
+
+/// A function whose result is a value, as an operand.
+fn value_function(src: &str, f: &TestFunction) -> Result<Operand, PathError> {
+    let nodes = |arg: &FnArg| -> Result<Option<SubQuery>, PathError> {
+        Ok(match arg {
+            FnArg::Test(test) => match &**test {
+                Test::RelQuery(segments) => Some(sub_query(src, false, segments)?),
+                Test::AbsQuery(q) => Some(sub_query(src, true, &q.segments)?),
+                Test::Function(_) => None,
+            },
+            FnArg::Literal(_) | FnArg::Filter(_) => None,
+        })
+    };
+    let function = match f {
+        TestFunction::Length(arg) => ValueFn::Length(value_arg_operand(src, arg)?),
+        TestFunction::Count(arg) => match nodes(arg)? {
+            Some(q) => ValueFn::Count(q),
+            None => return Ok(Operand::Nothing),
+        },
+        TestFunction::Value(arg) => match nodes(arg)? {
+            Some(q) => ValueFn::Value(q),
+            None => return Ok(Operand::Nothing),
+        },
+        TestFunction::Match(..) | TestFunction::Search(..) | TestFunction::Custom(..) => {
+            return Ok(Operand::Nothing);
+        }
+    };
+    Ok(Operand::Function(Box::new(function)))
+}
+
+/// A `ValueType` argument: a literal, a singular query or a function.
+fn value_arg_operand(src: &str, arg: &FnArg) -> Result<Operand, PathError> {
+    Ok(match arg {
+        FnArg::Literal(lit) => literal(lit),
+        FnArg::Test(test) => match &**test {
+            Test::RelQuery(segments) => match singular_path(false, segments) {
+                Some(path) => Operand::Path(path),
+                None => {
+                    Operand::Function(Box::new(ValueFn::Value(sub_query(src, false, segments)?)))
+                }
+            },
+            Test::AbsQuery(q) => match singular_path(true, &q.segments) {
+                Some(path) => Operand::Path(path),
+                None => {
+                    Operand::Function(Box::new(ValueFn::Value(sub_query(src, true, &q.segments)?)))
+                }
+            },
+            Test::Function(f) => value_function(src, f)?,
+        },
+        FnArg::Filter(_) => Operand::Nothing,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Regular expressions
+
+/// The longest regular expression rulerun compiles, in bytes: `regex:`
+/// matchers, and `match()` and `search()` patterns.
+pub const MAX_REGEX_LEN: usize = 4096;
+/// The most memory a compiled regular expression may take, in bytes (its
+/// program: a short pattern such as `\w{500}` can take megabytes).
+pub const MAX_REGEX_SIZE: usize = 1 << 20;
+/// The most memory the lazy DFA of a regular expression may cache while
+/// matching, in bytes.
+pub const MAX_REGEX_DFA_SIZE: usize = 1 << 20;
+/// Patterns read from documents whose compiled form is kept.
+const DYNAMIC_REGEX_CACHE: usize = 32;
+/// The node budget one pattern read from a document costs to compile (a
+/// compilation within [`MAX_REGEX_SIZE`] takes up to tens of milliseconds, as
+/// long as walking this many nodes).
+pub const REGEX_COMPILE_NODES: u64 = 100_000;
+
+/// Why a regular expression was refused.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum RegexError {
+    /// Longer than [`MAX_REGEX_LEN`].
+    #[error("the pattern is {len} bytes long, more than {max}")]
+    TooLong {
+        /// The pattern's length.
+        len: usize,
+        /// [`MAX_REGEX_LEN`].
+        max: usize,
+    },
+    /// Not a valid regular expression, or larger than [`MAX_REGEX_SIZE`]
+    /// compiled.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Compiles a regular expression within the limits every pattern rulerun
+/// compiles has: [`MAX_REGEX_LEN`], [`MAX_REGEX_SIZE`], [`MAX_REGEX_DFA_SIZE`].
+///
+/// # Errors
+///
+/// [`RegexError`] when the pattern is too long, invalid or too large compiled.
+pub fn compile_regex(pattern: &str) -> Result<Regex, RegexError> {
+    if pattern.len() > MAX_REGEX_LEN {
+        return Err(RegexError::TooLong {
+            len: pattern.len(),
+            max: MAX_REGEX_LEN,
+        });
+    }
+    regex::RegexBuilder::new(pattern)
+        .size_limit(MAX_REGEX_SIZE)
+        .dfa_size_limit(MAX_REGEX_DFA_SIZE)
+        .build()
+        .map_err(|e| RegexError::Invalid(regex_message(&e)))
+}
+
+/// The one-line reason of a `regex` error (its rendering spans several lines
+/// with the pattern and a caret).
+fn regex_message(e: &regex::Error) -> String {
+    // The last `error:` line says what is wrong (a pattern compiled too large
+    // has one line only).
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with("error:"))
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches("error:")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or(text)
+}
+
+/// Translates an I-Regexp (RFC 9485) into the syntax of the `regex` crate: a
+/// `.` outside a character class matches any character but `\n` and `\r`
+/// (RFC 9485 section 5.3), and `match()` anchors the whole pattern.
+fn i_regexp(pattern: &str, search: bool) -> String {
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut chars = pattern.chars();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(escaped) = chars.next() {
+                    out.push(escaped);
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            '.' if !in_class => out.push_str(r"[^\n\r]"),
+            _ => out.push(c),
+        }
+    }
+    if search { out } else { format!("^(?:{out})$") }
+}
+
+/// Compiled patterns read from documents, most recent last.
+type RegexCache = Vec<(Box<str>, bool, Option<Arc<Regex>>)>;
+static DYNAMIC: Mutex<RegexCache> = Mutex::new(Vec::new());
+
+/// A pattern read from the document, compiled once per distinct pattern while
+/// it stays among the [`DYNAMIC_REGEX_CACHE`] most recent; `None` when it does
+/// not compile (the test is false) or the budget cannot pay for compiling it.
+fn dynamic_regex(pattern: &str, search: bool, budget: &Budget<'_>) -> Option<Arc<Regex>> {
+    {
+        let cache = DYNAMIC.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, re)) = cache
+            .iter()
+            .find(|(p, s, _)| **p == *pattern && *s == search)
+        {
+            return re.clone();
+        }
+    }
+    if pattern.len() > MAX_REGEX_LEN || !budget.spend(REGEX_COMPILE_NODES) {
+        return None;
+    }
+    let re = compile_regex(&i_regexp(pattern, search)).ok().map(Arc::new);
+    let mut cache = DYNAMIC.lock().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= DYNAMIC_REGEX_CACHE {
+        cache.remove(0);
+    }
+    cache.push((pattern.into(), search, re.clone()));
+    re
 }
 
 /// Resolves an RFC 9535 index (negative counts from the end) in an array.
@@ -633,28 +1130,130 @@ fn simple_walk<'a>(
 }
 
 // ---------------------------------------------------------------------------
+// The node budget
+
+/// What one evaluation may still visit and select (see the module docs).
+struct Budget<'d> {
+    left: Cell<u64>,
+    limit: Cell<u64>,
+    /// The document, counted once if [`JsonPath::MAX_NODES`] runs out.
+    doc: &'d Value,
+    grown: Cell<bool>,
+    exceeded: Cell<bool>,
+}
+
+impl<'d> Budget<'d> {
+    fn new(doc: &'d Value) -> Self {
+        Budget {
+            left: Cell::new(JsonPath::MAX_NODES),
+            limit: Cell::new(JsonPath::MAX_NODES),
+            doc,
+            grown: Cell::new(false),
+            exceeded: Cell::new(false),
+        }
+    }
+
+    /// Spends `n` nodes; false, and from then on always, when they are not
+    /// left.
+    fn spend(&self, n: u64) -> bool {
+        if self.exceeded.get() {
+            return false;
+        }
+        if n <= self.left.get() {
+            self.left.set(self.left.get() - n);
+            return true;
+        }
+        if !self.grown.get() {
+            // A large document: its size sets the limit.
+            self.grown.set(true);
+            let allowed = count_nodes(self.doc).saturating_mul(JsonPath::NODES_PER_DOCUMENT_NODE);
+            if allowed > self.limit.get() {
+                self.left
+                    .set(self.left.get() + (allowed - self.limit.get()));
+                self.limit.set(allowed);
+                return self.spend(n);
+            }
+        }
+        self.left.set(0);
+        self.exceeded.set(true);
+        false
+    }
+
+    /// The limit, if it was exceeded.
+    fn exceeded(&self) -> Option<u64> {
+        self.exceeded.get().then(|| self.limit.get())
+    }
+}
+
+/// The number of nodes of `doc` (itself and every value below it).
+fn count_nodes(doc: &Value) -> u64 {
+    let mut n: u64 = 0;
+    let mut stack = vec![doc];
+    while let Some(v) = stack.pop() {
+        n += 1;
+        match v {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    n
+}
+
+/// A copy of `node`, each node copied spending one of the budget; `None` when
+/// it runs out.
+fn copy_within(node: &Value, budget: &Budget<'_>) -> Option<Value> {
+    if !budget.spend(count_nodes_upto(node, budget.left.get().saturating_add(1))) {
+        return None;
+    }
+    Some(node.clone())
+}
+
+/// The number of nodes of `doc`, counting no further than `cap`.
+fn count_nodes_upto(doc: &Value, cap: u64) -> u64 {
+    let mut n: u64 = 0;
+    let mut stack = vec![doc];
+    while let Some(v) = stack.pop() {
+        n += 1;
+        if n >= cap {
+            return n;
+        }
+        match v {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    n
+}
+
+// ---------------------------------------------------------------------------
 // General evaluation
 
 /// Applies `segments` to `node`, calling `out` on every resulting node in
-/// RFC 9535 order; stops early when `out` breaks.
+/// RFC 9535 order; stops early when `out` breaks or the budget runs out.
 fn walk<'a>(
     segments: &[Seg],
     node: &'a Value,
     root: &'a Value,
     eval: Eval,
+    budget: &Budget<'_>,
     out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let Some((segment, rest)) = segments.split_first() else {
         return out(node);
     };
-    let mut next = |child: &'a Value| walk(rest, child, root, eval, out);
+    let mut next = |child: &'a Value| walk(rest, child, root, eval, budget, out);
     match segment {
         Seg::Descendant(inner) => {
             // Pre-order over the node and its descendants, without recursion
             // so that deep documents cannot exhaust the stack here.
             let mut stack = vec![node];
             while let Some(current) = stack.pop() {
-                apply_segment(inner, current, root, eval, &mut next)?;
+                if !budget.spend(1) {
+                    return ControlFlow::Break(());
+                }
+                apply_segment(inner, current, root, eval, budget, &mut next)?;
                 match current {
                     Value::Array(array) => stack.extend(array.iter().rev()),
                     Value::Object(map) => stack.extend(map.values().rev()),
@@ -663,7 +1262,7 @@ fn walk<'a>(
             }
             ControlFlow::Continue(())
         }
-        Seg::Child(_) => apply_segment(segment, node, root, eval, &mut next),
+        Seg::Child(_) => apply_segment(segment, node, root, eval, budget, &mut next),
     }
 }
 
@@ -673,17 +1272,18 @@ fn apply_segment<'a>(
     node: &'a Value,
     root: &'a Value,
     eval: Eval,
+    budget: &Budget<'_>,
     out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     match segment {
         Seg::Child(selectors) => {
             for selector in selectors.iter() {
-                apply_selector(selector, node, root, eval, out)?;
+                apply_selector(selector, node, root, eval, budget, out)?;
             }
             ControlFlow::Continue(())
         }
         // The parser never nests descendant segments; treat it as written.
-        Seg::Descendant(_) => walk(std::slice::from_ref(segment), node, root, eval, out),
+        Seg::Descendant(_) => walk(std::slice::from_ref(segment), node, root, eval, budget, out),
     }
 }
 
@@ -692,38 +1292,60 @@ fn apply_selector<'a>(
     node: &'a Value,
     root: &'a Value,
     eval: Eval,
+    budget: &Budget<'_>,
     out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
+    // Every node selected, and every item a filter tests, costs one.
+    let emit = |child: &'a Value, out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>| {
+        if budget.spend(1) {
+            out(child)
+        } else {
+            ControlFlow::Break(())
+        }
+    };
+    let test = |filter: &FilterPlan,
+                child: &'a Value,
+                out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>| {
+        if !budget.spend(1) {
+            return ControlFlow::Break(());
+        }
+        let pass = filter.test(child, root, eval, budget);
+        if budget.exceeded.get() {
+            ControlFlow::Break(())
+        } else if pass {
+            out(child)
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
     match (selector, node) {
         (Sel::Name(name), Value::Object(map)) => match map.get(&**name) {
-            Some(child) => out(child),
+            Some(child) => emit(child, out),
             None => ControlFlow::Continue(()),
         },
         (Sel::Index(i), Value::Array(array)) => match index(array, *i) {
-            Some(child) => out(child),
+            Some(child) => emit(child, out),
             None => ControlFlow::Continue(()),
         },
-        (Sel::Wildcard, Value::Array(array)) => array.iter().try_for_each(out),
-        (Sel::Wildcard, Value::Object(map)) => map.values().try_for_each(out),
+        (Sel::Wildcard, Value::Array(array)) => array.iter().try_for_each(|c| emit(c, out)),
+        (Sel::Wildcard, Value::Object(map)) => map.values().try_for_each(|c| emit(c, out)),
         (Sel::Slice(start, end, step), Value::Array(array)) => {
-            slice(array, *start, *end, *step, out)
+            slice(array, *start, *end, *step, &mut |c| emit(c, out))
         }
-        (Sel::Filter(filter), Value::Array(array)) => array
-            .iter()
-            .filter(|child| filter.test(child, root, eval))
-            .try_for_each(out),
-        (Sel::Filter(filter), Value::Object(map)) => map
-            .values()
-            .filter(|child| filter.test(child, root, eval))
-            .try_for_each(out),
+        (Sel::Filter(filter), Value::Array(array)) => {
+            array.iter().try_for_each(|c| test(filter, c, out))
+        }
+        (Sel::Filter(filter), Value::Object(map)) => {
+            map.values().try_for_each(|c| test(filter, c, out))
+        }
         _ => ControlFlow::Continue(()),
     }
 }
 
 impl FilterPlan {
-    fn test(&self, item: &Value, root: &Value, eval: Eval) -> bool {
+    fn test(&self, item: &Value, root: &Value, eval: Eval, budget: &Budget<'_>) -> bool {
         match eval {
-            Eval::Fast => self.fast.test(item, root),
+            Eval::Fast => self.fast.test(item, root, budget),
             Eval::Fallback => test_filter(&self.ast, item, root),
         }
     }
@@ -731,24 +1353,36 @@ impl FilterPlan {
 
 impl Fast {
     /// Whether `item` passes, with `$` bound to `root`.
-    fn test(&self, item: &Value, root: &Value) -> bool {
+    fn test(&self, item: &Value, root: &Value, budget: &Budget<'_>) -> bool {
         match self {
-            Fast::Or(fs) => fs.iter().any(|f| f.test(item, root)),
-            Fast::And(fs) => fs.iter().all(|f| f.test(item, root)),
-            Fast::Not(f) => !f.test(item, root),
+            Fast::Or(fs) => fs.iter().any(|f| f.test(item, root, budget)),
+            Fast::And(fs) => fs.iter().all(|f| f.test(item, root, budget)),
+            Fast::Not(f) => !f.test(item, root, budget),
             Fast::Exists(path) => path.resolve(item, root).is_some(),
+            Fast::ExistsQuery(q) => {
+                let mut found = false;
+                let _ = q.walk(item, root, budget, &mut |_| {
+                    found = true;
+                    ControlFlow::Break(())
+                });
+                found
+            }
             Fast::Compare(op, lhs, rhs) => {
-                let (a, b) = (lhs.resolve(item, root), rhs.resolve(item, root));
+                let (a, b) = (
+                    lhs.resolve(item, root, budget),
+                    rhs.resolve(item, root, budget),
+                );
                 match op {
-                    Op::Eq => nodes_equal(a, b),
-                    Op::Ne => !nodes_equal(a, b),
-                    Op::Lt => nodes_less(a, b),
-                    Op::Le => nodes_less(a, b) || nodes_equal(a, b),
-                    Op::Gt => nodes_less(b, a),
-                    Op::Ge => nodes_less(b, a) || nodes_equal(a, b),
+                    Op::Eq => resolved_equal(&a, &b),
+                    Op::Ne => !resolved_equal(&a, &b),
+                    Op::Lt => resolved_less(&a, &b),
+                    Op::Le => resolved_less(&a, &b) || resolved_equal(&a, &b),
+                    Op::Gt => resolved_less(&b, &a),
+                    Op::Ge => resolved_less(&b, &a) || resolved_equal(&a, &b),
                 }
             }
-            Fast::Slow(atom) => test_atom(atom, item, root),
+            Fast::Regex(r) => r.test(item, root, budget),
+            Fast::False => false,
         }
     }
 }
@@ -759,12 +1393,135 @@ impl SingularPath {
     }
 }
 
+impl SubQuery {
+    fn walk<'a>(
+        &self,
+        item: &'a Value,
+        root: &'a Value,
+        budget: &Budget<'_>,
+        out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let start = if self.root { root } else { item };
+        walk(&self.segments, start, root, Eval::Fast, budget, out)
+    }
+}
+
 impl Operand {
-    fn resolve<'a>(&'a self, item: &'a Value, root: &'a Value) -> Option<&'a Value> {
+    fn resolve<'a>(
+        &'a self,
+        item: &'a Value,
+        root: &'a Value,
+        budget: &Budget<'_>,
+    ) -> Resolved<'a> {
         match self {
-            Operand::Literal(v) => Some(v),
-            Operand::Path(p) => p.resolve(item, root),
+            Operand::Literal(v) => Resolved::Node(v),
+            Operand::Infinite { negative } => Resolved::Infinite {
+                negative: *negative,
+            },
+            Operand::Path(p) => p
+                .resolve(item, root)
+                .map_or(Resolved::Nothing, Resolved::Node),
+            Operand::Function(f) => f.apply(item, root, budget),
+            Operand::Nothing => Resolved::Nothing,
         }
+    }
+}
+
+impl ValueFn {
+    /// RFC 9535 sections 2.4.4 (`length`), 2.4.5 (`count`), 2.4.8 (`value`).
+    fn apply<'a>(&'a self, item: &'a Value, root: &'a Value, budget: &Budget<'_>) -> Resolved<'a> {
+        match self {
+            ValueFn::Length(arg) => {
+                let len = match arg.resolve(item, root, budget).value() {
+                    Some(Value::String(s)) => s.chars().count(),
+                    Some(Value::Array(a)) => a.len(),
+                    Some(Value::Object(o)) => o.len(),
+                    _ => return Resolved::Nothing,
+                };
+                Resolved::Owned(Value::from(len))
+            }
+            ValueFn::Count(q) => {
+                let mut n: u64 = 0;
+                let _ = q.walk(item, root, budget, &mut |_| {
+                    n += 1;
+                    ControlFlow::Continue(())
+                });
+                Resolved::Owned(Value::from(n))
+            }
+            ValueFn::Value(q) => {
+                let mut found: Option<&'a Value> = None;
+                let mut several = false;
+                let _ = q.walk(item, root, budget, &mut |v| {
+                    if found.is_some() {
+                        several = true;
+                        return ControlFlow::Break(());
+                    }
+                    found = Some(v);
+                    ControlFlow::Continue(())
+                });
+                match found {
+                    Some(v) if !several => Resolved::Node(v),
+                    _ => Resolved::Nothing,
+                }
+            }
+        }
+    }
+}
+
+impl RegexTest {
+    fn test(&self, item: &Value, root: &Value, budget: &Budget<'_>) -> bool {
+        let subject = self.subject.resolve(item, root, budget);
+        let Some(Value::String(text)) = subject.value() else {
+            return false;
+        };
+        match &self.pattern {
+            Pattern::Compiled(re) => re.is_match(text),
+            Pattern::Never => false,
+            Pattern::Dynamic(arg) => {
+                let pattern = arg.resolve(item, root, budget);
+                match pattern.value() {
+                    Some(Value::String(p)) => {
+                        dynamic_regex(p, self.search, budget).is_some_and(|re| re.is_match(text))
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+impl Resolved<'_> {
+    /// The JSON value, if the operand resolved to one.
+    fn value(&self) -> Option<&Value> {
+        match self {
+            Resolved::Node(v) => Some(v),
+            Resolved::Owned(v) => Some(v),
+            Resolved::Nothing | Resolved::Infinite { .. } => None,
+        }
+    }
+}
+
+/// `==` between two comparables: Nothing equals only Nothing; an infinite
+/// literal only the same infinity.
+fn resolved_equal(a: &Resolved<'_>, b: &Resolved<'_>) -> bool {
+    match (a, b) {
+        (Resolved::Infinite { negative: x }, Resolved::Infinite { negative: y }) => x == y,
+        (Resolved::Infinite { .. }, _) | (_, Resolved::Infinite { .. }) => false,
+        _ => nodes_equal(a.value(), b.value()),
+    }
+}
+
+/// `<` between two comparables; an infinite literal is beyond every number.
+fn resolved_less(a: &Resolved<'_>, b: &Resolved<'_>) -> bool {
+    match (a, b) {
+        (Resolved::Infinite { negative: x }, Resolved::Infinite { negative: y }) => *x && !*y,
+        (Resolved::Infinite { negative }, other) => {
+            *negative && matches!(other.value(), Some(Value::Number(_)))
+        }
+        (other, Resolved::Infinite { negative }) => {
+            !*negative && matches!(other.value(), Some(Value::Number(_)))
+        }
+        _ => nodes_less(a.value(), b.value()),
     }
 }
 
@@ -1604,6 +2361,173 @@ mod tests {
         assert_eq!(a.as_str(), "$.a");
         assert_ne!(a, b);
         assert_eq!(a, a.clone());
+    }
+
+    /// A chain of `[child, "x"]` pairs, `depth` levels deep (661 bytes at 110).
+    fn chain(depth: usize) -> Value {
+        let mut doc = json!(1);
+        for _ in 0..depth {
+            doc = json!([doc, "x"]);
+        }
+        doc
+    }
+
+    #[test]
+    fn descendant_segments_that_multiply_stop_at_the_node_budget() {
+        let doc = chain(110);
+        assert_eq!(serde_json::to_string(&doc).unwrap().len(), 661);
+        for path in [
+            "$..*..*..*..*",
+            "$..*..*..*..['x', 0]",
+            "$..[*,*,*,*]..[*,*,*,*]..*",
+            "$..[?count(@..*..*..*) > 0]",
+            "$..[?@..*..*..zz]",
+            "$..[?value(@..*..*..zz) == 1]",
+        ] {
+            let p = JsonPath::parse(path).unwrap();
+            let err = p.try_query(&doc).unwrap_err();
+            assert_eq!(
+                err,
+                LimitError {
+                    path: path.to_owned(),
+                    limit: JsonPath::MAX_NODES
+                }
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "JSONPath `{path}` visits more than 1000000 nodes, its limit on this document"
+                )
+            );
+            assert!(err.help().contains("name the members"));
+            // The infallible forms stop too, and record the error.
+            assert!(take_limit_error().is_none());
+            assert!(p.query(&doc).len() <= 1_000_000);
+            assert_eq!(take_limit_error(), Some(err.clone()), "{path}");
+            let _ = p.first(&doc);
+            let _ = p.try_first(&doc);
+            assert_eq!(p.values(&doc), Value::Null);
+            assert_eq!(take_limit_error(), Some(err), "{path}");
+            assert!(take_limit_error().is_none());
+        }
+        // One `..` more is fine.
+        let p = JsonPath::parse("$..*..*").unwrap();
+        assert_eq!(p.try_query(&doc).unwrap().len(), 11_990);
+        assert!(take_limit_error().is_none());
+    }
+
+    #[test]
+    fn linear_paths_read_large_documents_whole() {
+        // 600,000 nodes: more than the budget's floor, so the limit is four
+        // nodes per node of the document, which a path that visits each node
+        // once or twice stays within.
+        let doc = json!({"items": (0..100_000).map(|i| json!({"name": i, "a": {"b": [i, i]}})).collect::<Vec<_>>()});
+        for (path, n) in [
+            ("$..*", 600_001),
+            ("$..b[*]", 200_000),
+            ("$.items[?@.a.b[0] >= 0].name", 100_000),
+            ("$..[?@ == 5]", 3),
+            ("$.items[*]..*", 500_000),
+        ] {
+            let p = JsonPath::parse(path).unwrap();
+            assert_eq!(p.try_query(&doc).unwrap().len(), n, "{path}");
+        }
+        assert!(matches!(p_values(&doc, "$.items[*].a"), Value::Array(a) if a.len() == 100_000));
+        let err = JsonPath::parse("$..*..*")
+            .unwrap()
+            .try_query(&doc)
+            .unwrap_err();
+        assert_eq!(err.limit, 600_002 * JsonPath::NODES_PER_DOCUMENT_NODE);
+    }
+
+    fn p_values(doc: &Value, path: &str) -> Value {
+        JsonPath::parse(path).unwrap().values(doc)
+    }
+
+    #[test]
+    fn copies_count_against_the_budget() {
+        // 22,350 nodes selected, each with all the nodes below it: 1,124,950
+        // copies.
+        let doc = chain(150);
+        let p = JsonPath::parse("$..*..*").unwrap();
+        assert!(p.try_query(&doc).is_ok());
+        assert!(p.values(&doc).is_null());
+        assert!(take_limit_error().is_some());
+        assert!(JsonPath::parse("$..*").unwrap().values(&doc).is_array());
+        assert_eq!(
+            p_values(&json!({"a": [1, {"b": 2}]}), "$..*"),
+            json!([[1, {"b": 2}], 1, {"b": 2}, 2])
+        );
+    }
+
+    #[test]
+    fn regex_patterns_are_compiled_with_the_path_within_limits() {
+        let doc = json!([{"a": "web-1", "p": "web-[0-9]"}, {"a": "db", "p": "("}, {"a": "web-x", "p": 1}]);
+        assert_eq!(
+            q("$[?match(@.a, 'web-[0-9]')].a", &doc),
+            vec![json!("web-1")]
+        );
+        assert_eq!(
+            q("$[?search(@.a, 'b')].a", &doc),
+            vec![json!("web-1"), json!("db"), json!("web-x")]
+        );
+        assert_eq!(q("$[?match(@.a, 1)]", &doc), Vec::<Value>::new());
+        // Patterns from the document: compiled once each, invalid ones false.
+        assert_eq!(q("$[?match(@.a, @.p)].a", &doc), vec![json!("web-1")]);
+        assert_eq!(q("$[?search(@.a, @.p)].a", &doc), vec![json!("web-1")]);
+        // A literal pattern that does not compile is an error of the path, at
+        // the pattern.
+        let err = JsonPath::parse("$[?match(@.a, 'a(b')]").unwrap_err();
+        assert_eq!(err.offset(), Some(14));
+        assert!(
+            err.to_string().starts_with(
+                "invalid JSONPath `$[?match(@.a, 'a(b')]`: the pattern `a(b` of `match()`: "
+            ),
+            "{err}"
+        );
+        assert_eq!(err.help(), Some(HELP_REGEX));
+        let err = JsonPath::parse(r"$[?search(@.a, '(\\w{100}){100}')]").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("exceeds size limit of 1048576 bytes"),
+            "{err}"
+        );
+        // `\w{200}` (57 ms to compile, once per evaluation before) compiles to
+        // more than a `regex:` matcher may; `[a-z]{200}` does not.
+        let err = JsonPath::parse(r"$[?match(@, '\\w{200}')]").unwrap_err();
+        assert!(err.to_string().contains("exceeds size limit"), "{err}");
+        let p = JsonPath::parse("$[?match(@, '[a-z]{200}')]").unwrap();
+        let words = json!(["a".repeat(200), "b".repeat(199)]);
+        assert_eq!(p.query(&words), vec![&words[0]]);
+        // The same limits as `regex:` matchers.
+        assert!(matches!(
+            compile_regex(&"a".repeat(MAX_REGEX_LEN + 1)),
+            Err(RegexError::TooLong {
+                len: 4097,
+                max: 4096
+            })
+        ));
+        assert!(compile_regex(&"a".repeat(MAX_REGEX_LEN)).is_ok());
+        assert!(matches!(
+            compile_regex("(\\w{100}){100}"),
+            Err(RegexError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn patterns_from_documents_are_bounded_too() {
+        // Each distinct pattern read from the document costs a share of the
+        // budget to compile; a document of many costly patterns stops.
+        let items: Vec<Value> = (0..20)
+            .map(|i| json!({"a": "x", "p": format!("\\w{{{}}}", 100 + i)}))
+            .collect();
+        let doc = Value::Array(items);
+        let p = JsonPath::parse("$[?match(@.a, @.p)]").unwrap();
+        let err = p.try_query(&doc).unwrap_err();
+        assert_eq!(err.limit, JsonPath::MAX_NODES);
+        // A pattern longer than the limit never compiles: false.
+        let doc = json!([{"a": "a", "p": "a".repeat(MAX_REGEX_LEN + 1)}]);
+        assert!(p.try_query(&doc).unwrap().is_empty());
     }
 
     #[test]

@@ -19,9 +19,10 @@
 //!
 //! Both environments use semi-strict undefined behaviour (printing or iterating a
 //! missing attribute is an error, not an empty string; testing it with `if` is
-//! allowed and false), a fuel limit against runaway loops and a cap on
-//! the rendered size. Variables a template names must exist in the rule's scope;
-//! that is checked at load time.
+//! allowed and false), a fuel limit against runaway loops, a cap on the
+//! rendered size, and bounds on every value a template builds, checked where it
+//! is built: the source is instrumented when it compiles ([`budget`]). Variables
+//! a template names must exist in the rule's scope; that is checked at load time.
 
 use std::collections::BTreeSet;
 use std::io;

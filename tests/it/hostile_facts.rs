@@ -311,4 +311,15 @@ fn values_held_in_memory_are_bounded() {
         "{}",
         run.stderr
     );
+    // Documents that are not facts: a bounded number of errors, not one each.
+    let run = rulerun(&["check", "--facts", &s(&file)]);
+    let err = refused(&run);
+    assert_eq!(err.lines().count(), 22, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: error: 980 more documents that are not facts\n",
+            s(&file)
+        )),
+        "{err}"
+    );
 }

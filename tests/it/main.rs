@@ -21,6 +21,9 @@
 //!   (`query`, rules, joins), `match()` patterns within the `regex:` limits, template values.
 //! - `hostile_text`: text output and file names that hostile facts or files cannot forge
 //!   (newlines, controls, bidi and zero-width characters shown escaped; JSON raw).
+//! - `hostile_live`: live collection against a misbehaving stand-in API server (endless or
+//!   repeated `continue` tokens, oversized bodies, malformed lists) and an unreachable one:
+//!   inconclusive with the limit and the flag to raise it, bodies never read past the limit.
 //! - `hostile_partial`: with AWS off, only the subjects that needed AWS facts are
 //!   inconclusive; a healthy cluster is conclusive.
 
@@ -34,8 +37,9 @@ mod exclusive;
 mod generated;
 mod hostile_engine;
 mod hostile_facts;
-mod hostile_text;
+mod hostile_live;
 mod hostile_partial;
+mod hostile_text;
 mod live;
 mod matrix;
 mod packs;

@@ -211,6 +211,19 @@ pub struct ClusterArgs {
     #[arg(long, default_value_t = 20, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
+    /// Pages of one Kubernetes list, beyond which that kind is inconclusive (1 to
+    /// 1000000; pages hold 500 objects).
+    #[arg(long, default_value_t = rulerun_collect_k8s::fetch::DEFAULT_MAX_PAGES, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_list_pages: u32,
+    /// Bytes of one Kubernetes API response, beyond which that kind is
+    /// inconclusive: a number with `KiB`, `MiB` or `GiB` (1KiB to 64GiB).
+    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub max_response_bytes: u64,
+    /// Bytes of all pages of one Kubernetes list together, beyond which that kind
+    /// is inconclusive: a number with `KiB`, `MiB` or `GiB` (1KiB to 64GiB).
+    #[arg(long, default_value = "2GiB", value_name = "SIZE", value_parser = parse_size)]
+    pub max_list_bytes: u64,
     /// The AWS profile (default: the AWS CLI's credential chain).
     #[arg(long)]
     pub profile: Option<String>,
@@ -304,5 +317,55 @@ impl FailOn {
             FailOn::Critical => Some(Severity::Critical),
             FailOn::Never => None,
         }
+    }
+}
+
+/// A byte size: a whole number, optionally followed by `B`, `KiB`, `MiB` or
+/// `GiB` (any case, a space allowed), from 1 KiB to 64 GiB.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let not_a_size = || {
+        format!(
+            "`{s}` is not a size: write a whole number of bytes, or one with `KiB`, `MiB` or `GiB` (`64MiB`)"
+        )
+    };
+    let t = s.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(digits_end);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return Err(not_a_size()),
+    };
+    let n: u64 = digits.parse().map_err(|_| not_a_size())?;
+    n.checked_mul(scale)
+        .filter(|b| (1 << 10..=64 << 30).contains(b))
+        .ok_or_else(|| format!("`{s}` is out of range: 1KiB to 64GiB"))
+}
+
+#[cfg(test)]
+mod size_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::parse_size;
+    use rulerun_collect_k8s::fetch::{DEFAULT_MAX_LIST_BYTES, DEFAULT_MAX_RESPONSE_BYTES};
+
+    #[test]
+    fn sizes_parse_with_binary_units_and_are_bounded() {
+        // The flags' defaults are the collector's.
+        assert_eq!(parse_size("64MiB"), Ok(DEFAULT_MAX_RESPONSE_BYTES));
+        assert_eq!(parse_size("2GiB"), Ok(DEFAULT_MAX_LIST_BYTES));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("1 kib"), Ok(1024));
+        assert!(parse_size("0").unwrap_err().contains("out of range"));
+        assert!(parse_size("65GiB").unwrap_err().contains("out of range"));
+        assert!(
+            parse_size("18446744073709551615GiB")
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert!(parse_size("1.5GiB").unwrap_err().contains("is not a size"));
+        assert!(parse_size("64MB").unwrap_err().contains("is not a size"));
+        assert!(parse_size("").unwrap_err().contains("is not a size"));
     }
 }

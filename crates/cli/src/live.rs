@@ -52,13 +52,19 @@ pub fn run(
             help: e.help().to_string(),
             message: e.to_string(),
         })?;
-        let k8s = Arc::new(K8sFetcher::new(
-            client,
-            FetchOptions {
-                request_timeout: timeout,
-                ..FetchOptions::default()
-            },
-        ));
+        let k8s = Arc::new(
+            K8sFetcher::new(
+                client,
+                FetchOptions {
+                    request_timeout: timeout,
+                    max_pages: cluster.max_list_pages,
+                    max_response_bytes: cluster.max_response_bytes,
+                    max_list_bytes: cluster.max_list_bytes,
+                    ..FetchOptions::default()
+                },
+            )
+            .with_server(info.server.clone()),
+        );
         let aws = aws_collector(cluster, ca_bundle, &info, timeout).await;
         let opts = LiveOptions {
             k8s,

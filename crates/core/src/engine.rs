@@ -15,7 +15,7 @@ use crate::facts::FactStore;
 use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
 use crate::rule::{ArgvPart, BindingKind, FixCommand, Join, Rule, RuleSet};
 use crate::select::JsonPath;
-use crate::template::{Templates, check_argument, shell_join};
+use crate::template::{Templates, check_argument, check_aws_argument, is_aws_cli, shell_join};
 
 const KEY_SEP: char = '\u{1f}';
 
@@ -786,7 +786,7 @@ impl<'a> Evaluator<'a, '_> {
                 render(step.description).map_err(|e| format!("fix step {n} description: {e}"))?;
             let (argv, command) = match &step.command {
                 FixCommand::Argv(parts) => {
-                    let mut argv = Vec::with_capacity(parts.len());
+                    let mut argv: Vec<String> = Vec::with_capacity(parts.len());
                     // A value may start with `-` only where the rule writes an
                     // option itself (`--flag={{ x }}`) or after a literal `--`.
                     let mut after_dashdash = false;
@@ -795,17 +795,29 @@ impl<'a> Evaluator<'a, '_> {
                             ArgvPart::Template(t) => {
                                 let arg = render(*t)
                                     .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
-                                let (option, dashdash) = self.templates.argument_lead(*t);
-                                check_argument(&arg, option || after_dashdash)
+                                let lead = self.templates.argument_lead(*t);
+                                let aws = argv.first().is_some_and(|c: &String| is_aws_cli(c));
+                                check_argument(&arg, lead.option || after_dashdash)
+                                    .and_then(|()| {
+                                        if aws && !lead.literal {
+                                            check_aws_argument(&arg)
+                                        } else {
+                                            Ok(())
+                                        }
+                                    })
                                     .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
-                                after_dashdash |= dashdash;
+                                after_dashdash |= lead.dashdash;
                                 argv.push(arg);
                             }
                             ArgvPart::Path(p) => {
                                 let first = argv.len();
                                 splice_arguments(&p.value(scope), &mut argv);
+                                let aws = argv.first().is_some_and(|c: &String| is_aws_cli(c));
                                 for arg in &argv[first..] {
                                     check_argument(arg, after_dashdash)
+                                        .and_then(|()| {
+                                            if aws { check_aws_argument(arg) } else { Ok(()) }
+                                        })
                                         .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
                                 }
                             }

@@ -32,7 +32,19 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 mod budget;
 mod shell;
 pub use budget::{MAX_CHECK_WORK, MAX_NESTING, MAX_VALUE};
-pub(crate) use shell::check_argument;
+pub(crate) use shell::{check_argument, check_aws_argument, is_aws_cli};
+
+/// What an `argv` element's template says of the argument it renders.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ArgumentLead {
+    /// It begins with a literal `-`: the rule writes an option there, so a value
+    /// may follow it (`--flag={{ x }}`).
+    pub option: bool,
+    /// It is exactly the literal `--`.
+    pub dashdash: bool,
+    /// It holds no interpolation: the rule's own text.
+    pub literal: bool,
+}
 pub use shell::{ArgumentError, needs_escape, shell_join, shell_quote, shell_unquote};
 
 /// Instructions one render may execute.
@@ -292,12 +304,14 @@ impl Templates {
         }
     }
 
-    /// How an `argv` element's template begins: with a literal `-` (the rule
-    /// writes an option there, so a value may follow it: `--flag={{ x }}`), and
-    /// whether it is exactly the literal `--`.
-    pub(crate) fn argument_lead(&self, id: TemplateId) -> (bool, bool) {
+    /// What an `argv` element's template says of the argument it renders.
+    pub(crate) fn argument_lead(&self, id: TemplateId) -> ArgumentLead {
         let source = self.sources.get(id.index).map_or("", |s| &**s);
-        (source.starts_with('-'), source == "--")
+        ArgumentLead {
+            option: source.starts_with('-'),
+            dashdash: source == "--",
+            literal: !(source.contains("{{") || source.contains("{%")),
+        }
     }
 }
 

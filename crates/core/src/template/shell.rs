@@ -231,6 +231,35 @@ pub enum ArgumentError {
         "the value `{0}` starts with `-` and would be read as an option; write `--flag={{{{ ... }}}}`, `TYPE/{{{{ ... }}}}`, or put it after `--`"
     )]
     Option(String),
+    /// A value the AWS CLI would replace by a file's or URL's content.
+    #[error(
+        "the value `{0}` would make the AWS CLI read a local file or URL as the parameter (it loads values that start with `file://`, `fileb://`, `http://` or `https://`)"
+    )]
+    AwsParamFile(String),
+}
+
+/// Value prefixes the AWS CLI replaces by what the file or URL holds.
+const AWS_PARAM_FILE: &[&str] = &["file://", "fileb://", "http://", "https://"];
+
+/// Whether `command` (a command word) is the AWS CLI.
+pub(crate) fn is_aws_cli(command: &str) -> bool {
+    base_name(command) == "aws"
+}
+
+/// Checks an argument of an AWS CLI command that holds a value: the parameter
+/// value (after `--flag=`, or the whole argument) may not start with a prefix
+/// that makes the AWS CLI load a file or URL instead (`--role-name=file://...`
+/// sends the file's content, and AWS error messages echo it).
+pub(crate) fn check_aws_argument(arg: &str) -> Result<(), ArgumentError> {
+    let value = match arg.strip_prefix("--") {
+        Some(rest) => rest.split_once('=').map_or(arg, |(_, v)| v),
+        None => arg,
+    };
+    let lower = value.trim_start().to_ascii_lowercase();
+    if AWS_PARAM_FILE.iter().any(|p| lower.starts_with(p)) {
+        return Err(ArgumentError::AwsParamFile(escape_for_message(value)));
+    }
+    Ok(())
 }
 
 /// Checks one argument of an `argv` fix: no NUL, and no leading `-` unless
@@ -324,6 +353,7 @@ enum Refusal {
     Assignment,
     Runs(String),
     Option,
+    AwsParamFile,
 }
 
 impl Refusal {
@@ -346,6 +376,7 @@ impl Refusal {
             Refusal::Assignment => "is in a variable assignment, so the value would set a variable (`PATH`, `LD_PRELOAD`) for the command".into(),
             Refusal::Runs(word) => format!("is in a `command` that runs `{word}`, which runs or evaluates its arguments or input as code, so a quoted value can still execute"),
             Refusal::Option => "starts with `-` and would be read as an option; write `--flag={{ ... }}`, `TYPE/{{ ... }}`, or put it after `--`".into(),
+            Refusal::AwsParamFile => "would make the AWS CLI read a local file or URL as the parameter (it loads values that start with `file://`, `fileb://`, `http://` or `https://`)".into(),
         }
     }
 }
@@ -379,6 +410,10 @@ struct Word {
     lead: Lead,
     /// The piece that gave `lead` when it is a value.
     lead_piece: usize,
+    /// The literal characters and the values (once rendered), quotes removed.
+    full: String,
+    /// The first value in the word.
+    value_piece: Option<usize>,
 }
 
 impl Word {
@@ -514,6 +549,7 @@ impl Lexer {
     fn literal(&mut self, c: char) {
         self.word.started = true;
         self.word.text.push(c);
+        self.word.full.push(c);
         if self.word.lead == Lead::None {
             self.word.lead = Lead::Literal;
         }
@@ -571,6 +607,15 @@ impl Lexer {
                 why: Refusal::Option,
             });
         }
+        if let Some(piece) = w.value_piece
+            && is_aws_cli(&self.cmd.name)
+            && check_aws_argument(&w.full).is_err()
+        {
+            return Err(Refused {
+                piece,
+                why: Refusal::AwsParamFile,
+            });
+        }
         if !w.dynamic && w.text == "--" {
             self.cmd.dashdash = true;
         }
@@ -604,6 +649,12 @@ impl Lexer {
         }
         self.first_value.get_or_insert(piece);
         self.dynamic();
+        self.word.value_piece.get_or_insert(piece);
+        if let Some(q) = quoted {
+            self.word
+                .full
+                .push_str(&shell_unquote(q).unwrap_or_else(|| q.to_string()));
+        }
         if let Some(q) = quoted
             && self.word.lead == Lead::None
             && q != "''"
@@ -1231,6 +1282,36 @@ mod tests {
             check_argument("a\0b", true).unwrap_err(),
             ArgumentError::Nul("a\\u{0}b".into())
         );
+    }
+
+    /// The AWS CLI replaces `file://...` (and `fileb://`, `http(s)://`) parameter
+    /// values by what they point at: from a value, that is refused.
+    #[test]
+    fn aws_parameter_files_from_values_are_refused() {
+        assert!(check_aws_argument("--role-name=node").is_ok());
+        assert!(check_aws_argument("--policy-text={\"a\": 1}").is_ok());
+        for bad in [
+            "--role-name=file:///home/u/.aws/credentials",
+            "--policy-document=FILEB://x",
+            "https://example.com/x",
+            "--x=http://169.254.169.254/",
+        ] {
+            let err = check_aws_argument(bad).unwrap_err().to_string();
+            assert!(err.contains("read a local file or URL"), "{bad}: {err}");
+        }
+        let err = finish(&format!(
+            "aws iam get-role --role-name={}",
+            quoted("file:///etc/passwd")
+        ))
+        .unwrap_err();
+        assert!(
+            err.starts_with("the value `file:///etc/passwd` would make the AWS CLI read"),
+            "{err}"
+        );
+        assert!(finish(&format!("aws iam get-role --role-name={}", quoted("node"))).is_ok());
+        assert!(finish(&format!("echo --x={}", quoted("file:///etc/passwd"))).is_ok());
+        let err = check_source("aws iam get-role --role-name=file://{{ x }}").unwrap_err();
+        assert!(err.contains("read a local file or URL"), "{err}");
     }
 
     #[test]

@@ -343,6 +343,78 @@ rules:
     );
 }
 
+/// The AWS CLI reads a parameter value that starts with `file://`, `fileb://`,
+/// `http://` or `https://` from that file or URL (`--role-name=file://...` sends a
+/// local file's content, and AWS's error echoes it): from a fact, such a value is
+/// an evaluation error, in an argv element, a spliced path and a `command`.
+#[test]
+fn aws_cli_parameter_files_from_values_are_evaluation_errors() {
+    let rule = r#"
+rules:
+  - id: argv
+    title: t
+    severity: low
+    subject: {kind: aws/iam/Role}
+    finding:
+      subject: {name: $.RoleName}
+      message: m
+      fix:
+        - {description: d, argv: [aws, iam, get-role, "--role-name={{ subject.RoleName }}"]}
+  - id: spliced
+    title: t
+    severity: low
+    subject: {kind: aws/iam/Role}
+    finding:
+      subject: {name: $.RoleName}
+      message: m
+      fix:
+        - {description: d, argv: [aws, ec2, describe-vpcs, --vpc-ids, $.RoleName]}
+  - id: command
+    title: t
+    severity: low
+    subject: {kind: aws/iam/Role}
+    finding:
+      subject: {name: $.RoleName}
+      message: m
+      fix:
+        - {description: d, command: "aws iam get-role --role-name={{ subject.RoleName }}"}
+  - id: literal
+    title: t
+    severity: low
+    subject: {kind: aws/iam/Role}
+    finding:
+      subject: {name: $.RoleName}
+      message: m
+      fix:
+        - {description: d, argv: [aws, iam, create-policy, --policy-document, "file://policy.json"]}
+"#;
+    let (set, errors) = load_rules(&[src("r.yaml", rule)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let f = facts(json!({"aws/iam/Role": [{"RoleName": "file:///home/u/.aws/credentials"}]}));
+    let report = check(&set, &f);
+    let fired: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(fired, ["literal"], "the rule's own file:// stays");
+    let errors: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| format!("{}: {}", e.rule, e.message))
+        .collect();
+    let why = "the value `file:///home/u/.aws/credentials` would make the AWS CLI read a local file or URL as the parameter";
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert!(
+        errors[0].starts_with(&format!("argv: fix step 1 argv[3]: {why}")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors[1].starts_with(&format!("spliced: fix step 1 argv[4]: {why}")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors[2].starts_with(&format!("command: fix step 1 command: {why}")),
+        "{errors:#?}"
+    );
+}
+
 /// A NUL byte cannot be part of a command: in an argv element, a spliced path
 /// element and a `command` value it is an evaluation error.
 #[test]

@@ -299,7 +299,7 @@ const HELP_NESTED_FILTER: &str = "name the member to filter, e.g. `@.items[?@ > 
 const HELP_TOO_LONG: &str =
     "split the selection into several shorter paths or conditions of the rule";
 const HELP_TOO_DEEP: &str = "flatten the query: every `[`, `(` and nested filter adds a level";
-const HELP_REGEX: &str = "patterns are I-Regexps (RFC 9485), as in `match(@.name, 'web-[0-9]+')`; a pattern may be 4096 bytes long and compile to 1 MiB (a repetition such as `\\w{1000}` compiles to much more than it reads)";
+const HELP_REGEX: &str = "patterns are I-Regexps (RFC 9485), as in `match(@.name, 'web-[0-9]+')`; a pattern may be 4096 bytes long and compile to 1 MiB (a counted repetition of a Unicode class compiles large: `\\w{200}` is over, `[a-z0-9_]{200}` is not)";
 const HELP_LIMIT: &str = "each `..` and each list of selectors multiplies the nodes a path visits: name the members on the way (`$.spec.containers[*].image` rather than `$..*..image`), or use a single `..`";
 
 /// Reason used when a filter selector is applied directly to `@` in a filter.
@@ -2508,6 +2508,9 @@ mod tests {
             })
         ));
         assert!(compile_regex(&"a".repeat(MAX_REGEX_LEN)).is_ok());
+        // As the help says.
+        assert!(compile_regex(&i_regexp("[a-z0-9_]{200}", false)).is_ok());
+        assert!(compile_regex(&i_regexp("\\w{200}", false)).is_err());
         assert!(matches!(
             compile_regex("(\\w{100}){100}"),
             Err(RegexError::Invalid(_))

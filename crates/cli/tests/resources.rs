@@ -702,3 +702,174 @@ fn duplicate_json_keys_are_refused_as_yaml_ones_are() {
         .stderr("pods.yaml:6:3: error: duplicate key `name`"),
     ]);
 }
+
+/// Live collection from an API server that misbehaves (the stand-in of
+/// `rulerun-kube-stub`, run in this process; rulerun, the child, reads it
+/// through a kubeconfig): with the default limits, a list that never ends or
+/// never stops paging leaves the kind inconclusive (exit 3) within the address
+/// space, naming the limit and the flag; a malformed list is no "none found".
+#[test]
+fn live_lists_are_bounded_in_pages_and_bytes() {
+    use rulerun_kube_stub::{Misbehaviour, Stub, StubServer};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let scenario = rulerun_kube_stub::load_fixtures(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/ui-private-403/cluster.json"
+    )))
+    .unwrap();
+    let stub = |m: Misbehaviour| -> StubServer {
+        runtime
+            .block_on(
+                Stub::new()
+                    .objects(scenario.clone())
+                    .misbehave("pods", m)
+                    .start(),
+            )
+            .unwrap()
+    };
+    const RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../rules/kubernetes");
+    let check = [
+        "check",
+        "--no-config",
+        "--no-builtin",
+        "--rules",
+        RULES,
+        "--kubeconfig",
+        "kubeconfig",
+        "--context",
+        "stub",
+    ];
+    let endless_body = stub(Misbehaviour::OversizedList { bytes: 16 << 30 });
+    let endless_pages = stub(Misbehaviour::EndlessContinue);
+    let looping = stub(Misbehaviour::RepeatedContinue);
+    let malformed = stub(Misbehaviour::Items(Some("oops".into())));
+    let kubeconfig = |s: &StubServer| s.kubeconfig_yaml("stub", None);
+    let mut collect = check.to_vec();
+    collect[0] = "collect";
+    collect.extend(["-o", "snapshot.json"]);
+    let mut list_bytes = check.to_vec();
+    list_bytes.extend(["--max-list-bytes", "1MiB"]);
+    tier(vec![
+        Case::new("a list body of 16 GiB", &check, 3)
+            .file("kubeconfig", kubeconfig(&endless_body))
+            .stdout("`k8s/v1/Pod` could not be collected: the API server's answer to LIST `pods` is larger than the limit of 64 MiB per response")
+            .stdout("raise `--max-response-bytes`"),
+        Case::new("continue tokens without end", &check, 3)
+            .file("kubeconfig", kubeconfig(&endless_pages))
+            .stdout("`k8s/v1/Pod` could not be collected: LIST `pods` did not end after 2000 pages of 500 items")
+            .stdout("raise `--max-list-pages`"),
+        Case::new("pages over the per-list limit", &list_bytes, 3)
+            .file("kubeconfig", kubeconfig(&endless_pages))
+            .stdout("LIST `pods` is larger than the limit of 1 MiB per list")
+            .stdout("raise `--max-list-bytes`"),
+        Case::new("a continue token given twice", &check, 3)
+            .file("kubeconfig", kubeconfig(&looping))
+            .stdout("LIST `pods` would never end: the API server answered page 2 with the `continue` token it had given on page 1"),
+        Case::new("items that is a string", &check, 3)
+            .file("kubeconfig", kubeconfig(&malformed))
+            .stdout("the API server's answer to LIST `pods` was malformed: `items` is a string, expected a list"),
+        Case::new("items that is a string, collected", &collect, 3)
+            .file("kubeconfig", kubeconfig(&malformed))
+            .stderr("warning: rule `pod-image-pull-failing` could not decide: `k8s/v1/Pod` could not be collected: the API server's answer to LIST `pods` was malformed"),
+    ]);
+    // The 16 GiB body was not read: only what fits the limit and the sockets.
+    let streamed = endless_body.streamed_bytes();
+    assert!(streamed < 256 << 20, "{streamed} bytes streamed");
+}
+
+/// `depth` levels of alternating objects and arrays around one string: a
+/// document where every `..` multiplies the nodes a path visits.
+fn deep_alternating(depth: usize) -> String {
+    let mut doc = "\"x\"".to_string();
+    for i in 0..depth {
+        doc = if i % 2 == 0 {
+            format!("{{\"a\":{doc}}}")
+        } else {
+            format!("[{doc}]")
+        };
+    }
+    doc
+}
+
+#[test]
+fn jsonpath_descendants_and_match_patterns_are_bounded() {
+    let deep = deep_alternating(110);
+    let config_map = format!(
+        "{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{{\"name\":\"deep\",\"namespace\":\"default\"}},\"data\":{deep}}}"
+    );
+    let rule = |path: &str| {
+        format!(
+            "rules:\n  - id: paths\n    title: t\n    severity: low\n    subject: {{kind: k8s/v1/ConfigMap, where: {{path: '{path}', exists: true}}}}\n    finding:\n      message: m\n"
+        )
+    };
+    let check = &[
+        "check",
+        "--no-config",
+        "--no-builtin",
+        "--rules",
+        "rule.yaml",
+        "--facts",
+        "cm.json",
+    ];
+    let budget =
+        "JSONPath `$..*..*..*..*` visits more than 1000000 nodes, its limit on this document";
+    let pattern =
+        "the pattern `\\w{200}` of `match()`: Compiled regex exceeds size limit of 1048576 bytes.";
+    tier(vec![
+        Case::new(
+            "query: four descendant segments on 110 levels",
+            &["query", "--no-config", "$..*..*..*..*", "-i", "deep.json"],
+            2,
+        )
+        .file("deep.json", deep.clone())
+        .stderr(budget)
+        .stderr("help: each `..` and each list of selectors multiplies the nodes a path visits"),
+        Case::new("rule: four descendant segments on 110 levels", check, 2)
+            .file("rule.yaml", rule("$..*..*..*..*"))
+            .file("cm.json", config_map.clone())
+            .stdout("error: rule `paths` failed on k8s/v1/ConfigMap default/deep: ")
+            .stdout(budget),
+        Case::new(
+            "query: a match() pattern too large to compile",
+            &[
+                "query",
+                "--no-config",
+                "$..[?match(@, \"\\\\w{200}\")]",
+                "-i",
+                "deep.json",
+            ],
+            2,
+        )
+        .file("deep.json", deep.clone())
+        .stderr(pattern),
+        Case::new("rule: a match() pattern too large to compile", check, 2)
+            .file("rule.yaml", rule("$.data[?match(@, \"\\\\w{200}\")]"))
+            .file("cm.json", config_map)
+            .stderr("rule.yaml:5:")
+            .stderr(pattern)
+            .stderr("nothing was run"),
+        Case::new(
+            "query: a 100000-byte search() pattern from the document",
+            &[
+                "query",
+                "--no-config",
+                "$.items[?search(@.name, $.p)]",
+                "-i",
+                "doc.json",
+            ],
+            0,
+        )
+        .file(
+            "doc.json",
+            format!(
+                "{{\"p\": \"{}\", \"items\": [{{\"name\": \"a\"}}]}}",
+                "a".repeat(100_000)
+            ),
+        )
+        .stdout("[]"),
+    ]);
+}

@@ -1201,30 +1201,10 @@ fn count_nodes(doc: &Value) -> u64 {
 }
 
 /// A copy of `node`, each node copied spending one of the budget; `None` when
-/// it runs out.
+/// it runs out. (Counting costs what copying does, and stops the first time the
+/// budget cannot pay.)
 fn copy_within(node: &Value, budget: &Budget<'_>) -> Option<Value> {
-    if !budget.spend(count_nodes_upto(node, budget.left.get().saturating_add(1))) {
-        return None;
-    }
-    Some(node.clone())
-}
-
-/// The number of nodes of `doc`, counting no further than `cap`.
-fn count_nodes_upto(doc: &Value, cap: u64) -> u64 {
-    let mut n: u64 = 0;
-    let mut stack = vec![doc];
-    while let Some(v) = stack.pop() {
-        n += 1;
-        if n >= cap {
-            return n;
-        }
-        match v {
-            Value::Array(items) => stack.extend(items),
-            Value::Object(map) => stack.extend(map.values()),
-            _ => {}
-        }
-    }
-    n
+    budget.spend(count_nodes(node)).then(|| node.clone())
 }
 
 // ---------------------------------------------------------------------------

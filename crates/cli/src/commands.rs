@@ -118,14 +118,13 @@ fn cmd_check(
     } else {
         // Only the fields the loaded rules can read are kept (docs/ARCHITECTURE.md).
         let projection = rules.projection();
-        let mut facts = FactStore::new();
-        let mut errors = Vec::new();
-        for p in &a.facts {
-            match FactStore::load_path_projected(&ctx.resolve(p), &projection) {
-                Ok(s) => facts.merge(s),
-                Err(mut e) => errors.append(&mut e),
-            }
-        }
+        // One load for every `--facts`: a file reached twice is read once.
+        let resolved: Vec<PathBuf> = a.facts.iter().map(|p| ctx.resolve(p)).collect();
+        let paths: Vec<&Path> = resolved.iter().map(PathBuf::as_path).collect();
+        let (facts, mut errors) = match FactStore::load_paths_projected(&paths, &projection) {
+            Ok(facts) => (facts, Vec::new()),
+            Err(errors) => (FactStore::new(), errors),
+        };
         if !errors.is_empty() {
             for e in &mut errors {
                 e.file = ctx.shown(&e.file);
@@ -716,8 +715,9 @@ fn cmd_iam(command: IamCommand, ctx: &Ctx, out: &mut dyn Write, err: &mut dyn Wr
     let (name, text) = read_input(path.as_ref())?;
     // serde_json would take the last of duplicate members of a policy or request.
     if let Err(e) = rulerun_core::json::check(&text) {
-        // Control characters of keys are escaped by `JsonErrorKind`'s display.
-        writeln!(err, "{name}:{}:{}: error: {}", e.line, e.column, e.kind)?;
+        // A duplicate key is quoted in the message: escaped like every other value.
+        let message = escape::line(&e.kind.to_string()).into_owned();
+        writeln!(err, "{name}:{}:{}: error: {message}", e.line, e.column)?;
         if let Some(h) = e.kind.help() {
             writeln!(err, "  help: {h}")?;
         }

@@ -216,32 +216,62 @@ impl FactStore {
     /// (sorted by path, hidden entries skipped, symbolic links followed; see
     /// [`data_files`]).
     pub fn load_path(path: &Path) -> Result<FactStore, Vec<LoadError>> {
-        Self::load_path_with(path, parse_fact_text)
+        Self::load_paths_with(std::slice::from_ref(&path), parse_fact_text)
     }
 
-    /// [`FactStore::load_path`] with `parse` turning each file's text into
+    /// [`FactStore::load_path`] for several paths, as `--facts A --facts B` gives
+    /// them: a file reached twice (the same path given twice, a file inside a
+    /// folder also given, a link to either) is read once, so its facts are not
+    /// counted twice.
+    pub fn load_paths(paths: &[&Path]) -> Result<FactStore, Vec<LoadError>> {
+        Self::load_paths_with(paths, parse_fact_text)
+    }
+
+    /// [`FactStore::load_paths`] with `parse` turning each file's text into
     /// documents.
-    pub(crate) fn load_path_with(
-        path: &Path,
+    pub(crate) fn load_paths_with(
+        paths: &[&Path],
         parse: impl Fn(&Path, &str) -> Result<Vec<Value>, LoadError>,
     ) -> Result<FactStore, Vec<LoadError>> {
         let mut errors = Vec::new();
-        let files = if path.is_dir() {
-            let files = data_files(path, &mut errors);
-            if files.is_empty() && errors.is_empty() {
-                return Err(vec![LoadError::new(
-                    path,
-                    Pos::default(),
-                    LoadErrorKind::Other {
-                        message: "the folder holds no .json, .yaml or .yml files".into(),
-                        help: Some("point --facts at a snapshot file or a folder of them".into()),
-                    },
-                )]);
-            }
-            files
-        } else {
-            vec![path.to_path_buf()]
+        let mut walk = Walk {
+            files: Vec::new(),
+            seen_files: HashSet::new(),
+            seen_dirs: HashSet::new(),
+            ancestors: Vec::new(),
+            errors: &mut errors,
         };
+        for &path in paths {
+            if path.is_dir() {
+                let before = walk.files.len();
+                let errors_before = walk.errors.len();
+                match std::fs::canonicalize(path) {
+                    Ok(real) if walk.seen_dirs.contains(&real) => continue,
+                    Ok(real) => walk.folder(path, real),
+                    Err(e) => walk.error(path, e.to_string(), None),
+                }
+                if walk.files.len() == before && walk.errors.len() == errors_before {
+                    walk.errors.push(LoadError::new(
+                        path,
+                        Pos::default(),
+                        LoadErrorKind::Other {
+                            message: "the folder holds no .json, .yaml or .yml files".into(),
+                            help: Some(
+                                "point --facts at a snapshot file or a folder of them".into(),
+                            ),
+                        },
+                    ));
+                }
+            } else {
+                // A pipe or device (`/dev/stdin`) may have no canonical path; it
+                // is read as given.
+                let first = std::fs::canonicalize(path).map_or(true, |r| walk.seen_files.insert(r));
+                if first {
+                    walk.files.push(path.to_path_buf());
+                }
+            }
+        }
+        let files = std::mem::take(&mut walk.files);
         let mut store = FactStore::new();
         for f in files {
             match read_fact_text(&f).and_then(|text| parse(&f, &text)) {
@@ -442,7 +472,7 @@ pub fn parse_fact_text(path: &Path, text: &str) -> Result<Vec<Value>, LoadError>
             Err(e) => Err(e.load_error(path)),
         }
     } else {
-        serde_saphyr::from_multiple_with_options::<Value>(text, crate::yaml::options())
+        serde_saphyr::from_multiple_with_options::<Value>(text, crate::yaml::fact_options())
             .map_err(|e| yaml_error(path, &e))
     }
 }
@@ -473,7 +503,7 @@ fn yaml_error(path: &Path, e: &serde_saphyr::Error) -> LoadError {
                 pos,
                 LoadErrorKind::Syntax {
                     format: "YAML",
-                    message: crate::yaml::strip_location_suffix(&other.to_string()),
+                    message: crate::yaml::message(other),
                 },
             );
         }
@@ -540,6 +570,34 @@ mod tests {
         let mut t = FactStore::new();
         t.add_document(round).unwrap();
         assert_eq!(t, s);
+    }
+
+    #[test]
+    fn yaml_of_a_large_cluster_is_within_the_fact_budget() {
+        // 1,500 pods of about 200 nodes each: over serde-saphyr's default budget
+        // of 250,000 nodes, which refused `kubectl get pods -A -o yaml` of a
+        // mid-sized cluster.
+        let mut text = String::from("apiVersion: v1\nkind: List\nitems:\n");
+        for i in 0..1_500 {
+            text.push_str(&format!(
+                "- apiVersion: v1\n  kind: Pod\n  metadata: {{name: p{i}, namespace: default}}\n  spec:\n    containers:\n"
+            ));
+            for c in 0..16 {
+                text.push_str(&format!(
+                    "    - {{name: c{c}, image: busybox, args: [a, b, c], ports: [{{containerPort: {c}}}]}}\n"
+                ));
+            }
+        }
+        let docs = parse_fact_text(Path::new("pods.yaml"), &text).unwrap();
+        let mut s = FactStore::new();
+        s.add_document(docs.into_iter().next().unwrap()).unwrap();
+        assert_eq!(s.of_kind("k8s/v1/Pod").len(), 1_500);
+        // Nesting keeps serde-saphyr's 64 levels: its parser recurses deeper per
+        // level than JSON's, and 120 levels overflowed a 2 MiB thread stack.
+        let deep = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        assert!(parse_fact_text(Path::new("d.yaml"), &format!("a: {}", deep(60))).is_ok());
+        let err = parse_fact_text(Path::new("d.yaml"), &format!("a: {}", deep(100))).unwrap_err();
+        assert!(err.to_string().contains("depth"), "{err}");
     }
 
     #[test]
@@ -615,6 +673,26 @@ mod tests {
         symlink(facts.join("a.json"), facts.join("z-again.json")).unwrap();
         let store = FactStore::load_path(&facts).unwrap();
         assert_eq!(names(&store), ["a", "outside", "more"]);
+    }
+
+    #[test]
+    fn a_file_reached_through_several_paths_is_read_once() {
+        let t = Scratch::new("several");
+        t.write("facts/a.json", &pod("a"));
+        t.write("facts/sub/b.json", &pod("b"));
+        t.write("c.json", &pod("c"));
+        let facts = t.0.join("facts");
+        let a = facts.join("a.json");
+        let b = facts.join("sub/b.json");
+        let c = t.0.join("c.json");
+        // The same file twice, a file inside a folder given too (before and
+        // after it), a folder inside another, and a plain extra file.
+        let store =
+            FactStore::load_paths(&[&a, &facts, &a, &c, &b, &facts.join("sub"), &c]).unwrap();
+        assert_eq!(names(&store), ["a", "b", "c"]);
+        // A folder given twice: read once, and not "a folder of no files".
+        let store = FactStore::load_paths(&[&facts, &facts]).unwrap();
+        assert_eq!(names(&store), ["a", "b"]);
     }
 
     #[cfg(unix)]

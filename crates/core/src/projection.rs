@@ -1436,7 +1436,16 @@ impl FactStore {
         path: &Path,
         projection: &Projection,
     ) -> Result<FactStore, Vec<LoadError>> {
-        FactStore::load_path_with(path, |file, text| {
+        Self::load_paths_projected(std::slice::from_ref(&path), projection)
+    }
+
+    /// [`FactStore::load_paths`], with documents holding only what
+    /// `projection` keeps.
+    pub fn load_paths_projected(
+        paths: &[&Path],
+        projection: &Projection,
+    ) -> Result<FactStore, Vec<LoadError>> {
+        FactStore::load_paths_with(paths, |file, text| {
             parse_fact_text_projected(file, text, projection)
         })
     }

@@ -133,6 +133,31 @@ pub fn options() -> serde_saphyr::Options {
     o
 }
 
+/// The parser options for YAML fact files: [`options`] with a budget sized for
+/// `kubectl get -o yaml` of a large cluster instead of a configuration file.
+/// serde-saphyr's default (250,000 nodes, a million events, 1,024 documents, 64
+/// levels) refuses the YAML of a 2,000-pod cluster, so nodes and events get the
+/// JSON reader's value budget ([`crate::json::MAX_VALUES`]), scalar text and
+/// documents the fact file's byte limit. Nesting keeps the default 64 levels
+/// (serde-saphyr recurses deeper per level than JSON's parser: 120 levels
+/// overflowed a 2 MiB thread stack in a debug build). What
+/// guards against YAML bombs stays as it is: the limits on aliases and anchors
+/// and the alias-to-anchor ratio.
+pub fn fact_options() -> serde_saphyr::Options {
+    let mut o = options();
+    let values = usize::try_from(crate::json::MAX_VALUES).unwrap_or(usize::MAX);
+    let bytes = usize::try_from(crate::facts::MAX_FILE_BYTES).unwrap_or(usize::MAX);
+    let mut b = serde_saphyr::Budget::default();
+    b.max_reader_input_bytes = None;
+    b.max_nodes = values;
+    // A node opens and closes: two events for each collection, one per scalar.
+    b.max_events = values.saturating_mul(2);
+    b.max_total_scalar_bytes = bytes;
+    b.max_documents = 1 << 20;
+    o.budget = Some(b);
+    o
+}
+
 /// Parses one YAML document into a [`Node`] tree.
 pub fn parse(text: &str) -> Result<Node, SyntaxError> {
     serde_saphyr::from_str_with_options::<Node>(text, options()).map_err(|e| {
@@ -143,12 +168,59 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
                 column: u32::try_from(l.column()).unwrap_or(u32::MAX),
             })
             .unwrap_or_default();
-        let message = e.without_snippet().to_string();
         SyntaxError {
             pos,
-            message: strip_location_suffix(&message),
+            message: message(&e),
         }
     })
+}
+
+/// What a serde-saphyr error says, in words: its own message without the
+/// position, and a limit it enforces named as such (its display of a budget
+/// breach is the Rust `Debug` text, `budget breached: Nodes { nodes: 250001 }`).
+pub(crate) fn message(e: &serde_saphyr::Error) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    // The error itself, out of the wrappers that add a snippet or the places an
+    // alias was defined and used (we print one position ourselves).
+    let mut e = e;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = e
+    {
+        e = error;
+    }
+    let serde_saphyr::Error::Budget { breach, .. } = e else {
+        return strip_location_suffix(&e.to_string());
+    };
+    let (what, n) = match breach {
+        B::Events { events } => ("parser events", *events),
+        B::Aliases { aliases } => ("aliases (`*name`)", *aliases),
+        B::Anchors { anchors } => ("anchors (`&name`)", *anchors),
+        B::Depth { depth } => ("levels of nesting (depth)", *depth),
+        B::Documents { documents } => ("documents", *documents),
+        B::Nodes { nodes } => ("values (mappings, sequences and scalars)", *nodes),
+        B::ScalarBytes { total_scalar_bytes } => ("bytes of scalar text", *total_scalar_bytes),
+        B::MergeKeys { merge_keys } => ("merge keys (`<<`)", *merge_keys),
+        B::AliasAnchorRatio { aliases, anchors } => {
+            return format!(
+                "{aliases} aliases of {anchors} anchors: a document that expands aliases this much is refused as a YAML bomb"
+            );
+        }
+        B::InputBytes { input_bytes } => ("bytes of input", *input_bytes),
+        B::RecordedAnchorEvents {
+            recorded_anchor_events,
+        } => (
+            "parser events recorded for anchors (aliases expanding to too much)",
+            *recorded_anchor_events,
+        ),
+        B::RecordedAnchorBytes {
+            recorded_anchor_bytes,
+        } => (
+            "bytes recorded for anchors (aliases expanding to too much)",
+            *recorded_anchor_bytes,
+        ),
+        other => return format!("over a YAML parser limit ({other:?})"),
+    };
+    format!("over the YAML parser's limit at {n} {what}")
 }
 
 /// serde-saphyr appends " at line X, column Y"; we print positions ourselves.

@@ -429,7 +429,7 @@ fn empty_fact_files_are_no_facts_not_a_healthy_cluster() {
 
 #[test]
 fn yaml_alias_bombs_are_refused_by_every_yaml_reader() {
-    let budget = "invalid YAML: budget breached";
+    let budget = "invalid YAML: over the YAML parser's limit at ";
     tier(vec![
         Case::new(
             "fact file",
@@ -499,7 +499,7 @@ fn deep_documents_are_refused_by_every_reader() {
                     (1..2000).map(|i| format!("{}- \n", "  ".repeat(i))).collect::<String>()
                 ),
             )
-            .stderr("deep.yaml:67:129: error: invalid YAML: budget breached: Depth { depth: 65 }"),
+            .stderr("deep.yaml:67:129: error: invalid YAML: over the YAML parser's limit at 65 levels of nesting (depth)"),
         Case::new("query document", &["query", "--no-config", "$", "--input", "deep.json"], 2)
             .file("deep.json", deep)
             .stderr("deep.json:1:225: nesting deeper than 127 levels of arrays and objects"),
@@ -639,6 +639,39 @@ fn fact_streams_past_the_limit_are_refused_without_running_out_of_memory() {
         .stdin(Stdin::Endless)
         .memory(1 << 30)
         .stderr("out of memory"),
+    ]);
+}
+
+#[test]
+fn kubeconfigs_that_do_not_end_are_refused_before_kube_reads_them() {
+    // kube reads a kubeconfig whole; `/dev/zero` (or a pipe that never ends)
+    // would fill memory. `--kubeconfig` and each file of `KUBECONFIG` are read
+    // to at most 16 MiB.
+    tier(vec![
+        Case::new(
+            "--kubeconfig /dev/zero",
+            &["check", "--no-config", "--kubeconfig", "/dev/zero"],
+            2,
+        )
+        .stderr("cannot use kubeconfig `/dev/zero`: more than 16 MiB, or a device or pipe that does not end"),
+        Case::new(
+            "--kubeconfig of 17 MiB",
+            &["collect", "--no-config", "--kubeconfig", "big.yaml", "-o", "s.json"],
+            2,
+        )
+        .file("big.yaml", format!("# {}\n", "x".repeat(17 << 20)))
+        .stderr("cannot use kubeconfig `big.yaml`: more than 16 MiB"),
+        Case::new(
+            "--kubeconfig /dev/stdin",
+            &["check", "--no-config", "--kubeconfig", "/dev/stdin"],
+            2,
+        )
+        .stdin(Stdin::Endless)
+        .stderr("cannot use kubeconfig `/dev/stdin`: more than 16 MiB"),
+        // No --kubeconfig: kube's default, `~/.kube/config` (HOME is the case's folder).
+        Case::new("~/.kube/config to /dev/zero", &["check", "--no-config"], 2)
+            .link(".kube/config", "/dev/zero")
+            .stderr("/.kube/config`: more than 16 MiB, or a device or pipe that does not end"),
     ]);
 }
 

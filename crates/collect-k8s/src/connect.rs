@@ -1,6 +1,7 @@
 //! A client the way `kubectl` finds one, with settings that suit a CLI.
 
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -61,6 +62,10 @@ pub enum ConnectError {
     /// The kubeconfig could not be read or has no such context.
     #[error("cannot use kubeconfig: {0}")]
     Kubeconfig(String),
+    /// A kubeconfig file is larger than any kubeconfig, or is a device or pipe
+    /// that does not end (`--kubeconfig /dev/zero`).
+    #[error("cannot use kubeconfig `{0}`: {1}")]
+    KubeconfigTooLarge(String, String),
     /// Neither a kubeconfig nor in-cluster configuration was found.
     #[error("no cluster configured: {0}")]
     NotConfigured(String),
@@ -76,6 +81,9 @@ impl ConnectError {
             ConnectError::Kubeconfig(_) => {
                 "check `--kubeconfig`/`KUBECONFIG` and `--context` (`kubectl config get-contexts` lists them)"
             }
+            ConnectError::KubeconfigTooLarge(..) => {
+                "point `--kubeconfig` or `KUBECONFIG` at a kubeconfig file (kubeconfigs are at most a few MiB)"
+            }
             ConnectError::NotConfigured(_) => {
                 "point rulerun at a cluster with `--kubeconfig`, `--context` or `KUBECONFIG`, or check a snapshot offline with `--facts`"
             }
@@ -84,6 +92,84 @@ impl ConnectError {
             }
         }
     }
+}
+
+/// The most a kubeconfig may hold: kube reads the whole file into memory.
+pub const MAX_KUBECONFIG_BYTES: u64 = 16 << 20;
+
+/// Reads the kubeconfig at `path` (`--kubeconfig`), never more than
+/// [`MAX_KUBECONFIG_BYTES`] of it: a regular file through kube (which makes
+/// the certificate and key paths in it absolute, relative to its folder), a
+/// pipe such as `<(...)` or a device read here, bounded, and parsed by kube.
+fn read_kubeconfig(path: &Path) -> Result<Kubeconfig, ConnectError> {
+    let shown = path.display().to_string();
+    let bad = |e: String| ConnectError::Kubeconfig(format!("`{shown}`: {e}"));
+    let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+    if meta.is_file() {
+        check_size(path, &meta)?;
+        return Kubeconfig::read_from(path).map_err(|e| bad(e.to_string()));
+    }
+    if meta.is_dir() {
+        return Err(bad("is a folder, not a file".into()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_KUBECONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| bad(e.to_string()))?;
+    if bytes.len() as u64 > MAX_KUBECONFIG_BYTES {
+        return Err(too_large(path));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| bad("is not UTF-8 text".into()))?;
+    Kubeconfig::from_yaml(&text).map_err(|e| bad(e.to_string()))
+}
+
+fn too_large(path: &Path) -> ConnectError {
+    ConnectError::KubeconfigTooLarge(
+        path.display().to_string(),
+        format!(
+            "more than {} MiB, or a device or pipe that does not end",
+            MAX_KUBECONFIG_BYTES >> 20
+        ),
+    )
+}
+
+fn check_size(path: &Path, meta: &std::fs::Metadata) -> Result<(), ConnectError> {
+    if meta.len() > MAX_KUBECONFIG_BYTES {
+        return Err(too_large(path));
+    }
+    Ok(())
+}
+
+/// Checks the files kube reads when no `--kubeconfig` is given (each file of
+/// `KUBECONFIG`, else `~/.kube/config`): kube reads each whole, so one that is
+/// not a regular file of at most [`MAX_KUBECONFIG_BYTES`] is refused first.
+/// A file that does not exist is left to kube (which reports it, or falls back
+/// to the in-cluster configuration).
+fn default_kubeconfig_files() -> Result<(), ConnectError> {
+    let paths: Vec<PathBuf> = match std::env::var_os("KUBECONFIG") {
+        Some(v) => std::env::split_paths(&v)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+        None => Vec::new(),
+    };
+    let paths = if paths.is_empty() {
+        std::env::home_dir()
+            .map(|h| vec![h.join(".kube").join("config")])
+            .unwrap_or_default()
+    } else {
+        paths
+    };
+    for p in paths {
+        let Ok(meta) = std::fs::metadata(&p) else {
+            continue;
+        };
+        if !meta.is_file() && !meta.is_dir() {
+            return Err(too_large(&p));
+        }
+        check_size(&p, &meta)?;
+    }
+    Ok(())
 }
 
 /// Builds a client: kubeconfig (with exec credential plugins such as
@@ -98,15 +184,16 @@ pub async fn connect(opts: &ConnectOptions) -> Result<(kube::Client, ClusterInfo
     };
     let (mut config, info) = match &opts.kubeconfig {
         Some(path) => {
-            let kc = Kubeconfig::read_from(path)
-                .map_err(|e| ConnectError::Kubeconfig(format!("`{}`: {e}", path.display())))?;
+            let kc = read_kubeconfig(path)?;
             let info = info_from(&kc, opts.context.as_deref());
             let config = kube::Config::from_custom_kubeconfig(kc, &kopts)
                 .await
                 .map_err(|e| ConnectError::Kubeconfig(e.to_string()))?;
             (config, info)
         }
-        None => match Kubeconfig::read() {
+        None => match default_kubeconfig_files()
+            .and_then(|()| Kubeconfig::read().map_err(|e| ConnectError::Kubeconfig(e.to_string())))
+        {
             Ok(kc) => {
                 let info = info_from(&kc, opts.context.as_deref());
                 let config = kube::Config::from_custom_kubeconfig(kc, &kopts)
@@ -114,11 +201,16 @@ pub async fn connect(opts: &ConnectOptions) -> Result<(kube::Client, ClusterInfo
                     .map_err(|e| ConnectError::Kubeconfig(e.to_string()))?;
                 (config, info)
             }
+            Err(e @ ConnectError::KubeconfigTooLarge(..)) => return Err(e),
             Err(kc_err) => {
                 if opts.context.is_some() {
-                    return Err(ConnectError::Kubeconfig(kc_err.to_string()));
+                    return Err(kc_err);
                 }
                 let config = kube::Config::incluster().map_err(|e| {
+                    let kc_err = match kc_err {
+                        ConnectError::Kubeconfig(m) => m,
+                        other => other.to_string(),
+                    };
                     ConnectError::NotConfigured(format!(
                         "no kubeconfig ({kc_err}) and not in a cluster ({e})"
                     ))

@@ -4,10 +4,23 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
+    // The manifest folder as cargo gives it when it runs this script, not as it
+    // was when the script was compiled (`env!`): cargo shares one compiled build
+    // script between checkouts of the workspace in different folders that use
+    // one target folder (its hash of a path package leaves the folder out), and
+    // `env!` would embed the first checkout's rules into every other's binary.
+    let Some(manifest) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        eprintln!("error: CARGO_MANIFEST_DIR is not set: run this build script through cargo");
+        std::process::exit(1);
+    };
+    let root = Path::new(&manifest).join("../../rules");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     collect(&root, &mut files);
+    if files.is_empty() {
+        eprintln!("error: no rule files under `{}`", root.display());
+        std::process::exit(1);
+    }
     files.sort();
     let mut out = String::from(
         "/// Built-in rule files: (path below `rules/`, contents).\npub static BUILTIN_FILES: &[(&str, &str)] = &[\n",

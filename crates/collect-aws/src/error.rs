@@ -136,7 +136,7 @@ impl FetchError {
                     .into(),
             ),
             FetchError::Connect { .. } => Some(
-                "check the network path to the AWS endpoint (proxy, DNS, VPC endpoints, `HTTPS_PROXY`), `--endpoint-url` or `AWS_ENDPOINT_URL` if set, and `--ca-bundle` when a proxy inspects TLS".into(),
+                "check the network path to the AWS endpoint: proxy and `HTTPS_PROXY`, DNS, VPC endpoints; `--endpoint-url` or `AWS_ENDPOINT_URL` if set; `--ca-bundle` when a proxy inspects TLS".into(),
             ),
             FetchError::Throttled { .. } => Some(
                 "the account's API request rate is exhausted: run again later, or raise the number of attempts"

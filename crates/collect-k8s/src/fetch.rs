@@ -212,16 +212,16 @@ impl FetchError {
                 "the API server is slow or unreachable; retry, raise `--request-timeout`, or narrow the run with `-n NAMESPACE`".into(),
             ),
             FetchError::Connect { .. } => Some(
-                "check that the API server is reachable from here with the same kubeconfig and context (`kubectl cluster-info`)".into(),
+                "check that the API server is reachable from here with the same kubeconfig and context: `kubectl cluster-info`".into(),
             ),
             FetchError::Malformed { path, .. } => Some(format!(
                 "the API server, or a proxy in front of it, did not answer as Kubernetes does; `kubectl get --raw '{path}'` shows the answer"
             )),
             FetchError::ResponseTooLarge { .. } => Some(
-                "raise `--max-response-bytes` if one page of this kind is really that large (e.g. `--max-response-bytes 256MiB`)".into(),
+                "raise `--max-response-bytes` if one page of this kind is really that large, e.g. `--max-response-bytes 256MiB`".into(),
             ),
             FetchError::ListTooLarge { .. } => Some(
-                "raise `--max-list-bytes` if the cluster really holds that much of this kind (e.g. `--max-list-bytes 4GiB`), or narrow the run with `-n NAMESPACE`".into(),
+                "raise `--max-list-bytes` if the cluster really holds that much of this kind, e.g. `--max-list-bytes 4GiB`, or narrow the run with `-n NAMESPACE`".into(),
             ),
             FetchError::TooManyPages { .. } => Some(
                 "raise `--max-list-pages` if the cluster really holds that many objects of this kind, or narrow the run with `-n NAMESPACE`".into(),

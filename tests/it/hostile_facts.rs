@@ -323,3 +323,63 @@ fn values_held_in_memory_are_bounded() {
         "{err}"
     );
 }
+
+#[test]
+fn facts_given_twice_or_inside_a_folder_also_given_are_read_once() {
+    let example = Path::new(&repo("examples/ui-private-403"))
+        .canonicalize()
+        .unwrap();
+    let want = rulerun(&["check", "--facts", &s(&example), "-o", "json"]);
+    assert_eq!(want.code, 1, "{}", want.stderr);
+    // Facts counted twice would double every finding.
+    for args in [
+        vec![s(&example), s(&example)],
+        vec![s(&example), s(&example.join("cluster.json"))],
+        vec![s(&example.join("aws.json")), s(&example)],
+    ] {
+        let mut argv = vec!["check".to_string(), "-o".into(), "json".into()];
+        for a in &args {
+            argv.extend(["--facts".to_string(), a.clone()]);
+        }
+        let got = rulerun(&argv);
+        assert_eq!(got.stdout, want.stdout, "{args:?}: {}", got.stderr);
+        assert_eq!(got.code, want.code);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn linked_folders_of_rules_are_read_and_loops_are_errors() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(
+        shared.join("broken.yaml"),
+        "rules:\n  - id: x\n    nonsense: 1\n",
+    )
+    .unwrap();
+    let rules = tmp.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    symlink(&shared, rules.join("linked")).unwrap();
+    // A rule in a linked folder is read (here: found broken), not skipped.
+    let run = rulerun(&["validate", "--no-config", &s(&rules)]);
+    let err = refused(&run);
+    assert!(err.contains("linked/broken.yaml"), "{err}");
+    // A link back to a folder being walked is an error naming the link.
+    symlink("..", shared.join("up")).unwrap();
+    let run = rulerun(&["validate", "--no-config", &s(&rules)]);
+    let err = refused(&run);
+    assert!(
+        err.contains("symbolic link leads back to") && err.contains("a loop"),
+        "{err}"
+    );
+    std::fs::remove_file(shared.join("up")).unwrap();
+    symlink("nowhere", rules.join("gone")).unwrap();
+    let run = rulerun(&["validate", "--no-config", &s(&rules)]);
+    let err = refused(&run);
+    assert!(
+        err.contains("symbolic link that cannot be followed"),
+        "{err}"
+    );
+}

@@ -541,27 +541,74 @@ pub struct PackScopes {
 
 /// The files below `dir` that rule loading reads, sorted: hidden entries and
 /// `fixtures` folders are skipped (fixtures are read only when a test names them).
+///
+/// Symbolic links are followed, to files and to folders, as `--facts` folders
+/// follow them (a linked folder of rules was skipped without a word). A link
+/// that leads nowhere, or a link or folder that leads back into a folder being
+/// walked, is an error naming it; a folder reached twice is walked once.
 pub fn rule_tree_files(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    struct Walk {
+        out: Vec<PathBuf>,
+        seen: std::collections::HashSet<PathBuf>,
+        ancestors: Vec<PathBuf>,
+    }
+    fn walk(w: &mut Walk, dir: &std::path::Path, real: PathBuf) -> std::io::Result<()> {
+        if !w.seen.insert(real.clone()) {
+            return Ok(());
+        }
         let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
         entries.sort_by_key(|e| e.path());
+        w.ancestors.push(real);
         for e in entries {
             let p = e.path();
             let name = e.file_name().to_string_lossy().to_string();
             if name.starts_with('.') || name == "fixtures" {
                 continue;
             }
-            if e.file_type()?.is_dir() {
-                walk(&p, out)?;
+            if !e.file_type()?.is_symlink() {
+                if e.file_type()?.is_dir() {
+                    let real = std::fs::canonicalize(&p)?;
+                    walk(w, &p, real)?;
+                } else {
+                    w.out.push(p);
+                }
+                continue;
+            }
+            let target = std::fs::metadata(&p)
+                .and_then(|m| Ok((m, std::fs::canonicalize(&p)?)))
+                .map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "`{}`: symbolic link that cannot be followed: {e}",
+                            p.display()
+                        ),
+                    )
+                })?;
+            let (meta, real) = target;
+            if !meta.is_dir() {
+                w.out.push(p);
+            } else if w.ancestors.iter().any(|a| a.starts_with(&real)) {
+                return Err(std::io::Error::other(format!(
+                    "`{}`: symbolic link leads back to `{}`, a folder that holds it: a loop",
+                    p.display(),
+                    real.display()
+                )));
             } else {
-                out.push(p);
+                walk(w, &p, real)?;
             }
         }
+        w.ancestors.pop();
         Ok(())
     }
-    let mut out = Vec::new();
-    walk(dir, &mut out)?;
-    Ok(out)
+    let mut w = Walk {
+        out: Vec::new(),
+        seen: std::collections::HashSet::new(),
+        ancestors: Vec::new(),
+    };
+    let real = std::fs::canonicalize(dir)?;
+    walk(&mut w, dir, real)?;
+    Ok(w.out)
 }
 
 /// Reads a folder of packs laid out as the built-in ones are (`ROOT/PACK/pack.yaml`

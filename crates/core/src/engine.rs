@@ -15,7 +15,8 @@ use crate::facts::FactStore;
 use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
 use crate::rule::{ArgvPart, BindingKind, FixCommand, Join, Rule, RuleSet};
 use crate::select::JsonPath;
-use crate::template::{Templates, check_argument, check_aws_argument, is_aws_cli, shell_join};
+use crate::finding::{ArgvRange, FixPlaceholder, PlaceholderWhere, TextRange};
+use crate::template::{self, Templates, check_argument, check_aws_argument, is_aws_cli};
 
 const KEY_SEP: char = '\u{1f}';
 
@@ -784,17 +785,25 @@ impl<'a> Evaluator<'a, '_> {
             let n = i + 1;
             let description =
                 render(step.description).map_err(|e| format!("fix step {n} description: {e}"))?;
+            // Placeholders: (name, range) in the command, and in argv elements.
+            let in_command: Vec<(String, std::ops::Range<usize>)>;
+            let mut in_argv: Vec<(String, ArgvRange)> = Vec::new();
             let (argv, command) = match &step.command {
                 FixCommand::Argv(parts) => {
                     let mut argv: Vec<String> = Vec::with_capacity(parts.len());
+                    // The elements with their placeholders' marks, for quoting.
+                    let mut marked: Vec<String> = Vec::with_capacity(parts.len());
                     // A value may start with `-` only where the rule writes an
                     // option itself (`--flag={{ x }}`) or after a literal `--`.
                     let mut after_dashdash = false;
                     for (j, part) in parts.iter().enumerate() {
                         match part {
                             ArgvPart::Template(t) => {
-                                let arg = render(*t)
+                                let raw = self
+                                    .templates
+                                    .render_marked(*t, &ctx)
                                     .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
+                                let arg = template::show_placeholders(&raw);
                                 let lead = self.templates.argument_lead(*t);
                                 let aws = argv.first().is_some_and(|c: &String| is_aws_cli(c));
                                 check_argument(&arg, lead.option || after_dashdash)
@@ -807,7 +816,26 @@ impl<'a> Evaluator<'a, '_> {
                                     })
                                     .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
                                 after_dashdash |= lead.dashdash;
+                                let mut at = 0;
+                                for seg in template::segments(&raw) {
+                                    match seg {
+                                        template::Segment::Text(x) => at += x.len(),
+                                        template::Segment::Placeholder(name) => {
+                                            let end = at + name.len() + 2;
+                                            in_argv.push((
+                                                name.to_string(),
+                                                ArgvRange {
+                                                    index: argv.len(),
+                                                    start: at,
+                                                    end,
+                                                },
+                                            ));
+                                            at = end;
+                                        }
+                                    }
+                                }
                                 argv.push(arg);
+                                marked.push(raw);
                             }
                             ArgvPart::Path(p) => {
                                 let first = argv.len();
@@ -819,22 +847,55 @@ impl<'a> Evaluator<'a, '_> {
                                             if aws { check_aws_argument(arg) } else { Ok(()) }
                                         })
                                         .map_err(|e| format!("fix step {n} argv[{j}]: {e}"))?;
+                                    // A value cannot pose as a placeholder.
+                                    marked.push(template::unmark(arg));
                                 }
                             }
                         }
                     }
-                    let command = shell_join(&argv);
+                    let (command, ranges) = template::shell_join_marked(&marked);
+                    in_command = ranges;
                     (Some(argv), command)
                 }
-                FixCommand::Shell(t) => (
-                    None,
-                    render(*t).map_err(|e| format!("fix step {n} command: {e}"))?,
-                ),
+                FixCommand::Shell(t) => {
+                    let (command, ranges) = self
+                        .templates
+                        .render_command(*t, &ctx)
+                        .map_err(|e| format!("fix step {n} command: {e}"))?;
+                    in_command = ranges;
+                    (None, command)
+                }
             };
+            let mut placeholders = Vec::with_capacity(step.placeholders.len());
+            for p in &step.placeholders {
+                let description = render(p.description).map_err(|e| {
+                    format!("fix step {n} placeholder `{}` description: {e}", p.name)
+                })?;
+                placeholders.push(FixPlaceholder {
+                    name: p.name.clone(),
+                    description,
+                    at: PlaceholderWhere {
+                        command: in_command
+                            .iter()
+                            .filter(|(name, _)| *name == p.name)
+                            .map(|(_, r)| TextRange {
+                                start: r.start,
+                                end: r.end,
+                            })
+                            .collect(),
+                        argv: in_argv
+                            .iter()
+                            .filter(|(name, _)| *name == p.name)
+                            .map(|(_, r)| *r)
+                            .collect(),
+                    },
+                });
+            }
             fix.push(FixStep {
                 description,
                 argv,
                 command,
+                placeholders,
             });
         }
         Ok(Finding {

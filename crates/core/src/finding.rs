@@ -97,8 +97,79 @@ pub struct FixStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub argv: Option<Vec<String>>,
     /// The command as one line to paste into a POSIX shell; every interpolated value
-    /// is single-quoted.
+    /// is single-quoted. A placeholder stands in it bare, as `<NAME>`.
     pub command: String,
+    /// The values the user supplies before running the command, in the order
+    /// the step declares them. Omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placeholders: Vec<FixPlaceholder>,
+}
+
+/// A value the user supplies in a fix step's command: `<NAME>` there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixPlaceholder {
+    /// The name, `[A-Z][A-Z0-9_]*`; the command holds `<NAME>`.
+    pub name: String,
+    /// What to put there, for a person.
+    pub description: String,
+    /// Where `<NAME>` stands.
+    #[serde(rename = "where")]
+    pub at: PlaceholderWhere,
+}
+
+/// Where a placeholder stands in a fix step: byte ranges (UTF-8, end
+/// exclusive) of its `<NAME>` text, to replace from the last to the first.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceholderWhere {
+    /// In `command`.
+    pub command: Vec<TextRange>,
+    /// In elements of `argv` (argv steps only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub argv: Vec<ArgvRange>,
+}
+
+/// A byte range in a text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextRange {
+    /// The first byte.
+    pub start: usize,
+    /// The byte after the last.
+    pub end: usize,
+}
+
+/// A byte range in one element of `argv`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgvRange {
+    /// The element's index.
+    pub index: usize,
+    /// The first byte.
+    pub start: usize,
+    /// The byte after the last.
+    pub end: usize,
+}
+
+impl FixStep {
+    /// The command with each placeholder replaced by the value `value` gives
+    /// for its name (`None` leaves it), the way a person fills it in.
+    pub fn command_with(&self, value: impl Fn(&str) -> Option<String>) -> String {
+        let mut edits: Vec<(TextRange, String)> = Vec::new();
+        for p in &self.placeholders {
+            if let Some(v) = value(&p.name) {
+                edits.extend(p.at.command.iter().map(|r| (*r, v.clone())));
+            }
+        }
+        edits.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+        let mut command = self.command.clone();
+        for (r, v) in edits {
+            if command.is_char_boundary(r.start)
+                && command.is_char_boundary(r.end)
+                && r.end <= command.len()
+            {
+                command.replace_range(r.start..r.end, &v);
+            }
+        }
+        command
+    }
 }
 
 /// A problem a rule found.
@@ -199,6 +270,38 @@ impl Report {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn placeholders_are_filled_in_from_the_last() {
+        let step = FixStep {
+            description: "d".into(),
+            argv: None,
+            command: "echo <A> x=<B>".into(),
+            placeholders: vec![
+                FixPlaceholder {
+                    name: "A".into(),
+                    description: "a".into(),
+                    at: PlaceholderWhere {
+                        command: vec![TextRange { start: 5, end: 8 }],
+                        argv: Vec::new(),
+                    },
+                },
+                FixPlaceholder {
+                    name: "B".into(),
+                    description: "b".into(),
+                    at: PlaceholderWhere {
+                        command: vec![TextRange { start: 11, end: 14 }],
+                        argv: Vec::new(),
+                    },
+                },
+            ],
+        };
+        assert_eq!(
+            step.command_with(|n| (n == "A").then(|| "'a b'".to_string())),
+            "echo 'a b' x=<B>"
+        );
+        assert_eq!(step.command_with(|n| Some(n.to_lowercase())), "echo a x=b");
+    }
 
     #[test]
     fn severities_parse_and_order() {

@@ -32,7 +32,10 @@ pub mod yaml;
 pub use engine::{Demand, Plan, check, check_planned};
 pub use error::{LoadError, LoadErrorKind};
 pub use facts::FactStore;
-pub use finding::{Finding, FixStep, Inconclusive, Report, Severity, Subject};
+pub use finding::{
+    ArgvRange, Finding, FixPlaceholder, FixStep, Inconclusive, PlaceholderWhere, Report, Severity,
+    Subject, TextRange,
+};
 pub use load::{SourceFile, load_rule_sources, load_rules};
 pub use parts::{PackScopes, PartInfo, PartKind, read_pack_tree};
 pub use projection::{Projection, parse_fact_text_projected};

@@ -37,6 +37,8 @@ use crate::select::JsonPath;
 use crate::template::{Mode, TemplateError, TemplateId, Templates};
 use crate::yaml::{Node, NodeKind, Pos};
 
+mod placeholders;
+
 /// Keys of a rule file.
 pub const FILE_KEYS: &[&str] = &["version", "rules", "parts"];
 /// Keys of a rule.
@@ -72,7 +74,7 @@ pub const FINDING_KEYS: &[&str] = &["subject", "message", "evidence", "fix"];
 /// Keys of `finding.subject`.
 pub const FINDING_SUBJECT_KEYS: &[&str] = &["kind", "namespace", "name"];
 /// Keys of a fix step.
-pub const FIX_KEYS: &[&str] = &["description", "argv", "command", "if"];
+pub const FIX_KEYS: &[&str] = &["description", "argv", "command", "if", "placeholders"];
 /// Condition combinators.
 pub const COMBINATORS: &[&str] = &["all", "any", "not"];
 /// Matcher operators, with their one-line docs (the reference table in
@@ -134,6 +136,7 @@ const RESERVED: &[&str] = &[
     "range",
     "dict",
     "namespace",
+    "placeholder",
 ];
 
 /// A rule file's text with the name to report it under.
@@ -1478,7 +1481,7 @@ impl RuleDecoder<'_> {
         let text = self.d.string(node, what)?;
         let scope = Self::template_scope(names);
         match self.templates.compile(&text, mode, &scope) {
-            Ok(id) => Some(id),
+            Ok(id) => self.placeholders_allowed(node, id, what),
             Err(TemplateError::Undefined(name)) => {
                 let known = scope;
                 self.err(node.pos, LoadErrorKind::UndefinedVariable { name, known });
@@ -1645,10 +1648,12 @@ impl RuleDecoder<'_> {
             }
         };
         let guard = f.get("if").and_then(|n| self.cond(n, names));
+        let placeholders = self.fix_placeholders(&f, names, description, &command);
         Some(FixSpec {
             description: description?,
             command,
             guard,
+            placeholders: placeholders?,
         })
     }
 }

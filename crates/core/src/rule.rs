@@ -199,6 +199,16 @@ pub(crate) struct FixSpec {
     pub command: FixCommand,
     /// `if:`: the step is given only when this holds.
     pub guard: Option<Cond>,
+    /// `placeholders:`: the values the user supplies, in the order declared.
+    pub placeholders: Vec<PlaceholderSpec>,
+}
+
+/// A declared placeholder of a fix step: `NAME: description`.
+#[derive(Debug)]
+pub(crate) struct PlaceholderSpec {
+    pub name: String,
+    /// What to put there (a template).
+    pub description: TemplateId,
 }
 
 #[derive(Debug)]

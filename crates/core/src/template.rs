@@ -17,6 +17,15 @@
 //!   as an option. A value holding a NUL is a render error in both environments'
 //!   commands (argv elements are checked by the engine).
 //!
+//! **Placeholders.** A fix value the user must supply is written
+//! `{{ placeholder("TAG") }}` (declared on the fix step). The function returns a
+//! [`Placeholder`] object; both formatters write it between
+//! [`PLACEHOLDER_START`] and [`PLACEHOLDER_END`] (Unicode noncharacters, which
+//! no template source may hold and which the plain formatter takes out of every
+//! other value), so that the engine knows exactly where each placeholder stands
+//! and prints it as a bare `<TAG>`, never quoted: pasted unedited, bash reads it
+//! as a redirection from a file named `TAG` and runs nothing.
+//!
 //! Both environments use semi-strict undefined behaviour (printing or iterating a
 //! missing attribute is an error, not an empty string; testing it with `if` is
 //! allowed and false), a fuel limit against runaway loops, a cap on the
@@ -26,13 +35,15 @@
 
 use std::collections::BTreeSet;
 use std::io;
+use std::sync::Arc;
 
+use minijinja::value::{Object, ObjectRepr};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 mod budget;
 mod shell;
 pub use budget::{MAX_CHECK_WORK, MAX_NESTING, MAX_VALUE};
-pub(crate) use shell::{check_argument, check_aws_argument, is_aws_cli};
+pub(crate) use shell::{check_argument, check_aws_argument, is_aws_cli, shell_join_marked};
 
 /// What an `argv` element's template says of the argument it renders.
 #[derive(Clone, Copy, Debug)]
@@ -53,7 +64,108 @@ pub const FUEL: u64 = 100_000;
 pub const MAX_OUTPUT: usize = 256 * 1024;
 
 /// Names available in every template besides the rule's scope.
-const BUILTIN_GLOBALS: &[&str] = &["range", "dict", "namespace", "debug", "loop", "self"];
+const BUILTIN_GLOBALS: &[&str] = &[
+    "range",
+    "dict",
+    "namespace",
+    "debug",
+    "loop",
+    "self",
+    PLACEHOLDER_FUNCTION,
+];
+
+/// The template function that writes a placeholder: `{{ placeholder("TAG") }}`.
+pub const PLACEHOLDER_FUNCTION: &str = "placeholder";
+/// The longest placeholder name.
+pub const MAX_PLACEHOLDER_NAME: usize = 64;
+/// Marks the start of a placeholder's name in a render's raw output (a Unicode
+/// noncharacter: reserved for internal use, refused in template sources).
+pub(crate) const PLACEHOLDER_START: char = '\u{FDD0}';
+/// Marks the end of a placeholder's name in a render's raw output.
+pub(crate) const PLACEHOLDER_END: char = '\u{FDD1}';
+
+/// Whether `name` is a placeholder name: `[A-Z][A-Z0-9_]*`, at most
+/// [`MAX_PLACEHOLDER_NAME`] characters, so that `<NAME>` needs no quoting
+/// thought: bash reads it as a redirection and refuses to run the command.
+pub fn is_placeholder_name(name: &str) -> bool {
+    name.len() <= MAX_PLACEHOLDER_NAME
+        && name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A placeholder where a template writes `{{ placeholder("NAME") }}`.
+#[derive(Debug)]
+struct Placeholder(String);
+
+impl Object for Placeholder {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{}>", self.0)
+    }
+}
+
+/// A placeholder a template writes, and where (the byte offset of its `{{`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlaceholderUse {
+    /// The name.
+    pub name: String,
+    /// The byte offset of its `{{` in the template source.
+    pub offset: usize,
+}
+
+/// A piece of rendered text: literal text, or a placeholder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Segment<'a> {
+    /// Text.
+    Text(&'a str),
+    /// A placeholder's name.
+    Placeholder(&'a str),
+}
+
+/// Splits rendered text at its placeholder marks.
+pub(crate) fn segments(text: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(PLACEHOLDER_START) {
+        let after = &rest[start + PLACEHOLDER_START.len_utf8()..];
+        let Some(len) = after.find(PLACEHOLDER_END) else {
+            break;
+        };
+        if start > 0 {
+            out.push(Segment::Text(&rest[..start]));
+        }
+        out.push(Segment::Placeholder(&after[..len]));
+        rest = &after[len + PLACEHOLDER_END.len_utf8()..];
+    }
+    if !rest.is_empty() {
+        out.push(Segment::Text(rest));
+    }
+    out
+}
+
+/// Text from a value, its placeholder marks made U+FFFD: a value cannot pose
+/// as a placeholder.
+pub(crate) fn unmark(text: &str) -> String {
+    text.replace([PLACEHOLDER_START, PLACEHOLDER_END], "\u{FFFD}")
+}
+
+/// Rendered text with each placeholder written `<NAME>`.
+pub(crate) fn show_placeholders(text: &str) -> String {
+    if !text.contains(PLACEHOLDER_START) {
+        return text.to_string();
+    }
+    segments(text)
+        .into_iter()
+        .map(|s| match s {
+            Segment::Text(t) => t.to_string(),
+            Segment::Placeholder(p) => format!("<{p}>"),
+        })
+        .collect()
+}
 
 /// Which environment a template renders in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +215,8 @@ pub struct Templates {
     variables: Vec<Box<[String]>>,
     /// By template index: the source, for field projection's analysis.
     sources: Vec<Box<str>>,
+    /// By template index: the placeholders the template writes.
+    placeholders: Vec<Box<[PlaceholderUse]>>,
 }
 
 /// The scope names a group of templates (a rule's) reads, so that a template
@@ -147,8 +261,45 @@ impl Templates {
     pub fn new() -> Self {
         let mut plain = base_env();
         let mut shell = base_env();
+        plain.set_formatter(|out, state, value| {
+            if let Some(p) = value.downcast_object_ref::<Placeholder>() {
+                let word = format!("{PLACEHOLDER_START}{}{PLACEHOLDER_END}", p.0);
+                return out.write_str(&word).map_err(|_| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write")
+                });
+            }
+            // A value cannot pose as a placeholder: the marks are taken out.
+            let marked = |s: &str| s.contains([PLACEHOLDER_START, PLACEHOLDER_END]);
+            let text = match value.as_str() {
+                Some(s) if marked(s) => Some(s.to_string()),
+                Some(_) => None,
+                None if value.as_object().is_some() => {
+                    let mut buf = String::new();
+                    let mut o = minijinja::machinery::make_string_output(&mut buf);
+                    minijinja::escape_formatter(&mut o, state, value)?;
+                    marked(&buf).then_some(buf)
+                }
+                None => None,
+            };
+            match text {
+                Some(t) => out
+                    .write_str(&t.replace([PLACEHOLDER_START, PLACEHOLDER_END], "\u{FFFD}"))
+                    .map_err(|_| {
+                        minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write")
+                    }),
+                None => minijinja::escape_formatter(out, state, value),
+            }
+        });
         shell.set_auto_escape_callback(|_| AutoEscape::Custom("shell".into()));
         shell.set_formatter(|out, _state, value| {
+            if let Some(p) = value.downcast_object_ref::<Placeholder>() {
+                // Outside the value marks: `finish` lexes it as a value and
+                // writes it bare.
+                let word = format!("{PLACEHOLDER_START}{}{PLACEHOLDER_END}", p.0);
+                return out.write_str(&word).map_err(|_| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write")
+                });
+            }
             let text = if value.is_none() {
                 String::new()
             } else {
@@ -171,6 +322,17 @@ impl Templates {
         for name in ["safe", "escape", "e"] {
             shell.remove_filter(name);
         }
+        let placeholder = |name: &str| -> Result<Value, minijinja::Error> {
+            if !is_placeholder_name(name) {
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("`{name}` is not a placeholder name"),
+                ));
+            }
+            Ok(Value::from_object(Placeholder(name.to_string())))
+        };
+        plain.add_function(PLACEHOLDER_FUNCTION, placeholder);
+        shell.add_function(PLACEHOLDER_FUNCTION, placeholder);
         let mut function_names = BTreeSet::new();
         for f in crate::func::FUNCTIONS {
             function_names.insert(f.name.to_string());
@@ -199,6 +361,7 @@ impl Templates {
             function_names,
             variables: Vec::new(),
             sources: Vec::new(),
+            placeholders: Vec::new(),
         }
     }
 
@@ -209,6 +372,13 @@ impl Templates {
         mode: Mode,
         scope: &[String],
     ) -> Result<TemplateId, TemplateError> {
+        if let Some(i) = source.find([PLACEHOLDER_START, PLACEHOLDER_END]) {
+            let line = source[..i].matches('\n').count() + 1;
+            return Err(TemplateError::Syntax(format!(
+                "the characters U+FDD0 and U+FDD1 are reserved (template line {line})"
+            )));
+        }
+        let placeholders = placeholder_uses(source).map_err(TemplateError::Syntax)?;
         if mode == Mode::Shell {
             shell::check_source(source).map_err(TemplateError::Unsafe)?;
         }
@@ -247,7 +417,43 @@ impl Templates {
         self.variables.push(undeclared.into_boxed_slice());
         self.sources.resize_with(index, Default::default);
         self.sources.push(source.into());
+        self.placeholders.resize_with(index, Default::default);
+        self.placeholders.push(placeholders.into_boxed_slice());
         Ok(TemplateId { mode, index })
+    }
+
+    /// The source of a compiled template.
+    pub(crate) fn source_of(&self, id: TemplateId) -> &str {
+        self.sources.get(id.index).map_or("", |s| &**s)
+    }
+
+    /// The placeholders a compiled template writes, in order.
+    pub fn placeholders(&self, id: TemplateId) -> &[PlaceholderUse] {
+        self.placeholders.get(id.index).map_or(&[], |p| &**p)
+    }
+
+    /// Renders a `command` template: the command, and the byte ranges of the
+    /// placeholders in it (`<NAME>`, bare), in order.
+    pub(crate) fn render_command(
+        &self,
+        id: TemplateId,
+        ctx: &Value,
+    ) -> Result<shell::Finished, TemplateError> {
+        let text = self.render_raw(id, ctx)?;
+        match id.mode {
+            Mode::Shell => shell::finish(&text).map_err(TemplateError::Command),
+            Mode::Plain => Ok((show_placeholders(&text), Vec::new())),
+        }
+    }
+
+    /// Renders a plain template keeping its placeholder marks (an `argv`
+    /// element: the engine quotes the text around them).
+    pub(crate) fn render_marked(
+        &self,
+        id: TemplateId,
+        ctx: &Value,
+    ) -> Result<String, TemplateError> {
+        self.render_raw(id, ctx)
     }
 
     /// The source of the template compiled as number `index`, and the names it
@@ -278,7 +484,19 @@ impl Templates {
     }
 
     /// Renders a compiled template with `ctx` (a map of scope names to values).
+    /// Placeholders are written `<NAME>`.
     pub fn render(&self, id: TemplateId, ctx: &Value) -> Result<String, TemplateError> {
+        let text = self.render_raw(id, ctx)?;
+        match id.mode {
+            Mode::Plain => Ok(show_placeholders(&text)),
+            Mode::Shell => shell::finish(&text)
+                .map(|(command, _)| command)
+                .map_err(TemplateError::Command),
+        }
+    }
+
+    /// Renders with the marks of values (shell) and placeholders in place.
+    fn render_raw(&self, id: TemplateId, ctx: &Value) -> Result<String, TemplateError> {
         let env = match id.mode {
             Mode::Plain => &self.plain,
             Mode::Shell => &self.shell,
@@ -297,11 +515,7 @@ impl Templates {
                     TemplateError::Render(describe(&e))
                 }
             })?;
-        let text = String::from_utf8(sink.buf).map_err(|e| TemplateError::Render(e.to_string()))?;
-        match id.mode {
-            Mode::Plain => Ok(text),
-            Mode::Shell => shell::finish(&text).map_err(TemplateError::Command),
-        }
+        String::from_utf8(sink.buf).map_err(|e| TemplateError::Render(e.to_string()))
     }
 
     /// What an `argv` element's template says of the argument it renders.
@@ -313,6 +527,63 @@ impl Templates {
             literal: !(source.contains("{{") || source.contains("{%")),
         }
     }
+}
+
+/// The placeholders a template source writes. Each must be written alone,
+/// `{{ placeholder("NAME") }}` with a literal name, outside any `{% %}` block,
+/// so that it is always in the output and never altered by a filter.
+fn placeholder_uses(source: &str) -> Result<Vec<PlaceholderUse>, String> {
+    use minijinja::machinery::Token;
+    use minijinja::machinery::ast::{CallArg, Expr, Stmt};
+
+    let mentions = minijinja::machinery::tokenize(source, false, Default::default())
+        .filter(|t| matches!(t, Ok((Token::Ident(PLACEHOLDER_FUNCTION), _))))
+        .count();
+    if mentions == 0 {
+        return Ok(Vec::new());
+    }
+    let Ok(Stmt::Template(t)) = minijinja::machinery::parse(source, "template", Default::default())
+    else {
+        // minijinja reports the syntax error when the template compiles
+        return Ok(Vec::new());
+    };
+    let mut uses = Vec::new();
+    for child in &t.children {
+        let Stmt::EmitExpr(e) = child else { continue };
+        let Expr::Call(call) = &e.expr else { continue };
+        let Expr::Var(v) = &call.expr else { continue };
+        if v.id != PLACEHOLDER_FUNCTION {
+            continue;
+        }
+        let start = e.span().start_offset as usize;
+        let open = source
+            .get(..start)
+            .and_then(|s| s.rfind("{{"))
+            .unwrap_or(start);
+        let (line, col) = shell::line_col(source, open);
+        let name = match call.args.as_slice() {
+            [CallArg::Pos(Expr::Const(c))] => c.value.as_str().map(str::to_string),
+            _ => None,
+        };
+        let Some(name) = name else {
+            return Err(format!(
+                "`placeholder` takes one name in quotes, `{{{{ placeholder(\"TAG\") }}}}` (template line {line}, column {col})"
+            ));
+        };
+        if !is_placeholder_name(&name) {
+            return Err(format!(
+                "invalid placeholder name `{name}` (template line {line}, column {col}): names are `[A-Z][A-Z0-9_]*`, at most {MAX_PLACEHOLDER_NAME} characters, e.g. `TAG` or `ROLE_ARN`"
+            ));
+        }
+        uses.push(PlaceholderUse { name, offset: open });
+    }
+    if uses.len() != mentions {
+        return Err(
+            "a placeholder is written alone, `{{ placeholder(\"TAG\") }}`, not inside another expression, a filter or a `{% %}` block: it must reach the command as it is"
+                .into(),
+        );
+    }
+    Ok(uses)
 }
 
 fn base_env() -> Environment<'static> {

@@ -958,7 +958,7 @@ fn lex(pieces: &[Piece<'_>]) -> Result<(), Refused> {
 }
 
 /// 1-based line and column of byte `offset` in `source`.
-fn line_col(source: &str, offset: usize) -> (usize, usize) {
+pub(super) fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let before = source.get(..offset).unwrap_or(source);
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -1087,30 +1087,55 @@ fn check_filters(block: &str) -> Result<(), String> {
 }
 
 /// Checks a rendered shell template (values between [`VALUE_START`] and
-/// [`VALUE_END`]) with its values in place, and returns it without the marks.
-/// Refuses a value that starts a word with `-` before a `--` of its command, and
-/// (again, should a template have passed the load check wrongly) every context
-/// [`check_source`] refuses.
-pub(crate) fn finish(rendered: &str) -> Result<String, String> {
+/// [`VALUE_END`], placeholders between [`PLACEHOLDER_START`] and
+/// [`PLACEHOLDER_END`] outside values) with its values in place, and returns it
+/// without the marks, each placeholder written bare as `<NAME>`, with the byte
+/// ranges of the placeholders in it. Refuses a value that starts a word with
+/// `-` before a `--` of its command, and (again, should a template have passed
+/// the load check wrongly) every context [`check_source`] refuses. A
+/// placeholder is lexed as a value: it may stand only where a value may.
+///
+/// [`PLACEHOLDER_START`]: super::PLACEHOLDER_START
+/// [`PLACEHOLDER_END`]: super::PLACEHOLDER_END
+pub(crate) fn finish(rendered: &str) -> Result<Finished, String> {
+    // Pieces, each marked whether it is a placeholder. Literal text is the
+    // template's own, which holds no marks; a mark inside a value is part of its
+    // quoted text, and stays there.
     let mut pieces = Vec::new();
     let mut rest = rendered;
+    fn push_text<'t>(t: &'t str, pieces: &mut Vec<(Piece<'t>, bool)>) -> Result<(), String> {
+        for seg in super::segments(t) {
+            match seg {
+                super::Segment::Text(x) => pieces.push((Piece::Text(x), false)),
+                super::Segment::Placeholder(name) => {
+                    if !super::is_placeholder_name(name) {
+                        return Err(format!("`{name}` is not a placeholder name"));
+                    }
+                    pieces.push((Piece::Value(Some(name)), true));
+                }
+            }
+        }
+        Ok(())
+    }
     while let Some(start) = rest.find(VALUE_START) {
         let Some(len) = rest[start..].find(VALUE_END) else {
             return Err("a value in the command is not terminated".into());
         };
         if start > 0 {
-            pieces.push(Piece::Text(&rest[..start]));
+            push_text(&rest[..start], &mut pieces)?;
         }
-        pieces.push(Piece::Value(Some(
-            &rest[start + VALUE_START.len_utf8()..start + len],
-        )));
+        pieces.push((
+            Piece::Value(Some(&rest[start + VALUE_START.len_utf8()..start + len])),
+            false,
+        ));
         rest = &rest[start + len + VALUE_END.len_utf8()..];
     }
     if !rest.is_empty() {
-        pieces.push(Piece::Text(rest));
+        push_text(rest, &mut pieces)?;
     }
-    if let Err(refused) = lex(&pieces) {
-        let value = match pieces.get(refused.piece) {
+    let lexed: Vec<Piece<'_>> = pieces.iter().map(|(p, _)| *p).collect();
+    if let Err(refused) = lex(&lexed) {
+        let value = match lexed.get(refused.piece) {
             Some(Piece::Value(Some(q))) => shell_unquote(q).unwrap_or_else(|| (*q).to_string()),
             _ => String::new(),
         };
@@ -1120,10 +1145,55 @@ pub(crate) fn finish(rendered: &str) -> Result<String, String> {
             refused.why.reason()
         ));
     }
-    Ok(rendered
-        .chars()
-        .filter(|&c| c != VALUE_START && c != VALUE_END)
-        .collect())
+    let mut command = String::with_capacity(rendered.len());
+    let mut placeholders = Vec::new();
+    for (piece, placeholder) in &pieces {
+        match (piece, placeholder) {
+            (Piece::Value(Some(name)), true) => {
+                let start = command.len();
+                command.push('<');
+                command.push_str(name);
+                command.push('>');
+                placeholders.push(((*name).to_string(), start..command.len()));
+            }
+            (Piece::Value(Some(q)), false) | (Piece::Text(q), _) => command.push_str(q),
+            (Piece::Value(None), _) => {}
+        }
+    }
+    Ok((command, placeholders))
+}
+
+/// A finished command, and the byte ranges of its placeholders (`<NAME>`).
+pub(crate) type Finished = (String, Vec<(String, std::ops::Range<usize>)>);
+
+/// Joins argv elements into one command line, quoting each, and writing the
+/// placeholders they hold (between their marks) bare, as `<NAME>`: returns the
+/// line and the byte ranges of the placeholders in it.
+pub(crate) fn shell_join_marked<S: AsRef<str>>(argv: &[S]) -> Finished {
+    let mut command = String::new();
+    let mut placeholders = Vec::new();
+    for (i, arg) in argv.iter().enumerate() {
+        if i > 0 {
+            command.push(' ');
+        }
+        let segments = super::segments(arg.as_ref());
+        if segments.is_empty() {
+            command.push_str("''");
+        }
+        for seg in segments {
+            match seg {
+                super::Segment::Text(t) => command.push_str(&shell_quote(t)),
+                super::Segment::Placeholder(name) => {
+                    let start = command.len();
+                    command.push('<');
+                    command.push_str(name);
+                    command.push('>');
+                    placeholders.push((name.to_string(), start..command.len()));
+                }
+            }
+        }
+    }
+    (command, placeholders)
 }
 
 #[cfg(test)]
@@ -1244,7 +1314,7 @@ mod tests {
             quoted("-n")
         );
         assert_eq!(
-            finish(&ok).unwrap(),
+            finish(&ok).unwrap().0,
             "kubectl delete pod/--all --namespace=-n"
         );
         for bad in [

@@ -6,6 +6,7 @@
 //! - `partial`: live runs with facts missing: only the candidates that need them
 //!   are inconclusive.
 //! - `parts`: named parts, their expansion, pack scoping and load errors.
+//! - `placeholders`: values the user supplies in fix commands.
 //! - `projection`: checks over projected facts report exactly as over whole facts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -14,6 +15,7 @@ mod engine;
 mod jsonpath_cts;
 mod partial;
 mod parts;
+mod placeholders;
 mod projection;
 mod select_fast;
 mod support;

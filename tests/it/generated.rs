@@ -44,6 +44,7 @@ fn rule_pages_are_generated_from_the_rule_files() {
             })
             .collect(),
         uses: scopes.uses,
+        ..rulerun_core::PackScopes::default()
     };
     let (rules, errors) = rulerun_core::load_rule_sources(&builtin, &scopes, &[]);
     assert!(errors.is_empty(), "{errors:#?}");

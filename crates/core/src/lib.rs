@@ -9,6 +9,7 @@
 //! This crate does no network I/O and knows nothing of terminals, output formats
 //! or exit codes: it reads files it is pointed at and returns values and errors.
 
+pub mod catalog;
 pub mod decode;
 pub mod docs;
 pub mod engine;
@@ -27,6 +28,7 @@ pub mod schema;
 pub mod select;
 pub mod template;
 pub mod testing;
+pub mod warning;
 pub mod yaml;
 
 pub use engine::{Demand, Plan, check, check_planned};
@@ -40,3 +42,4 @@ pub use load::{SourceFile, load_rule_sources, load_rules};
 pub use parts::{PackScopes, PartInfo, PartKind, read_pack_tree};
 pub use projection::{Projection, parse_fact_text_projected};
 pub use rule::{Rule, RuleSet};
+pub use warning::Warning;

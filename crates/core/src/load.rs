@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::catalog::{Shape, SlotShape};
 use crate::decode::Decoder;
 use crate::error::{LoadError, LoadErrorKind, closest};
 use crate::expr::{Cond, CountOp, Matcher, Op, Quantifier, ScopedPath, ValueExpr};
@@ -35,6 +36,7 @@ use crate::rule::{
 };
 use crate::select::JsonPath;
 use crate::template::{Mode, TemplateError, TemplateId, Templates};
+use crate::warning::Warning;
 use crate::yaml::{Node, NodeKind, Pos};
 
 mod placeholders;
@@ -223,6 +225,9 @@ pub fn load_rule_sources(
             expanding: Vec::new(),
             current_rule: String::new(),
             part_failed: false,
+            kinds: crate::catalog::Kinds::new(&scopes.kinds),
+            shapes: Vec::new(),
+            warnings: Vec::new(),
         };
         let rules = match &root {
             Some(root) => dec.rules(root),
@@ -245,7 +250,10 @@ pub fn load_rule_sources(
             set.rules.push(rule);
         }
         errors.append(&mut dec.d.errors);
+        set.warnings.append(&mut dec.warnings);
     }
+    set.warnings.sort();
+    set.warnings.dedup();
     for (i, p) in lib.parts.iter().enumerate() {
         if !p.library && !p.public && !used.contains_key(&i) {
             errors.push(LoadError::new(
@@ -299,6 +307,13 @@ struct RuleDecoder<'a> {
     current_rule: String,
     /// A bindings part of the current rule did not resolve or expand.
     part_failed: bool,
+    /// The fact kinds this load knows (built-in and the packs' own).
+    kinds: crate::catalog::Kinds<'a>,
+    /// What each slot of the current rule holds, when known (paths are checked
+    /// against it), with the kind for `$` of a kind's documents.
+    shapes: Vec<Option<(SlotShape<'a>, Option<String>)>>,
+    /// Paths naming fields their values cannot have.
+    warnings: Vec<Warning>,
 }
 
 /// The names a rule defines so far, in slot order.
@@ -355,6 +370,7 @@ impl RuleDecoder<'_> {
         self.expanding.clear();
         self.current_rule.clear();
         self.part_failed = false;
+        self.shapes.clear();
         let f = self.d.fields(node, "a rule", RULE_KEYS)?;
         let id = self.d.required(&f, "id", "a rule").and_then(|n| {
             let id = self.d.string(n, "id")?;
@@ -926,6 +942,13 @@ impl RuleDecoder<'_> {
             .d
             .required(&f, "kind", "subject")
             .and_then(|n| self.kind_name(n));
+        if let Some(k) = &kind {
+            let shape = self
+                .kind_shape(k)
+                .map(|s| (SlotShape::One(s), Some(k.clone())));
+            self.shapes.clear();
+            self.shapes.push(shape);
+        }
         let filter = f.get("where").and_then(|n| self.cond(n, names));
         (kind, filter)
     }
@@ -944,6 +967,7 @@ impl RuleDecoder<'_> {
             );
             return None;
         }
+        self.known_kind(node.pos, &kind);
         Some(kind)
     }
 
@@ -955,6 +979,8 @@ impl RuleDecoder<'_> {
             .d
             .required(&f, "path", "each")
             .and_then(|n| self.path(n, names))?;
+        let element = self.each_shape(&path);
+        self.set_shape(names.names.len(), element);
         names.names.push(name);
         let filter = f.get("where").and_then(|n| self.cond(n, names));
         Some(Each { path, filter })
@@ -1004,6 +1030,7 @@ impl RuleDecoder<'_> {
             .d
             .fields(node, &format!("binding `{name}`"), BINDING_KEYS)?;
         let slot = names.names.len();
+        self.set_shape(slot, None);
         let guard = f.get("if").and_then(|n| self.cond(n, names));
         let forms = ["join", "call", "value"]
             .iter()
@@ -1022,6 +1049,7 @@ impl RuleDecoder<'_> {
         let kind = if let Some(j) = f.get("join") {
             let kind = self.kind_name(j)?;
             kinds.insert(kind.clone());
+            let kind_shape = self.kind_shape(&kind);
             let on_node = self.d.required(&f, "on", &format!("binding `{name}`"))?;
             let eq_node = self
                 .d
@@ -1032,7 +1060,19 @@ impl RuleDecoder<'_> {
                 .filter_map(|n| {
                     let text = self.d.string(n, "on")?;
                     match split_scoped_path(&text) {
-                        Some((None, p)) => self.compile_path(n.pos, &p),
+                        Some((None, p)) => {
+                            let path = self.compile_path(n.pos, &p)?;
+                            if let Some(s) = kind_shape {
+                                self.check_path(
+                                    n.pos,
+                                    SlotShape::One(s),
+                                    &path,
+                                    &text,
+                                    &format!("a `{kind}`"),
+                                );
+                            }
+                            Some(path)
+                        }
                         _ => {
                             self.err(
                                 n.pos,
@@ -1081,7 +1121,21 @@ impl RuleDecoder<'_> {
             let mut inner = names.clone();
             inner.names.push(name.clone());
             inner.dollar = slot;
+            self.set_shape(slot, None);
+            if let (Some(s), Some(entry)) = (kind_shape, self.shapes.get_mut(slot)) {
+                *entry = Some((SlotShape::One(s), Some(kind.clone())));
+            }
             let filter = f.get("where").and_then(|n| self.cond(n, &inner));
+            self.set_shape(
+                slot,
+                kind_shape.map(|s| {
+                    if one {
+                        SlotShape::One(s)
+                    } else {
+                        SlotShape::List(s)
+                    }
+                }),
+            );
             BindingKind::Join(Join {
                 kind,
                 on,
@@ -1146,7 +1200,10 @@ impl RuleDecoder<'_> {
                     );
                 }
                 let v = f.get("value")?;
-                BindingKind::Value(self.value_expr(v, names)?)
+                let e = self.value_expr(v, names)?;
+                let shape = self.value_shape(&e);
+                self.set_shape(slot, shape);
+                BindingKind::Value(e)
             }
         };
         names.names.push(name);
@@ -1204,6 +1261,13 @@ impl RuleDecoder<'_> {
             },
         };
         let path = self.compile_path(pos, &rest)?;
+        if let Some((start, label)) = self.shapes.get(slot).cloned().flatten() {
+            let what = match (name, label) {
+                (None, Some(kind)) => format!("a `{kind}`"),
+                _ => format!("`${}`", name.unwrap_or_default()),
+            };
+            self.check_path(pos, start, &path, text, &what);
+        }
         Some(ScopedPath {
             slot,
             path,
@@ -1655,6 +1719,83 @@ impl RuleDecoder<'_> {
             guard,
             placeholders: placeholders?,
         })
+    }
+}
+
+impl<'a> RuleDecoder<'a> {
+    /// Records what `slot` holds (unknown: `None`).
+    fn set_shape(&mut self, slot: usize, shape: Option<SlotShape<'a>>) {
+        if self.shapes.len() <= slot {
+            self.shapes.resize(slot + 1, None);
+        }
+        if let Some(entry) = self.shapes.get_mut(slot) {
+            *entry = shape.map(|s| (s, None));
+        }
+    }
+
+    /// The shape of a kind's documents, when the kind is known.
+    fn kind_shape(&self, kind: &str) -> Option<&'a Shape> {
+        self.kinds.get(kind).map(|k| &k.shape)
+    }
+
+    /// An unknown kind is an error, with the kind most likely meant.
+    fn known_kind(&mut self, pos: Pos, kind: &str) {
+        if self.kinds.get(kind).is_some() {
+            return;
+        }
+        let help = match self.kinds.suggest(kind) {
+            Some(k) => format!("did you mean `{k}`? `docs/facts.md` lists the kinds rulerun knows; declare your own under `kinds:` in `pack.yaml` or `rulerun.yaml`"),
+            None => "`docs/facts.md` lists the kinds rulerun knows; declare your own under `kinds:` in `pack.yaml` or `rulerun.yaml`".into(),
+        };
+        self.err(
+            pos,
+            LoadErrorKind::Other {
+                message: format!("unknown fact kind `{kind}`"),
+                help: Some(help),
+            },
+        );
+    }
+
+    /// What an `each` binds: one node the path finds (an element of the array
+    /// a singular path finds).
+    fn each_shape(&self, path: &ScopedPath) -> Option<SlotShape<'a>> {
+        let (start, _) = self.shapes.get(path.slot).cloned().flatten()?;
+        let (to, _) = crate::catalog::follow(self.kinds.builtin, start, &path.path, "");
+        match to? {
+            SlotShape::List(s) => Some(SlotShape::One(s)),
+            SlotShape::One(s) => match self.kinds.builtin.resolve(s) {
+                Shape::Array(items) => Some(SlotShape::One(items)),
+                _ => None,
+            },
+        }
+    }
+
+    /// What a `value:` binding of a path holds.
+    fn value_shape(&self, expr: &ValueExpr) -> Option<SlotShape<'a>> {
+        let ValueExpr::Path(path) = expr else {
+            return None;
+        };
+        let (start, _) = self.shapes.get(path.slot).cloned().flatten()?;
+        crate::catalog::follow(self.kinds.builtin, start, &path.path, "").0
+    }
+
+    /// Warns when `path` names a field a value of `start` cannot have.
+    fn check_path(
+        &mut self,
+        pos: Pos,
+        start: SlotShape<'a>,
+        path: &JsonPath,
+        text: &str,
+        what: &str,
+    ) {
+        if let (_, Some(problem)) = crate::catalog::follow(self.kinds.builtin, start, path, what) {
+            self.warnings.push(Warning {
+                file: self.d.file.clone(),
+                pos,
+                message: format!("path `{text}`: {}", problem.message),
+                help: Some(problem.help),
+            });
+        }
     }
 }
 

@@ -537,6 +537,8 @@ pub struct PackScopes {
     pub pack_of: BTreeMap<PathBuf, String>,
     /// Each pack's `uses:`: the packs whose public parts it may use.
     pub uses: BTreeMap<String, Vec<String>>,
+    /// Fact kinds the packs declare (`kinds:`), besides the built-in catalog.
+    pub kinds: crate::catalog::TeamKinds,
 }
 
 /// The files below `dir` that rule loading reads, sorted: hidden entries and

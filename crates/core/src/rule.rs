@@ -233,6 +233,9 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// The parts of the loaded packs, with the rules that use each.
     pub parts: Vec<crate::parts::PartInfo>,
+    /// What loading found suspicious (paths naming fields their kinds cannot
+    /// have), sorted, each once.
+    pub warnings: Vec<crate::warning::Warning>,
     pub(crate) templates: Templates,
 }
 

@@ -284,6 +284,7 @@ rules:
             "team".to_string(),
             uses.iter().map(|s| s.to_string()).collect(),
         )]),
+        ..PackScopes::default()
     };
     let (_, errors) = load_rule_sources(&files, &scopes(&["base"]), &[]);
     let got = render(&errors);

@@ -30,6 +30,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod aws_proxy;
+mod catalog;
 mod cli;
 mod docs;
 mod e2e;

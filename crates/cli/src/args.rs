@@ -47,11 +47,19 @@ pub enum Command {
         /// Rule files, test files or folders of them.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Treat warnings (paths naming fields their fact kinds cannot have) as
+        /// errors: exit 2.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Run rule tests: every `tests.yaml` and `*.test.yaml` below the paths.
     Test {
         /// Folders or test files; the built-in rules when none is given.
         paths: Vec<PathBuf>,
+        /// Treat warnings (paths naming fields their fact kinds cannot have) as
+        /// errors: exit 2.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Evaluate a JSONPath on a JSON or YAML document and print the nodelist.
     Query {
@@ -261,6 +269,10 @@ pub struct CollectArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// Treat warnings (paths naming fields their fact kinds cannot have) as
+    /// errors: exit 2 before anything is checked.
+    #[arg(long)]
+    pub deny_warnings: bool,
     /// Check offline: a snapshot file, a `kubectl get -o json` file, or a folder
     /// of them (repeatable). Without it, rulerun reads the live cluster.
     #[arg(long = "facts", value_name = "FILE|DIR")]

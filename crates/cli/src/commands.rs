@@ -38,8 +38,14 @@ pub fn dispatch(
         Command::Explain { rule, rules } => {
             cmd_explain(&rule, &rules, ctx, &choice, term, out, err)
         }
-        Command::Validate { paths } => cmd_validate(&paths, ctx, term, out, err),
-        Command::Test { paths } => cmd_test(&paths, ctx, term, out, err),
+        Command::Validate {
+            paths,
+            deny_warnings,
+        } => cmd_validate(&paths, deny_warnings, ctx, term, out, err),
+        Command::Test {
+            paths,
+            deny_warnings,
+        } => cmd_test(&paths, deny_warnings, ctx, term, out, err),
         Command::Query { path, input } => {
             cmd_query(&path, input.map(|p| ctx.resolve(&p)).as_ref(), out, err)
         }
@@ -94,6 +100,9 @@ fn cmd_check(
     let Some(loaded) = load(&a.rules, ctx, choice, term, err)? else {
         return Ok(exit::USAGE);
     };
+    if render::warnings(&loaded.rules.warnings, a.deny_warnings, term, err)? {
+        return Ok(exit::USAGE);
+    }
     let config = loaded.project.config.as_ref();
     let output = a
         .output
@@ -498,6 +507,7 @@ fn first_sentence(text: &str) -> String {
 
 fn cmd_validate(
     paths: &[PathBuf],
+    deny_warnings: bool,
     ctx: &Ctx,
     term: Terminal,
     out: &mut dyn Write,
@@ -520,8 +530,12 @@ fn cmd_validate(
     errors.append(&mut e);
     let (cases, mut e) = load_cases(&rules, &found, ctx);
     errors.append(&mut e);
+    let denied = render::warnings(&rules.warnings, deny_warnings, term, err)?;
     if !errors.is_empty() {
         render::load_errors(&errors, term, err)?;
+        return Ok(exit::USAGE);
+    }
+    if denied {
         return Ok(exit::USAGE);
     }
     writeln!(
@@ -561,6 +575,7 @@ fn load_cases(rules: &RuleSet, found: &Found, ctx: &Ctx) -> (Vec<TestCase>, Vec<
 
 fn cmd_test(
     paths: &[PathBuf],
+    deny_warnings: bool,
     ctx: &Ctx,
     term: Terminal,
     out: &mut dyn Write,
@@ -578,8 +593,12 @@ fn cmd_test(
     errors.append(&mut e);
     let (cases, mut e) = load_cases(&rules, &found, ctx);
     errors.append(&mut e);
+    let denied = render::warnings(&rules.warnings, deny_warnings, term, err)?;
     if !errors.is_empty() {
         render::load_errors(&errors, term, err)?;
+        return Ok(exit::USAGE);
+    }
+    if denied {
         return Ok(exit::USAGE);
     }
     writeln!(out, "running {} rule test(s)", cases.len())?;

@@ -202,6 +202,45 @@ pub fn report_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)
 }
 
+/// Prints warnings (`file:line:column: warning: ...`, with help), escaped like
+/// errors. With `deny` (`--deny-warnings`) they are errors: a count says so and
+/// the result is true (the command runs nothing and exits 2).
+pub fn warnings(
+    warnings: &[rulerun_core::Warning],
+    deny: bool,
+    term: Terminal,
+    err: &mut dyn Write,
+) -> io::Result<bool> {
+    let st = Style { on: term.color };
+    for w in warnings {
+        let at = if w.pos.line == 0 {
+            escape::path(&w.file)
+        } else {
+            format!("{}:{}", escape::path(&w.file), w.pos)
+        };
+        writeln!(
+            err,
+            "{at}: {}: {}",
+            st.paint("1;33", "warning"),
+            escape::line(&w.message)
+        )?;
+        if let Some(help) = &w.help {
+            writeln!(err, "  {} {}", st.paint("36", "help:"), escape::line(help))?;
+        }
+    }
+    let n = warnings.len();
+    if deny && n > 0 {
+        writeln!(
+            err,
+            "{}: {n} warning{} denied by `--deny-warnings`; nothing was run",
+            st.paint("1;31", "error"),
+            if n == 1 { "" } else { "s" }
+        )?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
 /// Prints load errors, all of them, then a count.
 pub fn load_errors(errors: &[LoadError], term: Terminal, err: &mut dyn Write) -> io::Result<()> {
     let st = Style { on: term.color };

@@ -41,6 +41,7 @@ use minijinja::value::{Object, ObjectRepr};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 mod budget;
+mod origin;
 mod shell;
 pub use budget::{MAX_CHECK_WORK, MAX_NESTING, MAX_VALUE};
 pub(crate) use shell::{check_argument, check_aws_argument, is_aws_cli, shell_join_marked};
@@ -192,6 +193,9 @@ pub enum TemplateError {
     /// A variable not in scope.
     #[error("template uses undefined variable `{0}`")]
     Undefined(String),
+    /// A value undefined while rendering: the expression and where it is.
+    #[error("{0}")]
+    UndefinedAt(String),
     /// A shell template that would defeat its own quoting.
     #[error("{0}")]
     Unsafe(String),
@@ -217,6 +221,10 @@ pub struct Templates {
     sources: Vec<Box<str>>,
     /// By template index: the placeholders the template writes.
     placeholders: Vec<Box<[PlaceholderUse]>>,
+    /// Rule files' texts, by path, for [`Templates::set_origin`].
+    files: std::collections::HashMap<std::path::PathBuf, Arc<str>>,
+    /// By template index: where the template is in its rule file.
+    origins: Vec<Option<origin::Origin>>,
 }
 
 /// The scope names a group of templates (a rule's) reads, so that a template
@@ -362,7 +370,92 @@ impl Templates {
             variables: Vec::new(),
             sources: Vec::new(),
             placeholders: Vec::new(),
+            files: Default::default(),
+            origins: Vec::new(),
         }
+    }
+
+    /// Keeps a rule file's text, so that templates compiled from it can name
+    /// the position of a failing expression in it.
+    pub(crate) fn add_file(&mut self, path: &std::path::Path, text: &str) {
+        self.files
+            .entry(path.to_path_buf())
+            .or_insert_with(|| Arc::from(text));
+    }
+
+    /// Records where a compiled template starts: a scalar at `pos` of `file`
+    /// (one given to [`Templates::add_file`]).
+    pub(crate) fn set_origin(
+        &mut self,
+        id: TemplateId,
+        file: &std::path::Path,
+        pos: crate::yaml::Pos,
+    ) {
+        let Some((path, text)) = self.files.get_key_value(file) else {
+            return;
+        };
+        let origin = origin::Origin {
+            file: Arc::from(path.as_path()),
+            text: text.clone(),
+            pos,
+        };
+        if self.origins.len() <= id.index {
+            self.origins.resize_with(id.index + 1, || None);
+        }
+        if let Some(slot) = self.origins.get_mut(id.index) {
+            *slot = Some(origin);
+        }
+    }
+
+    /// The message of a render error: for an undefined value, the expression
+    /// and its `file:line:column` (`` `subject.metadata.labels` is undefined at
+    /// `rule.yaml:34:12` ``); otherwise minijinja's description.
+    fn render_error(&self, id: TemplateId, e: &minijinja::Error) -> TemplateError {
+        if e.kind() != minijinja::ErrorKind::UndefinedError {
+            return TemplateError::Render(describe(e));
+        }
+        let source = self.sources.get(id.index).map_or("", |s| &**s);
+        // minijinja names the expression: "`a.b` is undefined"
+        let expr = e
+            .detail()
+            .and_then(|d| d.split('`').nth(1))
+            .filter(|x| !x.is_empty() && !x.contains(budget::RESERVED));
+        // Instrumentation inserts text but no line breaks: the line is the
+        // source's, and the offset in it at most the instrumented one.
+        let line = e.line().unwrap_or(1);
+        let line_start: usize = source
+            .split_inclusive('\n')
+            .take(line.saturating_sub(1))
+            .map(str::len)
+            .sum();
+        let line_text = source[line_start..].split('\n').next().unwrap_or("");
+        let limit = e.range().map_or(usize::MAX, |r| r.end);
+        let offset = match expr {
+            Some(x) => line_text
+                .match_indices(x)
+                .map(|(i, _)| line_start + i)
+                .filter(|i| *i <= limit)
+                .last()
+                .or_else(|| line_text.find(x).map(|i| line_start + i)),
+            None => None,
+        };
+        let what = match expr {
+            Some(x) => format!("`{x}` is undefined"),
+            None => "a value is undefined".to_string(),
+        };
+        let origin = self.origins.get(id.index).and_then(Option::as_ref);
+        let at = match (origin, offset) {
+            (Some(o), Some(off)) => {
+                format!("`{}:{}`", o.file.display(), o.position(source, off))
+            }
+            (Some(o), None) => format!("`{}:{}` (template line {line})", o.file.display(), o.pos),
+            (None, Some(off)) => {
+                let (l, c) = shell::line_col(source, off);
+                format!("template line {l}, column {c}")
+            }
+            (None, None) => format!("template line {line}"),
+        };
+        TemplateError::UndefinedAt(format!("{what} at {at}"))
     }
 
     /// Compiles `source`; every variable it reads must be one of `scope`.
@@ -512,7 +605,7 @@ impl Templates {
                 if sink.overflowed {
                     TemplateError::Render(format!("output exceeds {MAX_OUTPUT} bytes"))
                 } else {
-                    TemplateError::Render(describe(&e))
+                    self.render_error(id, &e)
                 }
             })?;
         String::from_utf8(sink.buf).map_err(|e| TemplateError::Render(e.to_string()))
@@ -589,6 +682,9 @@ fn placeholder_uses(source: &str) -> Result<Vec<PlaceholderUse>, String> {
 fn base_env() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    // Debug mode makes minijinja name the undefined expression (`a.b`) and
+    // keep spans: a render error then points at it in the rule file.
+    env.set_debug(true);
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(64);
     env.set_auto_escape_callback(|_| AutoEscape::None);

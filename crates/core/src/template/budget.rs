@@ -52,6 +52,33 @@ pub(super) const CHECK: &str = "__rr_value";
 pub(super) const CHECK_ASSIGN: &str = "__rr_assign";
 /// Names starting with this are reserved for the instrumentation.
 pub(super) const RESERVED: &str = "__rr_";
+/// Wrapped around the root of an attribute chain a guard tests
+/// (`a.b.c | default(x)`, `a.b.c is defined`): lookups on it never fail.
+pub(super) const GUARD_CHAIN: &str = "__rr_chain";
+/// Wrapped around such a chain: its value, or undefined when a parent is missing.
+pub(super) const GUARD_UNWRAP: &str = "__rr_unwrap";
+
+/// A value under a guard: an attribute or item of it is another guarded value,
+/// `None` once a parent is missing, so that `a.b.c | default(x)` gives `x`
+/// when `a.b` is missing instead of failing on `.c` (as minijinja's
+/// semi-strict undefined does). Only guards see it: [`GUARD_UNWRAP`] returns
+/// the value or undefined.
+#[derive(Debug)]
+struct Guarded(Option<Value>);
+
+impl minijinja::value::Object for Guarded {
+    fn repr(self: &std::sync::Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        let next = self
+            .0
+            .as_ref()
+            .and_then(|v| v.get_item(key).ok())
+            .filter(|v| !v.is_undefined());
+        Some(Value::from_object(Guarded(next)))
+    }
+}
 
 thread_local! {
     /// Items the checks of the current render have visited.
@@ -66,6 +93,16 @@ pub(super) fn start_render() {
 /// Registers the checks, and replaces `namespace`, `tojson` and `pprint` with
 /// bounded versions.
 pub(super) fn install(env: &mut Environment<'static>) {
+    env.add_function(GUARD_CHAIN, |value: Value| {
+        Value::from_object(Guarded(Some(value).filter(|v| !v.is_undefined())))
+    });
+    env.add_function(GUARD_UNWRAP, |value: Value| {
+        match value.downcast_object_ref::<Guarded>() {
+            Some(Guarded(Some(v))) => v.clone(),
+            Some(Guarded(None)) => Value::UNDEFINED,
+            None => value,
+        }
+    });
     env.add_function(CHECK, |value: Value, what: &str| -> Result<Value, Error> {
         measure(&value, Style::Compact, false)
             .map_err(|p| p.error(&format!("the value of {what}")))?;
@@ -508,11 +545,17 @@ impl Instrument<'_> {
             }
             Expr::Filter(f) => {
                 if let Some(e) = &f.expr {
+                    if matches!(f.name, "default" | "d") {
+                        self.guard(e);
+                    }
                     self.expr(e);
                 }
                 self.args(&f.args);
             }
             Expr::Test(t) => {
+                if matches!(t.name, "defined" | "undefined") {
+                    self.guard(&t.expr);
+                }
                 self.expr(&t.expr);
                 self.args(&t.args);
             }
@@ -533,6 +576,47 @@ impl Instrument<'_> {
                     self.expr(v);
                 }
             }
+        }
+    }
+
+    /// Makes an attribute chain a guard tests safe to look up with a parent
+    /// missing: `a.b.c` becomes `__rr_unwrap(__rr_chain(a).b.c)`.
+    fn guard(&mut self, expr: &Expr<'_>) {
+        let mut root = expr;
+        loop {
+            match root {
+                Expr::GetAttr(g) => root = &g.expr,
+                Expr::GetItem(g) => root = &g.expr,
+                _ => break,
+            }
+        }
+        if std::ptr::eq(root, expr) {
+            return;
+        }
+        let (Some((start, end)), Some((root_start, root_end))) =
+            (extent(expr, self.src), extent(root, self.src))
+        else {
+            self.failed = true;
+            return;
+        };
+        for (open_at, close_at, func) in [
+            (start, end, GUARD_UNWRAP),
+            (root_start, root_end, GUARD_CHAIN),
+        ] {
+            let seq = self.seq;
+            self.seq += 1;
+            self.edits.push(Edit {
+                at: open_at,
+                close: false,
+                seq,
+                text: format!("{func}("),
+            });
+            self.edits.push(Edit {
+                at: close_at,
+                close: true,
+                seq,
+                text: ")".to_owned(),
+            });
         }
     }
 
@@ -832,7 +916,7 @@ fn shape_args(args: &[CallArg<'_>], out: &mut String) {
 fn unwrap_check<'a, 'e>(expr: &'e Expr<'a>) -> Option<&'e Expr<'a>> {
     let Expr::Call(c) = expr else { return None };
     let Expr::Var(v) = &c.expr else { return None };
-    if v.id != CHECK && v.id != CHECK_ASSIGN {
+    if ![CHECK, CHECK_ASSIGN, GUARD_CHAIN, GUARD_UNWRAP].contains(&v.id) {
         return None;
     }
     match c.args.first() {

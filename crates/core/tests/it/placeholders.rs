@@ -169,3 +169,80 @@ fn a_value_cannot_pose_as_a_placeholder() {
         "echo '\u{FFFD}TAG\u{FFFD}' '\u{FFFD}TAG\u{FFFD}'"
     );
 }
+
+// Template errors name the expression and its place in the rule file; the
+// documented guard works when a parent is missing.
+
+#[test]
+fn undefined_values_name_the_expression_and_its_file_position() {
+    let text = "rules:\n  - id: r\n    title: R\n    severity: low\n    subject: {kind: k8s/v1/Pod}\n    finding:\n      message: >-\n        pod {{ subject.metadata.name }}\n        has {{ subject.metadata.labels.app }}\n";
+    let (set, errors) = load_rules(&[src("rule.yaml", text)]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let report = check(
+        &set,
+        &facts(json!({"k8s/v1/Pod": [{"metadata": {"name": "web"}}]})),
+    );
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    assert_eq!(
+        report.errors[0].message,
+        "message: `subject.metadata.labels` is undefined at `rule.yaml:9:16`"
+    );
+    // in a command, quoted
+    let text = "rules:\n  - id: r\n    title: R\n    severity: low\n    subject: {kind: k8s/v1/Pod}\n    finding:\n      message: m\n      fix:\n        - description: d\n          command: \"kubectl get pod/{{ subject.metadata.name }} --namespace={{ subject.metadata.ns }}\"\n";
+    let (set, errors) = load_rules(&[src("rule.yaml", text)]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let report = check(
+        &set,
+        &facts(json!({"k8s/v1/Pod": [{"metadata": {"name": "web"}}]})),
+    );
+    assert_eq!(
+        report.errors[0].message,
+        "fix step 1 command: `subject.metadata.ns` is undefined at `rule.yaml:10:80`"
+    );
+}
+
+#[test]
+fn default_and_defined_guard_a_missing_parent() {
+    let text = r#"rules:
+  - id: r
+    title: R
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    finding:
+      message: >-
+        {{ subject.metadata.labels.app | default("x") }}
+        {{ subject.metadata.labels['app.kubernetes.io/name'] | d('y') }}
+        {{ subject.status.containerStatuses[0].name | default('z') }}
+        {% if subject.metadata.labels.app is defined %}defined{% else %}undefined{% endif %}
+        {{ subject.metadata.name | default('n') }}
+        {{ subject.metadata.annotations.a | default('a') | upper }}
+"#;
+    let (set, errors) = load_rules(&[src("rule.yaml", text)]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let report = check(
+        &set,
+        &facts(json!({"k8s/v1/Pod": [
+            {"metadata": {"name": "web"}},
+            {"metadata": {"name": "api", "labels": {"app": "shop", "app.kubernetes.io/name": "api"}, "annotations": {"a": "b"}},
+             "status": {"containerStatuses": [{"name": "c"}]}}
+        ]})),
+    );
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let mut messages: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+    messages.sort();
+    assert_eq!(
+        messages,
+        ["shop api c defined api B", "x y z undefined web A"]
+    );
+    // Printing a missing value is still an error.
+    let text = "rules:\n  - id: r\n    title: R\n    severity: low\n    subject: {kind: k8s/v1/Pod}\n    finding:\n      message: \"{{ subject.metadata.labels.app }}\"\n";
+    let (set, _) = load_rules(&[src("rule.yaml", text)]);
+    let report = check(
+        &set,
+        &facts(json!({"k8s/v1/Pod": [{"metadata": {"name": "web", "labels": {}}}]})),
+    );
+    assert_eq!(
+        report.errors[0].message,
+        "message: `subject.metadata.labels.app` is undefined at `rule.yaml:7:20`"
+    );
+}

@@ -90,6 +90,15 @@ fn finding_text(f: &Finding, st: &Style, out: &mut dyn Write) -> io::Result<()> 
         for (i, step) in f.fix.iter().enumerate() {
             writeln!(out, "      {}. {}", i + 1, escape::line(&step.description))?;
             writeln!(out, "         $ {}", escape::line(&step.command))?;
+            // A placeholder is a value to supply: as printed, bash runs nothing.
+            for p in &step.placeholders {
+                writeln!(
+                    out,
+                    "           {} {}",
+                    st.paint("33", &format!("replace <{}>:", p.name)),
+                    escape::line(&p.description)
+                )?;
+            }
         }
     }
     Ok(())

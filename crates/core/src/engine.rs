@@ -517,6 +517,10 @@ impl<'a> Evaluator<'a, '_> {
 
     fn run(&mut self) {
         let rule = self.rule;
+        self.report.checked.push(crate::finding::Checked {
+            rule: rule.id.clone(),
+            subjects: Vec::new(),
+        });
         for subject in self.facts.of_kind(&rule.subject_kind) {
             // A path that went over its node budget got its answers cut short:
             // the subject's findings go, and the rule failed on it.
@@ -543,6 +547,10 @@ impl<'a> Evaluator<'a, '_> {
         scope.slots.push(Slot::Ref(&rule.param_values));
         if !holds(rule.filter.as_ref(), &scope) {
             return;
+        }
+        if let Some(c) = self.report.checked.last_mut() {
+            c.subjects
+                .push(crate::finding::CheckedSubject::of(&rule.subject_kind, subject));
         }
         match &rule.each {
             None => self.candidate(scope),

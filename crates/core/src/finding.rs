@@ -250,6 +250,55 @@ pub struct Report {
     pub superseded: usize,
     /// How many fact documents were available.
     pub facts: usize,
+    /// Per rule that ran, the subjects it checked (for reports that list what
+    /// passed, such as JUnit). Not part of the findings JSON.
+    #[serde(skip)]
+    pub checked: Vec<Checked>,
+}
+
+/// The subjects one rule checked: the facts of its subject kind that its
+/// subject `where` let through, in fact order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// The rule.
+    pub rule: String,
+    /// The subjects.
+    pub subjects: Vec<CheckedSubject>,
+}
+
+/// One subject a rule checked, identified from its fact document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedSubject {
+    /// The rule's subject kind, the document's `metadata.namespace` and
+    /// `metadata.name` (for documents without one, an AWS resource, the first
+    /// top-level string member whose name ends in `Arn`, else `""`).
+    pub subject: Subject,
+    /// The document's `metadata.uid`, when it has one.
+    pub uid: Option<String>,
+}
+
+impl CheckedSubject {
+    /// The identity of `doc`, a fact of `kind`.
+    pub fn of(kind: &str, doc: &serde_json::Value) -> Self {
+        let text = |p: &str| doc.pointer(p).and_then(|v| v.as_str()).map(str::to_string);
+        let name = text("/metadata/name")
+            .or_else(|| {
+                doc.as_object().and_then(|m| {
+                    m.iter()
+                        .find(|(k, v)| (k.ends_with("Arn") || k.ends_with("ARN")) && v.is_string())
+                        .and_then(|(_, v)| v.as_str().map(str::to_string))
+                })
+            })
+            .unwrap_or_default();
+        CheckedSubject {
+            subject: Subject {
+                kind: kind.to_string(),
+                namespace: text("/metadata/namespace"),
+                name,
+            },
+            uid: text("/metadata/uid"),
+        }
+    }
 }
 
 impl Report {

@@ -44,6 +44,7 @@ mod hostile_text;
 mod live;
 mod matrix;
 mod packs;
+mod reports;
 mod rule_packs;
 mod schema;
 mod support;

@@ -283,7 +283,12 @@ pub struct CheckArgs {
     pub rules: RuleSourceArgs,
     /// Output format [default: `defaults.output` of rulerun.yaml, else text].
     #[arg(long, short = 'o', value_enum)]
-    pub output: Option<Format>,
+    pub output: Option<CheckFormat>,
+    /// Write the report in the `--output` format to FILE; standard output
+    /// then gets the text report (nothing when the file's format is text).
+    /// See docs/reports.md.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity [default:
     /// `defaults.failOn` of rulerun.yaml, else info].
     #[arg(long, value_enum)]
@@ -297,6 +302,34 @@ pub enum Format {
     /// The findings JSON (docs/findings-json.md).
     Json,
 }
+
+/// `rulerun check --output`: the formats of [`Format`] and the reports of
+/// docs/reports.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Human-readable, grouped by subject.
+    Text,
+    /// The findings JSON (docs/findings-json.md).
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards (docs/reports.md).
+    Sarif,
+    /// JUnit XML, for CI test reports (docs/reports.md).
+    Junit,
+    /// OpenReports `Report`/`ClusterReport` objects (docs/reports.md).
+    Openreports,
+    /// wgpolicyk8s.io/v1alpha2 `PolicyReport`/`ClusterPolicyReport` objects.
+    Policyreport,
+}
+
+impl From<Format> for CheckFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Text => CheckFormat::Text,
+            Format::Json => CheckFormat::Json,
+        }
+    }
+}
+
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {

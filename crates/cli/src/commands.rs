@@ -106,15 +106,15 @@ fn cmd_check(
     let config = loaded.project.config.as_ref();
     let output = a
         .output
-        .or(config.and_then(|c| c.output))
-        .unwrap_or(Format::Text);
+        .or(config.and_then(|c| c.output).map(crate::args::CheckFormat::from))
+        .unwrap_or(crate::args::CheckFormat::Text);
     let fail_on = a
         .fail_on
         .or(config.and_then(|c| c.fail_on))
         .unwrap_or(FailOn::Info);
     let rules = loaded.rules;
     let report = if a.facts.is_empty() {
-        let quiet = output == Format::Json;
+        let quiet = output != crate::args::CheckFormat::Text && a.output_file.is_none();
         let mut cluster = a.cluster.clone();
         cluster.kubeconfig = cluster.kubeconfig.map(|k| ctx.resolve(&k));
         match crate::live::run(&rules, &cluster, term, quiet) {
@@ -125,8 +125,9 @@ fn cmd_check(
             }
         }
     } else {
-        // Only the fields the loaded rules can read are kept (docs/ARCHITECTURE.md).
-        let projection = rules.projection();
+        // Only the fields the loaded rules can read are kept (docs/ARCHITECTURE.md);
+        // reports that name subjects by uid keep whole documents.
+        let projection = crate::report::projection(output, &rules);
         // One load for every `--facts`: a file reached twice is read once.
         let resolved: Vec<PathBuf> = a.facts.iter().map(|p| ctx.resolve(p)).collect();
         let paths: Vec<&Path> = resolved.iter().map(PathBuf::as_path).collect();
@@ -166,9 +167,16 @@ fn cmd_check(
         }
         check(&rules, &facts)
     };
-    match output {
-        Format::Text => render::report_text(&report, term, out)?,
-        Format::Json => render::report_json(&report, out)?,
+    let request = crate::report::Request {
+        format: output,
+        file: a.output_file.as_deref(),
+        report: &report,
+        rules: &rules,
+        origins: &loaded.origins,
+        ctx,
+    };
+    if !crate::report::write(&request, term, out, err)? {
+        return Ok(exit::USAGE);
     }
     if let Some(threshold) = fail_on.threshold()
         && report.findings.iter().any(|f| f.severity >= threshold)

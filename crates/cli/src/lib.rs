@@ -15,6 +15,7 @@ mod live;
 mod loading;
 mod packs;
 mod render;
+mod report;
 mod sources;
 mod vendor;
 

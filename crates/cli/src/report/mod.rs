@@ -1,0 +1,145 @@
+//! Reports for other tools: SARIF 2.1.0 (`sarif`), JUnit XML (`junit`) and
+//! Kubernetes policy reports (`openreports`: `openreports.io/v1alpha1`, and the
+//! older `wgpolicyk8s.io/v1alpha2`), beside the text and findings JSON of
+//! `render`. `write` sends the chosen format to standard output or to
+//! `--output-file`. Mappings are documented in docs/reports.md.
+
+mod junit;
+mod openreports;
+mod sarif;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use rulerun_core::{Projection, Report, Rule, RuleSet, Severity, Subject};
+
+use crate::args::CheckFormat as Format;
+use crate::config::Ctx;
+use crate::loading::RuleOrigin;
+use crate::{Terminal, escape, render};
+
+/// What a report is made from.
+pub struct Request<'a> {
+    pub format: Format,
+    /// `--output-file` as the user wrote it.
+    pub file: Option<&'a Path>,
+    pub report: &'a Report,
+    pub rules: &'a RuleSet,
+    pub origins: &'a BTreeMap<String, RuleOrigin>,
+    pub ctx: &'a Ctx,
+}
+
+/// The projection to load facts with for `format`: policy reports name
+/// subjects by uid and JUnit names AWS subjects by ARN, which rules need not
+/// read, so those keep whole documents (the report is the same either way).
+pub fn projection(format: Format, rules: &RuleSet) -> Projection {
+    match format {
+        Format::Junit | Format::Openreports | Format::Policyreport => Projection::all(),
+        Format::Text | Format::Json | Format::Sarif => rules.projection(),
+    }
+}
+
+/// Writes the report: in `format` to standard output, or with `--output-file`
+/// to that file and the text report to standard output (unless the file gets
+/// the text). Returns false, having said why on `err`, when the file could
+/// not be written.
+pub fn write(
+    req: &Request<'_>,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<bool> {
+    let Some(file) = req.file else {
+        render_to(req, term, out)?;
+        return Ok(true);
+    };
+    let mut buf = Vec::new();
+    // A file never gets colour.
+    render_to(
+        req,
+        Terminal {
+            color: false,
+            progress: term.progress,
+        },
+        &mut buf,
+    )?;
+    let path = req.ctx.resolve(file);
+    if let Err(e) = std::fs::write(&path, &buf) {
+        writeln!(
+            err,
+            "error: cannot write the report to `{}`: {e}",
+            escape::path(file)
+        )?;
+        return Ok(false);
+    }
+    if req.format != Format::Text {
+        render::report_text(req.report, term, out)?;
+    }
+    Ok(true)
+}
+
+fn render_to(req: &Request<'_>, term: Terminal, out: &mut dyn Write) -> io::Result<()> {
+    match req.format {
+        Format::Text => render::report_text(req.report, term, out),
+        Format::Json => render::report_json(req.report, out),
+        Format::Sarif => write_json(&sarif::document(req), out),
+        Format::Junit => junit::write(req, out),
+        Format::Openreports => write_json(
+            &openreports::document(req, openreports::Api::OpenReports),
+            out,
+        ),
+        Format::Policyreport => write_json(
+            &openreports::document(req, openreports::Api::PolicyReport),
+            out,
+        ),
+    }
+}
+
+fn write_json(doc: &serde_json::Value, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
+    writeln!(out)
+}
+
+/// The rule of `id`, if loaded.
+fn rule<'a>(req: &Request<'a>, id: &str) -> Option<&'a Rule> {
+    req.rules.get(id)
+}
+
+/// `pack/rule`, the name policy reports and JUnit give a rule.
+fn policy_name(req: &Request<'_>, id: &str) -> String {
+    match req.origins.get(id) {
+        Some(o) => format!("{}/{id}", o.pack),
+        None => id.to_string(),
+    }
+}
+
+/// The rule file as a relative path with `/` (built-in rules: their path in
+/// the repository, under `rules/`), or an absolute one.
+fn rule_file(req: &Request<'_>, rule: &Rule) -> PathBuf {
+    let file = &rule.source.file;
+    if let Ok(rest) = file.strip_prefix(crate::sources::BUILTIN_PREFIX) {
+        return Path::new("rules").join(rest);
+    }
+    req.ctx.shown(file)
+}
+
+/// `namespace/kind/name`, or `kind/name` without a namespace.
+fn qualified(s: &Subject) -> String {
+    match &s.namespace {
+        Some(ns) => format!("{ns}/{}/{}", s.kind, s.name),
+        None => format!("{}/{}", s.kind, s.name),
+    }
+}
+
+/// The `each` element's name (a container's), which tells apart the findings
+/// of one rule on one subject.
+fn element_name(element: Option<&String>) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(element?).ok()?;
+    v.get("name")?.as_str().map(str::to_string)
+}
+
+/// The severities a rule without findings would report at.
+fn severity_of(req: &Request<'_>, id: &str) -> Option<Severity> {
+    rule(req, id).map(|r| r.severity)
+}

@@ -55,7 +55,7 @@ fn an_unknown_kind_is_an_error_naming_the_kind_meant() {
     let run = rulerun(&["validate", &file]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     let expected = format!(
-        "{file}:5:21: error: unknown fact kind `k8s/v1/Deployment`\n  help: did you mean `k8s/apps/v1/Deployment`? `docs/facts.md` lists the kinds rulerun knows; declare your own under `kinds:` in `pack.yaml` or `rulerun.yaml`\n"
+        "{file}:5:21: error: unknown fact kind `k8s/v1/Deployment`\n  help: did you mean `k8s/apps/v1/Deployment`? `docs/facts.md` lists the kinds rulerun knows; declare your own under `kinds:` in `pack.yaml`\n"
     );
     assert!(run.stderr.contains(&expected), "{}", run.stderr);
     assert!(
@@ -199,4 +199,80 @@ fn the_builtin_packs_are_clean_under_deny_warnings() {
     ]);
     assert_ne!(run.code, 2, "{}", run.stderr);
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+}
+
+#[test]
+fn facts_md_lists_exactly_the_catalog_kinds() {
+    let text = std::fs::read_to_string(crate::support::root().join("docs/facts.md")).unwrap();
+    let listed: std::collections::BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .filter(|k| k.starts_with("k8s/") || k.starts_with("aws/"))
+        .map(str::to_string)
+        .collect();
+    let catalog: std::collections::BTreeSet<String> = rulerun_core::catalog::builtin()
+        .kinds()
+        .map(|k| k.name.clone())
+        .collect();
+    assert_eq!(
+        listed, catalog,
+        "docs/facts.md's tables list one row per kind of crates/core/catalog/"
+    );
+}
+
+#[test]
+fn packs_declare_their_own_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pack/pack.yaml",
+        "name: karpenter-rules\nversion: 1.0.0\nrules: [r/rule.yaml]\nkinds:\n  k8s/karpenter.sh/v1/NodePool:\n    description: Karpenter node pools\n    shape:\n      type: object\n      properties:\n        metadata: {$ref: io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta}\n        spec: {type: object, properties: {limits: {type: object, additionalProperties: {type: string}}}}\n",
+    );
+    write(
+        dir.path(),
+        "pack/r/rule.yaml",
+        "rules:\n  - id: nodepool-without-limits\n    title: A node pool has no limits\n    severity: low\n    subject: {kind: k8s/karpenter.sh/v1/NodePool}\n    when: {path: $.spec.limit, exists: false}\n    finding: {message: \"{{ subject.metadata.name }} has no limits\"}\n",
+    );
+    let pack = dir.path().join("pack").display().to_string();
+    let run = rulerun(&["validate", &pack]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("warning: path `$.spec.limit`: a `k8s/karpenter.sh/v1/NodePool` has no field `spec.limit`, so the path finds nothing\n  help: did you mean `spec.limits`?"),
+        "{}",
+        run.stderr
+    );
+    // Without the declaration the kind is unknown.
+    write(
+        dir.path(),
+        "loose/rule.yaml",
+        &std::fs::read_to_string(dir.path().join("pack/r/rule.yaml")).unwrap(),
+    );
+    let run = rulerun(&["validate", &dir.path().join("loose").display().to_string()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("unknown fact kind `k8s/karpenter.sh/v1/NodePool`"),
+        "{}",
+        run.stderr
+    );
+    // A declared kind is checked where it is declared.
+    write(
+        dir.path(),
+        "bad/pack.yaml",
+        "name: bad\nversion: 1.0.0\nrules: []\nkinds:\n  k8s/v1/Pod: {}\n  x/Y: {shape: {type: objekt}}\n",
+    );
+    let run = rulerun(&["validate", &dir.path().join("bad").display().to_string()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("pack.yaml:5:3: error: `k8s/v1/Pod` is a built-in kind"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("unknown type `objekt`"),
+        "{}",
+        run.stderr
+    );
 }

@@ -600,6 +600,7 @@ pub fn scopes_of_found(
         if let Ok(p) = packs::builtin(&name)
             && let Some(m) = &p.manifest
         {
+            packs::add_kinds(&mut scopes, &m.kinds);
             scopes.uses.insert(name, m.uses.clone());
         }
     }
@@ -611,6 +612,7 @@ pub fn scopes_of_found(
             && let Ok(m) = packs::parse_manifest(&p.join("pack.yaml"), &text)
         {
             roots.push((p.clone(), m.name.clone()));
+            packs::add_kinds(&mut scopes, &m.kinds);
             scopes.uses.insert(m.name, m.uses);
         }
     }

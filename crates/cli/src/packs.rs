@@ -21,6 +21,7 @@ pub const MANIFEST_KEYS: &[&str] = &[
     "rules",
     "parts",
     "uses",
+    "kinds",
 ];
 
 /// A parsed `pack.yaml`.
@@ -39,6 +40,8 @@ pub struct Manifest {
     pub parts: Vec<String>,
     /// Packs whose public parts this pack's rules may use (`PACK/PART`).
     pub uses: Vec<String>,
+    /// Fact kinds the pack declares for facts teams bring in snapshots (`kinds:`).
+    pub kinds: Vec<rulerun_core::catalog::Kind>,
 }
 
 /// This rulerun's version.
@@ -158,7 +161,12 @@ fn manifest(d: &mut Decoder, text: &str) -> Option<Manifest> {
             uses.push(u);
         }
     }
+    let kinds = f
+        .get("kinds")
+        .map(|n| rulerun_core::catalog::decode_kinds(d, n))
+        .unwrap_or_default();
     Some(Manifest {
+        kinds,
         name: name?,
         version: version?,
         rulerun,
@@ -455,6 +463,15 @@ pub fn scopes(packs: &[Pack]) -> rulerun_core::PackScopes {
             scopes.pack_of.insert(f.path.clone(), p.name.clone());
         }
         scopes.uses.insert(p.name.clone(), m.uses.clone());
+        add_kinds(&mut scopes, &m.kinds);
     }
     scopes
+}
+
+/// Adds a pack's declared kinds to the load's; a kind two packs declare with
+/// different shapes keeps the first declaration.
+pub fn add_kinds(scopes: &mut rulerun_core::PackScopes, kinds: &[rulerun_core::catalog::Kind]) {
+    for k in kinds {
+        let _first_wins = scopes.kinds.add(k.clone());
+    }
 }

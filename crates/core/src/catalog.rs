@@ -13,7 +13,7 @@
 //!   `rulerun-collect-aws` produce (their tests check their outputs against it).
 //!
 //! Both files use one small subset of JSON Schema, which teams also use to
-//! declare their own kinds (`kinds:` in `pack.yaml` or `rulerun.yaml`, see
+//! declare their own kinds (`kinds:` in `pack.yaml`, see
 //! [`TeamKinds`]): `{}` is any value; `{"type": "object", "properties": {...},
 //! "additionalProperties": ...}` an object whose fields are the properties
 //! (closed unless `additionalProperties` is `true` or a shape every other field
@@ -279,7 +279,7 @@ impl Catalog {
 }
 
 /// Kinds a team declares for the facts it brings in snapshots (`kinds:` in
-/// `pack.yaml` or `rulerun.yaml`), besides the built-in ones.
+/// `pack.yaml`), besides the built-in ones.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamKinds {
     kinds: BTreeMap<String, Kind>,
@@ -363,6 +363,80 @@ impl<'a> Kinds<'a> {
             .or_else(|| crate::error::closest(name, close.iter().copied()))
             .or_else(|| close.first().map(|k| k.to_string()))
     }
+}
+
+/// Keys of a kind a team declares (`kinds: {KIND: {shape: ..., description: ...}}`).
+pub const KIND_DECL_KEYS: &[&str] = &["shape", "description"];
+
+/// Decodes `kinds:` of `pack.yaml`: a mapping of kind names to
+/// `{shape: SHAPE, description: TEXT}` (a missing shape is `{}`, anything). A
+/// built-in kind, a name that is not a kind, a shape outside the subset or a
+/// `$ref` to no built-in shape is an error at its line and column.
+pub fn decode_kinds(d: &mut crate::decode::Decoder, node: &crate::yaml::Node) -> Vec<Kind> {
+    use crate::yaml::NodeKind;
+    let NodeKind::Map(entries) = &node.kind else {
+        d.wrong_type(node, "kinds", "a mapping of fact kinds to `{shape: ...}`");
+        return Vec::new();
+    };
+    let catalog = builtin();
+    let mut out = Vec::new();
+    for (k, v) in entries {
+        let Some(name) = d.string(k, "kind") else {
+            continue;
+        };
+        if !crate::facts::is_kind_name(&name) {
+            d.invalid(
+                k,
+                "kind",
+                &name,
+                "fact kinds are named after their API, e.g. `k8s/karpenter.sh/v1/NodePool`, `aws/ec2/Vpc`",
+            );
+            continue;
+        }
+        if catalog.kind(&name).is_some() {
+            d.other(
+                k.pos,
+                format!("`{name}` is a built-in kind"),
+                Some("declare only kinds rulerun does not know; `docs/facts.md` lists the built-in ones".into()),
+            );
+            continue;
+        }
+        let Some(f) = d.fields(v, &format!("kind `{name}`"), KIND_DECL_KEYS) else {
+            continue;
+        };
+        if let Some(n) = f.get("description") {
+            d.string(n, "description");
+        }
+        let shape = match f.get("shape") {
+            None => Shape::Any,
+            Some(n) => match parse_shape(&n.to_json(), "shape") {
+                Ok(s) => s,
+                Err(e) => {
+                    d.other(n.pos, format!("invalid shape: {e}"), Some("shapes are a subset of JSON Schema: `{type: object, properties: {...}, additionalProperties: ...}`, `{type: array, items: ...}`, `{type: string}` and the other scalars, `{$ref: NAME}`, `{}` for anything".into()));
+                    continue;
+                }
+            },
+        };
+        if let Some(r) = catalog.unresolved(&shape) {
+            let help = match crate::error::closest(r, catalog.shapes.keys().map(String::as_str)) {
+                Some(c) => format!("did you mean `{c}`?"),
+                None => "`$ref` names a shape of the built-in catalog, e.g. `io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`".into(),
+            };
+            d.other(
+                v.pos,
+                format!("`$ref` names no built-in shape: `{r}`"),
+                Some(help),
+            );
+            continue;
+        }
+        out.push(Kind {
+            name,
+            shape,
+            snapshot_only: true,
+            origin: Origin::Team(d.file.clone()),
+        });
+    }
+    out
 }
 
 /// Parses a shape written in the catalog's JSON Schema subset; `at` names where
@@ -906,6 +980,39 @@ mod tests {
             origin: Origin::Team("other/pack.yaml".into()),
         };
         assert!(team.add(other).is_err());
+    }
+
+    #[test]
+    fn team_kinds_decode_from_yaml_with_errors_at_their_place() {
+        let mut d = crate::decode::Decoder::new(std::path::Path::new("pack.yaml"));
+        let root = d
+            .parse("kinds:\n  k8s/karpenter.sh/v1/NodePool:\n    description: Karpenter node pools\n    shape:\n      type: object\n      properties:\n        metadata: {$ref: io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta}\n        spec: {type: object, additionalProperties: true}\n  k8s/v1/Pod: {}\n  nope: {}\n  x/Y: {shape: {type: strin}}\n  x/Z: {shape: {$ref: ObjectMeta}}\n")
+            .unwrap();
+        let crate::yaml::NodeKind::Map(entries) = &root.kind else {
+            panic!()
+        };
+        let kinds = decode_kinds(&mut d, &entries[0].1);
+        assert_eq!(kinds.len(), 1);
+        assert_eq!(kinds[0].name, "k8s/karpenter.sh/v1/NodePool");
+        assert_eq!(kinds[0].origin, Origin::Team("pack.yaml".into()));
+        let errors: Vec<String> = d.errors.iter().map(|e| format!("{e}")).collect();
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("pack.yaml:9:3: `k8s/v1/Pod` is a built-in kind"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].starts_with("pack.yaml:10:3: invalid value `nope` for `kind`"),
+            "{}",
+            errors[1]
+        );
+        assert!(errors[2].contains("unknown type `strin`"), "{}", errors[2]);
+        assert!(
+            errors[3].contains("`$ref` names no built-in shape: `ObjectMeta`"),
+            "{}",
+            errors[3]
+        );
     }
 
     #[test]

@@ -636,10 +636,6 @@ pub struct ArgvStep {
     /// Offer the step only when this holds.
     #[serde(rename = "if")]
     pub if_: Option<Condition>,
-    /// The values the user supplies: `NAME: what to put there` (a template).
-    /// Each is written `{{ placeholder("NAME") }}` in `argv` and printed `<NAME>`.
-    #[schemars(extend("propertyNames" = {"pattern": "^[A-Z][A-Z0-9_]{0,63}$"}))]
-    pub placeholders: Option<BTreeMap<String, String>>,
 }
 
 /// A fix step with `command`.
@@ -656,10 +652,6 @@ pub struct CommandStep {
     /// Offer the step only when this holds.
     #[serde(rename = "if")]
     pub if_: Option<Condition>,
-    /// The values the user supplies: `NAME: what to put there` (a template).
-    /// Each is written `{{ placeholder("NAME") }}` in `command` and printed `<NAME>`.
-    #[schemars(extend("propertyNames" = {"pattern": "^[A-Z][A-Z0-9_]{0,63}$"}))]
-    pub placeholders: Option<BTreeMap<String, String>>,
 }
 
 // ---------------------------------------------------------------------------
@@ -801,6 +793,25 @@ pub struct PackFile {
     pub parts: Option<Vec<String>>,
     /// Packs whose public parts this pack's rules use, as `PACK/NAME`.
     pub uses: Option<Vec<PackName>>,
+    /// Fact kinds the pack declares for facts its users bring in snapshots (custom
+    /// resources, other APIs), as `KIND: {shape: ..., description: ...}`: rules may
+    /// select and join them, and paths into them are checked against the shape.
+    pub kinds: Option<BTreeMap<String, KindDecl>>,
+}
+
+/// A fact kind a team declares.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KindDecl {
+    /// The documents' shape, in a subset of JSON Schema: `type` (`object`,
+    /// `array`, `string`, `number`, `integer`, `boolean`, `null`), `properties`
+    /// (the fields; others warn unless `additionalProperties` is `true` or a
+    /// shape), `items`, and `$ref` to a shape of the built-in catalog (e.g.
+    /// `io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`); `description`,
+    /// `title`, `required`, `format` and `enum` are ignored. Default `{}`: anything.
+    pub shape: Option<Value>,
+    /// What the kind is.
+    pub description: Option<String>,
 }
 
 /// A pack's name.

@@ -172,6 +172,12 @@ pub fn load_rule_sources(
     let mut seen: HashMap<String, Source> = HashMap::new();
     let mut lib = Library::new(scopes.uses.clone());
     // First pass: parse every file and collect the parts.
+    for (_, file) in library {
+        set.templates.add_file(&file.path, &file.text);
+    }
+    for file in files {
+        set.templates.add_file(&file.path, &file.text);
+    }
     for (pack, file) in library {
         let mut d = Decoder::new(&file.path);
         if let Some(root) = d.parse(&file.text)
@@ -1545,7 +1551,10 @@ impl RuleDecoder<'_> {
         let text = self.d.string(node, what)?;
         let scope = Self::template_scope(names);
         match self.templates.compile(&text, mode, &scope) {
-            Ok(id) => self.placeholders_allowed(node, id, what),
+            Ok(id) => {
+                self.templates.set_origin(id, &self.d.file, node.pos);
+                self.placeholders_allowed(node, id, what)
+            }
             Err(TemplateError::Undefined(name)) => {
                 let known = scope;
                 self.err(node.pos, LoadErrorKind::UndefinedVariable { name, known });

@@ -636,6 +636,10 @@ pub struct ArgvStep {
     /// Offer the step only when this holds.
     #[serde(rename = "if")]
     pub if_: Option<Condition>,
+    /// The values the user supplies: `NAME: what to put there` (a template).
+    /// Each is written `{{ placeholder("NAME") }}` in `argv` and printed `<NAME>`.
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Z][A-Z0-9_]{0,63}$"}))]
+    pub placeholders: Option<BTreeMap<String, String>>,
 }
 
 /// A fix step with `command`.
@@ -652,6 +656,10 @@ pub struct CommandStep {
     /// Offer the step only when this holds.
     #[serde(rename = "if")]
     pub if_: Option<Condition>,
+    /// The values the user supplies: `NAME: what to put there` (a template).
+    /// Each is written `{{ placeholder("NAME") }}` in `command` and printed `<NAME>`.
+    #[schemars(extend("propertyNames" = {"pattern": "^[A-Z][A-Z0-9_]{0,63}$"}))]
+    pub placeholders: Option<BTreeMap<String, String>>,
 }
 
 // ---------------------------------------------------------------------------

@@ -466,7 +466,8 @@ fn validate_and_test_commands_report_results() {
         run.stdout
     );
     assert!(
-        run.stdout.trim_end().ends_with("2 passed, 1 failed"),
+        run.stdout
+            .contains("\ntest result: FAILED. 2 passed; 1 failed\n"),
         "{}",
         run.stdout
     );

@@ -3,6 +3,8 @@
 //! - `support`: running the CLI in-process and paths of the repository.
 //! - `cli`: `rulerun` commands end to end: exit codes, output formats, errors.
 //! - `rule_packs`: every rule test under `rules/` passes, and the packs' layout.
+//! - `coverage`: `rulerun test` reports what the cases did not exercise; packs that
+//!   require a must-not-fire case per rule.
 //! - `docs`: examples in docs load and behave as shown.
 //! - `live`: `check` and `collect` against the stand-in Kubernetes API server.
 //! - `generated`: pages generated from rules and code (`docs/rules/`, `docs/functions.md`) are fresh.
@@ -32,6 +34,7 @@
 mod aws_proxy;
 mod catalog;
 mod cli;
+mod coverage;
 mod docs;
 mod e2e;
 mod exclusive;

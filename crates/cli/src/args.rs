@@ -60,6 +60,10 @@ pub enum Command {
         /// errors: exit 2.
         #[arg(long)]
         deny_warnings: bool,
+        /// Fail (exit 1) when a binding, condition or fix step was not exercised
+        /// by any case, or a rule has no case; without it they are only reported.
+        #[arg(long)]
+        require_coverage: bool,
     },
     /// Evaluate a JSONPath on a JSON or YAML document and print the nodelist.
     Query {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rulerun_core::read::{self, Limit};
 use rulerun_core::select::JsonPath;
-use rulerun_core::testing::{TestCase, load_tests, run_test};
+use rulerun_core::testing::{TestCase, load_tests};
 use rulerun_core::{FactStore, LoadError, RuleSet, check, load_rule_sources};
 use serde_json::json;
 
@@ -45,7 +45,8 @@ pub fn dispatch(
         Command::Test {
             paths,
             deny_warnings,
-        } => cmd_test(&paths, deny_warnings, ctx, term, out, err),
+            require_coverage,
+        } => cmd_test(&paths, deny_warnings, require_coverage, ctx, term, out, err),
         Command::Query { path, input } => {
             cmd_query(&path, input.map(|p| ctx.resolve(&p)).as_ref(), out, err)
         }
@@ -538,6 +539,9 @@ fn cmd_validate(
     errors.append(&mut e);
     let (cases, mut e) = load_cases(&rules, &found, ctx);
     errors.append(&mut e);
+    errors.append(&mut crate::testrun::must_not_fire_errors(
+        &rules, &cases, ctx,
+    ));
     let denied = render::warnings(&rules.warnings, deny_warnings, term, err)?;
     if !errors.is_empty() {
         render::load_errors(&errors, term, err)?;
@@ -584,6 +588,7 @@ fn load_cases(rules: &RuleSet, found: &Found, ctx: &Ctx) -> (Vec<TestCase>, Vec<
 fn cmd_test(
     paths: &[PathBuf],
     deny_warnings: bool,
+    require_coverage: bool,
     ctx: &Ctx,
     term: Terminal,
     out: &mut dyn Write,
@@ -601,6 +606,9 @@ fn cmd_test(
     errors.append(&mut e);
     let (cases, mut e) = load_cases(&rules, &found, ctx);
     errors.append(&mut e);
+    errors.append(&mut crate::testrun::must_not_fire_errors(
+        &rules, &cases, ctx,
+    ));
     let denied = render::warnings(&rules.warnings, deny_warnings, term, err)?;
     if !errors.is_empty() {
         render::load_errors(&errors, term, err)?;
@@ -609,43 +617,7 @@ fn cmd_test(
     if denied {
         return Ok(exit::USAGE);
     }
-    writeln!(out, "running {} rule test(s)", cases.len())?;
-    let mut failed = Vec::new();
-    for case in &cases {
-        let outcome = run_test(&rules, case);
-        let status = if outcome.passed() { "ok" } else { "FAILED" };
-        writeln!(out, "test {} ... {status}", escape::line(&outcome.name))?;
-        if !outcome.passed() {
-            failed.push(outcome);
-        }
-    }
-    if !failed.is_empty() {
-        writeln!(out, "\nfailures:")?;
-        for f in &failed {
-            writeln!(
-                out,
-                "\n---- {} ({}) ----",
-                escape::line(&f.name),
-                escape::line(&f.location)
-            )?;
-            for why in &f.failures {
-                writeln!(out, "  {}", escape::line(why))?;
-            }
-        }
-    }
-    let passed = cases.len() - failed.len();
-    writeln!(
-        out,
-        "\ntest result: {}. {passed} passed; {} failed",
-        if failed.is_empty() { "ok" } else { "FAILED" },
-        failed.len()
-    )?;
-    writeln!(out, "{passed} passed, {} failed", failed.len())?;
-    Ok(if failed.is_empty() {
-        exit::OK
-    } else {
-        exit::FINDINGS
-    })
+    crate::testrun::run(&rules, &cases, require_coverage, out)
 }
 
 fn cmd_query(

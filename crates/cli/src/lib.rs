@@ -17,6 +17,7 @@ mod packs;
 mod render;
 mod report;
 mod sources;
+mod testrun;
 mod vendor;
 
 use std::io::Write;

@@ -22,7 +22,11 @@ pub const MANIFEST_KEYS: &[&str] = &[
     "parts",
     "uses",
     "kinds",
+    "tests",
 ];
+
+/// Keys of `tests:` in `pack.yaml`.
+pub const MANIFEST_TESTS_KEYS: &[&str] = &["requireMustNotFire"];
 
 /// A parsed `pack.yaml`.
 #[derive(Debug, Clone)]
@@ -42,6 +46,9 @@ pub struct Manifest {
     pub uses: Vec<String>,
     /// Fact kinds the pack declares for facts teams bring in snapshots (`kinds:`).
     pub kinds: Vec<rulerun_core::catalog::Kind>,
+    /// `tests: {requireMustNotFire: true}`: every rule needs a case expecting no
+    /// finding from it.
+    pub require_must_not_fire: bool,
 }
 
 /// This rulerun's version.
@@ -165,8 +172,16 @@ fn manifest(d: &mut Decoder, text: &str) -> Option<Manifest> {
         .get("kinds")
         .map(|n| rulerun_core::catalog::decode_kinds(d, n))
         .unwrap_or_default();
+    let mut require_must_not_fire = false;
+    if let Some(n) = f.get("tests")
+        && let Some(t) = d.fields(n, "`tests` of a pack manifest", MANIFEST_TESTS_KEYS)
+        && let Some(b) = t.get("requireMustNotFire")
+    {
+        require_must_not_fire = d.bool(b, "requireMustNotFire").unwrap_or(false);
+    }
     Some(Manifest {
         kinds,
+        require_must_not_fire,
         name: name?,
         version: version?,
         rulerun,

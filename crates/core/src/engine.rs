@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::coverage::{self, Coverage, SiteId};
 use crate::expr::{Cond, Scope, ScopedPath, Slot, ValueExpr, key_text};
 use crate::facts::FactStore;
 use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
@@ -106,7 +107,7 @@ pub struct Demand {
 /// fetches the demands and calls again until nothing is demanded.
 pub fn check_planned(rules: &RuleSet, facts: &FactStore, plan: &Plan) -> (Report, Vec<Demand>) {
     let mut demands: HashMap<String, Demand> = HashMap::new();
-    let mut report = evaluate(rules, facts, |_| true, Some((plan, &mut demands)));
+    let mut report = evaluate(rules, facts, |_| true, Some((plan, &mut demands)), None);
     report
         .inconclusive
         .sort_by(|a, b| (&a.rule, &a.subject, &a.reason).cmp(&(&b.rule, &b.subject, &b.reason)));
@@ -122,7 +123,19 @@ pub fn check_selected(
     facts: &FactStore,
     select: impl Fn(&Rule) -> bool,
 ) -> Report {
-    evaluate(rules, facts, select, None)
+    evaluate(rules, facts, select, None, None)
+}
+
+/// Evaluates like [`check_selected`], recording into `coverage` which conditions,
+/// bindings, `each` and fix steps of the selected rules the facts exercised (for
+/// `rulerun test`; see [`crate::coverage`]).
+pub fn check_covered(
+    rules: &RuleSet,
+    facts: &FactStore,
+    select: impl Fn(&Rule) -> bool,
+    coverage: &mut Coverage,
+) -> Report {
+    evaluate(rules, facts, select, None, Some(coverage))
 }
 
 fn evaluate(
@@ -130,6 +143,7 @@ fn evaluate(
     facts: &FactStore,
     select: impl Fn(&Rule) -> bool,
     mut planned: Option<(&Plan, &mut HashMap<String, Demand>)>,
+    mut coverage: Option<&mut Coverage>,
 ) -> Report {
     let (indexes, failed_indexes) = build_indexes(rules, facts, &select);
     let mut report = Report {
@@ -161,6 +175,7 @@ fn evaluate(
             }
         }
         report.rules_evaluated += 1;
+        let hits = coverage.as_deref_mut().map(|c| c.rule_hits(rule));
         if let Some(message) = rule.bindings.iter().find_map(|b| match &b.kind {
             BindingKind::Join(j) => failed_indexes.get(&j.index_key()),
             _ => None,
@@ -193,6 +208,7 @@ fn evaluate(
             templates: &rules.templates,
             report: &mut report,
             held: &mut held,
+            hits,
         };
         ev.run();
     }
@@ -438,6 +454,8 @@ struct Evaluator<'a, 'p> {
     report: &'a mut Report,
     /// The candidates found inconclusive, for `supersedes`.
     held: &'a mut Vec<Held>,
+    /// Under `rulerun test`: the rule's coverage flags, one per site.
+    hits: Option<&'p [std::cell::Cell<u8>]>,
 }
 
 /// A value bound by reference, identified by its address: facts do not change
@@ -545,7 +563,7 @@ impl<'a> Evaluator<'a, '_> {
         };
         scope.slots.push(Slot::Ref(subject));
         scope.slots.push(Slot::Ref(&rule.param_values));
-        if !holds(rule.filter.as_ref(), &scope) {
+        if !self.holds(rule.filter.as_ref(), rule.coverage.filter, &scope) {
             return;
         }
         if let Some(c) = self.report.checked.last_mut() {
@@ -556,9 +574,10 @@ impl<'a> Evaluator<'a, '_> {
             None => self.candidate(scope),
             Some(each) => {
                 for element in each.path.path.query(subject) {
+                    self.hit(coverage::matched, each.site);
                     let mut s = scope.clone();
                     s.slots.push(Slot::Ref(element));
-                    if holds(each.filter.as_ref(), &s) {
+                    if self.holds(each.filter.as_ref(), each.filter_site, &s) {
                         self.candidate(s);
                     }
                 }
@@ -572,7 +591,7 @@ impl<'a> Evaluator<'a, '_> {
             while scope.slots.len() < b.slot {
                 scope.slots.push(Slot::Unset);
             }
-            if !holds(b.guard.as_ref(), &scope) {
+            if !self.holds(b.guard.as_ref(), b.guard_site, &scope) {
                 scope.slots.truncate(b.slot);
                 scope.slots.push(Slot::Owned(Value::Null));
                 continue;
@@ -625,10 +644,20 @@ impl<'a> Evaluator<'a, '_> {
                     }
                 },
             };
+            self.hit(coverage::evaluated, b.site);
+            let found = match &slot {
+                Slot::Ref(_) => true,
+                Slot::Owned(Value::Array(items)) => !items.is_empty(),
+                Slot::Owned(v) => !v.is_null(),
+                Slot::Unset => false,
+            };
+            if found && matches!(b.kind, BindingKind::Join(_)) {
+                self.hit(coverage::matched, b.site);
+            }
             scope.slots.truncate(b.slot);
             scope.slots.push(slot);
         }
-        if !holds(rule.when.as_ref(), &scope) {
+        if !self.holds(rule.when.as_ref(), rule.coverage.when, &scope) {
             return;
         }
         match self.finding(&scope) {
@@ -659,7 +688,7 @@ impl<'a> Evaluator<'a, '_> {
             if let Some(filter) = &j.filter {
                 scope.slots.truncate(slot);
                 scope.slots.push(Slot::Ref(doc));
-                let keep = filter.eval(scope);
+                let keep = self.holds(Some(filter), j.filter_site, scope);
                 scope.slots.truncate(slot);
                 if !keep {
                     continue;
@@ -787,7 +816,7 @@ impl<'a> Evaluator<'a, '_> {
         }
         let mut fix = Vec::with_capacity(spec.fix.len());
         for (i, step) in spec.fix.iter().enumerate() {
-            if !holds(step.guard.as_ref(), scope) {
+            if !self.holds(step.guard.as_ref(), step.guard_site, scope) {
                 continue;
             }
             let n = i + 1;
@@ -905,6 +934,7 @@ impl<'a> Evaluator<'a, '_> {
                 command,
                 placeholders,
             });
+            self.hit(coverage::matched, step.site);
         }
         Ok(Finding {
             rule: self.rule.id.clone(),
@@ -976,6 +1006,23 @@ impl<'a> Evaluator<'a, '_> {
         Some(format!("`{}` could not be collected: {reason}", j.kind))
     }
 
+    /// Whether `cond` holds (an absent one does); under `rulerun test`, records
+    /// the outcome of each of its nodes, numbered from `site`.
+    fn holds(&self, cond: Option<&Cond>, site: SiteId, scope: &Scope<'_>) -> bool {
+        match (cond, self.hits) {
+            (None, _) => true,
+            (Some(c), None) => c.eval(scope),
+            (Some(c), Some(hits)) => coverage::eval_traced(c, scope, site, hits),
+        }
+    }
+
+    /// Under `rulerun test`, records `mark` for `site`.
+    fn hit(&self, mark: fn(&[std::cell::Cell<u8>], SiteId), site: SiteId) {
+        if let Some(hits) = self.hits {
+            mark(hits, site);
+        }
+    }
+
     fn error(&mut self, scope: &Scope<'a>, message: String) {
         let subject = self.subject_of(scope).ok();
         self.report.errors.push(EvalError {
@@ -1026,10 +1073,6 @@ fn splice_arguments(v: &Value, argv: &mut Vec<String>) {
         Value::String(s) => argv.push(s.clone()),
         other => argv.push(other.to_string()),
     }
-}
-
-fn holds(cond: Option<&Cond>, scope: &Scope<'_>) -> bool {
-    cond.is_none_or(|c| c.eval(scope))
 }
 
 /// Evaluates a path over a document (for `rulerun query`).

@@ -10,6 +10,7 @@
 //! or exit codes: it reads files it is pointed at and returns values and errors.
 
 pub mod catalog;
+pub mod coverage;
 pub mod decode;
 pub mod docs;
 pub mod engine;

@@ -24,6 +24,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::catalog::{Shape, SlotShape};
+use crate::coverage::{NO_SITE, Site, SiteId, SiteKind, Sites};
 use crate::decode::Decoder;
 use crate::error::{LoadError, LoadErrorKind, closest};
 use crate::expr::{Cond, CountOp, Matcher, Op, Quantifier, ScopedPath, ValueExpr};
@@ -231,6 +232,9 @@ pub fn load_rule_sources(
             expanding: Vec::new(),
             current_rule: String::new(),
             part_failed: false,
+            sites: Sites::default(),
+            site_parts: Vec::new(),
+            cond_context: String::new(),
             kinds: crate::catalog::Kinds::new(&scopes.kinds),
             shapes: Vec::new(),
             warnings: Vec::new(),
@@ -313,6 +317,12 @@ struct RuleDecoder<'a> {
     current_rule: String,
     /// A bindings part of the current rule did not resolve or expand.
     part_failed: bool,
+    /// The coverage sites of the current rule.
+    sites: Sites,
+    /// The parts being expanded, innermost last (`pack/name`), for sites.
+    site_parts: Vec<String>,
+    /// Where the condition being decoded is (`when`, `subject.where`...), for sites.
+    cond_context: String,
     /// The fact kinds this load knows (built-in and the packs' own).
     kinds: crate::catalog::Kinds<'a>,
     /// What each slot of the current rule holds, when known (paths are checked
@@ -376,6 +386,8 @@ impl RuleDecoder<'_> {
         self.expanding.clear();
         self.current_rule.clear();
         self.part_failed = false;
+        self.sites = Sites::default();
+        self.site_parts.clear();
         self.shapes.clear();
         let f = self.d.fields(node, "a rule", RULE_KEYS)?;
         let id = self.d.required(&f, "id", "a rule").and_then(|n| {
@@ -464,7 +476,7 @@ impl RuleDecoder<'_> {
                     .wrong_type(n, "let", "a mapping of names to bindings"),
             }
         }
-        let when = f.get("when").and_then(|n| self.cond(n, &names));
+        let (when, when_site) = self.root_cond(f.get("when"), &names, "when");
         let finding = self
             .d
             .required(&f, "finding", "a rule")
@@ -506,7 +518,42 @@ impl RuleDecoder<'_> {
                 .collect(),
             template_vars: self.templates.variables_since(templates_before),
             templates: templates_before..self.templates.mark(),
+            coverage: Sites {
+                filter: self.sites.filter,
+                when: when_site,
+                ..std::mem::take(&mut self.sites)
+            },
         })
+    }
+
+    /// Records a coverage site of the current rule, in the file being decoded.
+    fn site(&mut self, pos: Pos, kind: SiteKind, what: String) -> SiteId {
+        let site = Site {
+            file: self.d.file.clone(),
+            pos,
+            kind,
+            what,
+            part: self.site_parts.last().cloned(),
+        };
+        self.sites.push(site)
+    }
+
+    /// A root condition (`when`, a `where`, an `if`), with the number of its first
+    /// coverage site ([`NO_SITE`] when absent).
+    fn root_cond(
+        &mut self,
+        node: Option<&Node>,
+        names: &Names,
+        context: &str,
+    ) -> (Option<Cond>, SiteId) {
+        let Some(node) = node else {
+            return (None, NO_SITE);
+        };
+        let saved = std::mem::replace(&mut self.cond_context, context.to_string());
+        let first = self.sites.next();
+        let c = self.cond(node, names);
+        self.cond_context = saved;
+        (c, first)
     }
 
     /// Runs `f` with errors reported in `file` (a part's own file).
@@ -627,6 +674,7 @@ impl RuleDecoder<'_> {
             .entry(idx)
             .or_default()
             .insert(self.current_rule.clone());
+        self.site_parts.push(part.qualified());
         // The parts it builds on, first (named in the part's own file).
         for (dep, pos) in &part.uses {
             let dep_node = Node {
@@ -697,10 +745,13 @@ impl RuleDecoder<'_> {
                 }
                 let slot = names.names.len();
                 if let Some(e) = self.value_expr(v, names) {
+                    let site = self.site(v.pos, SiteKind::Input, format!("input `{}`", input.name));
                     bindings.push(Binding {
                         slot,
                         kind: BindingKind::Value(e),
                         guard: None,
+                        site,
+                        guard_site: NO_SITE,
                     });
                     names.names.push(input.name.clone());
                 }
@@ -710,10 +761,17 @@ impl RuleDecoder<'_> {
                 let slot = names.names.len();
                 let e = self.in_file(&part.source.file, |s| s.value_expr(default, names));
                 if let Some(e) = e {
+                    let site = self.site(
+                        default.pos,
+                        SiteKind::Input,
+                        format!("input `{}`", input.name),
+                    );
                     bindings.push(Binding {
                         slot,
                         kind: BindingKind::Value(e),
                         guard: None,
+                        site,
+                        guard_site: NO_SITE,
                     });
                     names.names.push(input.name.clone());
                 }
@@ -759,6 +817,7 @@ impl RuleDecoder<'_> {
             }
         }
         self.expanding.pop();
+        self.site_parts.pop();
         self.rule_parts.push(idx);
     }
 
@@ -836,7 +895,9 @@ impl RuleDecoder<'_> {
         let part = lib.parts.get(idx)?;
         self.expanding.push(idx);
         let pack_saved = std::mem::replace(&mut self.pack, part.pack.clone());
+        self.site_parts.push(part.qualified());
         let c = self.in_file(&part.source.file, |s| s.cond(&part.body, names));
+        self.site_parts.pop();
         self.pack = pack_saved;
         self.expanding.pop();
         c
@@ -859,13 +920,15 @@ impl RuleDecoder<'_> {
             return;
         };
         let pack_saved = std::mem::replace(&mut self.pack, part.pack.clone());
+        self.site_parts.push(part.qualified());
         self.in_file(&part.source.file, |s| {
             for step in steps {
-                if let Some(x) = s.fix_step(step, names) {
+                if let Some(x) = s.fix_step(step, names, out.len() + 1) {
                     out.push(x);
                 }
             }
         });
+        self.site_parts.pop();
         self.pack = pack_saved;
     }
 
@@ -955,7 +1018,8 @@ impl RuleDecoder<'_> {
             self.shapes.clear();
             self.shapes.push(shape);
         }
-        let filter = f.get("where").and_then(|n| self.cond(n, names));
+        let (filter, site) = self.root_cond(f.get("where"), names, "subject.where");
+        self.sites.filter = site;
         (kind, filter)
     }
 
@@ -985,11 +1049,17 @@ impl RuleDecoder<'_> {
             .d
             .required(&f, "path", "each")
             .and_then(|n| self.path(n, names))?;
+        let site = self.site(node.pos, SiteKind::Each, format!("`each` `{name}`"));
         let element = self.each_shape(&path);
         self.set_shape(names.names.len(), element);
         names.names.push(name);
-        let filter = f.get("where").and_then(|n| self.cond(n, names));
-        Some(Each { path, filter })
+        let (filter, filter_site) = self.root_cond(f.get("where"), names, "each.where");
+        Some(Each {
+            path,
+            filter,
+            site,
+            filter_site,
+        })
     }
 
     fn binding_name(&mut self, node: &Node, names: &Names) -> Option<String> {
@@ -1037,7 +1107,9 @@ impl RuleDecoder<'_> {
             .fields(node, &format!("binding `{name}`"), BINDING_KEYS)?;
         let slot = names.names.len();
         self.set_shape(slot, None);
-        let guard = f.get("if").and_then(|n| self.cond(n, names));
+        // Its site first (its kind known below), then those of its conditions.
+        let site = self.site(key.pos, SiteKind::Binding, format!("binding `{name}`"));
+        let (guard, guard_site) = self.root_cond(f.get("if"), names, &format!("let.{name}.if"));
         let forms = ["join", "call", "value"]
             .iter()
             .filter(|k| f.get(k).is_some())
@@ -1131,7 +1203,8 @@ impl RuleDecoder<'_> {
             if let (Some(s), Some(entry)) = (kind_shape, self.shapes.get_mut(slot)) {
                 *entry = Some((SlotShape::One(s), Some(kind.clone())));
             }
-            let filter = f.get("where").and_then(|n| self.cond(n, &inner));
+            let (filter, filter_site) =
+                self.root_cond(f.get("where"), &inner, &format!("let.{name}.where"));
             self.set_shape(
                 slot,
                 kind_shape.map(|s| {
@@ -1148,6 +1221,7 @@ impl RuleDecoder<'_> {
                 equals,
                 filter,
                 one,
+                filter_site,
             })
         } else {
             for k in ["on", "equals", "where", "one"] {
@@ -1212,8 +1286,17 @@ impl RuleDecoder<'_> {
                 BindingKind::Value(e)
             }
         };
+        if matches!(kind, BindingKind::Join(_)) {
+            self.sites.set_kind(site, SiteKind::Join);
+        }
         names.names.push(name);
-        Some(Binding { slot, kind, guard })
+        Some(Binding {
+            slot,
+            kind,
+            guard,
+            site,
+            guard_site,
+        })
     }
 
     fn one_or_many<'n>(&mut self, node: &'n Node) -> Vec<&'n Node> {
@@ -1284,9 +1367,13 @@ impl RuleDecoder<'_> {
     fn cond(&mut self, node: &Node, names: &Names) -> Option<Cond> {
         match &node.kind {
             // A list is shorthand for `all`.
-            NodeKind::Seq(items) => Some(Cond::All(
-                items.iter().filter_map(|i| self.cond(i, names)).collect(),
-            )),
+            NodeKind::Seq(items) => {
+                let what = format!("condition list (all) in `{}`", self.cond_context);
+                self.site(node.pos, SiteKind::Condition, what);
+                Some(Cond::All(
+                    items.iter().filter_map(|i| self.cond(i, names)).collect(),
+                ))
+            }
             NodeKind::Map(entries) => {
                 let first = entries.first().and_then(|(k, _)| k.as_str()).unwrap_or("");
                 if entries.len() == 1 && first == "use" {
@@ -1295,6 +1382,13 @@ impl RuleDecoder<'_> {
                 }
                 if entries.len() == 1 && COMBINATORS.contains(&first) {
                     let (_, v) = entries.first()?;
+                    let kind = if first == "not" {
+                        SiteKind::Implied
+                    } else {
+                        SiteKind::Condition
+                    };
+                    let what = format!("condition `{first}` in `{}`", self.cond_context);
+                    self.site(node.pos, kind, what);
                     return match first {
                         "not" => self.cond(v, names).map(|c| Cond::Not(Box::new(c))),
                         combinator => {
@@ -1311,6 +1405,18 @@ impl RuleDecoder<'_> {
                         }
                     };
                 }
+                let op = entries
+                    .iter()
+                    .filter_map(|(k, _)| k.as_str())
+                    .find(|k| MATCHERS.iter().any(|(m, _)| m == k))
+                    .unwrap_or("?");
+                let path = entries
+                    .iter()
+                    .find(|(k, _)| k.as_str() == Some("path"))
+                    .and_then(|(_, v)| v.as_str())
+                    .unwrap_or("?");
+                let what = format!("condition `{path} {op}` in `{}`", self.cond_context);
+                self.site(node.pos, SiteKind::Condition, what);
                 self.matcher(node, entries, names).map(Cond::Match)
             }
             _ => {
@@ -1654,7 +1760,7 @@ impl RuleDecoder<'_> {
                             && k.as_str() == Some("use")
                         {
                             self.fix_part(v, names, &mut fix);
-                        } else if let Some(s) = self.fix_step(step, names) {
+                        } else if let Some(s) = self.fix_step(step, names, fix.len() + 1) {
                             fix.push(s);
                         }
                     }
@@ -1670,8 +1776,9 @@ impl RuleDecoder<'_> {
         })
     }
 
-    fn fix_step(&mut self, node: &Node, names: &Names) -> Option<FixSpec> {
+    fn fix_step(&mut self, node: &Node, names: &Names, n: usize) -> Option<FixSpec> {
         let f = self.d.fields(node, "a fix step", FIX_KEYS)?;
+        let site = self.site(node.pos, SiteKind::Fix, format!("fix step {n}"));
         let description = self
             .d
             .required(&f, "description", "a fix step")
@@ -1720,13 +1827,15 @@ impl RuleDecoder<'_> {
                 return None;
             }
         };
-        let guard = f.get("if").and_then(|n| self.cond(n, names));
+        let (guard, guard_site) = self.root_cond(f.get("if"), names, &format!("fix step {n} if"));
         let placeholders = self.fix_placeholders(&f, names, description, &command);
         Some(FixSpec {
             description: description?,
             command,
             guard,
             placeholders: placeholders?,
+            site,
+            guard_site,
         })
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::coverage::SiteId;
 use crate::expr::{Cond, ScopedPath, ValueExpr};
 use crate::finding::Severity;
 use crate::func::Function;
@@ -129,12 +130,17 @@ pub struct Rule {
     /// The indexes of the templates compiled for this rule (field projection
     /// analyses their sources).
     pub(crate) templates: std::ops::Range<usize>,
+    /// The places tests can exercise (`rulerun test` reports those they did not).
+    pub(crate) coverage: crate::coverage::Sites,
 }
 
 #[derive(Debug)]
 pub(crate) struct Each {
     pub path: ScopedPath,
     pub filter: Option<Cond>,
+    /// Coverage sites: `each` itself, and the first of `where`.
+    pub site: SiteId,
+    pub filter_site: SiteId,
 }
 
 #[derive(Debug)]
@@ -143,6 +149,9 @@ pub(crate) struct Binding {
     pub kind: BindingKind,
     /// `if:`: the binding is computed only when this holds, else it is null.
     pub guard: Option<Cond>,
+    /// Coverage sites: the binding, and the first of `if:`.
+    pub site: SiteId,
+    pub guard_site: SiteId,
 }
 
 #[derive(Debug)]
@@ -164,6 +173,8 @@ pub(crate) struct Join {
     pub equals: Vec<ScopedPath>,
     pub filter: Option<Cond>,
     pub one: bool,
+    /// The coverage site of the first node of `where`.
+    pub filter_site: SiteId,
 }
 
 impl Join {
@@ -199,6 +210,9 @@ pub(crate) struct FixSpec {
     pub command: FixCommand,
     /// `if:`: the step is given only when this holds.
     pub guard: Option<Cond>,
+    /// Coverage sites: the step, and the first of `if:`.
+    pub site: SiteId,
+    pub guard_site: SiteId,
     /// `placeholders:`: the values the user supplies, in the order declared.
     pub placeholders: Vec<PlaceholderSpec>,
 }

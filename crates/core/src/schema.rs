@@ -805,6 +805,18 @@ pub struct PackFile {
     /// resources, other APIs), as `KIND: {shape: ..., description: ...}`: rules may
     /// select and join them, and paths into them are checked against the shape.
     pub kinds: Option<BTreeMap<String, KindDecl>>,
+    /// What the pack requires of its rule tests (`rulerun test` and `rulerun validate`).
+    pub tests: Option<PackTests>,
+}
+
+/// What a pack requires of its rule tests.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PackTests {
+    /// Every rule of the pack has a must-not-fire case: a test case that runs it and
+    /// expects no finding from it (`expect: []`). `rulerun test` and `rulerun
+    /// validate` fail naming each rule without one. Default `false`.
+    pub require_must_not_fire: Option<bool>,
 }
 
 /// A fact kind a team declares.

@@ -26,7 +26,8 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde_json::Value;
 
-use crate::engine::check_selected;
+use crate::coverage::Coverage;
+use crate::engine::{check_covered, check_selected};
 use crate::error::{LoadError, LoadErrorKind, closest};
 use crate::expr::json_eq;
 use crate::facts::{FactStore, parse_fact_text};
@@ -201,6 +202,32 @@ pub fn load_tests(
 /// Runs one test case.
 pub fn run_test(rules: &RuleSet, case: &TestCase) -> TestOutcome {
     let report = check_selected(rules, &case.facts, |r| case.rules.contains(&r.id));
+    outcome(case, &report)
+}
+
+/// Runs one test case, recording into `coverage` what of the rules under test it
+/// exercised (see [`crate::coverage`]).
+pub fn run_test_covered(rules: &RuleSet, case: &TestCase, coverage: &mut Coverage) -> TestOutcome {
+    let select = |r: &crate::rule::Rule| case.rules.contains(&r.id);
+    let report = check_covered(rules, &case.facts, select, coverage);
+    outcome(case, &report)
+}
+
+/// Whether `case` is a must-not-fire case for `rule`: it tests the rule and
+/// expects no finding (and no inconclusive result) that can be the rule's. An
+/// expectation without `rule:` in a case testing several rules can be any of
+/// theirs, so it counts against each.
+pub fn is_must_not_fire(case: &TestCase, rule: &str) -> bool {
+    let mine = |r: &Option<String>| match r {
+        Some(r) => r == rule,
+        None => true,
+    };
+    case.rules.iter().any(|r| r == rule)
+        && !case.expect.iter().any(|e| mine(&e.rule))
+        && !case.inconclusive.iter().any(|i| mine(&i.rule))
+}
+
+fn outcome(case: &TestCase, report: &crate::finding::Report) -> TestOutcome {
     let mut failures = Vec::new();
     for e in &report.errors {
         failures.push(format!(
@@ -812,5 +839,48 @@ mod tests {
         assert_eq!(match_expectations(&fits, 2), vec![Some(1), Some(0)]);
         let fits = vec![vec![true], vec![true]];
         assert_eq!(match_expectations(&fits, 1), vec![Some(0), None]);
+    }
+
+    #[test]
+    fn must_not_fire_cases_expect_nothing_from_the_rule() {
+        let case =
+            |rules: &[&str], expect: Vec<Option<&str>>, inconclusive: Vec<Option<&str>>| TestCase {
+                name: "c".into(),
+                file: "tests.yaml".into(),
+                pos: Pos::default(),
+                rules: rules.iter().map(|r| r.to_string()).collect(),
+                facts: FactStore::new(),
+                expect: expect
+                    .into_iter()
+                    .map(|rule| Expectation {
+                        rule: rule.map(str::to_string),
+                        ..Expectation::default()
+                    })
+                    .collect(),
+                inconclusive: inconclusive
+                    .into_iter()
+                    .map(|rule| InconclusiveExpectation {
+                        rule: rule.map(str::to_string),
+                        ..InconclusiveExpectation::default()
+                    })
+                    .collect(),
+            };
+        assert!(is_must_not_fire(&case(&["a"], vec![], vec![]), "a"));
+        assert!(!is_must_not_fire(&case(&["a"], vec![], vec![]), "b"));
+        assert!(!is_must_not_fire(&case(&["a"], vec![None], vec![]), "a"));
+        assert!(!is_must_not_fire(
+            &case(&["a"], vec![], vec![Some("a")]),
+            "a"
+        ));
+        // Another rule's finding leaves `a` quiet; an expectation without `rule`
+        // may be either's.
+        assert!(is_must_not_fire(
+            &case(&["a", "b"], vec![Some("b")], vec![]),
+            "a"
+        ));
+        assert!(!is_must_not_fire(
+            &case(&["a", "b"], vec![None], vec![]),
+            "a"
+        ));
     }
 }

@@ -770,3 +770,58 @@ fn output_file_gets_the_report_and_the_terminal_the_text() {
         run.stderr
     );
 }
+
+// ---------------------------------------------------------------------------
+// Hostile text
+
+#[test]
+fn text_from_facts_cannot_break_the_xml_or_the_schemas() {
+    // The denying statement's Sid (in the finding's message) holds markup, a
+    // control character XML 1.0 cannot carry, a terminal escape and quotes.
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["cluster.json", "aws.json"] {
+        let text = std::fs::read_to_string(repo(&format!("examples/ui-private-403/{f}"))).unwrap();
+        let text = text.replace(
+            r#"\"Sid\": \"new policy\""#,
+            r#"\"Sid\": \"new <policy> & \\u0001\\u001b]8;;x\\u0007 \\\"q\\\"\""#,
+        );
+        std::fs::write(dir.path().join(f), text).unwrap();
+    }
+    let facts = dir.path().display().to_string();
+    let sid = "new <policy> & \u{1}\u{1b}]8;;x\u{7} \"q\"";
+    let run = rulerun(&["check", "--facts", &facts, "-o", "junit"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let j = parse_junit(&run.stdout);
+    check_counts(&j);
+    let suite = j
+        .suites
+        .iter()
+        .find(|s| s.properties["rule"] == "ecr-repository-policy-denies-pull")
+        .unwrap();
+    let (el, a, text) = &suite.cases[0].children[0];
+    assert_eq!(el, "failure");
+    let shown = r#"new <policy> & \u{1}\u{1b}]8;;x\u{7} "q""#;
+    assert!(a["message"].contains(shown), "{}", a["message"]);
+    assert!(text.contains(shown), "{text}");
+
+    let run = rulerun(&["check", "--facts", &facts, "-o", "sarif"]);
+    let doc = json_of(&run);
+    sarif_schema().validate(&doc);
+    assert!(
+        doc["runs"][0]["results"][0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(sid),
+        "JSON stays raw"
+    );
+
+    let run = rulerun(&["check", "--facts", &facts, "-o", "openreports"]);
+    let list = json_of(&run);
+    validate_openreports(&list, &openreports_schemas());
+    assert!(
+        list["items"][0]["results"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(sid)
+    );
+}

@@ -10,6 +10,7 @@
 //! - `generated`: pages generated from rules and code (`docs/rules/`, `docs/functions.md`) are fresh.
 //! - `schema`: the JSON Schemas in `docs/schema/` are fresh and agree with the loaders.
 //! - `packs`: `rulerun.yaml`, rule packs, vendoring from git and folders, `rulerun.lock`.
+//! - `placeholders`: fix commands with placeholders run as pasted (unedited: nothing runs).
 //! - `tutorial`: docs/writing-rules.md, replayed command by command.
 //! - `e2e`: the reference scenario against the stand-in cluster and moto: diagnosis,
 //!   collected shapes, the fix run with the AWS CLI, the check after it, AccessDenied.
@@ -47,6 +48,7 @@ mod hostile_text;
 mod live;
 mod matrix;
 mod packs;
+mod placeholders;
 mod reports;
 mod rule_packs;
 mod schema;

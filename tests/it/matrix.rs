@@ -1084,7 +1084,8 @@ fn judge_before(case: &Case, doc: &Value, exit: i32, out: &mut Outcome) -> Optio
             Vec::new()
         }
         Cause::MissingTag => {
-            // the closest existing tag: point the Deployment at it
+            // point the Deployment at a tag the user chooses: a placeholder,
+            // described with the closest existing tag (never guessed)
             let want = vec![
                 "kubectl".to_string(),
                 "set".into(),
@@ -1093,13 +1094,24 @@ fn judge_before(case: &Case, doc: &Value, exit: i32, out: &mut Outcome) -> Optio
                 "--".into(),
                 format!("deployment/{}", case.id),
                 format!(
-                    "{}={ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{}:{TAG}",
+                    "{}={ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{}:<TAG>",
                     case.container(),
                     case.repo()
                 ),
             ];
             if heads.first() != Some(&want) {
                 p.push(format!("fix steps {heads:?}, expected first {want:?}"));
+            } else {
+                let ph = &body[0]["placeholders"];
+                let described = ph[0]["description"].as_str().unwrap_or("");
+                if ph[0]["name"] != "TAG" || !described.contains(TAG) {
+                    p.push(format!("the tag step's placeholders: {ph}"));
+                }
+                // Not run against AWS (kubectl on a read-only stand-in), but as
+                // pasted: unedited it must not run, filled in it must.
+                if let Err(e) = crate::placeholders::run_with_stub(body[0], &want, TAG) {
+                    p.push(e);
+                }
             }
             Vec::new()
         }

@@ -11,7 +11,6 @@
 //! which [`EndpointRecorder`] notes as each request is sent.
 
 use std::error::Error as StdError;
-use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -338,127 +337,12 @@ impl Failure {
     }
 }
 
-/// An error and its sources by their `Display`, joined by `: ` (a source whose
-/// text its parent already shows is left out). The SDK's own rendering,
-/// `DisplayErrorContext`, ends with the `Debug` text of the whole error.
-pub fn chain_text(e: &(dyn StdError + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        let text = err.to_string();
-        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        cur = next_link(err);
-    }
-    strip_os_code(&parts.join(": "))
-}
+pub use rulerun_transport::{Cause, chain_text, strip_os_code};
 
-/// What a transport error comes down to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cause {
-    /// Whether no connection was made (connect, DNS, TLS handshake).
-    pub connect: bool,
-    /// The cause, in words: `connection refused`.
-    pub words: String,
-}
-
-/// The cause at the bottom of a transport error's chain, in words (the same
-/// reading as `rulerun_collect_k8s::cause`, for the SDK's hyper client).
+/// The cause at the bottom of a transport error's chain, in words, as an AWS
+/// endpoint's (the same reading as the Kubernetes collector's).
 pub fn describe(err: &(dyn StdError + 'static)) -> Cause {
-    let mut connect = false;
-    let mut dns = false;
-    let mut words: Option<String> = None;
-    let mut cur = Some(err);
-    while let Some(e) = cur {
-        let text = e.to_string();
-        if text.contains("(Connect)") || text.starts_with("tcp connect error") {
-            connect = true;
-        }
-        if text.starts_with("dns error") {
-            connect = true;
-            dns = true;
-        }
-        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return Cause {
-                connect: true,
-                words: tls_words(tls),
-            };
-        }
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            use io::ErrorKind as K;
-            let (w, c) = match io.kind() {
-                K::ConnectionRefused => ("connection refused".to_string(), true),
-                K::TimedOut => ("timed out".to_string(), false),
-                K::ConnectionReset => ("the server reset the connection".to_string(), false),
-                K::HostUnreachable => ("no route to the host".to_string(), true),
-                K::NetworkUnreachable => ("the network is unreachable".to_string(), true),
-                K::AddrNotAvailable => ("the address is not available".to_string(), true),
-                _ if dns => (
-                    format!("cannot resolve the host name ({})", strip_os_code(&text)),
-                    true,
-                ),
-                _ => (strip_os_code(&text), false),
-            };
-            connect |= c;
-            words = Some(w);
-        }
-        cur = next_link(e);
-    }
-    Cause {
-        connect,
-        words: words.unwrap_or_else(|| chain_text(err)),
-    }
-}
-
-/// The next link of an error chain; an `io::Error` wrapping an error is
-/// followed into it (its own `source()` skips the wrapped error, hiding TLS
-/// errors that hyper-rustls wraps so).
-fn next_link<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a (dyn StdError + 'static)> {
-    if let Some(inner) = e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
-        let inner: &(dyn StdError + 'static) = inner;
-        return Some(inner);
-    }
-    e.source()
-}
-
-fn tls_words(e: &rustls::Error) -> String {
-    use rustls::CertificateError as C;
-    match e {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer) => format!(
-            "TLS handshake failed: the endpoint's certificate is not signed by a trusted CA (the system's, or `--ca-bundle`) ({e})"
-        ),
-        rustls::Error::InvalidCertificate(
-            C::NotValidForName | C::NotValidForNameContext { .. },
-        ) => {
-            format!(
-                "TLS handshake failed: the endpoint's certificate is not valid for its host name ({e})"
-            )
-        }
-        rustls::Error::InvalidMessage(_) => format!(
-            "TLS handshake failed: the endpoint does not speak TLS (should the URL be `http://`?) ({e})"
-        ),
-        _ => format!("TLS handshake failed: {e}"),
-    }
-}
-
-/// `Connection refused (os error 111)` -> `connection refused`.
-fn strip_os_code(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find(" (os error ") {
-        out.push_str(&rest[..i]);
-        rest = match rest[i..].find(')') {
-            Some(j) => &rest[i + j + 1..],
-            None => "",
-        };
-    }
-    out.push_str(rest);
-    let mut chars = out.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    rulerun_transport::describe(err, rulerun_transport::Peer::AWS_ENDPOINT)
 }
 
 tokio::task_local! {
@@ -643,6 +527,7 @@ mod tests {
     use aws_smithy_runtime_api::client::result::ConnectorError;
     use aws_smithy_runtime_api::http::StatusCode;
     use aws_smithy_types::body::SdkBody;
+    use std::io;
 
     fn response(status: u16) -> HttpResponse {
         HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty())

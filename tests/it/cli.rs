@@ -587,3 +587,34 @@ fn iam_eval_and_fix_on_the_seed_policy() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("bad.json:1:"), "{}", run.stderr);
 }
+
+#[test]
+fn explain_of_a_rule_in_ones_own_file_points_at_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.yaml");
+    std::fs::write(
+        &file,
+        "rules:\n  - id: team-rule\n    title: T\n    severity: low\n    subject: {kind: k8s/v1/Pod}\n    finding: {message: m}\n",
+    )
+    .unwrap();
+    // Not loaded: the hint says how to load it, not only `rules list`.
+    let run = rulerun(&["explain", "team-rule"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(
+            "help: a rule or part in a file of your own loads with `--rules PATH`: `rulerun explain team-rule --rules PATH`"
+        ),
+        "{}",
+        run.stderr
+    );
+    // Loaded with --rules, it is explained.
+    let run = rulerun(&["explain", "team-rule", "--rules", file.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with("# `team-rule`"), "{}", run.stdout);
+    let run = rulerun(&["explain", "q", "--rules", file.to_str().unwrap()]);
+    assert!(
+        run.stderr.contains("`rulerun rules list --rules PATH`"),
+        "{}",
+        run.stderr
+    );
+}

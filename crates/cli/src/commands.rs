@@ -372,7 +372,7 @@ fn cmd_explain(
     };
     let rules = &loaded.rules;
     let Some(rule) = rules.get(id) else {
-        return explain_part(id, rules, out, err);
+        return explain_part(id, rules, !src.paths.is_empty(), out, err);
     };
     // Markdown from rule files alone: its line breaks stay, controls do not.
     write!(
@@ -447,6 +447,7 @@ fn cmd_explain(
 fn explain_part(
     name: &str,
     rules: &rulerun_core::RuleSet,
+    from_files: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
@@ -485,7 +486,16 @@ fn explain_part(
                 .collect();
             match rulerun_core::error::closest(name, names.iter().map(String::as_str)) {
                 Some(c) => writeln!(err, "  help: did you mean `{}`?", escape::line(&c))?,
-                None => writeln!(err, "  help: `rulerun rules list` shows the loaded rules")?,
+                // A rule of one's own files is loaded only with `--rules`.
+                None if from_files => writeln!(
+                    err,
+                    "  help: `rulerun rules list --rules PATH` lists the rules that load from your files and the built-in ones"
+                )?,
+                None => writeln!(
+                    err,
+                    "  help: a rule or part in a file of your own loads with `--rules PATH`: `rulerun explain {} --rules PATH` (`rulerun rules list` shows the built-in and configured rules)",
+                    escape::line(name)
+                )?,
             }
             Ok(exit::USAGE)
         }

@@ -622,6 +622,13 @@ fn run_fix(finding: &Value) -> Vec<Vec<String>> {
             .collect();
         let command = step["command"].as_str().unwrap();
         eprintln!("fix: {command}");
+        // A step with placeholders cannot be pasted as printed (bash refuses
+        // `<NAME>`): the test must give their values deliberately, as
+        // `placeholders::run_with_stub` does; none of these steps has one.
+        assert!(
+            step.get("placeholders").is_none(),
+            "{command}: a fix step with placeholders needs values from the test"
+        );
         if i + 1 == steps.len() {
             assert_eq!(
                 argv,

@@ -1,8 +1,10 @@
 //! docs/writing-rules.md, replayed step by step in a temporary folder.
 //!
 //! The tutorial works in `/tmp/tutorial`; here that is a fresh temporary folder
-//! (the path is swapped in commands and files, and swapped back in outputs). In
-//! order, top to bottom:
+//! (the path is swapped in commands and files, and swapped back in outputs),
+//! which does not exist until the tutorial's first `mkdir -p`: every folder a
+//! file goes into must have been made by a command before, as on a reader's
+//! machine. In order, top to bottom:
 //!
 //! - a ```` ```sh ```` block: one command per line, run in the current folder
 //!   (`rulerun ...` in-process, `git ...` as a process, `cd`, `mkdir -p`,
@@ -76,9 +78,13 @@ impl Replay {
         self.cwd.join(p)
     }
 
+    /// Writes a file as the reader would: into a folder an earlier command made.
     fn write(&self, rel: &str, text: &str) {
         let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        assert!(
+            p.parent().is_some_and(Path::is_dir),
+            "the tutorial writes `{rel}` before a command makes its folder (add a `mkdir -p`)"
+        );
         let text = text.replace(TUTORIAL_ROOT, &self.root.display().to_string());
         std::fs::write(p, text).unwrap();
     }

@@ -573,7 +573,7 @@ impl<'a> Evaluator<'a, '_> {
         match &rule.each {
             None => self.candidate(scope),
             Some(each) => {
-                for element in each.path.path.query(subject) {
+                for element in each.path.path.query_bound(subject, &scope) {
                     self.hit(coverage::matched, each.site);
                     let mut s = scope.clone();
                     s.slots.push(Slot::Ref(element));

@@ -188,18 +188,23 @@ impl LoadErrorKind {
             LoadErrorKind::MissingKey { key, .. } => Some(format!("add `{key}:`")),
             LoadErrorKind::InvalidValue { help, .. } => Some(help.clone()),
             LoadErrorKind::Path(e) => e.help().map(str::to_string),
-            LoadErrorKind::UnknownBinding { known, .. } => Some(if known.is_empty() {
-                "use `$.` for the subject; bindings are defined under `let:`".into()
-            } else {
-                format!(
-                    "use `$.` for the subject or one of: {}",
-                    known
-                        .iter()
-                        .map(|k| format!("`${k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }),
+            LoadErrorKind::UnknownBinding { name, known } => {
+                let close = closest(name, known.iter().map(String::as_str))
+                    .map(|c| format!("did you mean `${c}`? "))
+                    .unwrap_or_default();
+                Some(if known.is_empty() {
+                    format!("{close}use `$.` for the subject; bindings are defined under `let:`")
+                } else {
+                    format!(
+                        "{close}use `$.` for the subject or one of: {}",
+                        known
+                            .iter()
+                            .map(|k| format!("`${k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+            }
             LoadErrorKind::UndefinedVariable { name, known } => {
                 let close = closest(name, known.iter().map(String::as_str));
                 Some(match close {

@@ -9,7 +9,7 @@
 use regex::Regex;
 use serde_json::Value;
 
-use crate::select::JsonPath;
+use crate::select::{Bindings, JsonPath};
 
 /// A JSONPath over one slot of the scope.
 #[derive(Clone, Debug)]
@@ -53,6 +53,20 @@ pub struct Scope<'a> {
     pub slots: Vec<Slot<'a>>,
 }
 
+/// Inside a filter, `$name.x` reads the slot `name` (the ids
+/// [`JsonPath::parse_bound`] was given are slot numbers). A slot that is not
+/// set, or a binding that is null, selects nothing, as `$name.x` outside a
+/// filter does.
+impl Bindings for Scope<'_> {
+    fn binding(&self, id: usize) -> Option<&Value> {
+        match self.slots.get(id) {
+            Some(Slot::Unset) | None => None,
+            Some(slot) if id > 0 && slot.value().is_null() => None,
+            Some(slot) => Some(slot.value()),
+        }
+    }
+}
+
 impl ScopedPath {
     /// The nodelist of the path in `scope`.
     ///
@@ -62,7 +76,7 @@ impl ScopedPath {
     pub fn query<'s>(&self, scope: &'s Scope<'_>) -> Vec<&'s Value> {
         match scope.slots.get(self.slot) {
             Some(slot) if self.slot > 0 && slot.value().is_null() => Vec::new(),
-            Some(slot) => self.path.query(slot.value()),
+            Some(slot) => self.path.query_bound(slot.value(), scope),
             None => Vec::new(),
         }
     }
@@ -74,7 +88,7 @@ impl ScopedPath {
             match scope.slots.get(self.slot) {
                 Some(slot) => self
                     .path
-                    .first(slot.value())
+                    .first_bound(slot.value(), scope)
                     .cloned()
                     .unwrap_or(Value::Null),
                 None => Value::Null,
@@ -84,7 +98,7 @@ impl ScopedPath {
             // within each of its ancestors).
             match scope.slots.get(self.slot) {
                 Some(slot) if self.slot == 0 || !slot.value().is_null() => {
-                    self.path.values(slot.value())
+                    self.path.values_bound(slot.value(), scope)
                 }
                 _ => Value::Array(Vec::new()),
             }

@@ -35,7 +35,7 @@ use crate::rule::{
     ArgvPart, Binding, BindingKind, Each, FindingSpec, FixCommand, FixSpec, Join, Param, Rule,
     RuleDocs, RuleSet, Source, SubjectSpec,
 };
-use crate::select::JsonPath;
+use crate::select::{JsonPath, PathError};
 use crate::template::{Mode, TemplateError, TemplateId, Templates};
 use crate::warning::Warning;
 use crate::yaml::{Node, NodeKind, Pos};
@@ -1309,6 +1309,45 @@ impl RuleDecoder<'_> {
     fn compile_path(&mut self, pos: Pos, text: &str) -> Option<JsonPath> {
         match JsonPath::parse(text) {
             Ok(p) => Some(p),
+            // A join's `on` path is evaluated on the joined documents alone,
+            // before any subject, to index them.
+            Err(PathError::UnknownBinding { name, .. }) => {
+                self.err(
+                    pos,
+                    LoadErrorKind::Other {
+                        message: format!(
+                            "`${name}` cannot be read here: a join's `on` path reads only the joined fact"
+                        ),
+                        help: Some(
+                            "compare with the binding in `equals:` or in the join's `where:` instead"
+                                .into(),
+                        ),
+                    },
+                );
+                None
+            }
+            Err(e) => {
+                self.err(pos, LoadErrorKind::Path(e));
+                None
+            }
+        }
+    }
+
+    /// A path whose filters may read the rule's names (`$name.x` inside a
+    /// filter reads the slot `name`).
+    fn compile_scoped(&mut self, pos: Pos, text: &str, names: &Names) -> Option<JsonPath> {
+        match JsonPath::parse_bound(text, &|n: &str| names.slot(n)) {
+            Ok(p) => Some(p),
+            Err(PathError::UnknownBinding { name, .. }) => {
+                self.err(
+                    pos,
+                    LoadErrorKind::UnknownBinding {
+                        name,
+                        known: names.visible(),
+                    },
+                );
+                None
+            }
             Err(e) => {
                 self.err(pos, LoadErrorKind::Path(e));
                 None
@@ -1349,7 +1388,7 @@ impl RuleDecoder<'_> {
                 }
             },
         };
-        let path = self.compile_path(pos, &rest)?;
+        let path = self.compile_scoped(pos, &rest, names)?;
         if let Some((start, label)) = self.shapes.get(slot).cloned().flatten() {
             let what = match (name, label) {
                 (None, Some(kind)) => format!("a `{kind}`"),

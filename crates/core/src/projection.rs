@@ -50,7 +50,7 @@ use crate::expr::{Cond, Op, ScopedPath, ValueExpr};
 use crate::facts::{FactStore, SNAPSHOT_API_VERSION, SNAPSHOT_KIND, k8s_kind};
 use crate::json::{Key, KeySet, SkipSeed, Strict, ValueSeed};
 use crate::rule::{ArgvPart, BindingKind, FixCommand, Rule, RuleSet};
-use crate::select::Access;
+use crate::select::{Access, JsonPath};
 use crate::template::Variables;
 
 // ---------------------------------------------------------------------------
@@ -389,6 +389,16 @@ impl Analysis {
         let (steps, root) = p.path.accesses();
         let origin = origins.get(p.slot).cloned().unwrap_or(Origin::Computed);
         self.read(&origin, &steps, root, usage);
+        self.binding_reads(origins, &p.path);
+    }
+
+    /// What a path's filters read of other slots (`$name.x` inside a filter):
+    /// compared, so whole.
+    fn binding_reads(&mut self, origins: &[Origin], path: &JsonPath) {
+        for (slot, steps) in path.binding_reads() {
+            let origin = origins.get(*slot).cloned().unwrap_or(Origin::Computed);
+            self.read(&origin, steps, false, Use::Whole);
+        }
     }
 
     fn cond(&mut self, origins: &[Origin], c: &Cond) {
@@ -435,6 +445,7 @@ impl Analysis {
         }
         if let Some(each) = &rule.each {
             let (steps, root) = each.path.path.accesses();
+            self.binding_reads(&origins, &each.path.path);
             let base = origins
                 .get(each.path.slot)
                 .cloned()

@@ -74,6 +74,10 @@ pub struct JsonPath {
     src: Box<str>,
     plan: Plan,
     singular: bool,
+    /// Whether a filter reads `$`.
+    reads_root: bool,
+    /// The bindings filters read (`$name` in a filter), and the steps below.
+    binding_reads: Box<[(usize, Vec<Access>)]>,
 }
 
 /// The compiled form of a query.
@@ -132,12 +136,48 @@ enum Fast {
     False,
 }
 
-/// A singular query inside a filter: from `@` (or `$` when `root`), names
-/// and indices only.
+/// A singular query inside a filter: from `@`, `$` or a binding, names and
+/// indices only.
 #[derive(Clone, Debug)]
 struct SingularPath {
-    root: bool,
+    start: Start,
     steps: Box<[Step]>,
+}
+
+/// Where a singular query inside a filter starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    /// `@`, the item the filter tests.
+    Current,
+    /// `$`, the query's root.
+    Root,
+    /// `$name`, a binding: the id the caller's resolver gave the name
+    /// (rulerun's extension to RFC 9535).
+    Binding(usize),
+}
+
+/// The values of the bindings a query's filters read (`$name` inside a
+/// filter), by the ids the resolver of [`JsonPath::parse_bound`] gave them.
+pub trait Bindings {
+    /// The value bound to `id`; `None` when it has none (a binding that is not
+    /// set or is null selects nothing).
+    fn binding(&self, id: usize) -> Option<&Value>;
+}
+
+/// No bindings at all: every binding reference selects nothing.
+pub struct NoBindings;
+
+impl Bindings for NoBindings {
+    fn binding(&self, _: usize) -> Option<&Value> {
+        None
+    }
+}
+
+/// Values by index: the id of a binding is its position.
+impl Bindings for Vec<Value> {
+    fn binding(&self, id: usize) -> Option<&Value> {
+        self.get(id)
+    }
 }
 
 /// A query inside a filter (a function's `NodesType` argument, or a test):
@@ -256,6 +296,17 @@ pub enum PathError {
         /// Byte offset in the query where the problem was found, if known.
         offset: Option<usize>,
     },
+    /// A binding reference in a filter (`$name`) that names no binding in
+    /// scope (see [`JsonPath::parse_bound`]).
+    #[error("invalid JSONPath `{query}`: `${name}` at column {column} is not a binding in scope", column = column(query, *offset))]
+    UnknownBinding {
+        /// The query.
+        query: String,
+        /// The name after `$`.
+        name: String,
+        /// Byte offset of the `$` in the query.
+        offset: usize,
+    },
     /// A `match()` or `search()` pattern that does not compile within the
     /// limits of [`compile_regex`].
     #[error("invalid JSONPath `{query}`: the pattern `{pattern}` of `{function}()`: {reason}")]
@@ -296,6 +347,7 @@ const HELP_START: &str = "paths start with `$`; quote names with dots like `$.me
 const HELP_QUOTE: &str = "quote names that contain dots, dashes, slashes or spaces, like `$.metadata.labels['app.kubernetes.io/name']`; filters look like `$.items[?@.kind == 'Pod']`";
 const HELP_FUNCTION: &str = "the functions are length(), count(), value(), match() and search(); compare the result of length(), count() and value(), e.g. `$.items[?length(@.ports) > 0]`, and give length(), match() and search() a single value such as `@.name`, not a query like `@.*`";
 const HELP_NESTED_FILTER: &str = "name the member to filter, e.g. `@.items[?@ > 1]` rather than `@[?@ > 1]`, inside a filter nested in another filter";
+const HELP_BINDING: &str = "inside a filter, `$name.field` reads the binding `name` (a rule's `let:` or `each:` name, `subject` or `params`; `rulerun query --bind name=FILE`), and `$` alone is the root";
 const HELP_TOO_LONG: &str =
     "split the selection into several shorter paths or conditions of the rule";
 const HELP_TOO_DEEP: &str = "flatten the query: every `[`, `(` and nested filter adds a level";
@@ -310,6 +362,7 @@ impl PathError {
     pub fn offset(&self) -> Option<usize> {
         match self {
             PathError::Syntax { offset, .. } | PathError::Regex { offset, .. } => *offset,
+            PathError::UnknownBinding { offset, .. } => Some(*offset),
             PathError::TooLong { .. } | PathError::TooDeep { .. } => None,
         }
     }
@@ -320,6 +373,7 @@ impl PathError {
             PathError::TooLong { .. } => Some(HELP_TOO_LONG),
             PathError::TooDeep { .. } => Some(HELP_TOO_DEEP),
             PathError::Regex { .. } => Some(HELP_REGEX),
+            PathError::UnknownBinding { .. } => Some(HELP_BINDING),
             PathError::Syntax { query, reason, .. } => {
                 if !query.trim_start().starts_with('$') {
                     Some(HELP_START)
@@ -361,6 +415,24 @@ impl JsonPath {
     /// a valid RFC 9535 query, [`PathError::Regex`] when a `match()` or
     /// `search()` pattern written in it does not compile.
     pub fn parse(src: &str) -> Result<JsonPath, PathError> {
+        Self::parse_bound(src, &|_| None)
+    }
+
+    /// Compiles a JSONPath query whose filters may read bindings: inside a
+    /// filter expression, `$name` followed by name and index selectors
+    /// (`$container.name`, `$ports[0]`) is a singular query of the value bound
+    /// to `name` (rulerun's extension to RFC 9535; plain `$` stays the root).
+    /// `resolve` gives each name in scope an id, by which
+    /// [`Bindings::binding`] gives its value when the query is evaluated.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`JsonPath::parse`], and [`PathError::UnknownBinding`] for a
+    /// name `resolve` does not know.
+    pub fn parse_bound(
+        src: &str,
+        resolve: &dyn Fn(&str) -> Option<usize>,
+    ) -> Result<JsonPath, PathError> {
         if src.len() > Self::MAX_LEN {
             return Err(PathError::TooLong {
                 query: abbreviate(src),
@@ -368,13 +440,45 @@ impl JsonPath {
             });
         }
         prescan(src)?;
-        let ast = parse_json_path(src).map_err(|e| syntax_error(src, &e))?;
+        let rewrite = bind_references(src, resolve)?;
+        let text = rewrite.as_ref().map_or(src, |r| r.text.as_str());
+        let ast = parse_json_path(text).map_err(|e| match &rewrite {
+            Some(r) => syntax_error(src, text, &e, &|at| r.original_offset(at)),
+            None => syntax_error(src, text, &e, &|at| at),
+        })?;
         check_segments(&ast.segments, false, 0).map_err(|(reason, needle)| PathError::Syntax {
             query: src.to_owned(),
             offset: needle.and_then(|n| src.find(n)),
             reason,
         })?;
-        compile(src, ast)
+        let (marker, refs) = match rewrite {
+            Some(r) => (Some(r.marker), r.refs),
+            None => (None, Vec::new()),
+        };
+        let cx = Cx {
+            src,
+            marker,
+            refs,
+            reads_root: Cell::new(false),
+            reads: RefCell::new(Vec::new()),
+        };
+        compile(&cx, ast)
+    }
+
+    /// Whether a filter of the query reads its root (`$` inside a filter).
+    pub fn reads_root(&self) -> bool {
+        self.reads_root
+    }
+
+    /// Whether a filter of the query reads a binding (`$name` inside a filter).
+    pub fn reads_bindings(&self) -> bool {
+        !self.binding_reads.is_empty()
+    }
+
+    /// The ids of the bindings the query's filters read, with the steps read
+    /// below each (for field projection).
+    pub(crate) fn binding_reads(&self) -> &[(usize, Vec<Access>)] {
+        &self.binding_reads
     }
 
     /// The query as written.
@@ -400,8 +504,22 @@ impl JsonPath {
     ///
     /// [`LimitError`] when the evaluation exceeds its node budget.
     pub fn try_query<'a>(&self, doc: &'a Value) -> Result<Vec<&'a Value>, LimitError> {
+        self.try_query_bound(doc, &NoBindings)
+    }
+
+    /// [`JsonPath::try_query`], with the values of the bindings its filters
+    /// read.
+    ///
+    /// # Errors
+    ///
+    /// [`LimitError`] when the evaluation exceeds its node budget.
+    pub fn try_query_bound<'a>(
+        &self,
+        doc: &'a Value,
+        binds: &dyn Bindings,
+    ) -> Result<Vec<&'a Value>, LimitError> {
         let budget = Budget::new(doc);
-        let nodes = self.query_within(doc, Eval::Fast, &budget);
+        let nodes = self.query_within(doc, Eval::Fast, &budget, binds);
         match budget.exceeded() {
             Some(limit) => Err(self.limit_error(limit)),
             None => Ok(nodes),
@@ -411,8 +529,13 @@ impl JsonPath {
     /// The nodelist, like [`JsonPath::try_query`]; past the node budget, the
     /// nodes found so far, and the error is recorded for [`take_limit_error`].
     pub fn query<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
+        self.query_bound(doc, &NoBindings)
+    }
+
+    /// [`JsonPath::query`], with the values of the bindings its filters read.
+    pub fn query_bound<'a>(&self, doc: &'a Value, binds: &dyn Bindings) -> Vec<&'a Value> {
         let budget = Budget::new(doc);
-        let nodes = self.query_within(doc, Eval::Fast, &budget);
+        let nodes = self.query_within(doc, Eval::Fast, &budget, binds);
         if let Some(limit) = budget.exceeded() {
             record(self.limit_error(limit));
         }
@@ -423,8 +546,13 @@ impl JsonPath {
     /// against the node budget. Past it, `null`, and the error is recorded for
     /// [`take_limit_error`].
     pub fn values(&self, doc: &Value) -> Value {
+        self.values_bound(doc, &NoBindings)
+    }
+
+    /// [`JsonPath::values`], with the values of the bindings its filters read.
+    pub fn values_bound(&self, doc: &Value, binds: &dyn Bindings) -> Value {
         let budget = Budget::new(doc);
-        let nodes = self.query_within(doc, Eval::Fast, &budget);
+        let nodes = self.query_within(doc, Eval::Fast, &budget, binds);
         let mut items = Vec::with_capacity(nodes.len());
         for node in nodes {
             match copy_within(node, &budget) {
@@ -441,7 +569,13 @@ impl JsonPath {
         }
     }
 
-    fn query_within<'a>(&self, doc: &'a Value, eval: Eval, budget: &Budget<'_>) -> Vec<&'a Value> {
+    fn query_within<'a>(
+        &self,
+        doc: &'a Value,
+        eval: Eval,
+        budget: &Budget<'_>,
+        binds: &dyn Bindings,
+    ) -> Vec<&'a Value> {
         match &self.plan {
             Plan::Simple(steps) => {
                 if self.singular {
@@ -457,7 +591,7 @@ impl JsonPath {
             }
             Plan::General(segments) => {
                 let mut out = Vec::new();
-                let _ = walk(segments, doc, doc, eval, budget, &mut |v| {
+                let _ = walk(segments, doc, doc, eval, budget, binds, &mut |v| {
                     out.push(v);
                     ControlFlow::Continue(())
                 });
@@ -478,7 +612,7 @@ impl JsonPath {
     /// for differential tests of the direct evaluation.
     #[doc(hidden)]
     pub fn query_fallback<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
-        self.query_within(doc, Eval::Fallback, &Budget::new(doc))
+        self.query_within(doc, Eval::Fallback, &Budget::new(doc), &NoBindings)
     }
 
     /// The tests and comparisons of the query's filters (not those nested in
@@ -520,7 +654,12 @@ impl JsonPath {
     /// the node budget, `None`, and the error is recorded for
     /// [`take_limit_error`].
     pub fn first<'a>(&self, doc: &'a Value) -> Option<&'a Value> {
-        match self.try_first(doc) {
+        self.first_bound(doc, &NoBindings)
+    }
+
+    /// [`JsonPath::first`], with the values of the bindings its filters read.
+    pub fn first_bound<'a>(&self, doc: &'a Value, binds: &dyn Bindings) -> Option<&'a Value> {
+        match self.try_first_bound(doc, binds) {
             Ok(found) => found,
             Err(e) => {
                 record(e);
@@ -536,6 +675,21 @@ impl JsonPath {
     /// [`LimitError`] when the evaluation exceeds its node budget before it
     /// finds a node.
     pub fn try_first<'a>(&self, doc: &'a Value) -> Result<Option<&'a Value>, LimitError> {
+        self.try_first_bound(doc, &NoBindings)
+    }
+
+    /// [`JsonPath::try_first`], with the values of the bindings its filters
+    /// read.
+    ///
+    /// # Errors
+    ///
+    /// [`LimitError`] when the evaluation exceeds its node budget before it
+    /// finds a node.
+    pub fn try_first_bound<'a>(
+        &self,
+        doc: &'a Value,
+        binds: &dyn Bindings,
+    ) -> Result<Option<&'a Value>, LimitError> {
         let mut found = None;
         let mut take = |v| {
             found = Some(v);
@@ -548,7 +702,7 @@ impl JsonPath {
             }
             Plan::General(segments) => {
                 let budget = Budget::new(doc);
-                let _ = walk(segments, doc, doc, Eval::Fast, &budget, &mut take);
+                let _ = walk(segments, doc, doc, Eval::Fast, &budget, binds, &mut take);
                 if let Some(limit) = budget.exceeded() {
                     return Err(self.limit_error(limit));
                 }
@@ -600,9 +754,7 @@ impl JsonPath {
     /// The flag is true when a filter may read the query's root (`$` inside a
     /// filter): then the whole argument is read.
     pub(crate) fn accesses(&self) -> (Vec<Access>, bool) {
-        // `$` anywhere after the leading one can only be a root query inside a
-        // filter (or a string literal, which this over-approximates).
-        let reads_root = self.src.get(1..).is_some_and(|rest| rest.contains('$'));
+        let reads_root = self.reads_root;
         let mut out = Vec::new();
         match &self.plan {
             Plan::Simple(steps) => {
@@ -661,7 +813,7 @@ impl std::hash::Hash for JsonPath {
 // ---------------------------------------------------------------------------
 // Compilation
 
-fn compile(src: &str, ast: JpQuery) -> Result<JsonPath, PathError> {
+fn compile(cx: &Cx<'_>, ast: JpQuery) -> Result<JsonPath, PathError> {
     let singular = ast
         .segments
         .iter()
@@ -681,63 +833,157 @@ fn compile(src: &str, ast: JpQuery) -> Result<JsonPath, PathError> {
         None => Plan::General(
             ast.segments
                 .into_iter()
-                .map(|s| compile_segment(src, s))
+                .map(|s| compile_segment(cx, s))
                 .collect::<Result<_, _>>()?,
         ),
     };
     Ok(JsonPath {
-        src: src.into(),
+        src: cx.src.into(),
         plan,
         singular,
+        reads_root: cx.reads_root.get(),
+        binding_reads: cx.reads.take().into_boxed_slice(),
     })
 }
 
-fn compile_segment(src: &str, segment: Segment) -> Result<Seg, PathError> {
+/// What compiling one query needs besides its AST: the query as written (for
+/// errors), the marker that names a binding (see [`bind_references`]), and
+/// what the filters read outside `@`.
+struct Cx<'s> {
+    src: &'s str,
+    /// The character that starts the name of a binding reference rewritten
+    /// as `$['<marker>name']`, with the ids of the names.
+    marker: Option<char>,
+    refs: Vec<BindingRef>,
+    /// Whether a filter reads `$`.
+    reads_root: Cell<bool>,
+    /// The bindings filters read, and the steps read below each.
+    reads: RefCell<Vec<(usize, Vec<Access>)>>,
+}
+
+impl Cx<'_> {
+    /// The binding a root query's first segment names, if it is a rewritten
+    /// binding reference: its id and byte offset in the query as written.
+    fn binding(&self, first: Option<&str>) -> Option<&BindingRef> {
+        let marker = self.marker?;
+        let name = first?.strip_prefix(marker)?;
+        self.refs.iter().find(|r| r.name == name)
+    }
+
+    /// The start of a singular query from the root, with the steps after it:
+    /// a binding when the first step names one.
+    fn start(&self, root: bool, steps: Box<[Step]>) -> (Start, Box<[Step]>) {
+        if !root {
+            return (Start::Current, steps);
+        }
+        let first = match steps.first() {
+            Some(Step::Name(n)) => Some(&**n),
+            _ => None,
+        };
+        match self.binding(first) {
+            Some(r) => {
+                let rest: Box<[Step]> = steps.iter().skip(1).cloned().collect();
+                self.reads.borrow_mut().push((
+                    r.id,
+                    rest.iter()
+                        .map(|s| match s {
+                            Step::Name(n) => Access::Name(n.clone()),
+                            Step::Index(_) | Step::Wildcard => Access::Any,
+                        })
+                        .collect(),
+                ));
+                (Start::Binding(r.id), rest)
+            }
+            None => {
+                self.reads_root.set(true);
+                (Start::Root, steps)
+            }
+        }
+    }
+
+    /// An error for a binding reference used as a query that is not singular.
+    fn not_singular(&self, segments: &[Segment]) -> Result<(), PathError> {
+        let first = match segments.first() {
+            Some(Segment::Selector(Selector::Name(n))) => Some(n.as_str()),
+            Some(Segment::Selectors(ss)) => match ss.as_slice() {
+                [Selector::Name(n)] => Some(n.as_str()),
+                _ => None,
+            },
+            _ => None,
+        };
+        match self.binding(first) {
+            Some(r) => Err(PathError::Syntax {
+                query: self.src.to_owned(),
+                reason: format!(
+                    "`${}` starts a query that can select several nodes; in a filter, a binding is read \
+                     with a singular query (member names and indices, like `${}.name` or `${}.ports[0]`)",
+                    r.name, r.name, r.name
+                ),
+                offset: Some(r.offset),
+            }),
+            None => {
+                self.reads_root.set(true);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A reference to a binding inside a filter (`$name`): its name, its id
+/// (given by the caller's resolver) and its byte offset in the query.
+#[derive(Clone, Debug)]
+struct BindingRef {
+    name: String,
+    id: usize,
+    offset: usize,
+}
+
+fn compile_segment(cx: &Cx<'_>, segment: Segment) -> Result<Seg, PathError> {
     Ok(match segment {
-        Segment::Selector(s) => Seg::Child(Box::new([compile_selector(src, s)?])),
+        Segment::Selector(s) => Seg::Child(Box::new([compile_selector(cx, s)?])),
         Segment::Selectors(ss) => Seg::Child(
             ss.into_iter()
-                .map(|s| compile_selector(src, s))
+                .map(|s| compile_selector(cx, s))
                 .collect::<Result<_, _>>()?,
         ),
-        Segment::Descendant(inner) => Seg::Descendant(Box::new(compile_segment(src, *inner)?)),
+        Segment::Descendant(inner) => Seg::Descendant(Box::new(compile_segment(cx, *inner)?)),
     })
 }
 
-fn compile_segments(src: &str, segments: &[Segment]) -> Result<Arc<[Seg]>, PathError> {
+fn compile_segments(cx: &Cx<'_>, segments: &[Segment]) -> Result<Arc<[Seg]>, PathError> {
     segments
         .iter()
-        .map(|s| compile_segment(src, s.clone()))
+        .map(|s| compile_segment(cx, s.clone()))
         .collect()
 }
 
-fn compile_selector(src: &str, selector: Selector) -> Result<Sel, PathError> {
+fn compile_selector(cx: &Cx<'_>, selector: Selector) -> Result<Sel, PathError> {
     Ok(match selector {
         Selector::Name(n) => Sel::Name(n.into()),
         Selector::Index(i) => Sel::Index(i),
         Selector::Wildcard => Sel::Wildcard,
         Selector::Slice(start, end, step) => Sel::Slice(start, end, step),
         Selector::Filter(ast) => Sel::Filter(Box::new(FilterPlan {
-            fast: compile_filter(src, &ast)?,
+            fast: compile_filter(cx, &ast)?,
             ast,
         })),
     })
 }
 
-fn compile_filter(src: &str, filter: &Filter) -> Result<Fast, PathError> {
+fn compile_filter(cx: &Cx<'_>, filter: &Filter) -> Result<Fast, PathError> {
     Ok(match filter {
         Filter::Or(fs) => Fast::Or(
             fs.iter()
-                .map(|f| compile_filter(src, f))
+                .map(|f| compile_filter(cx, f))
                 .collect::<Result<_, _>>()?,
         ),
         Filter::And(fs) => Fast::And(
             fs.iter()
-                .map(|f| compile_filter(src, f))
+                .map(|f| compile_filter(cx, f))
                 .collect::<Result<_, _>>()?,
         ),
-        Filter::Atom(FilterAtom::Filter { expr, not }) => negate(compile_filter(src, expr)?, *not),
-        Filter::Atom(FilterAtom::Test { expr, not }) => negate(compile_test(src, expr)?, *not),
+        Filter::Atom(FilterAtom::Filter { expr, not }) => negate(compile_filter(cx, expr)?, *not),
+        Filter::Atom(FilterAtom::Test { expr, not }) => negate(compile_test(cx, expr)?, *not),
         Filter::Atom(FilterAtom::Comparison(c)) => {
             let (op, lhs, rhs) = match &**c {
                 Comparison::Eq(l, r) => (Op::Eq, l, r),
@@ -747,7 +993,7 @@ fn compile_filter(src: &str, filter: &Filter) -> Result<Fast, PathError> {
                 Comparison::Gt(l, r) => (Op::Gt, l, r),
                 Comparison::Gte(l, r) => (Op::Ge, l, r),
             };
-            Fast::Compare(op, comparable(src, lhs)?, comparable(src, rhs)?)
+            Fast::Compare(op, comparable(cx, lhs)?, comparable(cx, rhs)?)
         }
     })
 }
@@ -758,33 +1004,36 @@ fn negate(f: Fast, not: bool) -> Fast {
 
 /// A test expression: an existence test, or a function returning a logical
 /// value.
-fn compile_test(src: &str, test: &Test) -> Result<Fast, PathError> {
+fn compile_test(cx: &Cx<'_>, test: &Test) -> Result<Fast, PathError> {
     Ok(match test {
-        Test::RelQuery(segments) => match singular_path(false, segments) {
+        Test::RelQuery(segments) => match singular_path(cx, false, segments) {
             Some(path) => Fast::Exists(path),
-            None => Fast::ExistsQuery(sub_query(src, false, segments)?),
+            None => Fast::ExistsQuery(sub_query(cx, false, segments)?),
         },
-        Test::AbsQuery(q) => match singular_path(true, &q.segments) {
+        Test::AbsQuery(q) => match singular_path(cx, true, &q.segments) {
             Some(path) => Fast::Exists(path),
-            None => Fast::ExistsQuery(sub_query(src, true, &q.segments)?),
+            None => Fast::ExistsQuery(sub_query(cx, true, &q.segments)?),
         },
         Test::Function(f) => match &**f {
-            TestFunction::Match(subject, pattern) => regex_test(src, subject, pattern, false)?,
-            TestFunction::Search(subject, pattern) => regex_test(src, subject, pattern, true)?,
+            TestFunction::Match(subject, pattern) => regex_test(cx, subject, pattern, false)?,
+            TestFunction::Search(subject, pattern) => regex_test(cx, subject, pattern, true)?,
             _ => Fast::False,
         },
     })
 }
 
-fn sub_query(src: &str, root: bool, segments: &[Segment]) -> Result<SubQuery, PathError> {
+fn sub_query(cx: &Cx<'_>, root: bool, segments: &[Segment]) -> Result<SubQuery, PathError> {
+    if root {
+        cx.not_singular(segments)?;
+    }
     Ok(SubQuery {
         root,
-        segments: compile_segments(src, segments)?,
+        segments: compile_segments(cx, segments)?,
     })
 }
 
 fn regex_test(
-    src: &str,
+    cx: &Cx<'_>,
     subject: &FnArg,
     pattern: &FnArg,
     search: bool,
@@ -796,7 +1045,7 @@ fn regex_test(
             Err(e) => {
                 let too_long = matches!(e, RegexError::TooLong { .. });
                 return Err(PathError::Regex {
-                    query: src.to_owned(),
+                    query: cx.src.to_owned(),
                     function,
                     pattern: abbreviate(p),
                     reason: if too_long {
@@ -811,23 +1060,23 @@ fn regex_test(
                     },
                     offset: [format!("'{p}'"), format!("\"{p}\"")]
                         .iter()
-                        .find_map(|quoted| src.find(quoted.as_str()))
-                        .or_else(|| src.find(function)),
+                        .find_map(|quoted| cx.src.find(quoted.as_str()))
+                        .or_else(|| cx.src.find(function)),
                 });
             }
         },
         FnArg::Literal(_) => Pattern::Never,
-        other => Pattern::Dynamic(value_arg_operand(src, other)?),
+        other => Pattern::Dynamic(value_arg_operand(cx, other)?),
     };
     Ok(Fast::Regex(Box::new(RegexTest {
-        subject: value_arg_operand(src, subject)?,
+        subject: value_arg_operand(cx, subject)?,
         pattern,
         search,
     })))
 }
 
 /// The steps of a singular query (one name or index selector per segment).
-fn singular_path(root: bool, segments: &[Segment]) -> Option<SingularPath> {
+fn singular_path(cx: &Cx<'_>, root: bool, segments: &[Segment]) -> Option<SingularPath> {
     let steps = segments
         .iter()
         .map(|s| match s {
@@ -841,7 +1090,8 @@ fn singular_path(root: bool, segments: &[Segment]) -> Option<SingularPath> {
             _ => None,
         })
         .collect::<Option<Box<[Step]>>>()?;
-    Some(SingularPath { root, steps })
+    let (start, steps) = cx.start(root, steps);
+    Some(SingularPath { start, steps })
 }
 
 fn literal(lit: &Literal) -> Operand {
@@ -861,7 +1111,7 @@ fn literal(lit: &Literal) -> Operand {
     })
 }
 
-fn comparable(src: &str, c: &Comparable) -> Result<Operand, PathError> {
+fn comparable(cx: &Cx<'_>, c: &Comparable) -> Result<Operand, PathError> {
     let steps = |segments: &[SingularQuerySegment]| -> Box<[Step]> {
         segments
             .iter()
@@ -875,32 +1125,32 @@ fn comparable(src: &str, c: &Comparable) -> Result<Operand, PathError> {
         Comparable::Literal(lit) => literal(lit),
         Comparable::SingularQuery(SingularQuery::Current(segments)) => {
             Operand::Path(SingularPath {
-                root: false,
+                start: Start::Current,
                 steps: steps(segments),
             })
         }
-        Comparable::SingularQuery(SingularQuery::Root(segments)) => Operand::Path(SingularPath {
-            root: true,
-            steps: steps(segments),
-        }),
-        Comparable::Function(f) => value_function(src, f)?,
+        Comparable::SingularQuery(SingularQuery::Root(segments)) => {
+            let (start, steps) = cx.start(true, steps(segments));
+            Operand::Path(SingularPath { start, steps })
+        }
+        Comparable::Function(f) => value_function(cx, f)?,
     })
 }
 
 /// A function whose result is a value, as an operand.
-fn value_function(src: &str, f: &TestFunction) -> Result<Operand, PathError> {
+fn value_function(cx: &Cx<'_>, f: &TestFunction) -> Result<Operand, PathError> {
     let nodes = |arg: &FnArg| -> Result<Option<SubQuery>, PathError> {
         Ok(match arg {
             FnArg::Test(test) => match &**test {
-                Test::RelQuery(segments) => Some(sub_query(src, false, segments)?),
-                Test::AbsQuery(q) => Some(sub_query(src, true, &q.segments)?),
+                Test::RelQuery(segments) => Some(sub_query(cx, false, segments)?),
+                Test::AbsQuery(q) => Some(sub_query(cx, true, &q.segments)?),
                 Test::Function(_) => None,
             },
             FnArg::Literal(_) | FnArg::Filter(_) => None,
         })
     };
     let function = match f {
-        TestFunction::Length(arg) => ValueFn::Length(value_arg_operand(src, arg)?),
+        TestFunction::Length(arg) => ValueFn::Length(value_arg_operand(cx, arg)?),
         TestFunction::Count(arg) => match nodes(arg)? {
             Some(q) => ValueFn::Count(q),
             None => return Ok(Operand::Nothing),
@@ -917,23 +1167,23 @@ fn value_function(src: &str, f: &TestFunction) -> Result<Operand, PathError> {
 }
 
 /// A `ValueType` argument: a literal, a singular query or a function.
-fn value_arg_operand(src: &str, arg: &FnArg) -> Result<Operand, PathError> {
+fn value_arg_operand(cx: &Cx<'_>, arg: &FnArg) -> Result<Operand, PathError> {
     Ok(match arg {
         FnArg::Literal(lit) => literal(lit),
         FnArg::Test(test) => match &**test {
-            Test::RelQuery(segments) => match singular_path(false, segments) {
+            Test::RelQuery(segments) => match singular_path(cx, false, segments) {
                 Some(path) => Operand::Path(path),
                 None => {
-                    Operand::Function(Box::new(ValueFn::Value(sub_query(src, false, segments)?)))
+                    Operand::Function(Box::new(ValueFn::Value(sub_query(cx, false, segments)?)))
                 }
             },
-            Test::AbsQuery(q) => match singular_path(true, &q.segments) {
+            Test::AbsQuery(q) => match singular_path(cx, true, &q.segments) {
                 Some(path) => Operand::Path(path),
                 None => {
-                    Operand::Function(Box::new(ValueFn::Value(sub_query(src, true, &q.segments)?)))
+                    Operand::Function(Box::new(ValueFn::Value(sub_query(cx, true, &q.segments)?)))
                 }
             },
-            Test::Function(f) => value_function(src, f)?,
+            Test::Function(f) => value_function(cx, f)?,
         },
         FnArg::Filter(_) => Operand::Nothing,
     })
@@ -1218,12 +1468,13 @@ fn walk<'a>(
     root: &'a Value,
     eval: Eval,
     budget: &Budget<'_>,
+    binds: &dyn Bindings,
     out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let Some((segment, rest)) = segments.split_first() else {
         return out(node);
     };
-    let mut next = |child: &'a Value| walk(rest, child, root, eval, budget, out);
+    let mut next = |child: &'a Value| walk(rest, child, root, eval, budget, binds, out);
     match segment {
         Seg::Descendant(inner) => {
             // Pre-order over the node and its descendants, without recursion
@@ -1233,7 +1484,7 @@ fn walk<'a>(
                 if !budget.spend(1) {
                     return ControlFlow::Break(());
                 }
-                apply_segment(inner, current, root, eval, budget, &mut next)?;
+                apply_segment(inner, current, root, eval, budget, binds, &mut next)?;
                 match current {
                     Value::Array(array) => stack.extend(array.iter().rev()),
                     Value::Object(map) => stack.extend(map.values().rev()),
@@ -1242,7 +1493,7 @@ fn walk<'a>(
             }
             ControlFlow::Continue(())
         }
-        Seg::Child(_) => apply_segment(segment, node, root, eval, budget, &mut next),
+        Seg::Child(_) => apply_segment(segment, node, root, eval, budget, binds, &mut next),
     }
 }
 
@@ -1253,17 +1504,26 @@ fn apply_segment<'a>(
     root: &'a Value,
     eval: Eval,
     budget: &Budget<'_>,
+    binds: &dyn Bindings,
     out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     match segment {
         Seg::Child(selectors) => {
             for selector in selectors.iter() {
-                apply_selector(selector, node, root, eval, budget, out)?;
+                apply_selector(selector, node, root, eval, budget, binds, out)?;
             }
             ControlFlow::Continue(())
         }
         // The parser never nests descendant segments; treat it as written.
-        Seg::Descendant(_) => walk(std::slice::from_ref(segment), node, root, eval, budget, out),
+        Seg::Descendant(_) => walk(
+            std::slice::from_ref(segment),
+            node,
+            root,
+            eval,
+            budget,
+            binds,
+            out,
+        ),
     }
 }
 
@@ -1273,6 +1533,7 @@ fn apply_selector<'a>(
     root: &'a Value,
     eval: Eval,
     budget: &Budget<'_>,
+    binds: &dyn Bindings,
     out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     // Every node selected, and every item a filter tests, costs one.
@@ -1289,7 +1550,7 @@ fn apply_selector<'a>(
         if !budget.spend(1) {
             return ControlFlow::Break(());
         }
-        let pass = filter.test(child, root, eval, budget);
+        let pass = filter.test(child, root, eval, budget, binds);
         if budget.exceeded.get() {
             ControlFlow::Break(())
         } else if pass {
@@ -1323,9 +1584,16 @@ fn apply_selector<'a>(
 }
 
 impl FilterPlan {
-    fn test(&self, item: &Value, root: &Value, eval: Eval, budget: &Budget<'_>) -> bool {
+    fn test(
+        &self,
+        item: &Value,
+        root: &Value,
+        eval: Eval,
+        budget: &Budget<'_>,
+        binds: &dyn Bindings,
+    ) -> bool {
         match eval {
-            Eval::Fast => self.fast.test(item, root, budget),
+            Eval::Fast => self.fast.test(item, root, budget, binds),
             Eval::Fallback => test_filter(&self.ast, item, root),
         }
     }
@@ -1333,15 +1601,15 @@ impl FilterPlan {
 
 impl Fast {
     /// Whether `item` passes, with `$` bound to `root`.
-    fn test(&self, item: &Value, root: &Value, budget: &Budget<'_>) -> bool {
+    fn test(&self, item: &Value, root: &Value, budget: &Budget<'_>, binds: &dyn Bindings) -> bool {
         match self {
-            Fast::Or(fs) => fs.iter().any(|f| f.test(item, root, budget)),
-            Fast::And(fs) => fs.iter().all(|f| f.test(item, root, budget)),
-            Fast::Not(f) => !f.test(item, root, budget),
-            Fast::Exists(path) => path.resolve(item, root).is_some(),
+            Fast::Or(fs) => fs.iter().any(|f| f.test(item, root, budget, binds)),
+            Fast::And(fs) => fs.iter().all(|f| f.test(item, root, budget, binds)),
+            Fast::Not(f) => !f.test(item, root, budget, binds),
+            Fast::Exists(path) => path.resolve(item, root, binds).is_some(),
             Fast::ExistsQuery(q) => {
                 let mut found = false;
-                let _ = q.walk(item, root, budget, &mut |_| {
+                let _ = q.walk(item, root, budget, binds, &mut |_| {
                     found = true;
                     ControlFlow::Break(())
                 });
@@ -1349,8 +1617,8 @@ impl Fast {
             }
             Fast::Compare(op, lhs, rhs) => {
                 let (a, b) = (
-                    lhs.resolve(item, root, budget),
-                    rhs.resolve(item, root, budget),
+                    lhs.resolve(item, root, budget, binds),
+                    rhs.resolve(item, root, budget, binds),
                 );
                 match op {
                     Op::Eq => resolved_equal(&a, &b),
@@ -1361,15 +1629,25 @@ impl Fast {
                     Op::Ge => resolved_less(&b, &a) || resolved_equal(&a, &b),
                 }
             }
-            Fast::Regex(r) => r.test(item, root, budget),
+            Fast::Regex(r) => r.test(item, root, budget, binds),
             Fast::False => false,
         }
     }
 }
 
 impl SingularPath {
-    fn resolve<'a>(&self, item: &'a Value, root: &'a Value) -> Option<&'a Value> {
-        simple_singular(&self.steps, if self.root { root } else { item })
+    fn resolve<'a>(
+        &self,
+        item: &'a Value,
+        root: &'a Value,
+        binds: &'a dyn Bindings,
+    ) -> Option<&'a Value> {
+        let start = match self.start {
+            Start::Current => item,
+            Start::Root => root,
+            Start::Binding(id) => binds.binding(id)?,
+        };
+        simple_singular(&self.steps, start)
     }
 }
 
@@ -1379,10 +1657,11 @@ impl SubQuery {
         item: &'a Value,
         root: &'a Value,
         budget: &Budget<'_>,
+        binds: &dyn Bindings,
         out: &mut dyn FnMut(&'a Value) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
         let start = if self.root { root } else { item };
-        walk(&self.segments, start, root, Eval::Fast, budget, out)
+        walk(&self.segments, start, root, Eval::Fast, budget, binds, out)
     }
 }
 
@@ -1392,6 +1671,7 @@ impl Operand {
         item: &'a Value,
         root: &'a Value,
         budget: &Budget<'_>,
+        binds: &'a dyn Bindings,
     ) -> Resolved<'a> {
         match self {
             Operand::Literal(v) => Resolved::Node(v),
@@ -1399,9 +1679,9 @@ impl Operand {
                 negative: *negative,
             },
             Operand::Path(p) => p
-                .resolve(item, root)
+                .resolve(item, root, binds)
                 .map_or(Resolved::Nothing, Resolved::Node),
-            Operand::Function(f) => f.apply(item, root, budget),
+            Operand::Function(f) => f.apply(item, root, budget, binds),
             Operand::Nothing => Resolved::Nothing,
         }
     }
@@ -1409,10 +1689,16 @@ impl Operand {
 
 impl ValueFn {
     /// RFC 9535 sections 2.4.4 (`length`), 2.4.5 (`count`), 2.4.8 (`value`).
-    fn apply<'a>(&'a self, item: &'a Value, root: &'a Value, budget: &Budget<'_>) -> Resolved<'a> {
+    fn apply<'a>(
+        &'a self,
+        item: &'a Value,
+        root: &'a Value,
+        budget: &Budget<'_>,
+        binds: &'a dyn Bindings,
+    ) -> Resolved<'a> {
         match self {
             ValueFn::Length(arg) => {
-                let len = match arg.resolve(item, root, budget).value() {
+                let len = match arg.resolve(item, root, budget, binds).value() {
                     Some(Value::String(s)) => s.chars().count(),
                     Some(Value::Array(a)) => a.len(),
                     Some(Value::Object(o)) => o.len(),
@@ -1422,7 +1708,7 @@ impl ValueFn {
             }
             ValueFn::Count(q) => {
                 let mut n: u64 = 0;
-                let _ = q.walk(item, root, budget, &mut |_| {
+                let _ = q.walk(item, root, budget, binds, &mut |_| {
                     n += 1;
                     ControlFlow::Continue(())
                 });
@@ -1431,7 +1717,7 @@ impl ValueFn {
             ValueFn::Value(q) => {
                 let mut found: Option<&'a Value> = None;
                 let mut several = false;
-                let _ = q.walk(item, root, budget, &mut |v| {
+                let _ = q.walk(item, root, budget, binds, &mut |v| {
                     if found.is_some() {
                         several = true;
                         return ControlFlow::Break(());
@@ -1449,8 +1735,8 @@ impl ValueFn {
 }
 
 impl RegexTest {
-    fn test(&self, item: &Value, root: &Value, budget: &Budget<'_>) -> bool {
-        let subject = self.subject.resolve(item, root, budget);
+    fn test(&self, item: &Value, root: &Value, budget: &Budget<'_>, binds: &dyn Bindings) -> bool {
+        let subject = self.subject.resolve(item, root, budget, binds);
         let Some(Value::String(text)) = subject.value() else {
             return false;
         };
@@ -1458,7 +1744,7 @@ impl RegexTest {
             Pattern::Compiled(re) => re.is_match(text),
             Pattern::Never => false,
             Pattern::Dynamic(arg) => {
-                let pattern = arg.resolve(item, root, budget);
+                let pattern = arg.resolve(item, root, budget, binds);
                 match pattern.value() {
                     Some(Value::String(p)) => {
                         dynamic_regex(p, self.search, budget).is_some_and(|re| re.is_match(text))
@@ -1660,6 +1946,163 @@ fn slice<'a>(
 }
 
 // ---------------------------------------------------------------------------
+// Binding references
+
+/// A query whose binding references (`$name` inside filters) were rewritten
+/// as root queries of a marked member name, `$['<marker>name']`, which the
+/// parser accepts and [`Cx`] recognises. The marker is a noncharacter
+/// (U+FDD0 to U+FDEF) that the query does not contain, written or escaped, so
+/// no member name of the query can be taken for a binding.
+struct Rewrite {
+    text: String,
+    marker: char,
+    refs: Vec<BindingRef>,
+    /// For each reference: its byte range in `text` and in the query.
+    spans: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+impl Rewrite {
+    /// A byte offset of `text` as an offset of the query as written.
+    fn original_offset(&self, at: usize) -> usize {
+        let mut delta: isize = 0;
+        for (new, old) in &self.spans {
+            if at < new.start {
+                break;
+            }
+            if at < new.end {
+                return old.start;
+            }
+            delta = new.end.cast_signed() - old.end.cast_signed();
+        }
+        at.cast_signed()
+            .saturating_sub(delta)
+            .max(0)
+            .cast_unsigned()
+    }
+}
+
+/// Finds the binding references of a query (`$name` inside a filter
+/// expression; `$` followed by a name is not RFC 9535 syntax anywhere) and
+/// rewrites them; `None` when there are none.
+fn bind_references(
+    src: &str,
+    resolve: &dyn Fn(&str) -> Option<usize>,
+) -> Result<Option<Rewrite>, PathError> {
+    // Open brackets and parentheses: whether each is (within) a filter.
+    let mut open: Vec<(char, bool)> = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut found: Vec<(usize, &str, bool)> = Vec::new();
+    let bytes = src.as_bytes();
+    for (at, c) in src.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '[' => open.push(('[', false)),
+            '(' => open.push(('(', open.last().is_some_and(|o| o.1))),
+            ')' | ']' => {
+                open.pop();
+            }
+            '?' => {
+                if let Some(top) = open.last_mut()
+                    && top.0 == '['
+                {
+                    top.1 = true;
+                }
+            }
+            '$' if at > 0 => {
+                let name_len = bytes[at + 1..]
+                    .iter()
+                    .enumerate()
+                    .take_while(|(i, b)| {
+                        b.is_ascii_alphabetic() || **b == b'_' || (*i > 0 && b.is_ascii_digit())
+                    })
+                    .count();
+                if name_len > 0 {
+                    let in_filter = open.last().is_some_and(|o| o.1);
+                    found.push((at, &src[at + 1..at + 1 + name_len], in_filter));
+                }
+            }
+            _ => {}
+        }
+    }
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let mut refs = Vec::new();
+    for &(at, name, in_filter) in &found {
+        if !in_filter {
+            return Err(PathError::Syntax {
+                query: src.to_owned(),
+                reason: format!(
+                    "`${name}` at column {}: a binding can be read only inside a filter \
+                     expression, as in `[?@.name == ${name}.name]`",
+                    column(src, at)
+                ),
+                offset: Some(at),
+            });
+        }
+        let Some(id) = resolve(name) else {
+            return Err(PathError::UnknownBinding {
+                query: src.to_owned(),
+                name: name.to_owned(),
+                offset: at,
+            });
+        };
+        refs.push(BindingRef {
+            name: name.to_owned(),
+            id,
+            offset: at,
+        });
+    }
+    let lower = src.to_ascii_lowercase();
+    let Some(marker) = ('\u{FDD0}'..='\u{FDEF}')
+        .find(|&m| !src.contains(m) && !lower.contains(&format!("\\u{:04x}", u32::from(m))))
+    else {
+        return Err(PathError::Syntax {
+            query: src.to_owned(),
+            reason: "a query that reads bindings cannot also name every noncharacter from U+FDD0 to U+FDEF"
+                .into(),
+            offset: None,
+        });
+    };
+    let mut text = String::with_capacity(src.len() + 8 * found.len());
+    let mut spans = Vec::new();
+    let mut last = 0;
+    for &(at, name, _) in &found {
+        text.push_str(&src[last..at]);
+        let start = text.len();
+        text.push_str("$['");
+        text.push(marker);
+        text.push_str(name);
+        text.push_str("']");
+        last = at + 1 + name.len();
+        spans.push((start..text.len(), at..last));
+    }
+    text.push_str(&src[last..]);
+    Ok(Some(Rewrite {
+        text,
+        marker,
+        refs,
+        spans,
+    }))
+}
+
+/// The 1-based column (in characters) of byte `at` of `src`.
+fn column(src: &str, at: usize) -> usize {
+    src.get(..at).map_or(at, |s| s.chars().count()) + 1
+}
+
+// ---------------------------------------------------------------------------
 // Validation
 
 /// Checks done on the raw string, before the parser sees it: the nesting cap,
@@ -1702,7 +2145,10 @@ fn prescan(src: &str) -> Result<(), PathError> {
             }
             ')' | ']' => {
                 let Some(_) = open.pop() else {
-                    return Err(syntax(format!("unmatched `{c}` at byte {at}"), at));
+                    return Err(syntax(
+                        format!("unmatched `{c}` at column {}", column(src, at)),
+                        at,
+                    ));
                 };
             }
             '.' if !prev.is_some_and(|p| p.is_ascii_digit()) => {
@@ -1729,8 +2175,9 @@ fn prescan(src: &str) -> Result<(), PathError> {
                         return Err(PathError::Syntax {
                             query: src.to_owned(),
                             reason: format!(
-                                "whitespace inside the member name `{}` at byte {name_end}",
-                                src[at..name_end].trim_start_matches('.')
+                                "whitespace inside the member name `{}` at column {}",
+                                src[at..name_end].trim_start_matches('.'),
+                                column(src, name_end)
                             ),
                             offset: Some(name_end),
                         });
@@ -1745,12 +2192,18 @@ fn prescan(src: &str) -> Result<(), PathError> {
     }
     if let Some((at, q)) = quote {
         return Err(syntax(
-            format!("string starting with {q} at byte {at} is not closed"),
+            format!(
+                "string starting with {q} at column {} is not closed",
+                column(src, at)
+            ),
             at,
         ));
     }
     if let Some((at, c)) = open.pop() {
-        return Err(syntax(format!("`{c}` at byte {at} is not closed"), at));
+        return Err(syntax(
+            format!("`{c}` at column {} is not closed", column(src, at)),
+            at,
+        ));
     }
     Ok(())
 }
@@ -1967,22 +2420,45 @@ fn abbreviate(src: &str) -> String {
     }
 }
 
-fn syntax_error(src: &str, e: &JsonPathError) -> PathError {
+/// A parser error of `text` (the query, or its rewrite by
+/// [`bind_references`], whose offsets `original` maps back) as an error of
+/// the query `src`: where (column and byte offset) and what was expected there.
+fn syntax_error(
+    src: &str,
+    text: &str,
+    e: &JsonPathError,
+    original: &dyn Fn(usize) -> usize,
+) -> PathError {
     let (reason, offset) = match e {
         JsonPathError::PestError(pest) => {
             // pest's location type is not re-exported by jsonpath-rust, so read
-            // the ` --> line:column` header of its rendering.
-            let offset = pest_offset(src, &pest.to_string());
-            let reason = match offset
+            // the ` --> line:column` header and the `= expected …` line of its
+            // rendering.
+            let rendered = pest.to_string();
+            let offset = pest_offset(text, &rendered).map(original);
+            let found = match offset
                 .and_then(|at| src.get(at..))
                 .and_then(|s| s.chars().next())
             {
-                Some(c) => format!(
-                    "unexpected `{}` at byte {}",
+                Some(c) if c.is_control() => format!(
+                    "unexpected `{}` at column {}",
                     c.escape_debug(),
-                    offset.unwrap_or(0)
+                    column(src, offset.unwrap_or(0))
+                ),
+                Some(c) => format!(
+                    "unexpected `{c}` at column {}",
+                    column(src, offset.unwrap_or(0))
                 ),
                 None => "unexpected end of query".to_owned(),
+            };
+            // Right after a name, more of the name is possible but never meant.
+            let after_name = offset
+                .and_then(|at| src.get(..at))
+                .and_then(|s| s.chars().next_back())
+                .is_some_and(|c| c.is_alphanumeric() || c == '_');
+            let reason = match pest_expected(&rendered, after_name) {
+                Some(expected) => format!("{found}: expected {expected}"),
+                None => found,
             };
             (reason, offset)
         }
@@ -1999,6 +2475,88 @@ fn syntax_error(src: &str, e: &JsonPathError) -> PathError {
         query: src.to_owned(),
         reason,
         offset,
+    }
+}
+
+/// What pest expected, from the `= expected a, b, or c` line of its
+/// rendering, in words.
+fn pest_expected(rendered: &str, after_name: bool) -> Option<String> {
+    let line = rendered
+        .lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix("= expected "))?;
+    let line = line.split(';').next().unwrap_or(line);
+    let rules: Vec<&str> = line
+        .split(',')
+        .flat_map(|r| r.split(" or "))
+        .map(|r| r.trim().trim_start_matches("or ").trim())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let mut words: Vec<&'static str> = Vec::new();
+    for &rule in &rules {
+        // More of a name just read, or a shorter way to say a segment: only
+        // when nothing else was expected.
+        let continues = (after_name || !rules.contains(&"wildcard_selector"))
+            && matches!(rule, "name_char" | "name_first" | "ALPHA");
+        let segment = rules.iter().any(|r| r.ends_with("segment"));
+        if (continues && rules.len() > 1)
+            || (segment
+                && matches!(
+                    rule,
+                    "bracketed_selection" | "index_segment" | "name_segment"
+                ))
+        {
+            continue;
+        }
+        let word = expected_word(rule);
+        if !words.contains(&word) {
+            words.push(word);
+        }
+    }
+    match words.as_slice() {
+        [] => None,
+        [one] => Some((*one).to_owned()),
+        [rest @ .., last] => Some(format!("{} or {last}", rest.join(", "))),
+    }
+}
+
+/// A grammar rule of jsonpath-rust, as what the user can write there.
+fn expected_word(rule: &str) -> &'static str {
+    match rule {
+        "EOI" => "the end of the path",
+        "segment" | "segments" | "child_segment" | "descendant_segment" => {
+            "a segment (`.name`, `[…]` or `..name`)"
+        }
+        "bracketed_selection" | "index_segment" | "name_segment" => "`.name` or `[…]`",
+        "selector" => "a selector (`'name'`, `*`, an index, a slice `1:3` or a filter `?…`)",
+        "name_selector" | "string" => "a quoted name (`'name'`)",
+        "wildcard_selector" => "`*`",
+        "member_name_shorthand" | "name_first" | "name_char" | "ALPHA" => {
+            "a member name (letters, digits and `_`; quote others as `['a-b']`)"
+        }
+        "int" | "index_selector" | "start" | "end" | "step" => "an integer",
+        "slice_selector" => "a slice (`start:end:step`)",
+        "filter_selector" => "a filter (`?@.name == 'x'`)",
+        "logical_expr" | "logical_expr_and" | "atom_expr" | "paren_expr" | "test_expr" | "test" => {
+            "a filter expression (`@.x == 'v'`, `@.x`, `!@.x`, `(…)`, a function)"
+        }
+        "comp_expr" | "comparable" | "literal" | "singular_query" | "rel_singular_query"
+        | "abs_singular_query" => {
+            "a value (`'text'`, a number, `true`, `false`, `null`, `@.x`, `$.x`, `$binding.x` or a function)"
+        }
+        "singular_query_segments" => "`.name` or `[index]`",
+        "comp_op" => "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
+        "rel_query" | "curr" => "`@`",
+        "jp_query" | "root" => "`$`",
+        "function_expr" | "function_name_one_arg" | "function_name_two_arg" => {
+            "a function (`length`, `count`, `value`, `match`, `search`)"
+        }
+        "function_argument" => "a function argument",
+        "number" | "frac" | "exp" => "a number",
+        "bool" => "`true` or `false`",
+        "null" => "`null`",
+        "not_op" => "`!`",
+        _ => "valid JSONPath",
     }
 }
 
@@ -2214,7 +2772,7 @@ mod tests {
         let err = JsonPath::parse("$.metadata.labels.app.kubernetes.io/name").unwrap_err();
         assert_eq!(err.offset(), Some(35));
         assert!(
-            err.to_string().contains("unexpected `/` at byte 35"),
+            err.to_string().contains("unexpected `/` at column 36"),
             "{err}"
         );
         assert_eq!(err.help(), Some(HELP_QUOTE));
@@ -2222,17 +2780,21 @@ mod tests {
         let err = JsonPath::parse("$['a'").unwrap_err();
         assert_eq!(err.offset(), Some(1));
         assert!(
-            err.to_string().ends_with("`[` at byte 1 is not closed"),
+            err.to_string().ends_with("`[` at column 2 is not closed"),
             "{err}"
         );
         let err = JsonPath::parse("$['a]").unwrap_err();
         assert_eq!(err.offset(), Some(2));
         assert!(
-            err.to_string().contains("string starting with ' at byte 2"),
+            err.to_string()
+                .contains("string starting with ' at column 3"),
             "{err}"
         );
         let err = JsonPath::parse("$.a]").unwrap_err();
-        assert!(err.to_string().contains("unmatched `]` at byte 3"), "{err}");
+        assert!(
+            err.to_string().contains("unmatched `]` at column 4"),
+            "{err}"
+        );
 
         let err = JsonPath::parse("$.a.").unwrap_err();
         assert!(err.to_string().contains("unexpected end of query"), "{err}");
@@ -2560,6 +3122,188 @@ mod tests {
             } else if let Err(e) = JsonPath::parse(s) {
                 let _ = (e.to_string(), e.offset(), e.help());
             }
+        }
+    }
+
+    fn bound(path: &str) -> Result<JsonPath, PathError> {
+        JsonPath::parse_bound(path, &|n: &str| match n {
+            "container" => Some(2),
+            "limits" => Some(3),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn filters_read_bindings() {
+        let pod = json!({"status": {"containerStatuses": [
+            {"name": "app", "ready": true, "ports": [1]},
+            {"name": "sidecar", "ready": false, "ports": []}
+        ]}});
+        let binds = vec![
+            Value::Null,
+            Value::Null,
+            json!({"name": "sidecar", "pattern": "side.*", "n": 0}),
+            json!({"max": 1}),
+        ];
+        let q = |path: &str| -> Vec<Value> {
+            bound(path)
+                .unwrap()
+                .query_bound(&pod, &binds)
+                .into_iter()
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            q("$.status.containerStatuses[?@.name == $container.name].ready"),
+            vec![json!(false)]
+        );
+        assert_eq!(
+            q("$.status.containerStatuses[?@.name != $container['name']].name"),
+            vec![json!("app")]
+        );
+        assert_eq!(
+            q("$.status.containerStatuses[?length(@.ports) == $container.n].name"),
+            vec![json!("sidecar")]
+        );
+        assert_eq!(
+            q("$.status.containerStatuses[?match(@.name, $container.pattern)].name"),
+            vec![json!("sidecar")]
+        );
+        assert_eq!(
+            q("$.status.containerStatuses[?count(@.ports[*]) >= $limits.max && @.ready].name"),
+            vec![json!("app")]
+        );
+        // A binding alone, and a missing member: nothing to compare.
+        assert_eq!(
+            q("$.status.containerStatuses[?@ == $container].name"),
+            Vec::<Value>::new()
+        );
+        assert_eq!(
+            q("$.status.containerStatuses[?@.name == $container.missing].name"),
+            Vec::<Value>::new()
+        );
+        // An existence test of a binding's member.
+        assert_eq!(q("$.status.containerStatuses[?$limits.max].name").len(), 2);
+        assert_eq!(q("$.status.containerStatuses[?$limits.nope].name").len(), 0);
+        // `$` stays the root.
+        assert_eq!(
+            q("$.status.containerStatuses[?@.name == $.status.containerStatuses[1].name].ready"),
+            vec![json!(false)]
+        );
+        // Without bindings, a binding selects nothing.
+        let p = bound("$.status.containerStatuses[?@.name == $container.name].ready").unwrap();
+        assert!(p.query(&pod).is_empty());
+        assert!(p.first_bound(&pod, &binds).is_some());
+        assert_eq!(p.values_bound(&pod, &binds), json!([false]));
+        assert_eq!(p.try_query_bound(&pod, &binds).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn what_filters_read_outside_the_item() {
+        let p = bound("$.a[?@.name == $container.name && @.x < $limits.max]").unwrap();
+        assert!(!p.reads_root());
+        assert!(p.reads_bindings());
+        assert_eq!(
+            p.binding_reads(),
+            &[
+                (2, vec![Access::Name("name".into())]),
+                (3, vec![Access::Name("max".into())])
+            ]
+        );
+        let p = bound("$.a[?@.name == $.b]").unwrap();
+        assert!(p.reads_root());
+        assert!(!p.reads_bindings());
+        // `$` in a string literal reads nothing.
+        let p = bound("$.a[?@.name == '$.b' && @.x == \"$container\"]").unwrap();
+        assert!(!p.reads_root());
+        assert!(!p.reads_bindings());
+        let p = bound("$.a[?count($.b[*]) > 0]").unwrap();
+        assert!(p.reads_root());
+    }
+
+    #[test]
+    fn binding_references_that_are_wrong() {
+        let err = bound("$.status.containerStatuses[?@.name == $contianer.name]").unwrap_err();
+        assert!(
+            matches!(&err, PathError::UnknownBinding { name, offset: 38, .. } if name == "contianer"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("`$contianer` at column 39"),
+            "{err}"
+        );
+        assert_eq!(err.help(), Some(HELP_BINDING));
+        // Plain `parse` knows no bindings.
+        assert!(matches!(
+            JsonPath::parse("$[?@.a == $container.name]"),
+            Err(PathError::UnknownBinding { .. })
+        ));
+        // Outside a filter.
+        for bad in ["$.a.$container", "$[$container]", "$.a[?@.b[$container]]"] {
+            let err = bound(bad).unwrap_err();
+            assert!(
+                err.to_string().contains("only inside a filter"),
+                "{bad}: {err}"
+            );
+        }
+        // Not singular.
+        for bad in [
+            "$[?$container.*]",
+            "$[?$container..name]",
+            "$[?count($container[*]) > 1]",
+            "$[?@.a == value($container..x)]",
+        ] {
+            let err = bound(bad).unwrap_err();
+            assert!(err.to_string().contains("singular query"), "{bad}: {err}");
+            assert_eq!(err.offset(), bad.find("$container"), "{bad}");
+        }
+        // Syntax errors after a binding point into the query as written.
+        let src = "$[?@.a == $container.name && @.b = 1]";
+        let err = bound(src).unwrap_err();
+        assert_eq!(err.offset(), Some(src.find(" = ").unwrap() + 1), "{err}");
+        assert!(
+            err.to_string()
+                .contains("unexpected `=` at column 34: expected a segment"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn member_names_are_never_taken_for_bindings() {
+        // A member named like the rewrite of a binding reference stays a member.
+        let doc = json!({"\u{FDD0}container": {"name": "x"}, "a": [{"name": "x"}, {"name": "y"}]});
+        let binds = vec![Value::Null, Value::Null, json!({"name": "y"})];
+        for path in [
+            "$.a[?@.name == $['\u{FDD0}container'].name && @.name != $container.name]",
+            "$.a[?@.name == $['\\uFDD0container'].name && @.name != $container.name]",
+            "$.a[?@.name == $['\\ufdd0container'].name && @.name != $container.name]",
+        ] {
+            let p = bound(path).unwrap();
+            assert_eq!(
+                p.query_bound(&doc, &binds),
+                vec![&json!({"name": "x"})],
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn syntax_errors_say_what_was_expected() {
+        for (bad, want) in [
+            ("$.a[?@.b == ]", "expected a value"),
+            ("$.a[?@.b = 1]", "unexpected `=` at column 10"),
+            ("$.a b", "whitespace"),
+            ("$.a.", "unexpected end of query"),
+            (
+                "$.metadata.labels.app.kubernetes.io/name",
+                "expected the end of the path",
+            ),
+            ("$[?@.a == 'x' and @.b]", "expected"),
+        ] {
+            let err = JsonPath::parse(bad).unwrap_err();
+            println!("{bad}: {err}");
+            assert!(err.to_string().contains(want), "{bad}: {err}");
+            assert!(!err.to_string().contains("at byte"), "{bad}: {err}");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! RFC 9535 JSONPath Compliance Test Suite, run through `rulerun_core::select`.
 //!
 //! The suite lives outside the repository, in `shared/conformance/` beside the
-//! checkout; when it is absent the tests say so and pass.
+//! checkout; when it is absent the tests fail, saying where to put it.
 //!
 //! Run with `cargo test -p rulerun-core --test it jsonpath_cts -- --nocapture`
 //! to see the counts and the failing cases.
@@ -46,14 +46,11 @@ pub(crate) fn load_suite() -> Option<Suite> {
     let path = suite_path();
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(serde_json::from_str(&text).expect("jsonpath-cts.json is a CTS file")),
-        Err(e) => {
-            println!(
-                "jsonpath CTS: skipped, {} is not readable ({e}); put the RFC 9535 compliance \
-                 suite in shared/conformance/ beside the repository to run it",
-                path.display()
-            );
-            None
-        }
+        Err(e) => panic!(
+            "jsonpath CTS: {} is not readable ({e}); put the RFC 9535 compliance suite in \
+             shared/conformance/ beside the repository",
+            path.display()
+        ),
     }
 }
 

@@ -3,6 +3,7 @@
 //! - `jsonpath_cts`: the RFC 9535 compliance suite through our selection layer.
 //! - `select_fast`: direct filter evaluation against `jsonpath-rust` (differential).
 //! - `engine`: rules loaded from YAML text evaluated over facts (joins, each, errors).
+//! - `filters_with_bindings`: `$name.x` inside filters: evaluation, load errors, projection.
 //! - `partial`: live runs with facts missing: only the candidates that need them
 //!   are inconclusive.
 //! - `parts`: named parts, their expansion, pack scoping and load errors.
@@ -12,6 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod engine;
+mod filters_with_bindings;
 mod jsonpath_cts;
 mod partial;
 mod parts;

@@ -65,13 +65,24 @@ pub enum Command {
         #[arg(long)]
         require_coverage: bool,
     },
-    /// Evaluate a JSONPath on a JSON or YAML document and print the nodelist.
+    /// Evaluate a JSONPath on a JSON or YAML document, exactly as given, and print
+    /// the nodelist as JSON.
+    ///
+    /// The path takes the forms rules write: `$…` reads the input document, `$NAME…`
+    /// the document given with `--bind NAME=FILE`, and inside a filter `$NAME.x` is a
+    /// singular query of that document (an extension to RFC 9535):
+    /// `rulerun query '$.status.containerStatuses[?@.name == $c.name]' -i pod.json --bind c=container.json`.
+    /// An invalid path exits 2.
     Query {
         /// The JSONPath (RFC 9535), e.g. `$.items[*].metadata.name`.
         path: String,
-        /// The document; standard input when absent or `-`.
+        /// The document (JSON or YAML, any value); standard input when absent or `-`.
         #[arg(long, short = 'i')]
         input: Option<PathBuf>,
+        /// A named document for `$NAME` in the path (repeatable); `-` reads standard
+        /// input.
+        #[arg(long = "bind", value_name = "NAME=FILE", value_parser = parse_bind)]
+        bind: Vec<(String, PathBuf)>,
     },
     /// List the functions rules can call.
     Functions,
@@ -391,6 +402,29 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(scale)
         .filter(|b| (1 << 10..=64 << 30).contains(b))
         .ok_or_else(|| format!("`{s}` is out of range: 1KiB to 64GiB"))
+}
+
+/// `--bind NAME=FILE`: a binding name as rules write them (a letter or `_`,
+/// then letters, digits or `_`) and a file.
+fn parse_bind(text: &str) -> Result<(String, PathBuf), String> {
+    let Some((name, file)) = text.split_once('=') else {
+        return Err(format!(
+            "`{text}` is not NAME=FILE; write e.g. `--bind container=container.json`"
+        ));
+    };
+    let valid = name
+        .chars()
+        .enumerate()
+        .all(|(i, c)| c.is_ascii_alphabetic() || c == '_' || (i > 0 && c.is_ascii_digit()));
+    if name.is_empty() || !valid {
+        return Err(format!(
+            "`{name}` is not a binding name: a letter or `_`, then letters, digits or `_`"
+        ));
+    }
+    if file.is_empty() {
+        return Err(format!("no file after `{name}=`"));
+    }
+    Ok((name.to_owned(), PathBuf::from(file)))
 }
 
 #[cfg(test)]

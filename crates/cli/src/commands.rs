@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rulerun_core::read::{self, Limit};
-use rulerun_core::select::JsonPath;
 use rulerun_core::testing::{TestCase, load_tests};
 use rulerun_core::{FactStore, LoadError, RuleSet, check, load_rule_sources};
 use serde_json::json;
@@ -47,8 +46,27 @@ pub fn dispatch(
             deny_warnings,
             require_coverage,
         } => cmd_test(&paths, deny_warnings, require_coverage, ctx, term, out, err),
-        Command::Query { path, input } => {
-            cmd_query(&path, input.map(|p| ctx.resolve(&p)).as_ref(), out, err)
+        Command::Query { path, input, bind } => {
+            let bind: Vec<_> = bind
+                .into_iter()
+                .map(|(n, p)| {
+                    (
+                        n,
+                        if p.as_os_str() == "-" {
+                            p
+                        } else {
+                            ctx.resolve(&p)
+                        },
+                    )
+                })
+                .collect();
+            crate::query::cmd_query(
+                &path,
+                input.map(|p| ctx.resolve(&p)).as_ref(),
+                &bind,
+                out,
+                err,
+            )
         }
         Command::Functions => cmd_functions(out),
         Command::Iam { command } => cmd_iam(command, ctx, out, err),
@@ -628,62 +646,6 @@ fn cmd_test(
         return Ok(exit::USAGE);
     }
     crate::testrun::run(&rules, &cases, require_coverage, out)
-}
-
-fn cmd_query(
-    path: &str,
-    input: Option<&PathBuf>,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> CmdResult {
-    let compiled = match JsonPath::parse(path) {
-        Ok(p) => p,
-        Err(e) => {
-            writeln!(err, "error: {}", escape::line(&e.to_string()))?;
-            if let Some(h) = e.help() {
-                writeln!(err, "  help: {}", escape::line(h))?;
-            }
-            return Ok(exit::USAGE);
-        }
-    };
-    let (name, text) = match input {
-        Some(p) if p.as_os_str() != "-" => (
-            p.clone(),
-            read::read_text(p, Limit::FACTS).map_err(|e| {
-                std::io::Error::other(format!("cannot read `{}`: {e}", escape::path(p)))
-            })?,
-        ),
-        _ => (
-            PathBuf::from("<stdin>"),
-            read::read_text_from(std::io::stdin().lock(), Limit::FACTS)
-                .map_err(|e| std::io::Error::other(format!("cannot read standard input: {e}")))?,
-        ),
-    };
-    let docs = match rulerun_core::facts::parse_fact_text(&name, &text) {
-        Ok(d) => d,
-        Err(e) => {
-            writeln!(err, "{}", escape::line(&e.to_string()))?;
-            return Ok(exit::USAGE);
-        }
-    };
-    let doc = match docs.len() {
-        1 => docs.into_iter().next().unwrap_or_default(),
-        _ => serde_json::Value::Array(docs),
-    };
-    // A path that multiplies nodes (`$..*..*..*`) stops at its node budget.
-    let nodes = match compiled.try_query(&doc) {
-        Ok(nodes) => nodes,
-        Err(e) => {
-            writeln!(err, "error: {}", escape::line(&e.to_string()))?;
-            writeln!(err, "  help: {}", escape::line(e.help()))?;
-            return Ok(exit::USAGE);
-        }
-    };
-    // Written from the document, not copied: a nodelist may hold the same
-    // subtree many times (`$..*` holds each node within each of its ancestors).
-    serde_json::to_writer_pretty(&mut *out, &nodes).map_err(std::io::Error::other)?;
-    writeln!(out)?;
-    Ok(exit::OK)
 }
 
 fn cmd_functions(out: &mut dyn Write) -> CmdResult {

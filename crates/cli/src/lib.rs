@@ -14,6 +14,7 @@ mod escape;
 mod live;
 mod loading;
 mod packs;
+mod query;
 mod render;
 mod report;
 mod sources;

@@ -244,3 +244,54 @@ fn every_collected_kind_is_in_the_catalog_and_every_other_is_snapshot_only() {
         );
     }
 }
+
+fn fixture_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            fixture_files(&p, out);
+        } else if p.components().any(|c| c.as_os_str() == "fixtures") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_kubernetes_fact_of_the_rule_fixtures_has_the_catalog_shape() {
+    let mut files = Vec::new();
+    fixture_files(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../rules"),
+        &mut files,
+    );
+    files.sort();
+    let c = rulerun_core::catalog::builtin();
+    let mut checked = 0;
+    for f in &files {
+        let facts = rulerun_core::FactStore::load_path(f)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", f.display()));
+        for (kind, docs) in facts.iter() {
+            if !kind.starts_with("k8s/") {
+                continue;
+            }
+            let k = c
+                .kind(kind)
+                .unwrap_or_else(|| panic!("{}: `{kind}` is not in the catalog", f.display()));
+            for doc in docs {
+                if let Err(e) = c.conforms(&k.shape, doc) {
+                    panic!(
+                        "{}: a `{kind}` document does not have the catalog's shape: {e}",
+                        f.display()
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked > 20,
+        "only {checked} Kubernetes facts in the fixtures"
+    );
+}

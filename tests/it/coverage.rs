@@ -24,7 +24,7 @@ const RULE: &str = r#"rules:
       node: {join: k8s/v1/Node, on: $.metadata.name, equals: $.spec.nodeName, one: true}
     when:
       any:
-        - {path: $node.status.ready, equals: false}
+        - {path: $node.spec.unschedulable, equals: true}
         - {path: $.spec.nodeName, exists: false}
     finding:
       message: "{{ subject.metadata.name }} is pending"
@@ -36,7 +36,7 @@ const RULE: &str = r#"rules:
 
 const FIRES: &str = "tests:\n  - name: fires\n    facts: {k8s/v1/Pod: [{metadata: {name: p}, status: {phase: Pending}}]}\n    expect: [{subject: p}]\n";
 
-const QUIET: &str = "  - name: quiet on a ready node\n    facts:\n      k8s/v1/Pod: [{metadata: {name: q}, spec: {nodeName: n}, status: {phase: Pending}}, {metadata: {name: r}, status: {phase: Running}}]\n      k8s/v1/Node: [{metadata: {name: n}, status: {ready: true}}]\n    expect: []\n  - name: fires on a node that is not ready\n    facts:\n      k8s/v1/Pod: [{metadata: {name: s}, spec: {nodeName: m}, status: {phase: Pending}}]\n      k8s/v1/Node: [{metadata: {name: m}, status: {ready: false}}]\n    expect: [{subject: s, fix: [{command: kubectl describe node m}]}]\n";
+const QUIET: &str = "  - name: quiet on a schedulable node\n    facts:\n      k8s/v1/Pod: [{metadata: {name: q}, spec: {nodeName: n}, status: {phase: Pending}}, {metadata: {name: r}, status: {phase: Running}}]\n      k8s/v1/Node: [{metadata: {name: n}, spec: {unschedulable: false}}]\n    expect: []\n  - name: fires on a cordoned node\n    facts:\n      k8s/v1/Pod: [{metadata: {name: s}, spec: {nodeName: m}, status: {phase: Pending}}]\n      k8s/v1/Node: [{metadata: {name: m}, spec: {unschedulable: true}}]\n    expect: [{subject: s, fix: [{command: kubectl describe node m}]}]\n";
 
 #[test]
 fn test_reports_what_no_case_exercised_under_the_rule() {
@@ -57,7 +57,7 @@ fn test_reports_what_no_case_exercised_under_the_rule() {
              \x20 {rule}:5:40: condition `$.status.phase equals` in `subject.where` never false\n\
              \x20 {rule}:7:7: binding `node` never matched\n\
              \x20 {rule}:9:7: condition `any` in `when` never false\n\
-             \x20 {rule}:10:11: condition `$node.status.ready equals` in `when` never true\n\
+             \x20 {rule}:10:11: condition `$node.spec.unschedulable equals` in `when` never true\n\
              \x20 {rule}:11:11: condition `$.spec.nodeName exists` in `when` never false\n\
              \x20 {rule}:15:11: fix step 1 never rendered\n\
              \x20 {rule}:16:15: condition `$node.metadata.name exists` in `fix step 1 if` never true\n\
@@ -131,7 +131,7 @@ fn coverage_lines_are_escaped() {
     write(
         dir.path(),
         "r/rule.yaml",
-        "rules:\n  - id: odd\n    title: Odd\n    severity: low\n    subject: {kind: k8s/v1/Pod, where: {path: \"$['a\\u202e\\nb']\", exists: true}}\n    finding: {message: odd}\n",
+        "rules:\n  - id: odd\n    title: Odd\n    severity: low\n    subject: {kind: k8s/v1/Pod, where: {path: \"$.metadata.annotations['a\\u202eb']\", exists: true}}\n    finding: {message: odd}\n",
     );
     write(
         dir.path(),
@@ -142,7 +142,7 @@ fn coverage_lines_are_escaped() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout
-            .contains("condition `$['a\\u{202e}\\nb'] exists` in `subject.where` never true\n"),
+            .contains("condition `$.metadata.annotations['a\\u{202e}b'] exists` in `subject.where` never true\n"),
         "{}",
         run.stdout
     );

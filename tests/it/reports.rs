@@ -825,3 +825,74 @@ fn text_from_facts_cannot_break_the_xml_or_the_schemas() {
             .contains(sid)
     );
 }
+
+// ---------------------------------------------------------------------------
+// Rules given with --rules
+
+#[test]
+fn a_rule_from_the_command_line_points_at_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("my rules");
+    std::fs::create_dir(&folder).unwrap();
+    let file = folder.join("team.yaml");
+    std::fs::write(
+        &file,
+        "rules:\n  - id: team-pod-not-succeeded\n    title: A pod has not succeeded\n    severity: low\n    subject: {kind: k8s/v1/Pod, where: {path: $.status.phase, in: [Pending, Running]}}\n    finding:\n      message: \"pod {{ subject.metadata.name }} is {{ subject.status.phase }}\"\n",
+    )
+    .unwrap();
+    let args = |format: &str| {
+        rulerun(&[
+            "check",
+            "--facts",
+            &repo("examples/ui-private-403"),
+            "--rules",
+            &file.display().to_string(),
+            "-o",
+            format,
+        ])
+    };
+    let doc = json_of(&args("sarif"));
+    sarif_schema().validate(&doc);
+    let run = &doc["runs"][0];
+    let r = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "team-pod-not-succeeded")
+        .unwrap();
+    assert_eq!(r["level"], "note");
+    let physical = &r["locations"][0]["physicalLocation"];
+    let uri = physical["artifactLocation"]["uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with("file:///") && uri.ends_with("/my%20rules/team.yaml"),
+        "{uri}"
+    );
+    assert_eq!(physical["region"]["startLine"], 2);
+    let d = &run["tool"]["driver"]["rules"][r["ruleIndex"].as_u64().unwrap() as usize];
+    assert_eq!(d["properties"]["security-severity"], "3.0");
+    assert_eq!(d["defaultConfiguration"]["level"], "note");
+
+    let list = json_of(&args("openreports"));
+    validate_openreports(&list, &openreports_schemas());
+    let result = list["items"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "team-pod-not-succeeded")
+        .unwrap();
+    assert_eq!(
+        result["policy"], "team-pod-not-succeeded",
+        "no pack: the id alone"
+    );
+    assert_eq!(result["severity"], "low");
+    assert!(result.get("category").is_none());
+
+    let j = parse_junit(&args("junit").stdout);
+    check_counts(&j);
+    let suite = j
+        .suites
+        .iter()
+        .find(|s| s.attrs["name"] == "team-pod-not-succeeded")
+        .unwrap();
+    assert_eq!(suite.cases[0].children[0].0, "failure");
+}

@@ -345,7 +345,6 @@ impl From<Format> for CheckFormat {
     }
 }
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Info,

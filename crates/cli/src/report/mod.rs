@@ -106,12 +106,21 @@ fn rule<'a>(req: &Request<'a>, id: &str) -> Option<&'a Rule> {
     req.rules.get(id)
 }
 
-/// `pack/rule`, the name policy reports and JUnit give a rule.
+/// `pack/rule`, the name policy reports and JUnit give a rule (the id alone
+/// for rules given with `--rules`, which belong to no pack).
 fn policy_name(req: &Request<'_>, id: &str) -> String {
-    match req.origins.get(id) {
-        Some(o) => format!("{}/{id}", o.pack),
+    match pack(req, id) {
+        Some(p) => format!("{p}/{id}"),
         None => id.to_string(),
     }
+}
+
+/// The pack of a rule; `None` for rules given with `--rules`.
+fn pack(req: &Request<'_>, id: &str) -> Option<String> {
+    req.origins
+        .get(id)
+        .filter(|o| o.origin != crate::packs::Origin::CommandLine)
+        .map(|o| o.pack.clone())
 }
 
 /// The rule file as a relative path with `/` (built-in rules: their path in

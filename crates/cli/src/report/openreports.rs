@@ -165,11 +165,10 @@ fn finding_result(req: &Request<'_>, f: &Finding, ts: &Value, _api: Api) -> Valu
             json!(f.may_be_superseded_by.join(",")),
         );
     }
-    json!({
+    let mut r = json!({
         "source": "rulerun",
         "policy": policy_name(req, &f.rule),
         "rule": f.rule,
-        "category": req.origins.get(&f.rule).map(|o| o.pack.clone()).unwrap_or_default(),
         "result": "fail",
         "scored": true,
         "severity": severity(f.severity),
@@ -177,7 +176,11 @@ fn finding_result(req: &Request<'_>, f: &Finding, ts: &Value, _api: Api) -> Valu
         "message": f.message,
         "properties": props,
         "timestamp": ts,
-    })
+    });
+    if let Some(p) = super::pack(req, &f.rule) {
+        r["category"] = json!(p);
+    }
+    r
 }
 
 fn other_result(
@@ -193,12 +196,14 @@ fn other_result(
         "source": "rulerun",
         "policy": policy_name(req, rule),
         "rule": rule,
-        "category": req.origins.get(rule).map(|o| o.pack.clone()).unwrap_or_default(),
         "result": result,
         "scored": true,
         "message": message,
         "timestamp": ts,
     });
+    if let Some(p) = super::pack(req, rule) {
+        r["category"] = json!(p);
+    }
     if let Some(sev) = super::severity_of(req, rule) {
         r["severity"] = json!(severity(sev));
     }

@@ -116,7 +116,7 @@ fn descriptor(req: &Request<'_>, r: &Rule) -> Value {
         "properties": {
             "security-severity": security_severity(r.severity),
             "severity": r.severity,
-            "pack": req.origins.get(&r.id).map(|o| o.pack.clone()),
+            "pack": super::pack(req, &r.id),
             "tags": r.labels,
         },
     });

@@ -13,10 +13,10 @@ use serde_json::{Map, Value};
 use crate::coverage::{self, Coverage, SiteId};
 use crate::expr::{Cond, Scope, ScopedPath, Slot, ValueExpr, key_text};
 use crate::facts::FactStore;
+use crate::finding::{ArgvRange, FixPlaceholder, PlaceholderWhere, TextRange};
 use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
 use crate::rule::{ArgvPart, BindingKind, FixCommand, Join, Rule, RuleSet};
 use crate::select::JsonPath;
-use crate::finding::{ArgvRange, FixPlaceholder, PlaceholderWhere, TextRange};
 use crate::template::{self, Templates, check_argument, check_aws_argument, is_aws_cli};
 
 const KEY_SEP: char = '\u{1f}';
@@ -567,8 +567,10 @@ impl<'a> Evaluator<'a, '_> {
             return;
         }
         if let Some(c) = self.report.checked.last_mut() {
-            c.subjects
-                .push(crate::finding::CheckedSubject::of(&rule.subject_kind, subject));
+            c.subjects.push(crate::finding::CheckedSubject::of(
+                &rule.subject_kind,
+                subject,
+            ));
         }
         match &rule.each {
             None => self.candidate(scope),

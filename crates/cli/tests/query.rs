@@ -4,8 +4,8 @@
 //! with the error), the document read exactly as given (any top-level value,
 //! JSON or YAML), and `--bind`.
 //!
-//! The suite is read from `shared/conformance/jsonpath-cts.json` beside the
-//! checkout; the test fails when it is missing.
+//! The suite is the repository's copy, `tests/data/conformance/jsonpath-cts.json`;
+//! the test fails when it is missing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -38,7 +38,7 @@ struct Case {
 }
 
 fn suite_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/jsonpath-cts.json")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/conformance/jsonpath-cts.json")
 }
 
 /// `rulerun ARGS`, with `stdin` on standard input.
@@ -133,8 +133,8 @@ fn the_jsonpath_compliance_suite_through_the_binary() {
     let path = suite_path();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "the RFC 9535 compliance suite is not readable at {} ({e}): put \
-             jsonpath-cts.json in shared/conformance/ beside the repository",
+            "the RFC 9535 compliance suite is not readable at {} ({e}): it is part of \
+             the repository; restore tests/data/conformance/jsonpath-cts.json with `git checkout`",
             path.display()
         )
     });

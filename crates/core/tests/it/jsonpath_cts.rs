@@ -1,7 +1,8 @@
 //! RFC 9535 JSONPath Compliance Test Suite, run through `rulerun_core::select`.
 //!
-//! The suite lives outside the repository, in `shared/conformance/` beside the
-//! checkout; when it is absent the tests fail, saying where to put it.
+//! The suite is a copy in the repository, `tests/data/conformance/jsonpath-cts.json`
+//! (its license and notice beside it), so a bare checkout runs it; when it is
+//! missing the tests fail.
 //!
 //! Run with `cargo test -p rulerun-core --test it jsonpath_cts -- --nocapture`
 //! to see the counts and the failing cases.
@@ -39,7 +40,7 @@ pub(crate) struct Case {
 
 fn suite_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/jsonpath-cts.json")
+        .join("../../tests/data/conformance/jsonpath-cts.json")
 }
 
 pub(crate) fn load_suite() -> Option<Suite> {
@@ -47,8 +48,8 @@ pub(crate) fn load_suite() -> Option<Suite> {
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(serde_json::from_str(&text).expect("jsonpath-cts.json is a CTS file")),
         Err(e) => panic!(
-            "jsonpath CTS: {} is not readable ({e}); put the RFC 9535 compliance suite in \
-             shared/conformance/ beside the repository",
+            "jsonpath CTS: {} is not readable ({e}); it is part of the repository: \
+             restore tests/data/conformance/jsonpath-cts.json with `git checkout`",
             path.display()
         ),
     }

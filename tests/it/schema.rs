@@ -528,3 +528,32 @@ fn the_loader_and_the_schema_agree_on_parts() {
         );
     }
 }
+
+#[test]
+fn the_rule_schema_offers_every_catalog_kind_to_editors() {
+    let schema = rulerun_core::schema::schema("rule").unwrap();
+    let kind = &schema["$defs"]["Kind"];
+    let offered: Vec<&str> = kind["anyOf"][0]["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no enum of kinds: {kind}"))
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let catalog: Vec<&str> = rulerun_core::catalog::builtin()
+        .kinds()
+        .map(|k| k.name.as_str())
+        .collect();
+    assert_eq!(offered, catalog);
+    assert!(offered.contains(&"k8s/apps/v1/Deployment"));
+    // A kind a pack declares still validates (the loader decides whether it is
+    // declared); a malformed name does not.
+    let v = Validator::new();
+    let rule = |kind: &str| {
+        yaml_to_json(&format!(
+            "rules:\n  - id: r\n    title: t\n    severity: low\n    subject: {{kind: {kind}}}\n    finding: {{message: m}}\n"
+        ))
+    };
+    assert!(v.validate("rule", &rule("k8s/apps/v1/Deployment")).is_ok());
+    assert!(v.validate("rule", &rule("team/inventory/Service")).is_ok());
+    assert!(v.validate("rule", &rule("Deployment")).is_err());
+}

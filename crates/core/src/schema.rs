@@ -399,10 +399,26 @@ impl JsonSchema for KindName {
         "Kind".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        // The built-in kinds from the catalog, for editors to complete, and any
+        // other well-formed name for the kinds a pack declares under `kinds:`
+        // (the loader refuses a kind that neither knows).
+        let builtin: Vec<&str> = crate::catalog::builtin()
+            .kinds()
+            .map(|k| k.name.as_str())
+            .collect();
         json_schema!({
             "description": "a fact kind named after its API: `k8s/v1/Pod`, `k8s/apps/v1/ReplicaSet`, `aws/ecr/Repository`",
-            "type": "string",
-            "pattern": "^[^/\\s]+(/[^/\\s]+)+$"
+            "anyOf": [
+                {
+                    "description": "a kind rulerun knows (docs/facts.md)",
+                    "enum": builtin
+                },
+                {
+                    "description": "a kind a pack declares under `kinds:` in its pack.yaml",
+                    "type": "string",
+                    "pattern": "^[^/\\s]+(/[^/\\s]+)+$"
+                }
+            ]
         })
     }
 }

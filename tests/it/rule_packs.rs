@@ -153,3 +153,59 @@ fn built_in_packs_load_through_their_manifests() {
     assert_eq!(r["pack"], "kubernetes");
     assert_eq!(r["origin"], "built-in");
 }
+
+#[test]
+fn one_pack_is_tested_and_validated_with_the_packs_it_uses() {
+    // eks-image-pull uses kubernetes; its cases expect kubernetes's
+    // `pod-image-pull-failing` to be superseded, which needs it loaded.
+    let run = rulerun(&["test".to_string(), repo("rules/eks-image-pull")]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("test result: ok."), "{}", run.stdout);
+    // The used pack's rules are loaded, not tested or reported.
+    assert!(
+        !run.stdout.contains("coverage `pod-image-pull-failing`"),
+        "{}",
+        run.stdout
+    );
+    let run = rulerun(&["validate".to_string(), repo("rules/eks-image-pull")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with("7 rule(s) and "), "{}", run.stdout);
+}
+
+#[test]
+fn a_used_pack_beside_the_tested_one_is_read_from_its_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let p = tmp.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "packs/base/pack.yaml",
+        "name: base\nversion: 0.1.0\ndescription: d\nrules: [r/rule.yaml]\n",
+    );
+    write(
+        "packs/base/r/rule.yaml",
+        "rules:\n  - id: base-pod-pending\n    title: t\n    severity: low\n    subject: {kind: k8s/v1/Pod, where: {path: $.status.phase, equals: Pending}}\n    finding: {message: pending}\n",
+    );
+    write(
+        "packs/team/pack.yaml",
+        "name: team\nversion: 0.1.0\ndescription: d\nuses: [base]\nrules: [t/rule.yaml]\n",
+    );
+    write(
+        "packs/team/t/rule.yaml",
+        "rules:\n  - id: team-pod-failed\n    title: t\n    severity: low\n    subject: {kind: k8s/v1/Pod, where: {path: $.status.phase, equals: Failed}}\n    finding: {message: failed}\n",
+    );
+    write(
+        "packs/team/t/tests.yaml",
+        "tests:\n  - name: the base rule fires beside ours\n    rules: [team-pod-failed, base-pod-pending]\n    facts: {k8s/v1/Pod: [{metadata: {name: p, namespace: default}, status: {phase: Pending}}]}\n    expect:\n      - {rule: base-pod-pending, subject: default/p}\n",
+    );
+    let team = tmp.path().join("packs/team").display().to_string();
+    let run = rulerun(&["test", "--no-config", &team]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("test result: ok. 1 passed"),
+        "{}",
+        run.stdout
+    );
+}

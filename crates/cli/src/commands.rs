@@ -564,14 +564,17 @@ fn cmd_validate(
             errors.append(&mut e);
         }
     }
-    let (scopes, library) = crate::loading::scopes_of_found(&found, paths, ctx);
+    // The packs a pack uses are loaded beside it, as `test` loads them.
+    let (siblings, beside) = crate::loading::add_used_packs(paths, ctx, &mut found, &mut errors);
+    let roots: Vec<PathBuf> = paths.iter().chain(&siblings).cloned().collect();
+    let (scopes, library) = crate::loading::scopes_of_found(&found, &roots, ctx);
     let (rules, mut e) = load_rule_sources(&found.rules, &scopes, &library);
     errors.append(&mut e);
     let (cases, mut e) = load_cases(&rules, &found, ctx);
     errors.append(&mut e);
-    errors.append(&mut crate::testrun::must_not_fire_errors(
-        &rules, &cases, ctx,
-    ));
+    let mut missing = crate::testrun::must_not_fire_errors(&rules, &cases, ctx);
+    missing.retain(|e| !beside.contains(&e.file));
+    errors.append(&mut missing);
     let denied = render::warnings(&rules.warnings, deny_warnings, term, err)?;
     if !errors.is_empty() {
         render::load_errors(&errors, term, err)?;
@@ -583,7 +586,11 @@ fn cmd_validate(
     writeln!(
         out,
         "{} rule(s) and {} test case(s) are valid",
-        rules.rules.len(),
+        rules
+            .rules
+            .iter()
+            .filter(|r| !beside.contains(&r.source.file))
+            .count(),
         cases.len()
     )?;
     Ok(exit::OK)
@@ -631,14 +638,16 @@ fn cmd_test(
     };
     let mut errors = Vec::new();
     sources::from_paths(paths, &|p| ctx.resolve(p), &mut found, &mut errors);
-    let (scopes, library) = crate::loading::scopes_of_found(&found, paths, ctx);
+    let (siblings, beside) = crate::loading::add_used_packs(paths, ctx, &mut found, &mut errors);
+    let roots: Vec<PathBuf> = paths.iter().chain(&siblings).cloned().collect();
+    let (scopes, library) = crate::loading::scopes_of_found(&found, &roots, ctx);
     let (rules, mut e) = load_rule_sources(&found.rules, &scopes, &library);
     errors.append(&mut e);
     let (cases, mut e) = load_cases(&rules, &found, ctx);
     errors.append(&mut e);
-    errors.append(&mut crate::testrun::must_not_fire_errors(
-        &rules, &cases, ctx,
-    ));
+    let mut missing = crate::testrun::must_not_fire_errors(&rules, &cases, ctx);
+    missing.retain(|e| !beside.contains(&e.file));
+    errors.append(&mut missing);
     let denied = render::warnings(&rules.warnings, deny_warnings, term, err)?;
     if !errors.is_empty() {
         render::load_errors(&errors, term, err)?;
@@ -647,7 +656,7 @@ fn cmd_test(
     if denied {
         return Ok(exit::USAGE);
     }
-    crate::testrun::run(&rules, &cases, require_coverage, out)
+    crate::testrun::run(&rules, &cases, require_coverage, &beside, out)
 }
 
 fn cmd_functions(out: &mut dyn Write) -> CmdResult {

@@ -581,6 +581,77 @@ fn override_error(file: &Path, pos: Pos, e: &OverrideError) -> LoadError {
     )
 }
 
+/// The packs that the packs among `paths` use (`uses:` in their `pack.yaml`,
+/// followed transitively) and that `paths` do not name: their rule and part
+/// files are added to `found` (their tests are not), so that a pack's tests run
+/// with the rules they expect beside them, as `check` would load them (a test of
+/// `eks-image-pull` expecting `pod-image-pull-failing` to be superseded failed
+/// with "no loaded rule has id"). A used pack is read from a sibling folder of
+/// the same name when one holds a `pack.yaml` of that name (the pack being
+/// developed beside it), else from the built-in packs. Returns the sibling
+/// folders read (for [`scopes_of_found`]) and the files added.
+pub fn add_used_packs(
+    paths: &[PathBuf],
+    ctx: &Ctx,
+    found: &mut Found,
+    errors: &mut Vec<LoadError>,
+) -> (Vec<PathBuf>, BTreeSet<PathBuf>) {
+    let before: BTreeSet<PathBuf> = found.rules.iter().map(|f| f.path.clone()).collect();
+    let manifest_of = |p: &Path| {
+        let text = rulerun_core::read::read_text(
+            &ctx.resolve(&p.join("pack.yaml")),
+            rulerun_core::read::Limit::CONFIG,
+        )
+        .ok()?;
+        packs::parse_manifest(&p.join("pack.yaml"), &text).ok()
+    };
+    let mut have: BTreeSet<String> = BTreeSet::new();
+    let mut todo: Vec<(PathBuf, String)> = Vec::new();
+    for p in paths {
+        if let Some(m) = manifest_of(p) {
+            have.insert(m.name.clone());
+            todo.extend(m.uses.iter().map(|u| (p.clone(), u.clone())));
+        }
+    }
+    let mut extra = Vec::new();
+    while let Some((from, name)) = todo.pop() {
+        if !have.insert(name.clone()) {
+            continue;
+        }
+        let sibling = from.parent().map(|d| d.join(&name));
+        if let Some(sibling) = sibling
+            && let Some(m) = manifest_of(&sibling).filter(|m| m.name == name)
+        {
+            let mut theirs = Found::default();
+            sources::from_paths(
+                std::slice::from_ref(&sibling),
+                &|p| ctx.resolve(p),
+                &mut theirs,
+                errors,
+            );
+            found.rules.append(&mut theirs.rules);
+            todo.extend(m.uses.iter().map(|u| (sibling.clone(), u.clone())));
+            extra.push(sibling);
+        } else if let Ok(pack) = packs::builtin(&name) {
+            let uses = pack.manifest.as_ref().map(|m| m.uses.clone());
+            found.rules.extend(pack.files.rules);
+            todo.extend(
+                uses.unwrap_or_default()
+                    .into_iter()
+                    .map(|u| (pack.root.clone(), u)),
+            );
+        }
+        // A pack found nowhere is reported where its `uses:` is checked.
+    }
+    let added = found
+        .rules
+        .iter()
+        .map(|f| f.path.clone())
+        .filter(|p| !before.contains(p))
+        .collect();
+    (extra, added)
+}
+
 /// The packs of the files `validate` and `test` read: a file below a folder that
 /// holds `pack.yaml` (a named path, or a built-in pack) belongs to that pack;
 /// other files are loose. Also returns the built-in parts those packs may use

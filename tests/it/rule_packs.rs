@@ -170,6 +170,25 @@ fn one_pack_is_tested_and_validated_with_the_packs_it_uses() {
     let run = rulerun(&["validate".to_string(), repo("rules/eks-image-pull")]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.starts_with("7 rule(s) and "), "{}", run.stdout);
+    // One rule's folder: the rest of its pack (its parts) and the packs it uses
+    // are loaded beside it; only its cases run.
+    let folder = repo("rules/eks-image-pull/ecr-repository-policy-denies-pull");
+    let run = rulerun(&["test".to_string(), folder.clone()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("coverage `ecr-repository-policy-denies-pull`:"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("coverage `node-role-missing-ecr-pull`"),
+        "{}",
+        run.stdout
+    );
+    let run = rulerun(&["validate".to_string(), folder]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.starts_with("1 rule(s) and "), "{}", run.stdout);
 }
 
 #[test]

@@ -582,8 +582,9 @@ fn override_error(file: &Path, pos: Pos, e: &OverrideError) -> LoadError {
 }
 
 /// The packs that the packs among `paths` use (`uses:` in their `pack.yaml`,
-/// followed transitively) and that `paths` do not name: their rule and part
-/// files are added to `found` (their tests are not), so that a pack's tests run
+/// followed transitively) and that `paths` do not name, and for a path inside a
+/// pack (a rule's folder) the rest of that pack: their rule and part files are
+/// added to `found` (their tests are not), so that a pack's tests run
 /// with the rules they expect beside them, as `check` would load them (a test of
 /// `eks-image-pull` expecting `pod-image-pull-failing` to be superseded failed
 /// with "no loaded rule has id"). A used pack is read from a sibling folder of
@@ -614,6 +615,40 @@ pub fn add_used_packs(
         }
     }
     let mut extra = Vec::new();
+    // A folder or file inside a pack (a rule's folder): the rest of its pack is
+    // loaded beside it (its parts, its other rules), and what the pack uses.
+    for p in paths {
+        if manifest_of(p).is_some() {
+            continue;
+        }
+        let Some((root, m)) = p
+            .ancestors()
+            .skip(1)
+            .filter(|a| !a.as_os_str().is_empty())
+            .find_map(|a| manifest_of(a).map(|m| (a.to_path_buf(), m)))
+        else {
+            continue;
+        };
+        if !have.insert(m.name.clone()) {
+            continue;
+        }
+        let present: BTreeSet<PathBuf> = found.rules.iter().map(|f| f.path.clone()).collect();
+        let mut theirs = Found::default();
+        sources::from_paths(
+            std::slice::from_ref(&root),
+            &|p| ctx.resolve(p),
+            &mut theirs,
+            errors,
+        );
+        found.rules.extend(
+            theirs
+                .rules
+                .into_iter()
+                .filter(|f| !present.contains(&f.path)),
+        );
+        todo.extend(m.uses.iter().map(|u| (root.clone(), u.clone())));
+        extra.push(root);
+    }
     while let Some((from, name)) = todo.pop() {
         if !have.insert(name.clone()) {
             continue;

@@ -276,3 +276,34 @@ fn packs_declare_their_own_kinds() {
         run.stderr
     );
 }
+
+#[test]
+fn a_kind_declared_twice_with_two_shapes_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = |name: &str, field: &str| {
+        write(
+            dir.path(),
+            &format!("{name}/pack.yaml"),
+            &format!(
+                "name: {name}\nversion: 1.0.0\nrules: []\nkinds:\n  team/inventory/Service:\n    shape: {{type: object, properties: {{{field}: {{type: string}}}}}}\n"
+            ),
+        )
+    };
+    pack("a", "owner");
+    pack("b", "team");
+    let a = dir.path().join("a").display().to_string();
+    let b = dir.path().join("b").display().to_string();
+    let run = rulerun(&["validate", &a, &b]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "kind `team/inventory/Service` is declared again with another shape (first in `"
+        ),
+        "{}",
+        run.stderr
+    );
+    // The same shape twice is one kind.
+    pack("b", "owner");
+    let run = rulerun(&["validate", &a, &b]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

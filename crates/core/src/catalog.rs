@@ -283,14 +283,21 @@ impl Catalog {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamKinds {
     kinds: BTreeMap<String, Kind>,
+    /// Declarations refused because the kind was declared with another shape:
+    /// (the first declaration, the refused one). Loading reports each.
+    conflicts: Vec<(Kind, Kind)>,
 }
 
 impl TeamKinds {
     /// Adds a kind; a kind of that name already declared is replaced only when
-    /// it has the same shape (`Err` with the file of the first declaration).
+    /// it has the same shape (`Err` with the file of the first declaration; the
+    /// conflict is kept for [`TeamKinds::conflicts`]).
     pub fn add(&mut self, kind: Kind) -> Result<(), Kind> {
         match self.kinds.get(&kind.name) {
-            Some(first) if first.shape != kind.shape => Err(first.clone()),
+            Some(first) if first.shape != kind.shape => {
+                self.conflicts.push((first.clone(), kind));
+                Err(first.clone())
+            }
             _ => {
                 self.kinds.insert(kind.name.clone(), kind);
                 Ok(())
@@ -301,6 +308,11 @@ impl TeamKinds {
     /// The declared kinds.
     pub fn kinds(&self) -> impl Iterator<Item = &Kind> {
         self.kinds.values()
+    }
+
+    /// Kinds declared twice with different shapes: (first, refused).
+    pub fn conflicts(&self) -> &[(Kind, Kind)] {
+        &self.conflicts
     }
 }
 

@@ -170,6 +170,28 @@ pub fn load_rule_sources(
 ) -> (RuleSet, Vec<LoadError>) {
     let mut set = RuleSet::default();
     let mut errors = Vec::new();
+    // One kind, two shapes: rules written against either would be checked
+    // against the first (declaration order decided which).
+    for (first, refused) in scopes.kinds.conflicts() {
+        let file = |k: &crate::catalog::Kind| match &k.origin {
+            crate::catalog::Origin::Team(f) => f.clone(),
+            crate::catalog::Origin::Builtin => std::path::PathBuf::from("<builtin>"),
+        };
+        errors.push(LoadError::new(
+            &file(refused),
+            Pos::default(),
+            LoadErrorKind::Other {
+                message: format!(
+                    "kind `{}` is declared again with another shape (first in `{}`)",
+                    refused.name,
+                    file(first).display()
+                ),
+                help: Some(
+                    "declare a kind once, in the pack that owns its facts, and have the other packs `uses:` it; or give both declarations the same shape".into(),
+                ),
+            },
+        ));
+    }
     let mut seen: HashMap<String, Source> = HashMap::new();
     let mut lib = Library::new(scopes.uses.clone());
     // First pass: parse every file and collect the parts.

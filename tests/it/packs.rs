@@ -6,30 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::Run;
-
-/// Runs `rulerun ARGS...` in-process as if started in `dir`.
-fn rulerun_in<S: AsRef<str>>(dir: &Path, args: &[S]) -> Run {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut argv = vec!["rulerun".to_string()];
-    argv.extend(args.iter().map(|a| a.as_ref().to_string()));
-    let code = rulerun::run_in(
-        dir,
-        argv,
-        rulerun::Terminal {
-            color: false,
-            progress: false,
-        },
-        &mut out,
-        &mut err,
-    );
-    Run {
-        code,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    }
-}
+use crate::support::rulerun_in;
 
 fn write(dir: &Path, rel: &str, text: &str) {
     let p = dir.join(rel);

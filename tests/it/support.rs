@@ -41,6 +41,30 @@ pub fn rulerun<S: AsRef<str>>(args: &[S]) -> Run {
     }
 }
 
+/// Runs `rulerun ARGS...` in-process as if started in `dir` (relative paths,
+/// `rulerun.yaml` and `rulerun.lock` are found there).
+pub fn rulerun_in<S: AsRef<str>>(dir: &Path, args: &[S]) -> Run {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut argv = vec!["rulerun".to_string()];
+    argv.extend(args.iter().map(|a| a.as_ref().to_string()));
+    let code = rulerun::run_in(
+        dir,
+        argv,
+        rulerun::Terminal {
+            color: false,
+            progress: false,
+        },
+        &mut out,
+        &mut err,
+    );
+    Run {
+        code,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+    }
+}
+
 /// A fenced code block of a Markdown file.
 pub struct Block {
     /// The info string after the opening fence (`yaml`, `json`, `text`).

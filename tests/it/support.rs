@@ -21,24 +21,8 @@ pub fn repo(rel: &str) -> String {
 
 /// Runs `rulerun ARGS...` in-process (pass repository paths through [`repo`]).
 pub fn rulerun<S: AsRef<str>>(args: &[S]) -> Run {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut argv = vec!["rulerun".to_string()];
-    argv.extend(args.iter().map(|a| a.as_ref().to_string()));
-    let code = rulerun::run(
-        argv,
-        rulerun::Terminal {
-            color: false,
-            progress: false,
-        },
-        &mut out,
-        &mut err,
-    );
-    Run {
-        code,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    }
+    // `rulerun::run` is `run_in` the current folder.
+    rulerun_in(Path::new(""), args)
 }
 
 /// Runs `rulerun ARGS...` in-process as if started in `dir` (relative paths,
@@ -48,16 +32,11 @@ pub fn rulerun_in<S: AsRef<str>>(dir: &Path, args: &[S]) -> Run {
     let mut err = Vec::new();
     let mut argv = vec!["rulerun".to_string()];
     argv.extend(args.iter().map(|a| a.as_ref().to_string()));
-    let code = rulerun::run_in(
-        dir,
-        argv,
-        rulerun::Terminal {
-            color: false,
-            progress: false,
-        },
-        &mut out,
-        &mut err,
-    );
+    let term = rulerun::Terminal {
+        color: false,
+        progress: false,
+    };
+    let code = rulerun::run_in(dir, argv, term, &mut out, &mut err);
     Run {
         code,
         stdout: String::from_utf8_lossy(&out).into_owned(),

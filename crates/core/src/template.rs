@@ -629,8 +629,12 @@ fn placeholder_uses(source: &str) -> Result<Vec<PlaceholderUse>, String> {
     use minijinja::machinery::Token;
     use minijinja::machinery::ast::{CallArg, Expr, Stmt};
 
+    // The tokens up to the first error: minijinja's tokenizer does not advance
+    // past an error and yields it again without end. A template it refuses
+    // fails to compile after this with minijinja's own error.
     let mentions = minijinja::machinery::tokenize(source, false, Default::default())
-        .filter(|t| matches!(t, Ok((Token::Ident(PLACEHOLDER_FUNCTION), _))))
+        .map_while(Result::ok)
+        .filter(|t| matches!(t, (Token::Ident(PLACEHOLDER_FUNCTION), _)))
         .count();
     if mentions == 0 {
         return Ok(Vec::new());
@@ -732,6 +736,26 @@ pub fn to_value<T: serde::Serialize>(v: T) -> Value {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn placeholder_scan_ends_on_templates_the_lexer_refuses() {
+        // minijinja's tokenizer yields the same error again and again once it
+        // fails (it does not advance): counting its tokens never ended (found by
+        // the fuzz soak). Each of these must return.
+        for source in [
+            "{% if",
+            "{{ 'unterminated",
+            "{{ placeholder(\"TAG\") }}{% raw %}",
+            "{#",
+            "x {{ 1 ~ }} {{ placeholder(\"A\") }}",
+            "{{ \"\\u{zz}\" }}",
+            "{%- endraw %}{{",
+            // The soak's input: a NUL inside a block.
+            "{% for x in items recursive \u{0}${{ loop(}item[) }}{% endfor %}",
+        ] {
+            let _ = placeholder_uses(source);
+        }
+    }
 
     fn scope() -> Vec<String> {
         vec!["subject".into(), "x".into()]

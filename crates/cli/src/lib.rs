@@ -7,14 +7,12 @@
 
 mod args;
 mod commands;
-mod commands_pack;
 mod config;
 mod decode;
 mod escape;
 mod live;
 mod loading;
 mod packs;
-mod query;
 mod render;
 mod report;
 mod sources;

@@ -18,7 +18,7 @@ use rulerun_core::select::{JsonPath, PathError};
 use rulerun_core::yaml::Pos;
 use serde_json::Value;
 
-use crate::commands::CmdResult;
+use super::CmdResult;
 use crate::{escape, exit};
 
 /// Where a document comes from: a file, or standard input (`-`).

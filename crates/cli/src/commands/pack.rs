@@ -1,4 +1,4 @@
-//! `rulerun pack vendor|verify|update|list` and `rulerun schema`.
+//! `rulerun pack vendor|verify|update|list`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rulerun_core::LoadError;
 
-use crate::args::{PackCommand, SchemaName};
-use crate::commands::CmdResult;
+use super::CmdResult;
+use crate::args::PackCommand;
 use crate::config::{Ctx, PackEntry, Project};
 use crate::decode::is_pack_name;
 use crate::loading::{self, ConfigChoice};
@@ -500,48 +500,5 @@ fn list_cmd(ctx: &Ctx, project: &Project, lock: &Lock, out: &mut dyn Write) -> C
         );
         writeln!(out, "{}", line.trim_end())?;
     }
-    Ok(exit::OK)
-}
-
-pub fn cmd_schema(
-    name: Option<SchemaName>,
-    out_dir: Option<&Path>,
-    ctx: &Ctx,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> CmdResult {
-    if let Some(dir) = out_dir {
-        let real = ctx.resolve(dir);
-        if let Err(e) = std::fs::create_dir_all(&real) {
-            writeln!(err, "error: cannot create `{}`: {e}", escape::path(dir))?;
-            return Ok(exit::USAGE);
-        }
-        for (_, file, text) in rulerun_core::schema::all() {
-            if let Err(e) = std::fs::write(real.join(file), text) {
-                writeln!(
-                    err,
-                    "error: cannot write `{}`: {e}",
-                    escape::path(&dir.join(file))
-                )?;
-                return Ok(exit::USAGE);
-            }
-            writeln!(out, "wrote {}", escape::path(&dir.join(file)))?;
-        }
-        return Ok(exit::OK);
-    }
-    let value = match name {
-        Some(n) => rulerun_core::schema::schema(n.as_str()).unwrap_or_default(),
-        None => {
-            let mut all = serde_json::Map::new();
-            for (n, _, _) in rulerun_core::schema::SCHEMAS {
-                if let Some(s) = rulerun_core::schema::schema(n) {
-                    all.insert((*n).to_string(), s);
-                }
-            }
-            serde_json::Value::Object(all)
-        }
-    };
-    let text = serde_json::to_string_pretty(&value).map_err(std::io::Error::other)?;
-    writeln!(out, "{text}")?;
     Ok(exit::OK)
 }

@@ -1,0 +1,117 @@
+//! `rulerun check`: the rules over a snapshot (`--facts`) or a live cluster.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rulerun_core::{FactStore, LoadError, check};
+
+use super::{CmdResult, load};
+use crate::args::{CheckArgs, FailOn};
+use crate::config::Ctx;
+use crate::loading::ConfigChoice;
+use crate::{Terminal, escape, exit, render};
+
+pub fn cmd_check(
+    a: &CheckArgs,
+    ctx: &Ctx,
+    choice: &ConfigChoice,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let Some(loaded) = load(&a.rules, ctx, choice, term, err)? else {
+        return Ok(exit::USAGE);
+    };
+    if render::warnings(&loaded.rules.warnings, a.deny_warnings, term, err)? {
+        return Ok(exit::USAGE);
+    }
+    let config = loaded.project.config.as_ref();
+    let output = a
+        .output
+        .or(config
+            .and_then(|c| c.output)
+            .map(crate::args::CheckFormat::from))
+        .unwrap_or(crate::args::CheckFormat::Text);
+    let fail_on = a
+        .fail_on
+        .or(config.and_then(|c| c.fail_on))
+        .unwrap_or(FailOn::Info);
+    let rules = loaded.rules;
+    let report = if a.facts.is_empty() {
+        let quiet = output != crate::args::CheckFormat::Text && a.output_file.is_none();
+        let mut cluster = a.cluster.clone();
+        cluster.kubeconfig = cluster.kubeconfig.map(|k| ctx.resolve(&k));
+        match crate::live::run(&rules, &cluster, term, quiet) {
+            Ok(run) => run.report,
+            Err(e) => {
+                crate::live::print_error(&e, err)?;
+                return Ok(exit::USAGE);
+            }
+        }
+    } else {
+        // Only the fields the loaded rules can read are kept (docs/ARCHITECTURE.md);
+        // reports that name subjects by uid keep whole documents.
+        let projection = crate::report::projection(output, &rules);
+        // One load for every `--facts`: a file reached twice is read once.
+        let resolved: Vec<PathBuf> = a.facts.iter().map(|p| ctx.resolve(p)).collect();
+        let paths: Vec<&Path> = resolved.iter().map(PathBuf::as_path).collect();
+        let (facts, mut errors) = match FactStore::load_paths_projected(&paths, &projection) {
+            Ok(facts) => (facts, Vec::new()),
+            Err(errors) => (FactStore::new(), errors),
+        };
+        if !errors.is_empty() {
+            for e in &mut errors {
+                e.file = ctx.shown(&e.file);
+            }
+            render::load_errors(&errors, term, err)?;
+            return Ok(exit::USAGE);
+        }
+        // Empty files must not read as a healthy cluster. A snapshot that lists a
+        // kind with no documents does say something (nothing of that kind exists).
+        if facts.iter().next().is_none() {
+            let shown: Vec<String> = a
+                .facts
+                .iter()
+                .map(|p| format!("`{}`", escape::path(p)))
+                .collect();
+            let e = LoadError::new(
+                a.facts.first().map(PathBuf::as_path).unwrap_or(Path::new("--facts")),
+                rulerun_core::yaml::Pos::default(),
+                rulerun_core::LoadErrorKind::Other {
+                    message: format!(
+                        "no facts: {} {} no documents",
+                        shown.join(", "),
+                        if shown.len() == 1 { "holds" } else { "hold" }
+                    ),
+                    help: Some("point --facts at a snapshot from `rulerun collect`, or at `kubectl get -o json` output".into()),
+                },
+            );
+            render::load_errors(&[e], term, err)?;
+            return Ok(exit::USAGE);
+        }
+        check(&rules, &facts)
+    };
+    let request = crate::report::Request {
+        format: output,
+        file: a.output_file.as_deref(),
+        report: &report,
+        rules: &rules,
+        origins: &loaded.origins,
+        ctx,
+    };
+    if !crate::report::write(&request, term, out, err)? {
+        return Ok(exit::USAGE);
+    }
+    if let Some(threshold) = fail_on.threshold()
+        && report.findings.iter().any(|f| f.severity >= threshold)
+    {
+        return Ok(exit::FINDINGS);
+    }
+    if !report.errors.is_empty() {
+        return Ok(exit::USAGE);
+    }
+    if !report.inconclusive.is_empty() {
+        return Ok(exit::INCONCLUSIVE);
+    }
+    Ok(exit::OK)
+}

@@ -19,9 +19,26 @@
 //! * single GETs (objects keep `kind`/`apiVersion`);
 //! * `Status` bodies for 401 (no or wrong bearer token), 403 (see [`Stub::forbid`]),
 //!   404 (unknown objects and paths), 400 (bad selectors, limit or continue token),
-//!   405 (every verb but GET: the stub is read-only);
-//! * optional latency before every answer, and a log of every request
-//!   ([`StubServer::requests`]);
+//!   405 (every write but those below, so a test sees a reader that writes);
+//! * custom resources, served (discovery, lists, GETs) only while the fixtures hold
+//!   their `CustomResourceDefinition` (`apiextensions.k8s.io/v1`, named
+//!   `{plural}.{group}`, serving the version), 404 otherwise as on a real server:
+//!   `openreports.io/v1alpha1` `reports`/`clusterreports` and `wgpolicyk8s.io/v1alpha2`
+//!   `policyreports`/`clusterpolicyreports`;
+//! * writes of custom resources as the real server does them: server-side apply
+//!   (`PATCH` with `application/apply-patch+yaml` and a JSON body; `fieldManager`
+//!   required, 422 without; `force`), which creates a missing object (201, with
+//!   `uid`, `resourceVersion`, `creationTimestamp`, `generation` and the manager in
+//!   `managedFields`; RBAC `create` as well as `patch`) or updates it (200; a new
+//!   `resourceVersion` only when something changed, `generation` when more than
+//!   metadata did), tracks field ownership per manager (maps merge, lists are
+//!   atomic as in CRDs without list-type markers; fields a manager stops applying
+//!   go; another manager's field set differently is a 409 `Conflict` unless
+//!   forced); `DELETE` of one object (at once: no finalizers or grace period;
+//!   a `Success` Status with the uid, 404 Status when missing); other patch types
+//!   get a 415;
+//! * optional latency before every answer, and a log of every request (method,
+//!   path, query, content type, status; [`StubServer::requests`], printable);
 //! * on request, lists that misbehave as a hostile or broken server's would
 //!   ([`Stub::misbehave`], [`Misbehaviour`]): `continue` tokens that never end or
 //!   repeat, a body too large to buffer (streamed as it is made, so the stub
@@ -31,15 +48,19 @@
 //! Served resources: core `v1` configmaps, endpoints, events, limitranges, namespaces,
 //! nodes, persistentvolumeclaims, persistentvolumes, pods, resourcequotas, secrets,
 //! serviceaccounts, services; `apps/v1` daemonsets, deployments, replicasets,
-//! statefulsets; `batch/v1` cronjobs, jobs.
+//! statefulsets; `batch/v1` cronjobs, jobs; `apiextensions.k8s.io/v1`
+//! customresourcedefinitions (read-only); the custom resources above.
 //!
 //! What it does not: watches (`watch=true` gets a 400), the Table format
-//! (`as=Table` in `Accept` is ignored and plain JSON is served), protobuf, writes,
+//! (`as=Table` in `Accept` is ignored and plain JSON is served), protobuf, writes of
+//! built-in resources and CRDs, create/update/merge patches, validation of custom
+//! resources against their CRD's schema, YAML that is not JSON in apply bodies,
 //! subresources (`/status`, `/log`), `resourceVersion` semantics on lists (ignored),
 //! expiring continue tokens (410), OpenAPI documents, HTTP/2.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod apply;
 mod fixtures;
 mod handler;
 mod resources;

@@ -52,6 +52,9 @@ pub(crate) struct Resource {
     /// Field selector labels beyond `metadata.name`/`metadata.namespace`, as the real
     /// server registers them for this resource.
     pub fields: &'static [FieldLabel],
+    /// Whether a CustomResourceDefinition defines it: then it is served only while
+    /// the store holds that CRD (named `{plural}.{group}`, serving `version`).
+    pub custom: bool,
 }
 
 impl Resource {
@@ -125,6 +128,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &[],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "",
@@ -137,6 +141,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &[],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "",
@@ -165,6 +170,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
             field("source", "source.component", ""),
             field("type", "type", ""),
         ],
+        custom: false,
     },
     Resource {
         group: "",
@@ -177,6 +183,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &[],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "",
@@ -189,6 +196,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &[],
         verbs: NAMESPACE_VERBS,
         fields: &[field("status.phase", "status.phase", "")],
+        custom: false,
     },
     Resource {
         group: "",
@@ -201,6 +209,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &[],
         verbs: VERBS,
         fields: &[field("spec.unschedulable", "spec.unschedulable", "false")],
+        custom: false,
     },
     Resource {
         group: "",
@@ -213,6 +222,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &[],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "",
@@ -225,6 +235,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &[],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "",
@@ -246,6 +257,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
             field("status.podIP", "status.podIP", ""),
             field("status.nominatedNodeName", "status.nominatedNodeName", ""),
         ],
+        custom: false,
     },
     Resource {
         group: "",
@@ -258,6 +270,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &[],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "",
@@ -270,6 +283,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &[],
         verbs: VERBS,
         fields: &[field("type", "type", "")],
+        custom: false,
     },
     Resource {
         group: "",
@@ -282,6 +296,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &[],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "",
@@ -294,6 +309,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &["all"],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "apps",
@@ -306,6 +322,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &["all"],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "apps",
@@ -318,6 +335,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &["all"],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "apps",
@@ -330,6 +348,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &["all"],
         verbs: VERBS,
         fields: &[field("status.replicas", "status.replicas", "0")],
+        custom: false,
     },
     Resource {
         group: "apps",
@@ -342,6 +361,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &["all"],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "batch",
@@ -354,6 +374,7 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &["all"],
         verbs: VERBS,
         fields: NO_FIELDS,
+        custom: false,
     },
     Resource {
         group: "batch",
@@ -366,31 +387,155 @@ pub(crate) static RESOURCES: &[Resource] = &[
         categories: &["all"],
         verbs: VERBS,
         fields: &[field("status.successful", "status.succeeded", "0")],
+        custom: false,
+    },
+    Resource {
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        plural: "customresourcedefinitions",
+        singular: "customresourcedefinition",
+        kind: "CustomResourceDefinition",
+        namespaced: false,
+        short_names: &["crd", "crds"],
+        categories: &["api-extensions"],
+        verbs: VERBS,
+        fields: NO_FIELDS,
+        custom: false,
+    },
+    Resource {
+        group: "openreports.io",
+        version: "v1alpha1",
+        plural: "reports",
+        singular: "report",
+        kind: "Report",
+        namespaced: true,
+        short_names: &["rep"],
+        categories: &[],
+        verbs: VERBS,
+        fields: NO_FIELDS,
+        custom: true,
+    },
+    Resource {
+        group: "openreports.io",
+        version: "v1alpha1",
+        plural: "clusterreports",
+        singular: "clusterreport",
+        kind: "ClusterReport",
+        namespaced: false,
+        short_names: &["creps"],
+        categories: &[],
+        verbs: VERBS,
+        fields: NO_FIELDS,
+        custom: true,
+    },
+    Resource {
+        group: "wgpolicyk8s.io",
+        version: "v1alpha2",
+        plural: "policyreports",
+        singular: "policyreport",
+        kind: "PolicyReport",
+        namespaced: true,
+        short_names: &["polr"],
+        categories: &[],
+        verbs: VERBS,
+        fields: NO_FIELDS,
+        custom: true,
+    },
+    Resource {
+        group: "wgpolicyk8s.io",
+        version: "v1alpha2",
+        plural: "clusterpolicyreports",
+        singular: "clusterpolicyreport",
+        kind: "ClusterPolicyReport",
+        namespaced: false,
+        short_names: &["cpolr"],
+        categories: &[],
+        verbs: VERBS,
+        fields: NO_FIELDS,
+        custom: true,
     },
 ];
 
 /// The API groups under `/apis`, in the order the server lists them.
-const GROUPS: &[&str] = &["apps", "batch"];
+const GROUPS: &[&str] = &[
+    "apps",
+    "batch",
+    "apiextensions.k8s.io",
+    "openreports.io",
+    "wgpolicyk8s.io",
+];
 
-/// The index in [`RESOURCES`] of the resource of `api_version` and `kind`.
+/// The custom resources the store's CustomResourceDefinitions define: a
+/// [`Resource`] marked `custom` is served only while its CRD is stored.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Crds {
+    /// `(name, served versions)` of each stored CRD.
+    defined: Vec<(String, Vec<String>)>,
+}
+
+impl Crds {
+    /// The CRDs among `objects` (CustomResourceDefinition documents).
+    pub fn from_objects<'a>(objects: impl IntoIterator<Item = &'a Value>) -> Self {
+        let defined = objects
+            .into_iter()
+            .filter(|o| {
+                o.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
+                    && o.get("apiVersion").and_then(Value::as_str)
+                        == Some("apiextensions.k8s.io/v1")
+            })
+            .filter_map(|o| {
+                let name = o.pointer("/metadata/name")?.as_str()?.to_string();
+                let versions = o
+                    .pointer("/spec/versions")
+                    .and_then(Value::as_array)
+                    .map(|vs| {
+                        vs.iter()
+                            .filter(|v| v.get("served").and_then(Value::as_bool) != Some(false))
+                            .filter_map(|v| v.get("name")?.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Some((name, versions))
+            })
+            .collect();
+        Crds { defined }
+    }
+
+    /// Whether `r` is served: a built-in resource always, a custom one while its
+    /// CRD is stored and serves its version.
+    pub fn serves(&self, r: &Resource) -> bool {
+        !r.custom
+            || self.defined.iter().any(|(name, versions)| {
+                *name == r.qualified() && versions.iter().any(|v| v == r.version)
+            })
+    }
+}
+
+/// The index in [`RESOURCES`] of the resource of `api_version` and `kind`, served
+/// or not.
 pub(crate) fn by_kind(api_version: &str, kind: &str) -> Option<usize> {
     RESOURCES
         .iter()
         .position(|r| r.kind == kind && r.api_version() == api_version)
 }
 
-/// The index in [`RESOURCES`] of `plural` in `group`/`version`.
-pub(crate) fn by_plural(group: &str, version: &str, plural: &str) -> Option<usize> {
-    RESOURCES
-        .iter()
-        .position(|r| r.group == group && r.version == version && r.plural == plural)
+/// The index in [`RESOURCES`] of `plural` in `group`/`version`, if served.
+pub(crate) fn by_plural(crds: &Crds, group: &str, version: &str, plural: &str) -> Option<usize> {
+    RESOURCES.iter().position(|r| {
+        r.group == group && r.version == version && r.plural == plural && crds.serves(r)
+    })
 }
 
-/// Whether `group`/`version` is served.
-pub(crate) fn serves_group_version(group: &str, version: &str) -> bool {
+/// The served resources of `group`.
+fn of_group<'a>(crds: &'a Crds, group: &'a str) -> impl Iterator<Item = &'static Resource> + 'a {
     RESOURCES
         .iter()
-        .any(|r| r.group == group && r.version == version)
+        .filter(move |r| r.group == group && crds.serves(r))
+}
+
+/// The served version of `group` (each group serves one), if any.
+fn group_version(crds: &Crds, group: &str) -> Option<&'static str> {
+    of_group(crds, group).next().map(|r| r.version)
 }
 
 /// `/version` of an EKS 1.31 control plane.
@@ -417,34 +562,44 @@ pub(crate) fn core_versions(server_address: &str) -> Value {
     })
 }
 
-fn group_entry(group: &str) -> Value {
-    let gv = json!({"groupVersion": format!("{group}/v1"), "version": "v1"});
+fn group_entry(group: &str, version: &str) -> Value {
+    let gv = json!({"groupVersion": format!("{group}/{version}"), "version": version});
     json!({"name": group, "versions": [gv.clone()], "preferredVersion": gv})
 }
 
+/// The named groups served, with their version.
+fn served_groups(crds: &Crds) -> Vec<(&'static str, &'static str)> {
+    GROUPS
+        .iter()
+        .filter_map(|g| group_version(crds, g).map(|v| (*g, v)))
+        .collect()
+}
+
 /// `/apis`: the named groups.
-pub(crate) fn group_list() -> Value {
+pub(crate) fn group_list(crds: &Crds) -> Value {
     json!({
         "kind": "APIGroupList",
         "apiVersion": "v1",
-        "groups": GROUPS.iter().map(|g| group_entry(g)).collect::<Vec<_>>()
+        "groups": served_groups(crds).iter().map(|(g, v)| group_entry(g, v)).collect::<Vec<_>>()
     })
 }
 
 /// `/apis/{group}`, if served.
-pub(crate) fn group(group: &str) -> Option<Value> {
-    if !GROUPS.contains(&group) {
-        return None;
-    }
-    let mut g = group_entry(group);
+pub(crate) fn group(crds: &Crds, group: &str) -> Option<Value> {
+    let version = group_version(crds, group)?;
+    let mut g = group_entry(group, version);
     g["kind"] = json!("APIGroup");
     g["apiVersion"] = json!("v1");
     Some(g)
 }
 
 /// `/api/v1` or `/apis/{group}/{version}`, if served.
-pub(crate) fn resource_list(group: &str, version: &str) -> Option<Value> {
-    if !serves_group_version(group, version) {
+pub(crate) fn resource_list(crds: &Crds, group: &str, version: &str) -> Option<Value> {
+    let resources: Vec<Value> = of_group(crds, group)
+        .filter(|r| r.version == version)
+        .map(Resource::discovery_entry)
+        .collect();
+    if resources.is_empty() {
         return None;
     }
     let gv = if group.is_empty() {
@@ -452,11 +607,6 @@ pub(crate) fn resource_list(group: &str, version: &str) -> Option<Value> {
     } else {
         format!("{group}/{version}")
     };
-    let resources: Vec<Value> = RESOURCES
-        .iter()
-        .filter(|r| r.group == group && r.version == version)
-        .map(Resource::discovery_entry)
-        .collect();
     Some(json!({
         "kind": "APIResourceList",
         "apiVersion": "v1",
@@ -467,19 +617,19 @@ pub(crate) fn resource_list(group: &str, version: &str) -> Option<Value> {
 
 /// The aggregated discovery document (`apidiscovery.k8s.io/v2`) of `/api` (`core`)
 /// or `/apis`.
-pub(crate) fn aggregated(core: bool) -> Value {
-    let groups: Vec<&str> = if core { vec![""] } else { GROUPS.to_vec() };
+pub(crate) fn aggregated(crds: &Crds, core: bool) -> Value {
+    let groups: Vec<(&str, &str)> = if core {
+        vec![("", "v1")]
+    } else {
+        served_groups(crds)
+    };
     let items: Vec<Value> = groups
         .iter()
-        .map(|g| {
-            let resources: Vec<Value> = RESOURCES
-                .iter()
-                .filter(|r| r.group == *g)
-                .map(Resource::aggregated_entry)
-                .collect();
+        .map(|(g, v)| {
+            let resources: Vec<Value> = of_group(crds, g).map(Resource::aggregated_entry).collect();
             json!({
                 "metadata": {"name": g, "creationTimestamp": null},
-                "versions": [{"version": "v1", "resources": resources, "freshness": "Current"}]
+                "versions": [{"version": v, "resources": resources, "freshness": "Current"}]
             })
         })
         .collect();

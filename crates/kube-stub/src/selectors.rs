@@ -339,7 +339,7 @@ mod tests {
 
     #[test]
     fn field_selectors() {
-        let pods = &RESOURCES[by_plural("", "v1", "pods").unwrap()];
+        let pods = &RESOURCES[by_plural(&Default::default(), "", "v1", "pods").unwrap()];
         let p = pod(json!({}));
         let ok = |s: &str| FieldSelector::parse(s, pods).unwrap().matches(pods, &p);
         assert!(ok("metadata.name=p"));
@@ -350,7 +350,7 @@ mod tests {
         let err = FieldSelector::parse("spec.foo=x", pods).unwrap_err();
         assert_eq!(err, "field label not supported: spec.foo");
         assert!(FieldSelector::parse("nonsense", pods).is_err());
-        let events = &RESOURCES[by_plural("", "v1", "events").unwrap()];
+        let events = &RESOURCES[by_plural(&Default::default(), "", "v1", "events").unwrap()];
         let e = json!({"metadata": {"name": "e"}, "involvedObject": {"uid": "u,1"}, "source": {"component": "kubelet"}});
         let sel = FieldSelector::parse(r"involvedObject.uid=u\,1,source=kubelet", events).unwrap();
         assert!(sel.matches(events, &e));

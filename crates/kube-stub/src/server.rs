@@ -13,7 +13,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use http_body_util::{Either, Full};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use hyper::service::service_fn;
@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
-use crate::handler::{Ctx, parse_query};
+use crate::handler::{Call, Ctx, parse_query};
 use crate::store::Store;
 use crate::{Stub, TOKEN, tls};
 
@@ -37,8 +37,25 @@ pub struct Request {
     pub path: String,
     /// The decoded query pairs, in order.
     pub query: Vec<(String, String)>,
+    /// The request's `Content-Type`, if it had one (writes).
+    pub content_type: Option<String>,
     /// The status code answered.
     pub status: u16,
+}
+
+impl std::fmt::Display for Request {
+    /// `PATCH /apis/g/v/namespaces/a/reports/r?fieldManager=rulerun&force=true
+    /// [application/apply-patch+yaml] -> 201`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)?;
+        for (i, (k, v)) in self.query.iter().enumerate() {
+            write!(f, "{}{k}={v}", if i == 0 { '?' } else { '&' })?;
+        }
+        if let Some(ct) = &self.content_type {
+            write!(f, " [{ct}]")?;
+        }
+        write!(f, " -> {}", self.status)
+    }
 }
 
 impl Request {
@@ -67,6 +84,9 @@ impl Request {
 }
 
 type Log = Arc<Mutex<Vec<Request>>>;
+
+/// The largest request body read (the real server's limit, 3 MiB).
+const MAX_BODY: usize = 3 << 20;
 
 fn lock(log: &Log) -> MutexGuard<'_, Vec<Request>> {
     log.lock().unwrap_or_else(|e| e.into_inner())
@@ -112,7 +132,7 @@ pub(crate) async fn start(stub: Stub) -> io::Result<StubServer> {
     let streamed: Arc<AtomicU64> = Arc::default();
     let shared = Arc::new(Shared {
         ctx: Ctx {
-            store,
+            store: Mutex::new(store),
             forbids: stub.forbids,
             user: stub.user,
             token: TOKEN.to_string(),
@@ -253,25 +273,39 @@ async fn answer(
     if let Some(d) = shared.latency {
         tokio::time::sleep(d).await;
     }
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let query = parse_query(req.uri().query());
+    let (parts, body) = req.into_parts();
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let query = parse_query(parts.uri.query());
     let header = |name| {
-        req.headers()
+        parts
+            .headers
             .get(name)
             .and_then(|v: &HeaderValue| v.to_str().ok())
     };
-    let reply = shared.ctx.handle(
-        &method,
-        &path,
-        &query,
-        header(AUTHORIZATION),
-        header(ACCEPT),
-    );
+    let content_type = header(CONTENT_TYPE).map(str::to_string);
+    // The real server refuses bodies over 3 MiB.
+    let body = Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map(|b| b.to_bytes());
+    let reply = match &body {
+        Ok(bytes) => shared.ctx.handle(Call {
+            method: &method,
+            path: &path,
+            query: &query,
+            authorization: header(AUTHORIZATION),
+            accept: header(ACCEPT),
+            content_type: content_type.as_deref(),
+            body: bytes,
+        }),
+        Err(_) => crate::handler::too_large(),
+    };
     lock(&shared.log).push(Request {
         method,
         path,
         query,
+        content_type,
         status: reply.status,
     });
     let body = match reply.stream {

@@ -5,7 +5,7 @@ use std::io;
 
 use serde_json::{Value, json};
 
-use crate::resources::{RESOURCES, by_kind};
+use crate::resources::{Crds, RESOURCES, by_kind};
 
 /// One stored object.
 #[derive(Debug)]
@@ -22,6 +22,21 @@ pub(crate) struct Store {
     by_resource: BTreeMap<usize, BTreeMap<String, Entry>>,
     /// The resourceVersion lists report: above every object's.
     pub resource_version: u64,
+    /// The custom resources the stored CRDs define.
+    crds: Crds,
+}
+
+impl Entry {
+    /// An entry for `obj`, with its list-item form.
+    fn new(obj: Value) -> Self {
+        let mut item = obj.clone();
+        if let Some(m) = item.as_object_mut() {
+            m.remove("kind");
+            m.remove("apiVersion");
+        }
+        let item = serde_json::to_vec(&item).unwrap_or_default();
+        Entry { obj, item }
+    }
 }
 
 /// The key the real server stores an object under, below its resource prefix.
@@ -58,7 +73,8 @@ fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
-/// Whether the stub serves objects of `api_version` and `kind`.
+/// Whether the stub serves objects of `api_version` and `kind` (a custom resource
+/// only when its CustomResourceDefinition is among the objects).
 pub fn is_served(api_version: &str, kind: &str) -> bool {
     by_kind(api_version, kind).is_some()
 }
@@ -72,6 +88,8 @@ impl Store {
         let mut store = Store {
             by_resource: BTreeMap::new(),
             resource_version: 1000,
+            // CRDs first: a custom resource is stored only when its CRD is.
+            crds: Crds::from_objects(&objects),
         };
         for (i, mut obj) in objects.into_iter().enumerate() {
             let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or("").to_string();
@@ -87,6 +105,12 @@ impl Store {
                 )));
             };
             let resource = &RESOURCES[ri];
+            if !store.crds.serves(resource) {
+                return Err(invalid(format!(
+                    "object {i}: {api_version} {kind} needs the CustomResourceDefinition `{}` among the objects",
+                    resource.qualified()
+                )));
+            }
             let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
                 return Err(invalid(format!("object {i} ({kind}) has no `metadata`")));
             };
@@ -129,17 +153,11 @@ impl Store {
                     );
                 }
             }
-            let mut item = obj.clone();
-            if let Some(m) = item.as_object_mut() {
-                m.remove("kind");
-                m.remove("apiVersion");
-            }
-            let item = serde_json::to_vec(&item).map_err(|e| invalid(e.to_string()))?;
             store
                 .by_resource
                 .entry(ri)
                 .or_default()
-                .insert(key(namespace.as_deref(), &name), Entry { obj, item });
+                .insert(key(namespace.as_deref(), &name), Entry::new(obj));
         }
         store.resource_version += 1;
         Ok(store)
@@ -176,6 +194,31 @@ impl Store {
             .get(&ri)
             .and_then(|m| m.get(key))
             .map(|e| &e.obj)
+    }
+
+    /// The custom resources the stored CRDs define (CRDs are fixtures: writes to
+    /// them are not served, so this never changes).
+    pub fn crds(&self) -> &Crds {
+        &self.crds
+    }
+
+    /// A new resourceVersion, above every one given out.
+    pub fn next_resource_version(&mut self) -> String {
+        self.resource_version += 1;
+        self.resource_version.to_string()
+    }
+
+    /// Stores `obj` as the object of resource `ri` at `key`, replacing any.
+    pub fn put(&mut self, ri: usize, key: String, obj: Value) {
+        self.by_resource
+            .entry(ri)
+            .or_default()
+            .insert(key, Entry::new(obj));
+    }
+
+    /// Removes and returns the object of resource `ri` at `key`.
+    pub fn remove(&mut self, ri: usize, key: &str) -> Option<Value> {
+        self.by_resource.get_mut(&ri)?.remove(key).map(|e| e.obj)
     }
 
     /// How many objects there are in all.

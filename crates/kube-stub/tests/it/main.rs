@@ -8,6 +8,7 @@ mod errors;
 mod get;
 mod lists;
 mod server;
+mod writes;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::config::{KubeConfigOptions, Kubeconfig};

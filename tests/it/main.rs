@@ -7,6 +7,8 @@
 //!   require a must-not-fire case per rule.
 //! - `docs`: examples in docs load and behave as shown.
 //! - `live`: `check` and `collect` against the stand-in Kubernetes API server.
+//! - `report_to_cluster`: `check --report-to-cluster` applies, updates and prunes rulerun's
+//!   reports in the stand-in cluster; without the CRD it fails after printing the findings.
 //! - `generated`: pages generated from rules and code (`docs/rules/`, `docs/functions.md`) are fresh.
 //! - `schema`: the JSON Schemas in `docs/schema/` are fresh and agree with the loaders.
 //! - `packs`: `rulerun.yaml`, rule packs, vendoring from git and folders, `rulerun.lock`.
@@ -49,6 +51,7 @@ mod live;
 mod matrix;
 mod packs;
 mod placeholders;
+mod report_to_cluster;
 mod reports;
 mod rule_packs;
 mod schema;

@@ -17,7 +17,7 @@ use rulerun_kube_stub::{Stub, StubServer};
 const POD: &str = "ui-private-7655bf59b9-jprrj";
 const POD_UID: &str = "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e03";
 
-fn data(rel: &str) -> String {
+pub(crate) fn data(rel: &str) -> String {
     let path = crate::support::root()
         .join("tests/data/conformance")
         .join(rel);
@@ -69,12 +69,12 @@ fn crd_schema(file: &str) -> Value {
     version["schema"]["openAPIV3Schema"].clone()
 }
 
-struct Crds {
+pub(crate) struct Crds {
     report: (Schema, Value),
     cluster: (Schema, Value),
 }
 
-fn openreports_schemas() -> Crds {
+pub(crate) fn openreports_schemas() -> Crds {
     let r = crd_schema("openreports/openreports.io_reports.yaml");
     let c = crd_schema("openreports/openreports.io_clusterreports.yaml");
     Crds {
@@ -118,6 +118,14 @@ fn validate_openreports(list: &Value, crds: &Crds) {
     assert_eq!(list["apiVersion"], "v1");
     assert_eq!(list["kind"], "List");
     for item in list["items"].as_array().unwrap() {
+        validate_openreport(item, crds);
+    }
+}
+
+/// Validates one OpenReports object against its CRD (the schema, and nothing
+/// the API server would prune).
+pub(crate) fn validate_openreport(item: &Value, crds: &Crds) {
+    {
         assert_eq!(item["apiVersion"], "openreports.io/v1alpha1", "{item:#}");
         let (schema, raw) = match item["kind"].as_str().unwrap() {
             "Report" => &crds.report,

@@ -308,6 +308,30 @@ pub struct CheckArgs {
     /// `defaults.failOn` of rulerun.yaml, else info].
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
+    /// After printing the findings, write them into the cluster as policy
+    /// reports (server-side apply, field manager `rulerun`: a report per
+    /// namespace with results and a cluster report) and delete rulerun's
+    /// reports of namespaces without results; the one write rulerun does.
+    /// With `--facts`, name the cluster with `--context` or `--kubeconfig`.
+    /// See docs/reports.md.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "API",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "openreports"
+    )]
+    pub report_to_cluster: Option<ReportTarget>,
+}
+
+/// The report API `--report-to-cluster` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportTarget {
+    /// `openreports.io/v1alpha1` `Report` and `ClusterReport`.
+    Openreports,
+    /// `wgpolicyk8s.io/v1alpha2` `PolicyReport` and `ClusterPolicyReport`.
+    Policyreport,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

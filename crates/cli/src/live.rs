@@ -18,6 +18,131 @@ pub struct LiveError {
     pub help: String,
 }
 
+/// A connection to the cluster and the async runtime it lives on: the live
+/// check and the write of `--report-to-cluster` share it (a kube client is
+/// bound to the runtime that made its connections).
+pub struct Session {
+    runtime: tokio::runtime::Runtime,
+    client: rulerun_collect_k8s::Client,
+    info: rulerun_collect_k8s::connect::ClusterInfo,
+    timeout: Duration,
+}
+
+impl Session {
+    /// Starts the runtime and builds the client from `--kubeconfig`,
+    /// `--context`, `KUBECONFIG` or the in-cluster service account.
+    pub fn connect(cluster: &ClusterArgs) -> Result<Session, LiveError> {
+        crate::install_crypto_provider();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| LiveError {
+                message: format!("cannot start the async runtime: {e}"),
+                help: String::new(),
+            })?;
+        let timeout = Duration::from_secs(cluster.request_timeout.max(1));
+        let (client, info) = runtime
+            .block_on(connect(&ConnectOptions {
+                kubeconfig: cluster.kubeconfig.clone(),
+                context: cluster.context.clone(),
+                connect_timeout: Some(Duration::from_secs(10)),
+                read_timeout: Some(timeout),
+            }))
+            .map_err(|e| LiveError {
+                help: e.help().to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(Session {
+            runtime,
+            client,
+            info,
+            timeout,
+        })
+    }
+
+    /// Runs the rules against the cluster; prints progress on a terminal unless
+    /// `quiet`.
+    pub fn check(
+        &self,
+        rules: &RuleSet,
+        cluster: &ClusterArgs,
+        term: Terminal,
+        quiet: bool,
+    ) -> Result<LiveRun, LiveError> {
+        let ca_bundle = match (&cluster.ca_bundle, cluster.no_aws) {
+            (Some(path), false) => Some(read_ca_bundle(path)?),
+            _ => None,
+        };
+        let timeout = self.timeout;
+        self.runtime.block_on(async {
+            let k8s = Arc::new(
+                K8sFetcher::new(
+                    self.client.clone(),
+                    FetchOptions {
+                        request_timeout: timeout,
+                        max_pages: cluster.max_list_pages,
+                        max_response_bytes: cluster.max_response_bytes,
+                        max_list_bytes: cluster.max_list_bytes,
+                        ..FetchOptions::default()
+                    },
+                )
+                .with_server(self.info.server.clone()),
+            );
+            let aws = aws_collector(cluster, ca_bundle, &self.info, timeout).await;
+            let opts = LiveOptions {
+                k8s,
+                namespace: cluster.namespace.clone(),
+                aws,
+            };
+            let bar = (term.progress && !quiet).then(|| {
+                let bar = indicatif::ProgressBar::new_spinner();
+                bar.enable_steady_tick(Duration::from_millis(120));
+                bar
+            });
+            let report = |p: Progress| {
+                if let Some(bar) = &bar {
+                    bar.set_message(match p {
+                        Progress::Listing(kinds) => {
+                            format!("listing {}", crate::escape::line(&kinds.join(", ")))
+                        }
+                        Progress::Fetching { round, what } => format!(
+                            "round {round}: fetching {}",
+                            crate::escape::line(&what.join(", "))
+                        ),
+                    });
+                }
+            };
+            let out = rulerun_runner::run(rules, &opts, &report).await;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            Ok(out)
+        })
+    }
+
+    /// Writes the report objects into the cluster and prunes rulerun's others
+    /// ([`rulerun_collect_k8s::publish`]).
+    pub fn publish(
+        &self,
+        api: rulerun_collect_k8s::publish::ReportApi,
+        objects: &[serde_json::Value],
+        namespace: Option<&str>,
+    ) -> Result<Vec<rulerun_collect_k8s::publish::Action>, rulerun_collect_k8s::publish::PublishError>
+    {
+        let (key, value) = crate::report::MANAGED_BY;
+        let p = rulerun_collect_k8s::publish::Publish {
+            api,
+            objects,
+            owner_label: (key, value),
+            namespace,
+            timeout: self.timeout,
+        };
+        self.runtime
+            .block_on(rulerun_collect_k8s::publish::publish(&self.client, &p))
+    }
+}
+
 /// Connects to the cluster and runs the rules; prints progress on a terminal
 /// unless `quiet`.
 pub fn run(
@@ -26,75 +151,23 @@ pub fn run(
     term: Terminal,
     quiet: bool,
 ) -> Result<LiveRun, LiveError> {
-    crate::install_crypto_provider();
-    let ca_bundle = match (&cluster.ca_bundle, cluster.no_aws) {
-        (Some(path), false) => Some(read_ca_bundle(path)?),
-        _ => None,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| LiveError {
-            message: format!("cannot start the async runtime: {e}"),
-            help: String::new(),
-        })?;
-    runtime.block_on(async {
-        let timeout = Duration::from_secs(cluster.request_timeout.max(1));
-        let (client, info) = connect(&ConnectOptions {
-            kubeconfig: cluster.kubeconfig.clone(),
-            context: cluster.context.clone(),
-            connect_timeout: Some(Duration::from_secs(10)),
-            read_timeout: Some(timeout),
-        })
-        .await
-        .map_err(|e| LiveError {
-            help: e.help().to_string(),
-            message: e.to_string(),
-        })?;
-        let k8s = Arc::new(
-            K8sFetcher::new(
-                client,
-                FetchOptions {
-                    request_timeout: timeout,
-                    max_pages: cluster.max_list_pages,
-                    max_response_bytes: cluster.max_response_bytes,
-                    max_list_bytes: cluster.max_list_bytes,
-                    ..FetchOptions::default()
-                },
-            )
-            .with_server(info.server.clone()),
-        );
-        let aws = aws_collector(cluster, ca_bundle, &info, timeout).await;
-        let opts = LiveOptions {
-            k8s,
-            namespace: cluster.namespace.clone(),
-            aws,
-        };
-        let bar = (term.progress && !quiet).then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        let report = |p: Progress| {
-            if let Some(bar) = &bar {
-                bar.set_message(match p {
-                    Progress::Listing(kinds) => {
-                        format!("listing {}", crate::escape::line(&kinds.join(", ")))
-                    }
-                    Progress::Fetching { round, what } => format!(
-                        "round {round}: fetching {}",
-                        crate::escape::line(&what.join(", "))
-                    ),
-                });
-            }
-        };
-        let out = rulerun_runner::run(rules, &opts, &report).await;
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        Ok(out)
-    })
+    run_in_session(rules, cluster, term, quiet).map(|(_, run)| run)
+}
+
+/// [`run`], keeping the session for a write after it.
+pub fn run_in_session(
+    rules: &RuleSet,
+    cluster: &ClusterArgs,
+    term: Terminal,
+    quiet: bool,
+) -> Result<(Session, LiveRun), LiveError> {
+    // The CA bundle is checked before anything connects.
+    if let (Some(path), false) = (&cluster.ca_bundle, cluster.no_aws) {
+        read_ca_bundle(path)?;
+    }
+    let session = Session::connect(cluster)?;
+    let run = session.check(rules, cluster, term, quiet)?;
+    Ok((session, run))
 }
 
 /// The AWS reader, or why there is none. Credentials, region and endpoints come

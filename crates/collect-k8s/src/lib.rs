@@ -18,6 +18,10 @@
 //!   the bottom of the kube client's error chain.
 //! * [`connect`]: a client from a kubeconfig (`KUBECONFIG`, `--kubeconfig`,
 //!   `--context`) or the in-cluster service account, with CLI-suited timeouts.
+//! * [`publish`]: the one write, when asked (`check --report-to-cluster`):
+//!   rulerun's policy reports, server-side applied with field manager `rulerun`
+//!   after checking that their CRDs are served, and the reports labelled as
+//!   rulerun's pruned from namespaces without results.
 //!
 //! Secrets are never read: no resource here is a Secret, and the ClusterRole
 //! grants nothing on them.
@@ -27,6 +31,8 @@ pub mod connect;
 pub mod declare;
 pub mod fetch;
 pub mod normalize;
+pub mod publish;
 
 pub use declare::{KEYED, RESOURCES, Resource};
 pub use fetch::{FetchError, K8sFetcher};
+pub use kube::Client;

@@ -102,6 +102,7 @@ struct Shared {
 /// A running stub; stops on [`StubServer::shutdown`] or when dropped.
 #[derive(Debug)]
 pub struct StubServer {
+    shared: Arc<Shared>,
     addr: SocketAddr,
     url: String,
     log: Log,
@@ -148,8 +149,9 @@ pub(crate) async fn start(stub: Stub) -> io::Result<StubServer> {
         Some((a, pem)) => (Some(a), Some(pem)),
         None => (None, None),
     };
-    let task = tokio::spawn(accept_loop(listener, shared, acceptor, stop_rx));
+    let task = tokio::spawn(accept_loop(listener, shared.clone(), acceptor, stop_rx));
     Ok(StubServer {
+        shared,
         addr,
         url,
         log,
@@ -356,6 +358,52 @@ impl StubServer {
     /// what the socket buffers hold).
     pub fn streamed_bytes(&self) -> u64 {
         self.streamed.load(Ordering::Relaxed)
+    }
+
+    /// Removes an object as if its owner deleted it (the cluster changing between
+    /// two runs of a test, e.g. a failing pod replaced); any served kind. Returns
+    /// whether it was there.
+    pub fn remove_object(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> bool {
+        let Some(ri) = crate::resources::by_kind(api_version, kind) else {
+            return false;
+        };
+        let mut store = self
+            .shared
+            .ctx
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let gone = store
+            .remove(ri, &crate::store::key(namespace, name))
+            .is_some();
+        if gone {
+            store.next_resource_version();
+        }
+        gone
+    }
+
+    /// The objects of `api_version` `kind` now stored, in key order: what a test
+    /// reads back after the code under test wrote.
+    pub fn objects_of(&self, api_version: &str, kind: &str) -> Vec<serde_json::Value> {
+        let Some(ri) = crate::resources::by_kind(api_version, kind) else {
+            return Vec::new();
+        };
+        let store = self
+            .shared
+            .ctx
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        store
+            .range(ri, None, None)
+            .map(|(_, e)| e.obj.clone())
+            .collect()
     }
 
     /// Empties the request log.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rulerun_core::{FactStore, LoadError, check};
 
 use super::{CmdResult, load};
-use crate::args::{CheckArgs, FailOn};
+use crate::args::{CheckArgs, FailOn, ReportTarget};
 use crate::config::Ctx;
 use crate::loading::ConfigChoice;
 use crate::{Terminal, escape, exit, render};
@@ -19,6 +19,21 @@ pub fn cmd_check(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
+    if a.report_to_cluster.is_some()
+        && !a.facts.is_empty()
+        && a.cluster.context.is_none()
+        && a.cluster.kubeconfig.is_none()
+    {
+        writeln!(
+            err,
+            "error: `--report-to-cluster` writes to a cluster, and `--facts` names none"
+        )?;
+        writeln!(
+            err,
+            "  help: name the cluster to write the reports to with `--context` (or `--kubeconfig`), or leave out `--facts` to check that cluster live"
+        )?;
+        return Ok(exit::USAGE);
+    }
     let Some(loaded) = load(&a.rules, ctx, choice, term, err)? else {
         return Ok(exit::USAGE);
     };
@@ -37,12 +52,16 @@ pub fn cmd_check(
         .or(config.and_then(|c| c.fail_on))
         .unwrap_or(FailOn::Info);
     let rules = loaded.rules;
+    let mut cluster = a.cluster.clone();
+    cluster.kubeconfig = cluster.kubeconfig.map(|k| ctx.resolve(&k));
+    let mut session = None;
     let report = if a.facts.is_empty() {
         let quiet = output != crate::args::CheckFormat::Text && a.output_file.is_none();
-        let mut cluster = a.cluster.clone();
-        cluster.kubeconfig = cluster.kubeconfig.map(|k| ctx.resolve(&k));
-        match crate::live::run(&rules, &cluster, term, quiet) {
-            Ok(run) => run.report,
+        match crate::live::run_in_session(&rules, &cluster, term, quiet) {
+            Ok((s, run)) => {
+                session = Some(s);
+                run.report
+            }
             Err(e) => {
                 crate::live::print_error(&e, err)?;
                 return Ok(exit::USAGE);
@@ -102,6 +121,28 @@ pub fn cmd_check(
     if !crate::report::write(&request, term, out, err)? {
         return Ok(exit::USAGE);
     }
+    if let Some(target) = a.report_to_cluster {
+        // With `--facts`, the cluster is connected to only now, to write.
+        let session = match session {
+            Some(s) => s,
+            None => match crate::live::Session::connect(&cluster) {
+                Ok(s) => s,
+                Err(e) => {
+                    crate::live::print_error(&e, err)?;
+                    return Ok(exit::USAGE);
+                }
+            },
+        };
+        if !report_to_cluster(
+            &session,
+            &request,
+            target,
+            cluster.namespace.as_deref(),
+            err,
+        )? {
+            return Ok(exit::USAGE);
+        }
+    }
     if let Some(threshold) = fail_on.threshold()
         && report.findings.iter().any(|f| f.severity >= threshold)
     {
@@ -114,4 +155,56 @@ pub fn cmd_check(
         return Ok(exit::INCONCLUSIVE);
     }
     Ok(exit::OK)
+}
+
+/// Writes the reports into the cluster and says what it did on `err`; false
+/// when it failed (said why).
+fn report_to_cluster(
+    session: &crate::live::Session,
+    request: &crate::report::Request<'_>,
+    target: ReportTarget,
+    namespace: Option<&str>,
+    err: &mut dyn Write,
+) -> std::io::Result<bool> {
+    use rulerun_collect_k8s::publish;
+    let (api, kinds) = match target {
+        ReportTarget::Openreports => (crate::report::ReportApi::OpenReports, publish::OPENREPORTS),
+        ReportTarget::Policyreport => (
+            crate::report::ReportApi::PolicyReport,
+            publish::POLICYREPORT,
+        ),
+    };
+    let objects = crate::report::cluster_objects(request, api);
+    match session.publish(kinds, &objects, namespace) {
+        Ok(actions) => {
+            writeln!(
+                err,
+                "reports in the cluster ({}, field manager `{}`):",
+                kinds.namespaced.group,
+                publish::FIELD_MANAGER
+            )?;
+            for a in &actions {
+                let at = match &a.namespace {
+                    Some(ns) => format!("{}/{}", escape::line(ns), escape::line(&a.name)),
+                    None => escape::line(&a.name).into_owned(),
+                };
+                writeln!(err, "  {:<9} {} {at}", a.verb.as_str(), a.kind)?;
+            }
+            if let Some(ns) = namespace {
+                writeln!(
+                    err,
+                    "  (only namespace `{}` was checked: other namespaces' reports and the cluster report are left as they are)",
+                    escape::line(ns)
+                )?;
+            }
+            Ok(true)
+        }
+        Err(e) => {
+            writeln!(err, "error: {}", escape::line(&e.to_string()))?;
+            if let Some(help) = e.help() {
+                writeln!(err, "  help: {}", escape::line(&help))?;
+            }
+            Ok(false)
+        }
+    }
 }

@@ -8,6 +8,8 @@ mod junit;
 mod openreports;
 mod sarif;
 
+pub use openreports::{Api as ReportApi, MANAGED_BY};
+
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -94,6 +96,12 @@ fn render_to(req: &Request<'_>, term: Terminal, out: &mut dyn Write) -> io::Resu
             out,
         ),
     }
+}
+
+/// The report objects `--report-to-cluster` writes: a report per namespace with
+/// results and always the cluster report.
+pub fn cluster_objects(req: &Request<'_>, api: ReportApi) -> Vec<serde_json::Value> {
+    openreports::objects(req, api, true)
 }
 
 fn write_json(doc: &serde_json::Value, out: &mut dyn Write) -> io::Result<()> {

@@ -45,9 +45,19 @@ pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "rulerun")
 
 /// The `List` of report objects.
 pub fn document(req: &Request<'_>, api: Api) -> Value {
+    json!({"apiVersion": "v1", "kind": "List", "items": objects(req, api, false)})
+}
+
+/// The report objects: one per namespace with results, and the cluster report
+/// when it has results or `always_cluster` (`--report-to-cluster` always
+/// writes it, so that the cluster shows when rulerun last ran and what passed).
+pub fn objects(req: &Request<'_>, api: Api, always_cluster: bool) -> Vec<Value> {
     let timestamp = timestamp();
     // Namespace (`None`: cluster) → results and the counts of its summary.
     let mut scopes: BTreeMap<Option<String>, Scope> = BTreeMap::new();
+    if always_cluster {
+        scopes.insert(None, Scope::default());
+    }
     let report = req.report;
     for f in &report.findings {
         let s = scopes.entry(f.subject.namespace.clone()).or_default();
@@ -103,11 +113,10 @@ pub fn document(req: &Request<'_>, api: Api) -> Value {
             }
         }
     }
-    let items: Vec<Value> = scopes
+    scopes
         .into_iter()
         .map(|(ns, s)| object(api, ns, s))
-        .collect();
-    json!({"apiVersion": "v1", "kind": "List", "items": items})
+        .collect()
 }
 
 #[derive(Default)]

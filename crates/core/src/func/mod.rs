@@ -8,6 +8,7 @@
 pub mod arn;
 mod iam;
 pub mod image_ref;
+mod labels;
 mod text;
 
 use serde_json::Value;
@@ -76,11 +77,11 @@ pub static FUNCTIONS: &[Function] = &[
     },
     Function {
         name: "closest",
-        signature: "closest(word: string, candidates: array, n?: number) -> array",
+        signature: "closest(word: string, candidates: array, n?: number, max_distance?: number) -> array",
         summary: "The candidates most similar to a word, closest first (\"did you mean\").",
         docs: text::CLOSEST_DOCS,
         min_args: 2,
-        max_args: 3,
+        max_args: 4,
         call: text::closest,
     },
     Function {
@@ -109,6 +110,51 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 1,
         max_args: 16,
         call: text::concat,
+    },
+    Function {
+        name: "selector_select",
+        signature: "selector_select(selector: object, objects: array) -> array",
+        summary: "The Kubernetes objects a label selector selects.",
+        docs: labels::SELECT_DOCS,
+        min_args: 2,
+        max_args: 2,
+        call: labels::select,
+    },
+    Function {
+        name: "selector_nearest",
+        signature: "selector_nearest(selector: object, objects: array, n?: number) -> array",
+        summary: "The objects whose labels come nearest to a label selector, with the requirements each misses.",
+        docs: labels::NEAREST_DOCS,
+        min_args: 2,
+        max_args: 3,
+        call: labels::nearest,
+    },
+    Function {
+        name: "selector_missing_keys",
+        signature: "selector_missing_keys(selector: object, objects: array) -> array",
+        summary: "The label keys a selector requires that no object carries.",
+        docs: labels::MISSING_KEYS_DOCS,
+        min_args: 2,
+        max_args: 2,
+        call: labels::missing_keys,
+    },
+    Function {
+        name: "selector_text",
+        signature: "selector_text(selector: object) -> string",
+        summary: "A label selector as kubectl prints it (`app=web,tier in (a,b)`).",
+        docs: labels::TEXT_DOCS,
+        min_args: 1,
+        max_args: 1,
+        call: labels::text,
+    },
+    Function {
+        name: "without",
+        signature: "without(a: array, b: array) -> array",
+        summary: "The elements of one array that are not in another, each once (a set difference).",
+        docs: text::WITHOUT_DOCS,
+        min_args: 2,
+        max_args: 2,
+        call: text::without,
     },
     Function {
         name: "iam_identity_policies",

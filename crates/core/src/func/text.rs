@@ -8,10 +8,13 @@ use super::{FuncError, type_name};
 const CLOSEST_WORK: usize = 50_000_000;
 
 pub(super) const CLOSEST_DOCS: &str = "\
-`closest(word, candidates, n)` returns up to `n` (default 5) strings of `candidates`
-ordered by edit distance to `word`, closest first; ties keep the candidates' order.
-Non-string candidates are skipped. Rules use it for \"did you mean\" lists, e.g. the
-existing tags of an ECR repository closest to a tag that does not exist:
+`closest(word, candidates, n, max_distance)` returns up to `n` (default 5) strings of
+`candidates` ordered by edit distance to `word`, closest first; ties keep the
+candidates' order. Non-string candidates are skipped. With `max_distance` (an integer)
+only candidates at most that many single-letter edits away are returned, so a
+suggestion is a likely typo rather than merely the least different name. Rules use it
+for \"did you mean\" lists, e.g. the existing tags of an ECR repository closest to a tag
+that does not exist:
 
 ```yaml
 let:
@@ -58,6 +61,40 @@ pub(super) const CONCAT_DOCS: &str = "\
 `concat(a, b, ...)` joins arrays into one (a non-array argument is added as one
 element; nulls are skipped).
 ";
+
+pub(super) const WITHOUT_DOCS: &str = "\
+`without(a, b)` returns the elements of array `a` that are not in array `b` (JSON
+equality), each once, in `a`'s order; a non-array argument counts as a list of that one
+value, `null` as an empty list. Rules use it for set differences that JSONPath cannot
+express, e.g. the Services an Ingress names that do not exist:
+
+```yaml
+let:
+  existing: {join: k8s/v1/Service, on: [$.metadata.namespace, $.metadata.name],
+             equals: [$.metadata.namespace, \"$.spec..service.name\"]}
+  missing: {call: without, args: [\"$.spec..service.name\", \"$existing[*].metadata.name\"]}
+```
+";
+
+fn as_list(v: Option<&Value>) -> Vec<&Value> {
+    match v {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(other) => vec![other],
+    }
+}
+
+pub(super) fn without(args: &[Value]) -> Result<Value, FuncError> {
+    let a = as_list(args.first());
+    let b = as_list(args.get(1));
+    let mut out: Vec<Value> = Vec::new();
+    for v in a {
+        if !b.contains(&v) && !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    Ok(Value::Array(out))
+}
 
 fn is_empty(v: &Value) -> bool {
     match v {
@@ -120,6 +157,16 @@ pub(super) fn closest(args: &[Value]) -> Result<Value, FuncError> {
             })?,
         None => 5,
     };
+    let max_distance = match args.get(3) {
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| {
+                    FuncError("closest: argument 4 must be a non-negative integer".into())
+                })?,
+        ),
+        None => None,
+    };
     // Each comparison is quadratic in the lengths (each capped by
     // `edit_distance`); past a total budget the rest get the distance's upper
     // bound, so a huge candidate list from facts cannot stall the run.
@@ -143,6 +190,9 @@ pub(super) fn closest(args: &[Value]) -> Result<Value, FuncError> {
         })
         .collect();
     scored.sort();
+    if let Some(max) = max_distance {
+        scored.retain(|(d, _, _)| *d <= max);
+    }
     let mut seen = std::collections::HashSet::new();
     scored.retain(|(_, _, c)| seen.insert(*c));
     Ok(Value::Array(
@@ -174,6 +224,20 @@ mod tests {
     }
 
     #[test]
+    fn without_is_a_set_difference_in_order() {
+        assert_eq!(
+            without(&[json!(["web", "api", "web", "db"]), json!(["api"])]).unwrap(),
+            json!(["web", "db"])
+        );
+        assert_eq!(without(&[json!("x"), json!(null)]).unwrap(), json!(["x"]));
+        assert_eq!(without(&[json!(null), json!(["x"])]).unwrap(), json!([]));
+        assert_eq!(
+            without(&[json!([1, {"a": 1}]), json!([{"a": 1}])]).unwrap(),
+            json!([1])
+        );
+    }
+
+    #[test]
     fn closest_orders_by_distance() {
         let v = closest(&[
             json!("1.2.1"),
@@ -187,6 +251,17 @@ mod tests {
             closest(&[json!("x"), json!(["a", "b", "a"])]).unwrap(),
             json!(["a", "b"])
         );
+        assert_eq!(
+            closest(&[
+                json!("storefrnt"),
+                json!(["catalog", "storefront", "store"]),
+                json!(5),
+                json!(2)
+            ])
+            .unwrap(),
+            json!(["storefront"])
+        );
+        assert!(closest(&[json!("a"), json!(["b"]), json!(1), json!("x")]).is_err());
         assert!(closest(&[json!(1), json!([])]).is_err());
         assert!(closest(&[json!("a"), json!(["a"]), json!(-1)]).is_err());
     }

@@ -77,6 +77,7 @@ pub static RESOURCES: &[Resource] = &[
         "namespaces",
         false,
     ),
+    res("k8s/v1/Service", "", "v1", "Service", "services", true),
     res(
         "k8s/v1/ServiceAccount",
         "",
@@ -124,6 +125,14 @@ pub static RESOURCES: &[Resource] = &[
         "v1",
         "CronJob",
         "cronjobs",
+        true,
+    ),
+    res(
+        "k8s/networking.k8s.io/v1/Ingress",
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
         true,
     ),
 ];

@@ -454,12 +454,26 @@ pub(crate) static RESOURCES: &[Resource] = &[
         fields: NO_FIELDS,
         custom: true,
     },
+    Resource {
+        group: "networking.k8s.io",
+        version: "v1",
+        plural: "ingresses",
+        singular: "ingress",
+        kind: "Ingress",
+        namespaced: true,
+        short_names: &["ing"],
+        categories: &[],
+        verbs: VERBS,
+        fields: NO_FIELDS,
+        custom: false,
+    },
 ];
 
 /// The API groups under `/apis`, in the order the server lists them.
 const GROUPS: &[&str] = &[
     "apps",
     "batch",
+    "networking.k8s.io",
     "apiextensions.k8s.io",
     "openreports.io",
     "wgpolicyk8s.io",

@@ -208,7 +208,7 @@ fn a_pack_can_require_a_must_not_fire_case_per_rule() {
 
 #[test]
 fn the_built_in_packs_require_must_not_fire_cases() {
-    for pack in ["eks-image-pull", "kubernetes"] {
+    for pack in ["eks-image-pull", "eks-troubleshooting", "kubernetes"] {
         let manifest =
             fs::read_to_string(root().join("rules").join(pack).join("pack.yaml")).unwrap();
         assert!(

@@ -34,7 +34,7 @@ fn every_cause_fixture_gets_exactly_one_cause() {
     }
     let mut cases = 0;
     let mut checked_causes = 0;
-    for pack in ["kubernetes", "eks-image-pull"] {
+    for pack in ["kubernetes", "eks-image-pull", "eks-troubleshooting"] {
         for rule in std::fs::read_dir(rules_dir.join(pack)).unwrap() {
             let tests = rule.unwrap().path().join("tests.yaml");
             let Ok(text) = std::fs::read_to_string(&tests) else {

@@ -195,3 +195,48 @@ fn an_unusable_ca_bundle_is_a_usage_error_before_connecting() {
         run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_finds_a_service_without_pods_in_the_live_cluster() {
+    // The Services, Ingresses and pods of examples/service-selects-no-pods, served by
+    // the stand-in API server: the same finding as from the snapshot, read-only.
+    let text =
+        std::fs::read_to_string(repo("examples/service-selects-no-pods/cluster.json")).unwrap();
+    let objects = rulerun_kube_stub::parse_fixtures(serde_json::from_str(&text).unwrap()).unwrap();
+    let server = Stub::new().objects(objects).start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = kubeconfig(&server, &dir);
+    let run = cli(vec![
+        "check".into(),
+        "-A".into(),
+        "-o".into(),
+        "json".into(),
+        "--no-aws".into(),
+        "--no-config".into(),
+        "--kubeconfig".into(),
+        kc,
+    ])
+    .await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{doc:#}");
+    let f = &findings[0];
+    assert_eq!(f["rule"], "service-selects-no-pods");
+    assert_eq!(f["subject"]["kind"], "k8s/v1/Service");
+    assert_eq!(f["subject"]["namespace"], "shop");
+    assert_eq!(f["subject"]["name"], "storefront");
+    assert_eq!(
+        f["evidence"]["ingresses"],
+        serde_json::json!(["storefront"])
+    );
+    assert_eq!(doc["inconclusive"], serde_json::json!([]), "{doc:#}");
+    assert!(server.count(|r| r.path.ends_with("/services")) >= 1);
+    assert!(
+        server
+            .count(|r| r.path.contains("/apis/networking.k8s.io/v1/")
+                && r.path.ends_with("/ingresses"))
+            >= 1
+    );
+    assert!(server.requests().iter().all(|r| r.method == "GET"));
+}

@@ -18,6 +18,7 @@
 //!   collected shapes, the fix run with the AWS CLI, the check after it, AccessDenied.
 //! - `matrix`: every image-pull cause on every compute type (managed node group, self-managed,
 //!   Karpenter, Fargate) and container kind, against the stand-in cluster and moto.
+//! - `examples`: each `examples/RULE` snapshot gets exactly the finding of RULE.
 //! - `exclusive`: one cause per failing container, over every rule test's facts with every rule.
 //! - `aws_proxy`: an AWS endpoint in front of moto (HTTPS, fault injection, call log).
 //! - `hostile_facts`: fact files read honestly: limits on bytes read (pipes, FIFOs, devices),
@@ -40,6 +41,7 @@ mod cli;
 mod coverage;
 mod docs;
 mod e2e;
+mod examples;
 mod exclusive;
 mod generated;
 mod hostile_engine;

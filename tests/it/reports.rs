@@ -298,9 +298,16 @@ fn check_counts(j: &Junit) {
 // ---------------------------------------------------------------------------
 // Runs
 
+/// `--config` with the packs of the image-pull scenario only.
+fn image_pull_config() -> String {
+    repo("tests/data/rulerun-image-pull.yaml")
+}
+
 fn check_snapshot(format: &str) -> Run {
     let run = rulerun(&[
         "check",
+        "--config",
+        &image_pull_config(),
         "--facts",
         &repo("examples/ui-private-403"),
         "-o",
@@ -322,10 +329,19 @@ async fn check_live(server: &StubServer, extra: &[&str]) -> Run {
         .unwrap()
         .display()
         .to_string();
-    let mut args: Vec<String> = ["check", "-A", "--no-aws", "--kubeconfig", &kc]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let config = image_pull_config();
+    let mut args: Vec<String> = [
+        "check",
+        "-A",
+        "--no-aws",
+        "--config",
+        &config,
+        "--kubeconfig",
+        &kc,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
     tokio::task::spawn_blocking(move || rulerun(&args))
         .await
@@ -347,7 +363,14 @@ async fn reference_without_aws() -> StubServer {
 }
 
 fn builtin_rule_ids() -> Vec<String> {
-    let run = rulerun(&["rules", "list", "-o", "json"]);
+    let run = rulerun(&[
+        "rules",
+        "list",
+        "--config",
+        &image_pull_config(),
+        "-o",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     json_of(&run)
         .as_array()

@@ -132,7 +132,7 @@ fn every_rule_folder_has_a_rule_and_tests() {
 fn built_in_packs_load_through_their_manifests() {
     let run = rulerun(&["pack", "list", "--no-config"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    for pack in ["kubernetes", "eks-image-pull"] {
+    for pack in ["kubernetes", "eks-image-pull", "eks-troubleshooting"] {
         assert!(
             run.stdout
                 .lines()

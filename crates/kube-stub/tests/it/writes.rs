@@ -301,7 +301,10 @@ async fn custom_resources_exist_only_with_their_crd() {
         .iter()
         .filter_map(|g| g["name"].as_str())
         .collect();
-    assert_eq!(names, ["apps", "batch", "apiextensions.k8s.io"]);
+    assert_eq!(
+        names,
+        ["apps", "batch", "networking.k8s.io", "apiextensions.k8s.io"]
+    );
     server.shutdown().await;
 
     let mut objects = openreports_crds();

@@ -155,3 +155,21 @@ fn cluster_role_in_the_permissions_page_is_generated_from_the_collector() {
         "stale generated docs (run `RULERUN_BLESS=1 cargo test -p rulerun-tests`): {stale:?}"
     );
 }
+
+#[test]
+fn writer_cluster_role_in_the_permissions_page_is_generated_from_the_writer() {
+    let path = root().join("docs/permissions.md");
+    let text = fs::read_to_string(&path).unwrap();
+    let block = format!(
+        "```yaml\n{}```",
+        rulerun_collect_k8s::publish::cluster_role_yaml()
+    );
+    let want = between_markers(&text, "k8s-clusterrole-write", &block)
+        .expect("k8s-clusterrole-write markers in docs/permissions.md");
+    let mut stale = Vec::new();
+    check_or_bless(&path, &want, &mut stale);
+    assert!(
+        stale.is_empty(),
+        "stale generated docs (run `RULERUN_BLESS=1 cargo test -p rulerun-tests`): {stale:?}"
+    );
+}

@@ -88,6 +88,28 @@ pub const POLICYREPORT: ReportApi = ReportApi {
     install: "install the wgpolicyk8s.io CRDs (kubernetes-sigs/wg-policy-prototypes, `policy-report/crd/v1alpha2/`; Kyverno's chart installs them too), or use `--report-to-cluster=openreports` on a cluster that has the OpenReports CRDs",
 };
 
+/// Every report API `--report-to-cluster` can write.
+pub const APIS: &[ReportApi] = &[OPENREPORTS, POLICYREPORT];
+
+/// The name of the ClusterRole that grants the write.
+pub const WRITER_ROLE: &str = "rulerun-report-writer";
+
+/// The ClusterRole granting exactly what [`publish`] does: `get` and `list` (the
+/// pruning list) and `create`, `patch` (server-side apply) and `delete` on the
+/// report kinds of [`APIS`], grouped by API group, and nothing else.
+pub fn cluster_role_yaml() -> String {
+    let mut out = format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {WRITER_ROLE}\nrules:\n"
+    );
+    for api in APIS {
+        out.push_str(&format!(
+            "  - apiGroups: [\"{}\"]\n    resources: [{}, {}]\n    verbs: [get, list, create, patch, delete]\n",
+            api.namespaced.group, api.namespaced.plural, api.cluster.plural
+        ));
+    }
+    out
+}
+
 /// What to write.
 #[derive(Debug, Clone)]
 pub struct Publish<'a> {
@@ -385,5 +407,30 @@ fn request_error(
             what: what.into(),
             message: m,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_role_grants_only_the_report_kinds() {
+        let role = cluster_role_yaml();
+        assert_eq!(role.matches("- apiGroups").count(), 2);
+        assert!(
+            role.contains(
+                "apiGroups: [\"openreports.io\"]\n    resources: [reports, clusterreports]"
+            )
+        );
+        assert!(role.contains(
+            "apiGroups: [\"wgpolicyk8s.io\"]\n    resources: [policyreports, clusterpolicyreports]"
+        ));
+        assert!(!role.contains("\"\"") && !role.contains("secrets") && !role.contains('*'));
+        assert!(
+            !role.contains("update")
+                && !role.contains("watch")
+                && !role.contains("deletecollection")
+        );
     }
 }

@@ -12,9 +12,11 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// A denial of an IAM operation (`GetPolicyVersion`) to `caller`.
+/// A denial of an IAM or STS query operation (`GetPolicyVersion`, `AssumeRole`)
+/// to `caller`.
 #[derive(Clone)]
 struct Deny {
+    service: &'static str,
     action: String,
     caller: String,
 }
@@ -23,18 +25,37 @@ impl Deny {
     /// IAM's own `AccessDenied` (HTTP 403, XML) for a request with form `body`,
     /// naming the policy it asked for.
     fn response(&self, body: &[u8]) -> Vec<u8> {
-        let Deny { action, caller } = self;
+        let Deny {
+            service,
+            action,
+            caller,
+        } = self;
         let form = String::from_utf8_lossy(body);
-        let resource = form
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("PolicyArn="))
-            .map(percent_decode)
-            .unwrap_or_else(|| "*".into());
-        let message = format!(
-            "User: {caller} is not authorized to perform: iam:{action} on resource: policy {resource} because no identity-based policy allows the iam:{action} action"
-        );
+        let field = |name: &str| {
+            form.split('&')
+                .find_map(|kv| kv.strip_prefix(name))
+                .map(percent_decode)
+                .unwrap_or_else(|| "*".into())
+        };
+        let (message, namespace) = if *service == "sts" {
+            (
+                format!(
+                    "User: {caller} is not authorized to perform: sts:{action} on resource: {}",
+                    field("RoleArn=")
+                ),
+                "https://sts.amazonaws.com/doc/2011-06-15/",
+            )
+        } else {
+            (
+                format!(
+                    "User: {caller} is not authorized to perform: iam:{action} on resource: policy {} because no identity-based policy allows the iam:{action} action",
+                    field("PolicyArn=")
+                ),
+                "https://iam.amazonaws.com/doc/2010-05-08/",
+            )
+        };
         let body = format!(
-            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>AccessDenied</Code>\n    <Message>{message}</Message>\n  </Error>\n  <RequestId>3f1ab2c4-0000-4000-8000-000000000000</RequestId>\n</ErrorResponse>\n"
+            "<ErrorResponse xmlns=\"{namespace}\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>AccessDenied</Code>\n    <Message>{message}</Message>\n  </Error>\n  <RequestId>3f1ab2c4-0000-4000-8000-000000000000</RequestId>\n</ErrorResponse>\n"
         );
         format!(
             "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nx-amzn-RequestId: 3f1ab2c4-0000-4000-8000-000000000000\r\nConnection: close\r\n\r\n{body}",
@@ -122,6 +143,18 @@ impl Builder {
     /// `AccessDenied` for `caller`, naming the policy asked for.
     pub fn deny_iam(mut self, action: &str, caller: &str) -> Self {
         self.denies.push(Deny {
+            service: "iam",
+            action: action.to_string(),
+            caller: caller.to_string(),
+        });
+        self
+    }
+
+    /// Answers the STS operation `action` (`AssumeRole`) with STS's
+    /// `AccessDenied` for `caller`, naming the role asked for.
+    pub fn deny_sts(mut self, action: &str, caller: &str) -> Self {
+        self.denies.push(Deny {
+            service: "sts",
             action: action.to_string(),
             caller: caller.to_string(),
         });
@@ -181,7 +214,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     log.lock().unwrap().push(operation.clone());
     let response = match denies
         .iter()
-        .find(|d| operation == format!("iam:{}", d.action))
+        .find(|d| operation == format!("{}:{}", d.service, d.action))
     {
         Some(d) => d.response(&body),
         None => match forward(upstream, &head, &body).await {

@@ -16,6 +16,8 @@
 //! - `tutorial`: docs/writing-rules.md, replayed command by command.
 //! - `e2e`: the reference scenario against the stand-in cluster and moto: diagnosis,
 //!   collected shapes, the fix run with the AWS CLI, the check after it, AccessDenied.
+//! - `cross_account`: a registry in another account, read through an assumed role (moto with
+//!   two accounts): the finding with both sides, each fix run in its account, no role, a denied role.
 //! - `matrix`: every image-pull cause on every compute type (managed node group, self-managed,
 //!   Karpenter, Fargate) and container kind, against the stand-in cluster and moto.
 //! - `examples`: each `examples/RULE` snapshot gets exactly the finding of RULE.
@@ -39,6 +41,7 @@ mod aws_proxy;
 mod catalog;
 mod cli;
 mod coverage;
+mod cross_account;
 mod docs;
 mod e2e;
 mod examples;

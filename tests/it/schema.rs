@@ -360,6 +360,16 @@ fn the_loader_and_the_schema_agree_on_packs_and_configuration() {
             config.replace("  - path: pack", "  - path: pack\n    vendor: x"),
             false,
         ),
+        // Registries in other accounts.
+        (format!("{config}{ACCOUNTS}"), true),
+        (format!("{config}aws:\n  accounts:\n    \"210987654321\": {{roleArn: arn:aws:iam::210987654321:role/r}}\n"), true),
+        (format!("{config}{}", ACCOUNTS.replace("roleArn", "rolearn")), false),
+        (format!("{config}{}", ACCOUNTS.replace("\"210987654321\"", "\"21098765432\"")), false),
+        (format!("{config}{}", ACCOUNTS.replace(":role/rulerun-read", ":user/rulerun-read")), false),
+        (format!("{config}{}", ACCOUNTS.replace("externalId: ext-1", "externalId: \"a b\"")), false),
+        (format!("{config}{}", ACCOUNTS.replace("region: eu-west-1", "region: EU")), false),
+        (format!("{config}{}", ACCOUNTS.replace("      roleArn: arn:aws:iam::210987654321:role/rulerun-read\n", "")), false),
+        (format!("{config}aws:\n  acounts: {{}}\n"), false),
     ] {
         let file = dir.path().join("rulerun.yaml");
         fs::write(&file, &text).unwrap();
@@ -377,6 +387,8 @@ fn the_loader_and_the_schema_agree_on_packs_and_configuration() {
         );
     }
 }
+
+const ACCOUNTS: &str = "aws:\n  accounts:\n    \"210987654321\":\n      roleArn: arn:aws:iam::210987654321:role/rulerun-read\n      externalId: ext-1\n      region: eu-west-1\n";
 
 /// The property names of an object schema, sorted.
 fn properties(schema: &Value) -> Vec<String> {

@@ -269,6 +269,20 @@ pub struct ClusterArgs {
     /// Do not read AWS: rules that need AWS facts come out inconclusive.
     #[arg(long)]
     pub no_aws: bool,
+    /// The role to assume in every other AWS account whose facts rules need (an
+    /// image's registry account), with `{account}` for the account id, e.g.
+    /// `arn:aws:iam::{account}:role/rulerun-read`; `aws.accounts` of rulerun.yaml
+    /// wins for the accounts it maps. The cluster's own account is read with the
+    /// default credentials.
+    #[arg(long, value_name = "ARN", value_parser = parse_role_template)]
+    pub assume_role: Option<rulerun_collect_aws::RoleTemplate>,
+    /// `aws.accounts` of rulerun.yaml, set by the command from the configuration.
+    #[arg(skip)]
+    pub aws_accounts: std::collections::BTreeMap<String, rulerun_collect_aws::AccountRole>,
+}
+
+fn parse_role_template(s: &str) -> Result<rulerun_collect_aws::RoleTemplate, String> {
+    rulerun_collect_aws::RoleTemplate::parse(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]

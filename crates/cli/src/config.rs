@@ -16,7 +16,9 @@ use crate::decode::{Decoder, is_pack_name};
 /// The configuration file's name.
 pub const FILE_NAME: &str = "rulerun.yaml";
 
-const KEYS: &[&str] = &["version", "packs", "rules", "defaults"];
+const KEYS: &[&str] = &["version", "packs", "rules", "defaults", "aws"];
+const AWS_KEYS: &[&str] = &["accounts"];
+const ACCOUNT_KEYS: &[&str] = &["roleArn", "externalId", "region"];
 const PACK_KEYS: &[&str] = &["builtin", "path", "vendor"];
 const RULE_KEYS: &[&str] = &["enabled", "severity", "params", "from"];
 const DEFAULT_KEYS: &[&str] = &["output", "failOn"];
@@ -91,6 +93,8 @@ pub struct Config {
     pub rules: Vec<RuleConfig>,
     pub output: Option<Format>,
     pub fail_on: Option<FailOn>,
+    /// `aws.accounts`: the role that reads each account, by account id.
+    pub aws_accounts: std::collections::BTreeMap<String, rulerun_collect_aws::AccountRole>,
 }
 
 /// The project a command works in: the folder of `rulerun.yaml` (where
@@ -235,7 +239,116 @@ fn decode(d: &mut Decoder, text: &str) -> Option<Config> {
             };
         }
     }
+    if let Some(n) = f.get("aws")
+        && let Some(af) = d.fields(n, "aws", AWS_KEYS)
+        && let Some(accounts) = af.get("accounts")
+    {
+        match &accounts.kind {
+            NodeKind::Map(entries) => {
+                for (k, v) in entries {
+                    if let Some((id, role)) = account_role(d, k, v) {
+                        config.aws_accounts.insert(id, role);
+                    }
+                }
+            }
+            NodeKind::Null => {}
+            _ => d.wrong_type(
+                accounts,
+                "accounts",
+                "a mapping of AWS account ids to `{roleArn, externalId, region}`",
+            ),
+        }
+    }
     Some(config)
+}
+
+/// One entry of `aws.accounts`: `"ACCOUNT": {roleArn, externalId, region}`.
+fn account_role(
+    d: &mut Decoder,
+    key: &Node,
+    node: &Node,
+) -> Option<(String, rulerun_collect_aws::AccountRole)> {
+    use rulerun_collect_aws::accounts::{is_account_id, is_role_arn};
+    let id = key.key_string();
+    if !is_account_id(&id) {
+        let help = if !matches!(key.kind, NodeKind::Str(_)) {
+            "an AWS account id is 12 digits; quote it (`\"012345678901\":`) so YAML keeps leading zeros"
+        } else {
+            "an AWS account id is 12 digits, e.g. `\"210987654321\"`"
+        };
+        d.invalid(key, "account id", &id, help);
+        return None;
+    }
+    let f = d.fields(node, &format!("the account `{id}`"), ACCOUNT_KEYS)?;
+    let Some(arn_node) = f.get("roleArn") else {
+        d.other(
+            f.pos,
+            format!("the account `{id}` has no `roleArn`"),
+            Some(format!(
+                "the role rulerun assumes to read the account, e.g. `roleArn: arn:aws:iam::{id}:role/rulerun-read`"
+            )),
+        );
+        return None;
+    };
+    let role_arn = d.string(arn_node, "roleArn")?;
+    if !is_role_arn(&role_arn) {
+        d.invalid(
+            arn_node,
+            "roleArn",
+            &role_arn,
+            format!("an IAM role ARN, e.g. `arn:aws:iam::{id}:role/rulerun-read`"),
+        );
+        return None;
+    }
+    let mut external_id = None;
+    if let Some(n) = f.get("externalId") {
+        let v = d.string(n, "externalId")?;
+        // STS accepts 2 to 1224 characters of `[\w+=,.@:\/-]`.
+        let ok = (2..=1224).contains(&v.chars().count())
+            && v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+        if !ok {
+            d.invalid(
+                n,
+                "externalId",
+                &v,
+                "2 to 1224 characters: letters, digits and `_+=,.@:/-`, as STS accepts",
+            );
+            return None;
+        }
+        external_id = Some(v);
+    }
+    let mut region = None;
+    if let Some(n) = f.get("region") {
+        let v = d.string(n, "region")?;
+        let ok = !v.is_empty()
+            && v.len() <= 32
+            && v.starts_with(|c: char| c.is_ascii_lowercase())
+            && v
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            d.invalid(n, "region", &v, "an AWS region, e.g. `eu-west-1`");
+            return None;
+        }
+        region = Some(v);
+    }
+    let configured_by = format!(
+        "`aws.accounts.\"{id}\".roleArn` at `{}:{}:{}`",
+        d.file.display(),
+        arn_node.pos.line,
+        arn_node.pos.column
+    );
+    Some((
+        id,
+        rulerun_collect_aws::AccountRole {
+            role_arn,
+            external_id,
+            region,
+            configured_by,
+        },
+    ))
 }
 
 fn pack_entry(d: &mut Decoder, node: &Node) -> Option<PackEntry> {
@@ -328,4 +441,41 @@ fn rule_config(d: &mut Decoder, key: &Node, node: &Node) -> Option<RuleConfig> {
         rc.from = Some((s, n.pos));
     }
     Some(rc)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_map_to_roles_and_errors_have_their_positions() {
+        let text = "aws:\n  accounts:\n    \"210987654321\":\n      roleArn: arn:aws:iam::210987654321:role/rulerun-read\n      externalId: ext-1\n      region: eu-west-1\n";
+        let c = parse(Path::new("rulerun.yaml"), text).unwrap();
+        let role = &c.aws_accounts["210987654321"];
+        assert_eq!(role.role_arn, "arn:aws:iam::210987654321:role/rulerun-read");
+        assert_eq!(role.external_id.as_deref(), Some("ext-1"));
+        assert_eq!(role.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            role.configured_by,
+            "`aws.accounts.\"210987654321\".roleArn` at `rulerun.yaml:4:16`"
+        );
+
+        let bad = "aws:\n  accounts:\n    \"2109\": {roleArn: arn:aws:iam::2109:role/x}\n    \"111122223333\": {roleArn: arn:aws:iam::111122223333:user/x, region: EU}\n    \"444455556666\": {externalId: x1}\n    012345678901: {roleArn: arn:aws:iam::012345678901:role/x}\n";
+        let errors = parse(Path::new("rulerun.yaml"), bad).unwrap_err();
+        let shown: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}:{} {}", e.pos.line, e.pos.column, e.kind))
+            .collect();
+        assert_eq!(errors.len(), 4, "{shown:#?}");
+        assert!(shown[0].starts_with("3:5 ") && shown[0].contains("`2109`"), "{shown:#?}");
+        assert!(shown[1].starts_with("4:31 ") && shown[1].contains("roleArn"), "{shown:#?}");
+        assert!(shown[2].starts_with("5:21 ") && shown[2].contains("no `roleArn`"), "{shown:#?}");
+        // An unquoted id with a leading zero is a number to YAML.
+        assert!(shown[3].starts_with("6:5 "), "{shown:#?}");
+        assert!(
+            errors[3].help().is_some_and(|h| h.contains("quote")),
+            "{shown:#?}"
+        );
+    }
 }

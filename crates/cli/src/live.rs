@@ -216,6 +216,11 @@ async fn aws_collector(
         rulerun_collect_aws::AwsOptions {
             cluster_name,
             call_timeout: timeout,
+            accounts: rulerun_collect_aws::Accounts {
+                home: info.eks_account(),
+                roles: cluster.aws_accounts.clone(),
+                template: cluster.assume_role.clone(),
+            },
             ..rulerun_collect_aws::AwsOptions::default()
         },
     )))

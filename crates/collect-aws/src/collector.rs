@@ -13,7 +13,11 @@ use futures_util::StreamExt;
 use futures_util::stream;
 use tokio::sync::OnceCell;
 
-use crate::error::{EndpointRecorder, FetchError};
+use aws_config::sts::AssumeRoleProvider;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+
+use crate::accounts::{Access, AccountRole, RunCache};
+use crate::error::{Call, EndpointRecorder, FetchError, Failure};
 use crate::fetch::{self, Ctx, Outcome, doc};
 use crate::normalize::ecr::{ImageLookup, ImageRef};
 use crate::ops;
@@ -21,6 +25,8 @@ use crate::ops;
 /// How the collector calls AWS.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AwsOptions {
+    /// Which credentials read which account (`aws.accounts`, `--assume-role`).
+    pub accounts: crate::accounts::Accounts,
     /// The EKS cluster whose node groups `eks.nodegroup` and Fargate profiles
     /// `eks.fargate-profile` read (from `--cluster-name` or the kubeconfig's EKS
     /// ARN).
@@ -37,6 +43,7 @@ pub struct AwsOptions {
 impl Default for AwsOptions {
     fn default() -> Self {
         AwsOptions {
+            accounts: crate::accounts::Accounts::default(),
             cluster_name: None,
             call_timeout: Duration::from_secs(20),
             max_attempts: 3,
@@ -56,24 +63,79 @@ pub struct FetchResult {
 }
 
 type Cell = Arc<OnceCell<Outcome>>;
+type AccountCell = Arc<OnceCell<Result<Arc<Clients>, FetchError>>>;
 
-/// Reads AWS facts on demand by keyed fetch operations (see [`ops::OPS`]).
+/// The clients of one account, all from one configuration (one set of
+/// credentials), ECR's per region.
 #[derive(Debug)]
-pub struct AwsCollector {
+struct Clients {
     config: SdkConfig,
-    options: AwsOptions,
-    ctx: Ctx,
     iam: aws_sdk_iam::Client,
     eks: aws_sdk_eks::Client,
     ec2: aws_sdk_ec2::Client,
     ecr: Mutex<HashMap<String, aws_sdk_ecr::Client>>,
+}
+
+impl Clients {
+    fn new(config: SdkConfig) -> Self {
+        // Each client notes the endpoint of each request, for error messages.
+        Clients {
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&config)
+                    .interceptor(EndpointRecorder)
+                    .build(),
+            ),
+            eks: aws_sdk_eks::Client::from_conf(
+                aws_sdk_eks::config::Builder::from(&config)
+                    .interceptor(EndpointRecorder)
+                    .build(),
+            ),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&config)
+                    .interceptor(EndpointRecorder)
+                    .build(),
+            ),
+            ecr: Mutex::new(HashMap::new()),
+            config,
+        }
+    }
+
+    fn ecr(&self, region: &str) -> aws_sdk_ecr::Client {
+        let mut clients = self.ecr.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = aws_sdk_ecr::config::Builder::from(&self.config)
+                    .region(Region::new(region.to_string()))
+                    .interceptor(EndpointRecorder)
+                    .build();
+                aws_sdk_ecr::Client::from_conf(conf)
+            })
+            .clone()
+    }
+}
+
+/// Reads AWS facts on demand by keyed fetch operations (see [`ops::OPS`]), each
+/// with the credentials of the account it belongs to ([`crate::accounts`]).
+#[derive(Debug)]
+pub struct AwsCollector {
+    options: AwsOptions,
+    ctx: Ctx,
+    /// The cluster's account: the default chain.
+    own: Arc<Clients>,
+    sts: aws_sdk_sts::Client,
+    home: OnceCell<Option<String>>,
+    /// Other accounts, through their roles, each assumed once.
+    others: Mutex<HashMap<String, AccountCell>>,
     cache: Mutex<HashMap<(String, Vec<String>), Cell>>,
     instance_batch: tokio::sync::Mutex<()>,
 }
 
 impl AwsCollector {
     /// A collector calling AWS with `config` (see [`crate::load_config`]), with the
-    /// retry and timeout settings of `options` applied on top.
+    /// retry and timeout settings of `options` applied on top. `config`'s
+    /// credentials read the cluster's account; other accounts are read through the
+    /// roles `options.accounts` maps them to, assumed with those credentials.
     pub fn new(config: SdkConfig, options: AwsOptions) -> Self {
         let retry = RetryConfig::standard().with_max_attempts(options.max_attempts.max(1));
         let mut timeouts = config
@@ -94,27 +156,17 @@ impl AwsCollector {
             .timeout_config(timeouts.build())
             .build();
         AwsCollector {
-            // Each client notes the endpoint of each request, for error messages.
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(&config)
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&config)
                     .interceptor(EndpointRecorder)
                     .build(),
             ),
-            eks: aws_sdk_eks::Client::from_conf(
-                aws_sdk_eks::config::Builder::from(&config)
-                    .interceptor(EndpointRecorder)
-                    .build(),
-            ),
-            ec2: aws_sdk_ec2::Client::from_conf(
-                aws_sdk_ec2::config::Builder::from(&config)
-                    .interceptor(EndpointRecorder)
-                    .build(),
-            ),
+            own: Arc::new(Clients::new(config)),
             ctx: Ctx::new(options.concurrency, options.call_timeout),
-            ecr: Mutex::new(HashMap::new()),
+            home: OnceCell::new(),
+            others: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
             instance_batch: tokio::sync::Mutex::new(()),
-            config,
             options,
         }
     }
@@ -126,7 +178,7 @@ impl AwsCollector {
 
     /// The region of the configuration, for operations whose key has none.
     pub fn region(&self) -> Option<&str> {
-        self.config.region().map(Region::as_ref)
+        self.own.config.region().map(Region::as_ref)
     }
 
     /// Calls made so far per `service.Operation` (e.g. `ecr.DescribeRepositories`),
@@ -201,20 +253,6 @@ impl AwsCollector {
         cell.get_or_init(|| self.run(op, key)).await.clone()
     }
 
-    fn ecr_client(&self, region: &str) -> aws_sdk_ecr::Client {
-        let mut clients = self.ecr.lock().unwrap_or_else(|e| e.into_inner());
-        clients
-            .entry(region.to_string())
-            .or_insert_with(|| {
-                let conf = aws_sdk_ecr::config::Builder::from(&self.config)
-                    .region(Region::new(region.to_string()))
-                    .interceptor(EndpointRecorder)
-                    .build();
-                aws_sdk_ecr::Client::from_conf(conf)
-            })
-            .clone()
-    }
-
     /// The region of a key (when it has one) or of the configuration.
     fn region_or(&self, op: &str, key_region: Option<&str>) -> Result<String, FetchError> {
         match key_region.filter(|r| !r.is_empty()).or(self.region()) {
@@ -244,22 +282,154 @@ impl AwsCollector {
             })
     }
 
+    /// The account a key's fact belongs to, when the key names one: an ECR
+    /// registry id, the account of an IAM ARN (`aws` managed policies are
+    /// everyone's). Other facts are the cluster's account's.
+    fn account_of<'k>(op: &str, key: &'k [String]) -> Option<&'k str> {
+        let first = key.first().map(String::as_str)?;
+        let account = if op.starts_with("ecr.") {
+            first
+        } else if matches!(op, "iam.role" | "iam.instance-profile" | "iam.policy-version") {
+            first.split(':').nth(4)?
+        } else {
+            return None;
+        };
+        crate::accounts::is_account_id(account).then_some(account)
+    }
+
+    /// What a key of `op` reads, for messages.
+    fn what(op: &str, key: &[String]) -> String {
+        let k = |i: usize| key.get(i).map(String::as_str).unwrap_or_default();
+        match op {
+            "ecr.repository" | "ecr.repository-policy" | "ecr.repository-in-regions"
+            | "ecr.image" | "ecr.image-digest" => {
+                let (name, region) = if op == "ecr.repository-in-regions" {
+                    (k(1), String::new())
+                } else {
+                    (k(2), format!(" ({})", k(1)))
+                };
+                let what = match op {
+                    "ecr.repository-policy" => "repository policy of",
+                    "ecr.image" | "ecr.image-digest" => "image in",
+                    _ => "repository",
+                };
+                format!("ECR {what} `{name}`{region}")
+            }
+            "ecr.repositories" => format!("ECR repositories ({})", k(1)),
+            "ecr.registry-policy" => format!("ECR registry policy ({})", k(1)),
+            _ => format!("`{}`", k(0)),
+        }
+    }
+
+    /// The cluster's account: as configured (the EKS cluster ARN), else the
+    /// default credentials' (`sts:GetCallerIdentity`, once), asked only when
+    /// other accounts are mapped.
+    async fn home(&self) -> Option<&str> {
+        self.home
+            .get_or_init(|| async {
+                if let Some(h) = &self.options.accounts.home {
+                    return Some(h.clone());
+                }
+                if self.options.accounts.is_empty() {
+                    return None;
+                }
+                let call = Call::new("sts.GetCallerIdentity");
+                self.ctx
+                    .call(&call, self.sts.get_caller_identity().send())
+                    .await
+                    .ok()
+                    .and_then(|out| out.account)
+            })
+            .await
+            .as_deref()
+    }
+
+    /// The clients that read the fact of `key`: the default chain's for the
+    /// cluster's account, an assumed role's for another mapped account, none
+    /// (an error naming the settings) for an account nothing maps.
+    async fn clients_for(&self, op: &str, key: &[String]) -> Result<Arc<Clients>, FetchError> {
+        let Some(account) = Self::account_of(op, key) else {
+            return Ok(Arc::clone(&self.own));
+        };
+        let home = self.home().await;
+        match self.options.accounts.access(account, home) {
+            Access::Default => Ok(Arc::clone(&self.own)),
+            Access::None => Err(FetchError::NoCredentials {
+                account: account.to_string(),
+                what: Self::what(op, key),
+            }),
+            Access::Role(role) => {
+                let cell = {
+                    let mut others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+                    others.entry(account.to_string()).or_default().clone()
+                };
+                cell.get_or_init(|| self.assume(account, role))
+                    .await
+                    .clone()
+            }
+        }
+    }
+
+    /// Clients of `account` through `role`: STS `AssumeRole` with the default
+    /// chain's credentials (session `rulerun`, the external id when set), the
+    /// credentials kept for the run and renewed before they expire. The role is
+    /// assumed here once, so a refusal fails every fact of the account at once.
+    async fn assume(&self, account: &str, role: AccountRole) -> Result<Arc<Clients>, FetchError> {
+        let base = &self.own.config;
+        let region = role
+            .region
+            .clone()
+            .map(Region::new)
+            .or_else(|| base.region().cloned());
+        let mut builder = AssumeRoleProvider::builder(role.role_arn.clone())
+            .session_name(crate::accounts::SESSION_NAME)
+            .configure(base);
+        if let Some(id) = &role.external_id {
+            builder = builder.external_id(id.clone());
+        }
+        if let Some(r) = region.clone() {
+            builder = builder.region(r);
+        }
+        let provider = RunCache::new(builder.build().await);
+        self.ctx.count("sts.AssumeRole");
+        if let Err(e) = provider.provide_credentials().await {
+            let (code, message) = assume_failure(&e);
+            return Err(FetchError::AssumeRole {
+                account: account.to_string(),
+                role: role.role_arn,
+                configured_by: role.configured_by,
+                code,
+                message,
+            });
+        }
+        let mut config = base
+            .clone()
+            .into_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provider));
+        if let Some(r) = region {
+            config = config.region(r);
+        }
+        Ok(Arc::new(Clients::new(config.build())))
+    }
+
     async fn run(&self, op: &str, key: &[String]) -> Outcome {
         let k = |i: usize| key.get(i).map(String::as_str).unwrap_or_default();
         let ctx = &self.ctx;
+        let c = self.clients_for(op, key).await?;
         match op {
             "ecr.repository" => {
                 let region = self.region_or(op, Some(k(1)))?;
-                fetch::ecr::repository(&self.ecr_client(&region), ctx, k(0), &region, k(2)).await
+                fetch::ecr::repository(&c.ecr(&region), ctx, k(0), &region, k(2)).await
             }
             "ecr.repositories" => {
                 let region = self.region_or(op, Some(k(1)))?;
-                fetch::ecr::repositories(&self.ecr_client(&region), ctx, k(0), &region).await
+                fetch::ecr::repositories(&c.ecr(&region), ctx, k(0), &region).await
             }
             "ecr.repository-in-regions" => {
-                let regions = fetch::ec2::regions(&self.ec2, ctx).await?;
+                let regions = fetch::ec2::regions(&c.ec2, ctx).await?;
+                let c = &c;
                 let lookups = regions.iter().map(|region| async move {
-                    fetch::ecr::repository(&self.ecr_client(region), ctx, k(0), region, k(1)).await
+                    fetch::ecr::repository(&c.ecr(region), ctx, k(0), region, k(1)).await
                 });
                 // A region that cannot be read (disabled, denied by a control
                 // policy) only narrows the hint; found repositories are kept.
@@ -284,24 +454,24 @@ impl AwsCollector {
                     repository_name: k(2),
                     image,
                 };
-                fetch::ecr::image(&self.ecr_client(&region), ctx, lookup).await
+                fetch::ecr::image(&c.ecr(&region), ctx, lookup).await
             }
             "ecr.repository-policy" => {
                 let region = self.region_or(op, Some(k(1)))?;
-                fetch::ecr::repository_policy(&self.ecr_client(&region), ctx, k(0), &region, k(2))
+                fetch::ecr::repository_policy(&c.ecr(&region), ctx, k(0), &region, k(2))
                     .await
             }
             "ecr.registry-policy" => {
                 let region = self.region_or(op, Some(k(1)))?;
-                fetch::ecr::registry_policy(&self.ecr_client(&region), ctx, k(0), &region).await
+                fetch::ecr::registry_policy(&c.ecr(&region), ctx, k(0), &region).await
             }
             "eks.nodegroup" => {
                 let cluster = self.cluster_name(op, &format!("node group `{}`", k(0)))?;
-                fetch::eks::nodegroup(&self.eks, ctx, cluster, self.region(), k(0)).await
+                fetch::eks::nodegroup(&c.eks, ctx, cluster, self.region(), k(0)).await
             }
             "eks.fargate-profile" => {
                 let cluster = self.cluster_name(op, &format!("Fargate profile `{}`", k(0)))?;
-                fetch::eks::fargate_profile(&self.eks, ctx, cluster, self.region(), k(0)).await
+                fetch::eks::fargate_profile(&c.eks, ctx, cluster, self.region(), k(0)).await
             }
             "ec2.instance" => {
                 // Normally filled by `prefetch_instances`; a key that was not (a
@@ -312,23 +482,23 @@ impl AwsCollector {
                     .remove(k(0))
                     .unwrap_or_else(|| Ok(Vec::new()))
             }
-            "iam.instance-profile" => fetch::iam::instance_profile(&self.iam, ctx, k(0)).await,
-            "iam.role" => fetch::iam::role(&self.iam, ctx, k(0)).await,
+            "iam.instance-profile" => fetch::iam::instance_profile(&c.iam, ctx, k(0)).await,
+            "iam.role" => fetch::iam::role(&c.iam, ctx, k(0)).await,
             "iam.attached-role-policies" => {
-                fetch::iam::attached_role_policies(&self.iam, ctx, k(0)).await
+                fetch::iam::attached_role_policies(&c.iam, ctx, k(0)).await
             }
-            "iam.role-policies" => fetch::iam::role_policies(&self.iam, ctx, k(0)).await,
-            "iam.policy-version" => fetch::iam::policy_version(&self.iam, ctx, k(0)).await,
+            "iam.role-policies" => fetch::iam::role_policies(&c.iam, ctx, k(0)).await,
+            "iam.policy-version" => fetch::iam::policy_version(&c.iam, ctx, k(0)).await,
             "ec2.subnet" => {
                 // `fetch_one` holds this key's cache cell already.
                 let region = self.region_or(op, None)?;
-                fetch::ec2::subnet(&self.ec2, ctx, &region, k(0)).await
+                fetch::ec2::subnet(&c.ec2, ctx, &region, k(0)).await
             }
             "ec2.route-tables" => {
                 let region = self.region_or(op, None)?;
                 let subnet = k(0);
                 let tables = fetch::ec2::route_tables(
-                    &self.ec2,
+                    &c.ec2,
                     ctx,
                     &region,
                     subnet,
@@ -347,7 +517,7 @@ impl AwsCollector {
                     return Ok(Vec::new());
                 };
                 fetch::ec2::route_tables(
-                    &self.ec2,
+                    &c.ec2,
                     ctx,
                     &region,
                     vpc,
@@ -358,7 +528,7 @@ impl AwsCollector {
             "ec2.main-route-table" => {
                 let region = self.region_or(op, None)?;
                 fetch::ec2::route_tables(
-                    &self.ec2,
+                    &c.ec2,
                     ctx,
                     &region,
                     k(0),
@@ -368,7 +538,7 @@ impl AwsCollector {
             }
             "ec2.vpc-endpoints" => {
                 let region = self.region_or(op, None)?;
-                fetch::ec2::vpc_endpoints(&self.ec2, ctx, &region, k(0)).await
+                fetch::ec2::vpc_endpoints(&c.ec2, ctx, &region, k(0)).await
             }
             _ => Err(FetchError::Other {
                 operation: op.to_string(),
@@ -382,7 +552,7 @@ impl AwsCollector {
     /// `ec2.subnet` read each subnet once.
     async fn subnet(&self, region: &str, id: &str) -> Outcome {
         let cell = self.cell("ec2.subnet", &[id.to_string()]);
-        cell.get_or_init(|| fetch::ec2::subnet(&self.ec2, &self.ctx, region, id))
+        cell.get_or_init(|| fetch::ec2::subnet(&self.own.ec2, &self.ctx, region, id))
             .await
             .clone()
     }
@@ -437,7 +607,7 @@ impl AwsCollector {
             outcomes.insert(id, Err(e));
         }
         for chunk in valid.chunks(fetch::ec2::MAX_INSTANCE_IDS) {
-            match fetch::ec2::instances(&self.ec2, &self.ctx, region, chunk).await {
+            match fetch::ec2::instances(&self.own.ec2, &self.ctx, region, chunk).await {
                 Ok(mut found) => {
                     for id in chunk {
                         let docs = found
@@ -456,6 +626,28 @@ impl AwsCollector {
         }
         outcomes
     }
+}
+
+/// STS's error code and message for a role that could not be assumed, or the
+/// cause in words.
+fn assume_failure(e: &aws_credential_types::provider::error::CredentialsError) -> (Option<String>, String) {
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(sdk) =
+            err.downcast_ref::<aws_sdk_sts::error::SdkError<AssumeRoleError, HttpResponse>>()
+        {
+            let f = Failure::from_sdk(sdk);
+            let message = match &f.code {
+                Some(code) => format!("{code}: {}", f.message),
+                None => f.message.clone(),
+            };
+            return (f.code, message);
+        }
+        cur = err.source();
+    }
+    (None, crate::error::chain_text(e))
 }
 
 #[cfg(test)]

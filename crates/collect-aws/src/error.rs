@@ -63,6 +63,30 @@ pub enum FetchError {
         /// `service.Operation`.
         operation: String,
     },
+    /// A fact of `account`, which no credentials read: the account is neither the
+    /// cluster's nor mapped to a role (`aws.accounts`, `--assume-role`).
+    #[error("no credentials for account `{account}`, whose {what} this needs")]
+    NoCredentials {
+        /// The account the fact belongs to.
+        account: String,
+        /// What was to be read, e.g. `` ECR repository `team/app` ``.
+        what: String,
+    },
+    /// The role of `account` could not be assumed (STS `AssumeRole` refused or
+    /// failed), so nothing of that account is read.
+    #[error("cannot assume role `{role}` to read account `{account}`: {message}")]
+    AssumeRole {
+        /// The account.
+        account: String,
+        /// The role's ARN.
+        role: String,
+        /// Where the role was configured, for the help.
+        configured_by: String,
+        /// STS's error code (`AccessDenied`), when it answered.
+        code: Option<String>,
+        /// STS's message, or the cause in words.
+        message: String,
+    },
     /// Anything else: a bad key, a missing setting, a network or service error.
     #[error("`{operation}` failed: {message}")]
     Other {
@@ -141,6 +165,22 @@ impl FetchError {
                 "the account's API request rate is exhausted: run again later, or raise the number of attempts"
                     .into(),
             ),
+            FetchError::NoCredentials { account, .. } => {
+                Some(crate::accounts::unlock_help(account))
+            }
+            FetchError::AssumeRole {
+                role,
+                configured_by: source,
+                code,
+                ..
+            } => Some(match code.as_deref() {
+                Some("AccessDenied") => format!(
+                    "the role is set by {source}: allow `sts:AssumeRole` on `{role}` to the identity rulerun runs as, and have the role's trust policy trust that identity (with the external id, when one is set)"
+                ),
+                _ => format!(
+                    "the role is set by {source}: check that it exists, that STS can be reached, and that the identity rulerun runs as may assume it"
+                ),
+            }),
             FetchError::Other { help, .. } => help.clone(),
         }
     }

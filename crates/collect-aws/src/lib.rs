@@ -16,12 +16,14 @@
 //! processes, web identity (IRSA), ECS and EKS Pod Identity, IMDS), `--profile`,
 //! `--region`, and `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`.
 
+pub mod accounts;
 pub mod collector;
 pub mod error;
 pub mod fetch;
 pub mod normalize;
 pub mod ops;
 
+pub use accounts::{AccountRole, Accounts, RoleTemplate, TemplateError};
 pub use collector::{AwsCollector, AwsOptions, FetchResult};
 pub use error::FetchError;
 pub use ops::{OPS, OpSpec, iam_policy_document};

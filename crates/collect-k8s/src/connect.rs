@@ -38,6 +38,17 @@ impl ClusterInfo {
     /// The EKS cluster name and region, when the context or cluster entry is an
     /// EKS cluster ARN (`arn:aws:eks:REGION:ACCOUNT:cluster/NAME`).
     pub fn eks_cluster(&self) -> Option<(String, String)> {
+        self.eks_arn().map(|(name, region, _)| (name, region))
+    }
+
+    /// The AWS account of the EKS cluster, when the context or cluster entry is an
+    /// EKS cluster ARN: the account whose facts the default credentials read.
+    pub fn eks_account(&self) -> Option<String> {
+        self.eks_arn().map(|(_, _, account)| account)
+    }
+
+    /// `(name, region, account)` of the EKS cluster ARN.
+    fn eks_arn(&self) -> Option<(String, String, String)> {
         [self.cluster.as_deref(), self.context.as_deref()]
             .into_iter()
             .flatten()
@@ -49,9 +60,9 @@ impl ClusterInfo {
                     return None;
                 }
                 let region = parts.next()?.to_string();
-                let _account = parts.next()?;
+                let account = parts.next()?.to_string();
                 let name = parts.next()?.strip_prefix("cluster/")?.to_string();
-                Some((name, region))
+                Some((name, region, account))
             })
     }
 }
@@ -263,6 +274,7 @@ mod tests {
             info.eks_cluster(),
             Some(("eks-workshop".into(), "us-west-2".into()))
         );
+        assert_eq!(info.eks_account().as_deref(), Some("123456789012"));
         let info = ClusterInfo {
             context: Some("kind-dev".into()),
             cluster: Some("kind-dev".into()),

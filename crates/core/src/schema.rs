@@ -882,6 +882,36 @@ pub struct ConfigFile {
     pub rules: Option<BTreeMap<String, RuleOverride>>,
     /// Defaults for `rulerun check`; command-line flags win.
     pub defaults: Option<Defaults>,
+    /// How AWS accounts other than the cluster's are read.
+    pub aws: Option<AwsConfig>,
+}
+
+/// `aws:` of `rulerun.yaml`.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// The role rulerun assumes to read each account, by 12-digit account id (quoted,
+    /// so YAML keeps leading zeros). The cluster's own account is read with the
+    /// default credentials unless it is listed here; other accounts without an entry
+    /// use `--assume-role`, else their facts are inconclusive.
+    #[schemars(extend("propertyNames" = {"pattern": "^[0-9]{12}$"}))]
+    pub accounts: Option<BTreeMap<String, AccountConfig>>,
+}
+
+/// How one account is read.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AccountConfig {
+    /// The IAM role to assume (session name `rulerun`), e.g.
+    /// `arn:aws:iam::210987654321:role/rulerun-read`.
+    #[schemars(regex(pattern = r"^arn:[a-z0-9-]+:iam::[0-9]{12}:role/.+$"))]
+    pub role_arn: String,
+    /// The external id the role's trust policy requires.
+    #[schemars(length(min = 2, max = 1224), regex(pattern = r"^[A-Za-z0-9_+=,.@:/-]+$"))]
+    pub external_id: Option<String>,
+    /// The region of that account's calls that have none of their own, and of STS.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,31}$"))]
+    pub region: Option<String>,
 }
 
 /// A pack to load: exactly one of `builtin`, `path` or `vendor`.

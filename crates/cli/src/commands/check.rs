@@ -54,6 +54,7 @@ pub fn cmd_check(
     let rules = loaded.rules;
     let mut cluster = a.cluster.clone();
     cluster.kubeconfig = cluster.kubeconfig.map(|k| ctx.resolve(&k));
+    cluster.aws_accounts = config.map(|c| c.aws_accounts.clone()).unwrap_or_default();
     let mut session = None;
     let report = if a.facts.is_empty() {
         let quiet = output != crate::args::CheckFormat::Text && a.output_file.is_none();

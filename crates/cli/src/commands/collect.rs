@@ -24,6 +24,12 @@ pub fn cmd_collect(
     let rules = loaded.rules;
     let mut cluster = a.cluster.clone();
     cluster.kubeconfig = cluster.kubeconfig.map(|k| ctx.resolve(&k));
+    cluster.aws_accounts = loaded
+        .project
+        .config
+        .as_ref()
+        .map(|c| c.aws_accounts.clone())
+        .unwrap_or_default();
     let run = match crate::live::run(&rules, &cluster, term, false) {
         Ok(run) => run,
         Err(e) => {

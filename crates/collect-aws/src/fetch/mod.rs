@@ -63,6 +63,13 @@ impl Ctx {
         out.map_err(|e| Failure::from_sdk(&e).at(endpoint))
     }
 
+    /// Counts a call made outside [`Ctx::call`] (`sts.AssumeRole`, made by the
+    /// credentials provider).
+    pub fn count(&self, operation: &str) {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        *calls.entry(operation.to_string()).or_default() += 1;
+    }
+
     /// Turns a failure of `call` into a fetch error.
     pub fn error(&self, call: &Call<'_>, f: Failure) -> FetchError {
         f.into_fetch_error(call, self.timeout)

@@ -36,7 +36,10 @@ impl Names {
     }
 
     fn image(&self) -> String {
-        format!("{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/{}:1.2.1", self.repo)
+        format!(
+            "{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/{}:1.2.1",
+            self.repo
+        )
     }
 
     fn context(&self) -> String {
@@ -56,7 +59,9 @@ fn try_aws_as(creds: &Creds, args: &[&str]) -> Result<Value, String> {
         .env("AWS_ENDPOINT_URL", moto())
         .envs(creds.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
-        .unwrap_or_else(|e| panic!("cannot run the AWS CLI (`aws`): {e}; scripts/test installs it"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run the AWS CLI (`aws`): {e}; scripts/test installs it")
+        });
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
@@ -98,9 +103,18 @@ fn registry_creds() -> Creds {
     );
     let c = &out["Credentials"];
     let creds = vec![
-        ("AWS_ACCESS_KEY_ID", c["AccessKeyId"].as_str().unwrap().to_string()),
-        ("AWS_SECRET_ACCESS_KEY", c["SecretAccessKey"].as_str().unwrap().to_string()),
-        ("AWS_SESSION_TOKEN", c["SessionToken"].as_str().unwrap().to_string()),
+        (
+            "AWS_ACCESS_KEY_ID",
+            c["AccessKeyId"].as_str().unwrap().to_string(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            c["SecretAccessKey"].as_str().unwrap().to_string(),
+        ),
+        (
+            "AWS_SESSION_TOKEN",
+            c["SessionToken"].as_str().unwrap().to_string(),
+        ),
     ];
     let who = aws_as(&creds, &["sts", "get-caller-identity"]);
     assert_eq!(who["Account"], REGISTRY, "{who:#}");
@@ -117,32 +131,80 @@ fn seed(n: &Names) -> Creds {
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
     })
     .to_string();
-    create_as(&a, &["iam", "create-role", "--role-name", n.role, "--assume-role-policy-document", &trust]);
-    aws_as(&a, &[
-        "iam", "attach-role-policy", "--role-name", n.role,
-        "--policy-arn", "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    ]);
+    create_as(
+        &a,
+        &[
+            "iam",
+            "create-role",
+            "--role-name",
+            n.role,
+            "--assume-role-policy-document",
+            &trust,
+        ],
+    );
+    aws_as(
+        &a,
+        &[
+            "iam",
+            "attach-role-policy",
+            "--role-name",
+            n.role,
+            "--policy-arn",
+            "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+        ],
+    );
     let token_only = json!({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}]
     })
     .to_string();
-    aws_as(&a, &[
-        "iam", "put-role-policy", "--role-name", n.role, "--policy-name", "ecr-token",
-        "--policy-document", &token_only,
-    ]);
-    create_as(&a, &[
-        "eks", "create-cluster", "--name", n.cluster,
-        "--role-arn", &format!("arn:aws:iam::{ACCOUNT}:role/eks-cluster-role"),
-        "--resources-vpc-config", "subnetIds=subnet-0a1b2c3d4e5f60718",
-    ]);
-    create_as(&a, &[
-        "eks", "create-nodegroup", "--cluster-name", n.cluster, "--nodegroup-name", "default",
-        "--node-role", &n.role_arn(), "--subnets", "subnet-0a1b2c3d4e5f60718",
-    ]);
+    aws_as(
+        &a,
+        &[
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            n.role,
+            "--policy-name",
+            "ecr-token",
+            "--policy-document",
+            &token_only,
+        ],
+    );
+    create_as(
+        &a,
+        &[
+            "eks",
+            "create-cluster",
+            "--name",
+            n.cluster,
+            "--role-arn",
+            &format!("arn:aws:iam::{ACCOUNT}:role/eks-cluster-role"),
+            "--resources-vpc-config",
+            "subnetIds=subnet-0a1b2c3d4e5f60718",
+        ],
+    );
+    create_as(
+        &a,
+        &[
+            "eks",
+            "create-nodegroup",
+            "--cluster-name",
+            n.cluster,
+            "--nodegroup-name",
+            "default",
+            "--node-role",
+            &n.role_arn(),
+            "--subnets",
+            "subnet-0a1b2c3d4e5f60718",
+        ],
+    );
 
     let b = registry_creds();
-    create_as(&b, &["ecr", "create-repository", "--repository-name", n.repo]);
+    create_as(
+        &b,
+        &["ecr", "create-repository", "--repository-name", n.repo],
+    );
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
@@ -152,10 +214,19 @@ fn seed(n: &Names) -> Creds {
                     "digest": "sha256:e692418e4cbaf90ca69d05a66403747baa33ee08806650b51fab815ad7fc331f"}]
     })
     .to_string();
-    create_as(&b, &[
-        "ecr", "put-image", "--repository-name", n.repo, "--image-tag", "1.2.1",
-        "--image-manifest", &manifest,
-    ]);
+    create_as(
+        &b,
+        &[
+            "ecr",
+            "put-image",
+            "--repository-name",
+            n.repo,
+            "--image-tag",
+            "1.2.1",
+            "--image-manifest",
+            &manifest,
+        ],
+    );
     let policy = json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -166,13 +237,29 @@ fn seed(n: &Names) -> Creds {
         }]
     })
     .to_string();
-    aws_as(&b, &[
-        "ecr", "set-repository-policy", "--repository-name", n.repo, "--policy-text", &policy,
-    ]);
+    aws_as(
+        &b,
+        &[
+            "ecr",
+            "set-repository-policy",
+            "--repository-name",
+            n.repo,
+            "--policy-text",
+            &policy,
+        ],
+    );
     // Account A cannot see it, even by registry id.
-    let err = try_aws_as(&a, &[
-        "ecr", "describe-repositories", "--registry-id", REGISTRY, "--repository-names", n.repo,
-    ])
+    let err = try_aws_as(
+        &a,
+        &[
+            "ecr",
+            "describe-repositories",
+            "--registry-id",
+            REGISTRY,
+            "--repository-names",
+            n.repo,
+        ],
+    )
     .unwrap_err();
     assert!(err.contains("RepositoryNotFound"), "{err}");
     b
@@ -188,14 +275,21 @@ fn cluster_objects(n: &Names) -> Vec<Value> {
         )
         .replace(
             "https://1234567890.dkr.ecr.us-west-2.amazonaws.com/v2/retail-sample-app-ui/",
-            &format!("https://{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/v2/{}/", n.repo),
+            &format!(
+                "https://{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/v2/{}/",
+                n.repo
+            ),
         );
     assert!(text.contains(&n.image()));
     rulerun_kube_stub::parse_fixtures(serde_json::from_str(&text).unwrap()).unwrap()
 }
 
 async fn start_cluster(n: &Names, dir: &Path) -> (StubServer, std::path::PathBuf) {
-    let server = Stub::new().objects(cluster_objects(n)).start().await.unwrap();
+    let server = Stub::new()
+        .objects(cluster_objects(n))
+        .start()
+        .await
+        .unwrap();
     let kc = server.write_kubeconfig(dir, &n.context()).unwrap();
     (server, kc)
 }
@@ -263,12 +357,21 @@ async fn a_registry_in_another_account_is_read_through_its_role_fixed_on_both_si
     assert_eq!(evidence["nodeRole"], n.role_arn());
     // The registry's side: its policy as account B holds it (only B can read it).
     assert!(
-        evidence["repositoryPolicy"].as_str().unwrap().contains("OtherTeamPull"),
+        evidence["repositoryPolicy"]
+            .as_str()
+            .unwrap()
+            .contains("OtherTeamPull"),
         "{evidence:#}"
     );
     // The cluster's side: the role's own policies do not allow the pull either.
-    assert_eq!(evidence["nodeRolePolicyAllowsPull"], "False", "{evidence:#}");
-    assert_eq!(evidence["decisions"]["ecr:BatchGetImage"], "ImplicitlyDenied");
+    assert_eq!(
+        evidence["nodeRolePolicyAllowsPull"], "False",
+        "{evidence:#}"
+    );
+    assert_eq!(
+        evidence["decisions"]["ecr:BatchGetImage"],
+        "ImplicitlyDenied"
+    );
     let message = finding["message"].as_str().unwrap();
     for part in [REGISTRY, ACCOUNT, n.role, n.repo, "registry account"] {
         assert!(message.contains(part), "{part} not in {message}");
@@ -276,8 +379,16 @@ async fn a_registry_in_another_account_is_read_through_its_role_fixed_on_both_si
     let mut ops = proxy.operations();
     ops.sort();
     // One AssumeRole for the run; the registry's reads went through it.
-    assert_eq!(ops.iter().filter(|o| *o == "sts:AssumeRole").count(), 1, "{ops:#?}");
-    for op in ["ecr:DescribeRepositories", "ecr:DescribeImages", "ecr:GetRepositoryPolicy"] {
+    assert_eq!(
+        ops.iter().filter(|o| *o == "sts:AssumeRole").count(),
+        1,
+        "{ops:#?}"
+    );
+    for op in [
+        "ecr:DescribeRepositories",
+        "ecr:DescribeImages",
+        "ecr:GetRepositoryPolicy",
+    ] {
         assert!(ops.iter().any(|o| o == op), "{op} not in {ops:#?}");
     }
     assert!(server.requests().iter().all(|r| r.method == "GET"));
@@ -288,7 +399,9 @@ async fn a_registry_in_another_account_is_read_through_its_role_fixed_on_both_si
     let text = cli(text_args).await;
     eprintln!("{}", text.stdout);
     assert_eq!(text.code, 1, "{}", text.stderr);
-    assert!(text.stdout.contains(RULE) && text.stdout.contains(&format!("--registry-id={REGISTRY}")));
+    assert!(
+        text.stdout.contains(RULE) && text.stdout.contains(&format!("--registry-id={REGISTRY}"))
+    );
 
     // 2. The fix: the registry account's step with its credentials, the cluster
     // account's with the default ones; each as printed, through bash.
@@ -296,12 +409,36 @@ async fn a_registry_in_another_account_is_read_through_its_role_fixed_on_both_si
     assert_eq!(steps.len(), 3, "{steps:#?}");
     let command = |i: usize| steps[i]["command"].as_str().unwrap().to_string();
     let description = |i: usize| steps[i]["description"].as_str().unwrap().to_string();
-    assert!(command(0).starts_with("aws ecr set-repository-policy"), "{}", command(0));
-    assert!(command(0).contains(&format!("--registry-id={REGISTRY}")), "{}", command(0));
-    assert!(description(0).contains(&format!("registry account {REGISTRY}")), "{}", description(0));
-    assert!(command(1).starts_with("aws iam attach-role-policy"), "{}", command(1));
-    assert!(description(1).contains(&format!("cluster's account {ACCOUNT}")), "{}", description(1));
-    assert!(command(2).starts_with("kubectl rollout restart"), "{}", command(2));
+    assert!(
+        command(0).starts_with("aws ecr set-repository-policy"),
+        "{}",
+        command(0)
+    );
+    assert!(
+        command(0).contains(&format!("--registry-id={REGISTRY}")),
+        "{}",
+        command(0)
+    );
+    assert!(
+        description(0).contains(&format!("registry account {REGISTRY}")),
+        "{}",
+        description(0)
+    );
+    assert!(
+        command(1).starts_with("aws iam attach-role-policy"),
+        "{}",
+        command(1)
+    );
+    assert!(
+        description(1).contains(&format!("cluster's account {ACCOUNT}")),
+        "{}",
+        description(1)
+    );
+    assert!(
+        command(2).starts_with("kubectl rollout restart"),
+        "{}",
+        command(2)
+    );
     for (i, creds) in [(0, registry.clone()), (1, Vec::new())] {
         let c = command(i);
         eprintln!("fix: {c}");
@@ -311,21 +448,34 @@ async fn a_registry_in_another_account_is_read_through_its_role_fixed_on_both_si
             .envs(creds.iter().map(|(k, v)| (*k, v.as_str())))
             .output()
             .unwrap();
-        assert!(out.status.success(), "{c}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{c}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     // The registry keeps the other team's grant and adds only the pull for the role.
-    let text = aws_as(&registry, &["ecr", "get-repository-policy", "--repository-name", n.repo])
-        ["policyText"]
+    let text = aws_as(
+        &registry,
+        &["ecr", "get-repository-policy", "--repository-name", n.repo],
+    )["policyText"]
         .as_str()
         .unwrap()
         .to_string();
-    assert!(text.contains("OtherTeamPull") && text.contains(&n.role_arn()), "{text}");
+    assert!(
+        text.contains("OtherTeamPull") && text.contains(&n.role_arn()),
+        "{text}"
+    );
 
     // 3. Check again: the cross-account finding is gone, nothing is undecided; the
     // pod still waits in the stand-in, so only the generic finding remains.
     let run = cli(check_args(&live, &config)).await;
     let after = json_of(&run);
-    assert_eq!(rules_of(&after, "findings"), ["pod-image-pull-failing"], "{after:#}");
+    assert_eq!(
+        rules_of(&after, "findings"),
+        ["pod-image-pull-failing"],
+        "{after:#}"
+    );
     assert_eq!(after["inconclusive"], json!([]), "{after:#}");
 }
 
@@ -345,7 +495,11 @@ async fn without_a_role_for_the_registry_account_the_rules_are_inconclusive_nami
     let doc = json_of(&run);
     // No finding claims the pod from facts the registry account would have to
     // give (a missing repository least of all): they are undecided, and say why.
-    assert_eq!(rules_of(&doc, "findings"), ["pod-image-pull-failing"], "{doc:#}");
+    assert_eq!(
+        rules_of(&doc, "findings"),
+        ["pod-image-pull-failing"],
+        "{doc:#}"
+    );
     let inconclusive = doc["inconclusive"].as_array().unwrap();
     let cross = inconclusive
         .iter()
@@ -364,7 +518,11 @@ async fn without_a_role_for_the_registry_account_the_rules_are_inconclusive_nami
     }
     // Nothing of the registry account was asked for with the wrong credentials.
     let ops = proxy.operations();
-    assert!(!ops.iter().any(|o| o.starts_with("ecr:") || o.starts_with("sts:")), "{ops:#?}");
+    assert!(
+        !ops.iter()
+            .any(|o| o.starts_with("ecr:") || o.starts_with("sts:")),
+        "{ops:#?}"
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
 }
 
@@ -386,11 +544,19 @@ async fn a_role_that_cannot_be_assumed_leaves_the_rules_inconclusive_naming_the_
     let template = format!("arn:aws:iam::{{account}}:role/{READER}");
     let run = cli(check_args(
         &live,
-        &["--no-config".to_string(), "--assume-role".into(), template.clone()],
+        &[
+            "--no-config".to_string(),
+            "--assume-role".into(),
+            template.clone(),
+        ],
     ))
     .await;
     let doc = json_of(&run);
-    assert_eq!(rules_of(&doc, "findings"), ["pod-image-pull-failing"], "{doc:#}");
+    assert_eq!(
+        rules_of(&doc, "findings"),
+        ["pod-image-pull-failing"],
+        "{doc:#}"
+    );
     let role = format!("arn:aws:iam::{REGISTRY}:role/{READER}");
     let cross = doc["inconclusive"]
         .as_array()
@@ -409,7 +575,11 @@ async fn a_role_that_cannot_be_assumed_leaves_the_rules_inconclusive_naming_the_
     }
     // The role was asked for once, and nothing else of the registry account.
     let ops = proxy.operations();
-    assert_eq!(ops.iter().filter(|o| *o == "sts:AssumeRole").count(), 1, "{ops:#?}");
+    assert_eq!(
+        ops.iter().filter(|o| *o == "sts:AssumeRole").count(),
+        1,
+        "{ops:#?}"
+    );
     assert!(!ops.iter().any(|o| o.starts_with("ecr:")), "{ops:#?}");
 }
 
@@ -423,7 +593,8 @@ fn an_assume_role_template_with_another_placeholder_is_a_usage_error() {
     ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr.contains("`{region}`") && run.stderr.contains("`{account}` is the only placeholder"),
+        run.stderr.contains("`{region}`")
+            && run.stderr.contains("`{account}` is the only placeholder"),
         "{}",
         run.stderr
     );

@@ -362,13 +362,54 @@ fn the_loader_and_the_schema_agree_on_packs_and_configuration() {
         ),
         // Registries in other accounts.
         (format!("{config}{ACCOUNTS}"), true),
-        (format!("{config}aws:\n  accounts:\n    \"210987654321\": {{roleArn: arn:aws:iam::210987654321:role/r}}\n"), true),
-        (format!("{config}{}", ACCOUNTS.replace("roleArn", "rolearn")), false),
-        (format!("{config}{}", ACCOUNTS.replace("\"210987654321\"", "\"21098765432\"")), false),
-        (format!("{config}{}", ACCOUNTS.replace(":role/rulerun-read", ":user/rulerun-read")), false),
-        (format!("{config}{}", ACCOUNTS.replace("externalId: ext-1", "externalId: \"a b\"")), false),
-        (format!("{config}{}", ACCOUNTS.replace("region: eu-west-1", "region: EU")), false),
-        (format!("{config}{}", ACCOUNTS.replace("      roleArn: arn:aws:iam::210987654321:role/rulerun-read\n", "")), false),
+        (
+            format!(
+                "{config}aws:\n  accounts:\n    \"210987654321\": {{roleArn: arn:aws:iam::210987654321:role/r}}\n"
+            ),
+            true,
+        ),
+        (
+            format!("{config}{}", ACCOUNTS.replace("roleArn", "rolearn")),
+            false,
+        ),
+        (
+            format!(
+                "{config}{}",
+                ACCOUNTS.replace("\"210987654321\"", "\"21098765432\"")
+            ),
+            false,
+        ),
+        (
+            format!(
+                "{config}{}",
+                ACCOUNTS.replace(":role/rulerun-read", ":user/rulerun-read")
+            ),
+            false,
+        ),
+        (
+            format!(
+                "{config}{}",
+                ACCOUNTS.replace("externalId: ext-1", "externalId: \"a b\"")
+            ),
+            false,
+        ),
+        (
+            format!(
+                "{config}{}",
+                ACCOUNTS.replace("region: eu-west-1", "region: EU")
+            ),
+            false,
+        ),
+        (
+            format!(
+                "{config}{}",
+                ACCOUNTS.replace(
+                    "      roleArn: arn:aws:iam::210987654321:role/rulerun-read\n",
+                    ""
+                )
+            ),
+            false,
+        ),
         (format!("{config}aws:\n  acounts: {{}}\n"), false),
     ] {
         let file = dir.path().join("rulerun.yaml");

@@ -305,8 +305,7 @@ fn account_role(
         let v = d.string(n, "externalId")?;
         // STS accepts 2 to 1224 characters of `[\w+=,.@:\/-]`.
         let ok = (2..=1224).contains(&v.chars().count())
-            && v
-                .chars()
+            && v.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
         if !ok {
             d.invalid(
@@ -325,8 +324,7 @@ fn account_role(
         let ok = !v.is_empty()
             && v.len() <= 32
             && v.starts_with(|c: char| c.is_ascii_lowercase())
-            && v
-                .chars()
+            && v.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !ok {
             d.invalid(n, "region", &v, "an AWS region, e.g. `eu-west-1`");
@@ -468,9 +466,18 @@ mod tests {
             .map(|e| format!("{}:{} {}", e.pos.line, e.pos.column, e.kind))
             .collect();
         assert_eq!(errors.len(), 4, "{shown:#?}");
-        assert!(shown[0].starts_with("3:5 ") && shown[0].contains("`2109`"), "{shown:#?}");
-        assert!(shown[1].starts_with("4:31 ") && shown[1].contains("roleArn"), "{shown:#?}");
-        assert!(shown[2].starts_with("5:21 ") && shown[2].contains("no `roleArn`"), "{shown:#?}");
+        assert!(
+            shown[0].starts_with("3:5 ") && shown[0].contains("`2109`"),
+            "{shown:#?}"
+        );
+        assert!(
+            shown[1].starts_with("4:31 ") && shown[1].contains("roleArn"),
+            "{shown:#?}"
+        );
+        assert!(
+            shown[2].starts_with("5:21 ") && shown[2].contains("no `roleArn`"),
+            "{shown:#?}"
+        );
         // An unquoted id with a leading zero is a number to YAML.
         assert!(shown[3].starts_with("6:5 "), "{shown:#?}");
         assert!(

@@ -52,7 +52,9 @@ pub enum TemplateError {
     #[error("the role template `{template}` has `{found}`; `{{account}}` is the only placeholder")]
     Unknown { template: String, found: String },
     /// Not an IAM role ARN once filled in.
-    #[error("the role template `{0}` is not an IAM role ARN (`arn:PARTITION:iam::{{account}}:role/NAME`)")]
+    #[error(
+        "the role template `{0}` is not an IAM role ARN (`arn:PARTITION:iam::{{account}}:role/NAME`)"
+    )]
     NotARole(String),
 }
 
@@ -223,7 +225,7 @@ impl<P: ProvideCredentials> ProvideCredentials for RunCache<P> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};

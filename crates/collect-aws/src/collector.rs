@@ -17,7 +17,7 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 
 use crate::accounts::{Access, AccountRole, RunCache};
-use crate::error::{Call, EndpointRecorder, FetchError, Failure};
+use crate::error::{Call, EndpointRecorder, Failure, FetchError};
 use crate::fetch::{self, Ctx, Outcome, doc};
 use crate::normalize::ecr::{ImageLookup, ImageRef};
 use crate::ops;
@@ -289,7 +289,10 @@ impl AwsCollector {
         let first = key.first().map(String::as_str)?;
         let account = if op.starts_with("ecr.") {
             first
-        } else if matches!(op, "iam.role" | "iam.instance-profile" | "iam.policy-version") {
+        } else if matches!(
+            op,
+            "iam.role" | "iam.instance-profile" | "iam.policy-version"
+        ) {
             first.split(':').nth(4)?
         } else {
             return None;
@@ -301,8 +304,11 @@ impl AwsCollector {
     fn what(op: &str, key: &[String]) -> String {
         let k = |i: usize| key.get(i).map(String::as_str).unwrap_or_default();
         match op {
-            "ecr.repository" | "ecr.repository-policy" | "ecr.repository-in-regions"
-            | "ecr.image" | "ecr.image-digest" => {
+            "ecr.repository"
+            | "ecr.repository-policy"
+            | "ecr.repository-in-regions"
+            | "ecr.image"
+            | "ecr.image-digest" => {
                 let (name, region) = if op == "ecr.repository-in-regions" {
                     (k(1), String::new())
                 } else {
@@ -363,7 +369,7 @@ impl AwsCollector {
                     let mut others = self.others.lock().unwrap_or_else(|e| e.into_inner());
                     others.entry(account.to_string()).or_default().clone()
                 };
-                cell.get_or_init(|| self.assume(account, role))
+                cell.get_or_init(|| Box::pin(self.assume(account, role)))
                     .await
                     .clone()
             }
@@ -415,7 +421,8 @@ impl AwsCollector {
     async fn run(&self, op: &str, key: &[String]) -> Outcome {
         let k = |i: usize| key.get(i).map(String::as_str).unwrap_or_default();
         let ctx = &self.ctx;
-        let c = self.clients_for(op, key).await?;
+        // Boxed: assuming a role is a large future, and rare.
+        let c = Box::pin(self.clients_for(op, key)).await?;
         match op {
             "ecr.repository" => {
                 let region = self.region_or(op, Some(k(1)))?;
@@ -458,8 +465,7 @@ impl AwsCollector {
             }
             "ecr.repository-policy" => {
                 let region = self.region_or(op, Some(k(1)))?;
-                fetch::ecr::repository_policy(&c.ecr(&region), ctx, k(0), &region, k(2))
-                    .await
+                fetch::ecr::repository_policy(&c.ecr(&region), ctx, k(0), &region, k(2)).await
             }
             "ecr.registry-policy" => {
                 let region = self.region_or(op, Some(k(1)))?;
@@ -630,7 +636,9 @@ impl AwsCollector {
 
 /// STS's error code and message for a role that could not be assumed, or the
 /// cause in words.
-fn assume_failure(e: &aws_credential_types::provider::error::CredentialsError) -> (Option<String>, String) {
+fn assume_failure(
+    e: &aws_credential_types::provider::error::CredentialsError,
+) -> (Option<String>, String) {
     use aws_sdk_sts::operation::assume_role::AssumeRoleError;
     use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);

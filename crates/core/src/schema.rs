@@ -907,7 +907,10 @@ pub struct AccountConfig {
     #[schemars(regex(pattern = r"^arn:[a-z0-9-]+:iam::[0-9]{12}:role/.+$"))]
     pub role_arn: String,
     /// The external id the role's trust policy requires.
-    #[schemars(length(min = 2, max = 1224), regex(pattern = r"^[A-Za-z0-9_+=,.@:/-]+$"))]
+    #[schemars(
+        length(min = 2, max = 1224),
+        regex(pattern = r"^[A-Za-z0-9_+=,.@:/-]+$")
+    )]
     pub external_id: Option<String>,
     /// The region of that account's calls that have none of their own, and of STS.
     #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,31}$"))]

@@ -42,6 +42,7 @@ pub async fn config() -> SdkConfig {
 /// Options for tests: short timeouts, a little concurrency.
 pub fn options() -> AwsOptions {
     AwsOptions {
+        accounts: Default::default(),
         cluster_name: None,
         call_timeout: Duration::from_secs(30),
         max_attempts: 3,

@@ -11,6 +11,7 @@ use crate::fake::{Fake, Reply, ec2_error, json_error, query_error};
 
 fn opts(call_timeout: Duration, max_attempts: u32) -> AwsOptions {
     AwsOptions {
+        accounts: Default::default(),
         cluster_name: None,
         call_timeout,
         max_attempts,

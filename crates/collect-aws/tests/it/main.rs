@@ -6,12 +6,15 @@
 //! a skipped test would hide breakage in CI). Each test seeds its own uniquely named
 //! resources, so they run in parallel against one moto.
 //!
+//! `accounts` reads a second moto account through an assumed role.
+//!
 //! `faults` runs against small fake HTTP servers instead (timeouts, throttling,
 //! access denied as AWS sends them), and `permissions_doc` checks
 //! `docs/permissions.md`; neither needs moto.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounts;
 mod common;
 mod cost;
 mod ec2_eks;

@@ -686,6 +686,51 @@ fn overrides_and_parameters_from_rulerun_yaml_apply() {
         "{}",
         run.stdout
     );
+    // Every format of `-o` is a default; the flag wins.
+    let config = fs::read_to_string(root.join("rulerun.yaml")).unwrap();
+    write(
+        root,
+        "rulerun.yaml",
+        &config.replace("  output: json\n", "  output: sarif\n"),
+    );
+    let run = rulerun_in(root, &["check", "--facts", "snapshot.yaml"]);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["version"], "2.1.0", "{}", run.stdout);
+    for (name, starts) in [
+        ("junit", "<?xml"),
+        ("openreports", "{"),
+        ("policyreport", "{"),
+        ("text", "k8s/"),
+    ] {
+        write(
+            root,
+            "rulerun.yaml",
+            &config.replace("  output: json\n", &format!("  output: {name}\n")),
+        );
+        let run = rulerun_in(root, &["check", "--facts", "snapshot.yaml"]);
+        assert!(
+            run.stdout.starts_with(starts),
+            "{name}: {}{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    let run = rulerun_in(root, &["check", "--facts", "snapshot.yaml", "-o", "json"]);
+    assert!(serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap()["findings"].is_array());
+    write(
+        root,
+        "rulerun.yaml",
+        &config.replace("  output: json\n", "  output: yaml\n"),
+    );
+    let run = rulerun_in(root, &["check", "--facts", "snapshot.yaml"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("`text`, `json`, `sarif`, `junit`, `openreports` or `policyreport`"),
+        "{}",
+        run.stderr
+    );
+    write(root, "rulerun.yaml", &config);
     // --no-config and --config.
     let run = rulerun_in(root, &["--no-config", "rules", "list"]);
     assert!(!run.stdout.contains("team-rules"), "{}", run.stdout);

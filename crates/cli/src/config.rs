@@ -10,7 +10,7 @@ use rulerun_core::yaml::{Node, NodeKind, Pos};
 use rulerun_core::{LoadError, Severity};
 use serde_json::Value;
 
-use crate::args::{FailOn, Format};
+use crate::args::FailOn;
 use crate::decode::{Decoder, is_pack_name};
 
 /// The configuration file's name.
@@ -91,7 +91,7 @@ pub struct Config {
     /// `packs:`, when given, with positions.
     pub packs: Option<Vec<(PackEntry, Pos)>>,
     pub rules: Vec<RuleConfig>,
-    pub output: Option<Format>,
+    pub output: Option<crate::args::CheckFormat>,
     pub fail_on: Option<FailOn>,
     /// `aws.accounts`: the role that reads each account, by account id.
     pub aws_accounts: std::collections::BTreeMap<String, rulerun_collect_aws::AccountRole>,
@@ -210,11 +210,21 @@ fn decode(d: &mut Decoder, text: &str) -> Option<Config> {
         && let Some(df) = d.fields(n, "defaults", DEFAULT_KEYS)
     {
         if let Some(o) = df.get("output") {
+            use crate::args::CheckFormat;
             config.output = match d.string(o, "output").as_deref() {
-                Some("text") => Some(Format::Text),
-                Some("json") => Some(Format::Json),
+                Some("text") => Some(CheckFormat::Text),
+                Some("json") => Some(CheckFormat::Json),
+                Some("sarif") => Some(CheckFormat::Sarif),
+                Some("junit") => Some(CheckFormat::Junit),
+                Some("openreports") => Some(CheckFormat::Openreports),
+                Some("policyreport") => Some(CheckFormat::Policyreport),
                 Some(other) => {
-                    d.invalid(o, "output", other, "`text` or `json`");
+                    d.invalid(
+                        o,
+                        "output",
+                        other,
+                        "`text`, `json`, `sarif`, `junit`, `openreports` or `policyreport`",
+                    );
                     None
                 }
                 None => None,

@@ -971,7 +971,7 @@ pub struct RuleOverride {
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Defaults {
-    /// `-o`: `text` or `json`.
+    /// `-o`: `text`, `json`, `sarif`, `junit`, `openreports` or `policyreport`.
     pub output: Option<OutputName>,
     /// `--fail-on`: exit 1 when a finding is at or above this severity (`never`: never).
     pub fail_on: Option<FailOnName>,
@@ -984,6 +984,10 @@ pub struct Defaults {
 pub enum OutputName {
     Text,
     Json,
+    Sarif,
+    Junit,
+    Openreports,
+    Policyreport,
 }
 
 /// A `--fail-on` threshold.

@@ -43,9 +43,7 @@ pub fn cmd_check(
     let config = loaded.project.config.as_ref();
     let output = a
         .output
-        .or(config
-            .and_then(|c| c.output)
-            .map(crate::args::CheckFormat::from))
+        .or(config.and_then(|c| c.output))
         .unwrap_or(crate::args::CheckFormat::Text);
     let fail_on = a
         .fail_on

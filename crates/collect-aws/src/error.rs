@@ -199,8 +199,8 @@ impl FetchError {
 fn caller_account(message: &str) -> Option<String> {
     let rest = message.split("User: ").nth(1)?;
     let arn = rest.split_whitespace().next()?;
-    let account = arn.split(':').nth(4)?;
-    (!account.is_empty()).then(|| account.to_string())
+    let arn = rulerun_iam::arn::parse_relaxed(arn).ok()?;
+    (!arn.account().is_empty()).then(|| arn.account().to_owned())
 }
 
 /// What kind of failure an SDK error was.

@@ -53,16 +53,14 @@ impl ClusterInfo {
             .into_iter()
             .flatten()
             .find_map(|s| {
-                let rest = s.strip_prefix("arn:")?;
-                let mut parts = rest.splitn(5, ':');
-                let _partition = parts.next()?;
-                if parts.next()? != "eks" {
-                    return None;
-                }
-                let region = parts.next()?.to_string();
-                let account = parts.next()?.to_string();
-                let name = parts.next()?.strip_prefix("cluster/")?.to_string();
-                Some((name, region, account))
+                let arn = rulerun_iam::arn::parse_relaxed(s).ok()?;
+                (arn.service() == "eks" && arn.resource().starts_with("cluster/")).then(|| {
+                    (
+                        arn.resource_name().to_owned(),
+                        arn.region().to_owned(),
+                        arn.account().to_owned(),
+                    )
+                })
             })
     }
 }

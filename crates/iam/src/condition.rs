@@ -18,9 +18,10 @@ use std::net::IpAddr;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::arn::match_toks as arn_match_toks;
 use crate::context::{Context, Lookup, Subst, substitute, toks_to_string};
 use crate::error::{IamError, StatementRef};
-use crate::glob::{Tok, arn_match_toks, match_toks};
+use crate::glob::{Tok, match_toks};
 use crate::tri::Tri;
 
 /// The operator without `IfExists` and set qualifiers.

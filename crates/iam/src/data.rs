@@ -64,12 +64,15 @@ pub fn managed_policy_names() -> impl Iterator<Item = &'static str> {
 /// (`arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly`, any
 /// partition).
 pub fn managed_policy(name_or_arn: &str) -> Option<Value> {
-    let name = match name_or_arn.strip_prefix("arn:") {
-        Some(rest) => {
-            let (_, tail) = rest.split_once(":iam::aws:policy/")?;
-            tail.rsplit('/').next().unwrap_or(tail)
+    let arn;
+    let name = if name_or_arn.starts_with("arn:") {
+        arn = crate::arn::parse(name_or_arn).ok()?;
+        if (arn.service(), arn.account(), arn.resource_type()) != ("iam", "aws", Some("policy")) {
+            return None;
         }
-        None => name_or_arn,
+        arn.resource_name()
+    } else {
+        name_or_arn
     };
     MANAGED
         .iter()

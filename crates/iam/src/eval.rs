@@ -12,7 +12,7 @@ use crate::explain::{
     self, ActionMatch, Decision, Explanation, MissingGrant, PolicyType, ResourceMatch,
     StatementDetail,
 };
-use crate::glob::{action_matches, arn_match_toks};
+use crate::glob::action_matches;
 use crate::input::{ContextValue, EvalInput, PolicyEntry};
 use crate::policy::{Effect, Policy, Statement};
 use crate::principal::{Caller, CallerKind, PrincipalMatchKind, is_account_id, match_clause};
@@ -161,10 +161,8 @@ pub(crate) fn prepare(input: &EvalInput) -> Result<Prepared, IamError> {
                 format!("`{a}` is not an account id"),
             ));
         }
-        None => req
-            .resource
-            .split(':')
-            .nth(4)
+        None => crate::arn::fields(&req.resource)
+            .map(|[.., account, _]| account)
             .filter(|a| is_account_id(a))
             .map(str::to_string)
             .unwrap_or_else(|| caller.account.clone()),
@@ -335,7 +333,9 @@ pub(crate) fn eval_statement(
             let mut matched = None;
             for p in &clause.patterns {
                 let t = match substitute(p, &prep.ctx, variables) {
-                    Subst::Toks(toks) => Tri::from_bool(arn_match_toks(&toks, &prep.resource)),
+                    Subst::Toks(toks) => {
+                        Tri::from_bool(crate::arn::match_toks(&toks, &prep.resource))
+                    }
                     Subst::Missing(_) => Tri::False,
                     Subst::Unknown(k) => Tri::unknown(&k),
                 };

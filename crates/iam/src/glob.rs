@@ -5,7 +5,8 @@
 //! * ARNs match per colon-separated segment: a wildcard never spans a `:` of
 //!   the first five separators, and the resource part (the sixth segment,
 //!   which may itself contain colons) is matched as one piece. Matching is
-//!   case-sensitive. A lone `*` matches every resource.
+//!   case-sensitive. A lone `*` matches every resource. The ARN side lives
+//!   with the ARN type, [`crate::arn::ArnPattern`].
 
 /// One token of a compiled pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,45 +90,11 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
     glob_match_ignore_case(pattern, action)
 }
 
-/// Splits compiled tokens into at most six ARN segments at literal colons.
-fn split_toks(toks: &[Tok]) -> Vec<&[Tok]> {
-    let mut out = Vec::with_capacity(6);
-    let mut start = 0usize;
-    for (i, t) in toks.iter().enumerate() {
-        if out.len() == 5 {
-            break;
-        }
-        if *t == Tok::Lit(':') {
-            out.push(toks.get(start..i).unwrap_or(&[]));
-            start = i + 1;
-        }
-    }
-    out.push(toks.get(start..).unwrap_or(&[]));
-    out
-}
-
-/// Per-segment ARN match on compiled tokens.
-pub(crate) fn arn_match_toks(toks: &[Tok], arn: &str) -> bool {
-    if toks == [Tok::Star] {
-        return true;
-    }
-    let pat_segments = split_toks(toks);
-    let arn_segments: Vec<Vec<char>> = arn.splitn(6, ':').map(|s| s.chars().collect()).collect();
-    if pat_segments.len() != 6 || arn_segments.len() != 6 {
-        // Not an ARN shape: fall back to a whole-string match.
-        let text: Vec<char> = arn.chars().collect();
-        return pat_segments.len() == arn_segments.len() && match_toks(toks, &text, false);
-    }
-    pat_segments
-        .iter()
-        .zip(arn_segments.iter())
-        .all(|(p, a)| match_toks(p, a, false))
-}
-
 /// Whether a `Resource`/`NotResource` pattern (or an `Arn*` condition
 /// value) matches a concrete ARN, segment by segment.
+/// The matching itself is [`crate::arn::ArnPattern`]'s.
 pub fn arn_matches(pattern: &str, arn: &str) -> bool {
-    arn_match_toks(&compile(pattern), arn)
+    crate::arn::ArnPattern::new(pattern).matches(arn)
 }
 
 #[cfg(test)]

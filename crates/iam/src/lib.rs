@@ -117,6 +117,7 @@
 
 #![warn(missing_docs)]
 
+pub mod arn;
 pub mod condition;
 mod context;
 pub mod data;

@@ -12,6 +12,7 @@
 
 use serde::Serialize;
 
+use crate::arn::ArnErrorKind;
 use crate::error::IamError;
 use crate::policy::{PrincipalClause, PrincipalEntry, PrincipalKind, PrincipalSet};
 
@@ -87,44 +88,35 @@ impl Caller {
                 "expected an iam or sts arn, an account id or a service principal",
             ));
         }
-        let parts: Vec<&str> = principal.splitn(6, ':').collect();
-        let (Some(partition), Some(service), Some(account), Some(resource)) =
-            (parts.get(1), parts.get(2), parts.get(4), parts.get(5))
-        else {
-            return Err(bad("not an arn"));
-        };
-        if !is_account_id(account) {
+        let arn = crate::arn::parse_relaxed(principal).map_err(|e| match e.kind {
+            ArnErrorKind::Account { .. } => bad("the arn has no account id"),
+            ArnErrorKind::EmptyName { resource_type } if resource_type == "role" => {
+                bad("the role arn has no role name")
+            }
+            ArnErrorKind::EmptyName { resource_type } if resource_type == "user" => {
+                bad("the user arn has no user name")
+            }
+            ArnErrorKind::MissingSession => bad("expected assumed-role/NAME/SESSION"),
+            kind => bad(&format!("not an arn: {kind}")),
+        })?;
+        if !is_account_id(arn.account()) {
             return Err(bad("the arn has no account id"));
         }
-        let kind = match (*service, resource.split_once('/')) {
-            ("iam", None) if *resource == "root" => CallerKind::Root,
-            ("iam", Some(("role", rest))) => {
-                let (path, name) = split_path(rest);
-                if name.is_empty() {
-                    return Err(bad("the role arn has no role name"));
-                }
-                CallerKind::Role {
-                    name,
-                    path: Some(path),
-                    session: None,
-                }
-            }
-            ("iam", Some(("user", rest))) => {
-                let (path, name) = split_path(rest);
-                if name.is_empty() {
-                    return Err(bad("the user arn has no user name"));
-                }
-                CallerKind::User { name, path }
-            }
-            ("sts", Some(("assumed-role", rest))) => match rest.split_once('/') {
-                Some((name, session)) if !name.is_empty() && !session.is_empty() => {
-                    CallerKind::Role {
-                        name: name.into(),
-                        path: None,
-                        session: Some(session.into()),
-                    }
-                }
-                _ => return Err(bad("expected assumed-role/NAME/SESSION")),
+        let kind = match (arn.service(), arn.resource_type(), arn.path()) {
+            ("iam", None, _) if arn.is_account_root() => CallerKind::Root,
+            ("iam", Some("role"), Some(path)) => CallerKind::Role {
+                name: arn.resource_name().into(),
+                path: Some(path.into()),
+                session: None,
+            },
+            ("iam", Some("user"), Some(path)) => CallerKind::User {
+                name: arn.resource_name().into(),
+                path: path.into(),
+            },
+            ("sts", Some("assumed-role"), _) => CallerKind::Role {
+                name: arn.resource_name().into(),
+                path: None,
+                session: arn.session().map(str::to_string),
             },
             _ => {
                 return Err(bad(
@@ -134,8 +126,8 @@ impl Caller {
         };
         Ok(Caller {
             arn: principal.into(),
-            partition: (*partition).into(),
-            account: (*account).into(),
+            partition: arn.partition().into(),
+            account: arn.account().into(),
             kind,
             principal_id,
         })
@@ -211,13 +203,6 @@ impl Caller {
     }
 }
 
-fn split_path(rest: &str) -> (String, String) {
-    match rest.rsplit_once('/') {
-        Some((dirs, name)) => (format!("/{dirs}/"), name.to_string()),
-        None => ("/".to_string(), rest.to_string()),
-    }
-}
-
 /// Whether `s` looks like an account id: all digits, at most 12 (AWS uses
 /// exactly 12; shorter ids such as `1234567890` are accepted because
 /// fixtures and documentation examples use them).
@@ -284,37 +269,30 @@ pub fn match_aws_value(value: &str, caller: &Caller) -> Option<PrincipalMatchKin
         let base = id.split(':').next().unwrap_or(id);
         return (!value.is_empty() && base == value).then_some(PrincipalMatchKind::UniqueId);
     }
-    let parts: Vec<&str> = value.splitn(6, ':').collect();
-    let (Some(partition), Some(service), Some(account), Some(resource)) =
-        (parts.get(1), parts.get(2), parts.get(4), parts.get(5))
-    else {
-        return None;
-    };
-    if *partition != caller.partition || *account != caller.account {
+    let arn = crate::arn::parse_relaxed(value).ok()?;
+    if arn.partition() != caller.partition || arn.account() != caller.account {
         return None;
     }
-    match (*service, resource.split_once('/'), &caller.kind) {
-        ("iam", None, _) if *resource == "root" => Some(PrincipalMatchKind::Account),
-        ("iam", Some(("role", rest)), CallerKind::Role { name, path, .. }) => {
-            let (p_path, p_name) = split_path(rest);
+    match (arn.service(), arn.resource_type(), arn.path(), &caller.kind) {
+        ("iam", None, _, _) if arn.is_account_root() => Some(PrincipalMatchKind::Account),
+        ("iam", Some("role"), Some(p_path), CallerKind::Role { name, path, .. }) => {
             let path_ok = path.as_deref().is_none_or(|p| p == p_path);
-            (same_name(&p_name, name) && path_ok).then_some(PrincipalMatchKind::Role)
+            (same_name(arn.resource_name(), name) && path_ok).then_some(PrincipalMatchKind::Role)
         }
         (
             "sts",
-            Some(("assumed-role", rest)),
+            Some("assumed-role"),
+            _,
             CallerKind::Role {
                 name,
                 session: Some(session),
                 ..
             },
-        ) => {
-            let (r, s) = rest.split_once('/')?;
-            (same_name(r, name) && s == session).then_some(PrincipalMatchKind::RoleSession)
-        }
-        ("iam", Some(("user", rest)), CallerKind::User { name, path }) => {
-            let (p_path, p_name) = split_path(rest);
-            (same_name(&p_name, name) && p_path == *path).then_some(PrincipalMatchKind::User)
+        ) => (same_name(arn.resource_name(), name) && arn.session() == Some(session.as_str()))
+            .then_some(PrincipalMatchKind::RoleSession),
+        ("iam", Some("user"), Some(p_path), CallerKind::User { name, path }) => {
+            (same_name(arn.resource_name(), name) && p_path == path)
+                .then_some(PrincipalMatchKind::User)
         }
         _ => None,
     }

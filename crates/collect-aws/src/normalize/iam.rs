@@ -108,25 +108,19 @@ pub fn policy_version(v: &PolicyVersion, policy_arn: &str, policy_name: &str) ->
 /// The name in an IAM ARN (`arn:aws:iam::123456789012:role/path/name` -> `name`),
 /// when the ARN has the resource type `kind` (`role`, `instance-profile`, ...).
 pub fn name_from_arn<'a>(arn: &'a str, kind: &str) -> Option<&'a str> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_partition), Some("iam"), Some(_region), Some(_account), Some(res)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
+    let parsed = rulerun_iam::arn::parse_relaxed(arn).ok()?;
+    if parsed.service() != "iam" || parsed.resource_type() != Some(kind) || parsed.path().is_none()
+    {
         return None;
-    };
-    let rest = res.strip_prefix(kind)?.strip_prefix('/')?;
-    let name = rest.rsplit('/').next()?;
-    (!name.is_empty()).then_some(name)
+    }
+    // The name of an IAM type with a path is the last segment: a suffix of `arn`.
+    arn.get(arn.len() - parsed.resource_name().len()..)
 }
 
 /// The account id in an ARN (`arn:aws:iam::123456789012:role/x` -> `123456789012`).
 pub fn account_from_arn(arn: &str) -> Option<&str> {
-    let account = arn.split(':').nth(4)?;
+    rulerun_iam::arn::parse_relaxed(arn).ok()?;
+    let [.., account, _] = rulerun_iam::arn::fields(arn)?;
     (!account.is_empty()).then_some(account)
 }
 

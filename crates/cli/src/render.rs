@@ -2,33 +2,45 @@
 
 use std::io::{self, Write};
 
+use anstyle::{AnsiColor, Style as Ansi};
 use rulerun_core::finding::EvalError;
 use rulerun_core::{Finding, LoadError, Report, Severity};
 use serde_json::json;
 
 use crate::{Terminal, escape};
 
+/// Terminal styles: ANSI SGR sequences written by `anstyle`, only when the
+/// [`Terminal`] asked for colour (a TTY, no `NO_COLOR`).
 struct Style {
     on: bool,
 }
 
+const BOLD: Ansi = Ansi::new().bold();
+const RED: Ansi = AnsiColor::Red.on_default();
+const BOLD_RED: Ansi = AnsiColor::Red.on_default().bold();
+const GREEN: Ansi = AnsiColor::Green.on_default();
+const YELLOW: Ansi = AnsiColor::Yellow.on_default();
+const BOLD_YELLOW: Ansi = AnsiColor::Yellow.on_default().bold();
+const BLUE: Ansi = AnsiColor::Blue.on_default();
+const CYAN: Ansi = AnsiColor::Cyan.on_default();
+
 impl Style {
-    fn paint(&self, code: &str, text: &str) -> String {
+    fn paint(&self, style: Ansi, text: &str) -> String {
         if self.on {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{style}{text}{style:#}")
         } else {
             text.to_string()
         }
     }
     fn severity(&self, s: Severity) -> String {
-        let code = match s {
-            Severity::Info => "36",
-            Severity::Low => "34",
-            Severity::Medium => "33",
-            Severity::High => "31",
-            Severity::Critical => "1;31",
+        let style = match s {
+            Severity::Info => CYAN,
+            Severity::Low => BLUE,
+            Severity::Medium => YELLOW,
+            Severity::High => RED,
+            Severity::Critical => BOLD_RED,
         };
-        self.paint(code, s.as_str())
+        self.paint(style, s.as_str())
     }
 }
 
@@ -44,7 +56,7 @@ pub fn report_text(report: &Report, term: Terminal, out: &mut dyn Write) -> io::
             writeln!(
                 out,
                 "{}",
-                st.paint("1", &escape::line(&f.subject.to_string()))
+                st.paint(BOLD, &escape::line(&f.subject.to_string()))
             )?;
             last_subject = Some(&f.subject);
         }
@@ -66,7 +78,7 @@ fn finding_text(f: &Finding, st: &Style, out: &mut dyn Write) -> io::Result<()> 
         out,
         "  {} {} {}",
         st.severity(f.severity),
-        st.paint("1", &escape::line(&f.rule)),
+        st.paint(BOLD, &escape::line(&f.rule)),
         escape::line(&f.title)
     )?;
     // One line per field: a message or command cannot tell the rule's text from
@@ -81,12 +93,12 @@ fn finding_text(f: &Finding, st: &Style, out: &mut dyn Write) -> io::Result<()> 
         writeln!(
             out,
             "    {} {} (inconclusive, below)",
-            st.paint("33", "a more precise rule could not decide:"),
+            st.paint(YELLOW, "a more precise rule could not decide:"),
             rules.join(", ")
         )?;
     }
     if !f.fix.is_empty() {
-        writeln!(out, "    {}", st.paint("32", "fix:"))?;
+        writeln!(out, "    {}", st.paint(GREEN, "fix:"))?;
         for (i, step) in f.fix.iter().enumerate() {
             writeln!(out, "      {}. {}", i + 1, escape::line(&step.description))?;
             writeln!(out, "         $ {}", escape::line(&step.command))?;
@@ -95,7 +107,7 @@ fn finding_text(f: &Finding, st: &Style, out: &mut dyn Write) -> io::Result<()> 
                 writeln!(
                     out,
                     "           {} {}",
-                    st.paint("33", &format!("replace <{}>:", p.name)),
+                    st.paint(YELLOW, &format!("replace <{}>:", p.name)),
                     escape::line(&p.description)
                 )?;
             }
@@ -122,7 +134,7 @@ fn inconclusive_text(report: &Report, st: &Style, out: &mut dyn Write) -> io::Re
     writeln!(
         out,
         "\n{}",
-        st.paint("33", "inconclusive (facts could not be collected):")
+        st.paint(YELLOW, "inconclusive (facts could not be collected):")
     )?;
     for (rule, why, n) in groups {
         let subjects = if n > 1 {
@@ -133,7 +145,7 @@ fn inconclusive_text(report: &Report, st: &Style, out: &mut dyn Write) -> io::Re
         writeln!(
             out,
             "  {}{subjects}: {}",
-            st.paint("1", &escape::line(rule)),
+            st.paint(BOLD, &escape::line(rule)),
             escape::line(why)
         )?;
     }
@@ -149,7 +161,7 @@ fn eval_error_text(e: &EvalError, st: &Style, out: &mut dyn Write) -> io::Result
     writeln!(
         out,
         "{}: rule `{}` failed{}: {}",
-        st.paint("31", "error"),
+        st.paint(RED, "error"),
         escape::line(&e.rule),
         escape::line(&subject),
         escape::line(&e.message)
@@ -230,11 +242,11 @@ pub fn warnings(
         writeln!(
             err,
             "{at}: {}: {}",
-            st.paint("1;33", "warning"),
+            st.paint(BOLD_YELLOW, "warning"),
             escape::line(&w.message)
         )?;
         if let Some(help) = &w.help {
-            writeln!(err, "  {} {}", st.paint("36", "help:"), escape::line(help))?;
+            writeln!(err, "  {} {}", st.paint(CYAN, "help:"), escape::line(help))?;
         }
     }
     let n = warnings.len();
@@ -242,7 +254,7 @@ pub fn warnings(
         writeln!(
             err,
             "{}: {n} warning{} denied by `--deny-warnings`; nothing was run",
-            st.paint("1;31", "error"),
+            st.paint(BOLD_RED, "error"),
             if n == 1 { "" } else { "s" }
         )?;
         return Ok(true);
@@ -258,11 +270,11 @@ pub fn load_errors(errors: &[LoadError], term: Terminal, err: &mut dyn Write) ->
             err,
             "{}: {}: {}",
             location(e),
-            st.paint("1;31", "error"),
+            st.paint(BOLD_RED, "error"),
             escape::line(&e.kind.to_string())
         )?;
         if let Some(help) = e.help() {
-            writeln!(err, "  {} {}", st.paint("36", "help:"), escape::line(&help))?;
+            writeln!(err, "  {} {}", st.paint(CYAN, "help:"), escape::line(&help))?;
         }
     }
     let n = errors.len();

@@ -231,12 +231,14 @@ pub fn uri(path: &std::path::Path) -> String {
     if text.starts_with('/') {
         out.push_str("file://");
     }
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
+    out.extend(percent_encoding::utf8_percent_encode(&text, PATH_SET));
     out
 }
+
+/// Every byte but RFC 3986's unreserved characters and `/`.
+const PATH_SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');

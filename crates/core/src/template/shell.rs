@@ -104,6 +104,13 @@ pub fn needs_escape(c: char) -> bool {
 ///
 /// A NUL cannot be part of a shell word; callers refuse values holding one before
 /// quoting (here it would be written `\x00`, where bash ends the word).
+///
+/// Hand-written on purpose, not `shell-escape`/`shlex`: it is small and
+/// security-critical (every value of every fix command passes through it), its
+/// exact output has been audited and is pinned by the tests below, and the crates
+/// differ from it exactly where it matters: they leave controls, bidi and
+/// zero-width characters inside plain quotes (a printed command could then span
+/// lines or show reordered text).
 pub fn shell_quote(s: &str) -> String {
     let bare = !s.is_empty()
         && s.chars().all(|c| {

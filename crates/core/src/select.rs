@@ -1232,6 +1232,7 @@ pub enum RegexError {
 ///
 /// [`RegexError`] when the pattern is too long, invalid or too large compiled.
 pub fn compile_regex(pattern: &str) -> Result<Regex, RegexError> {
+    COMPILATIONS.with(|c| c.set(c.get() + 1));
     if pattern.len() > MAX_REGEX_LEN {
         return Err(RegexError::TooLong {
             len: pattern.len(),
@@ -1243,6 +1244,21 @@ pub fn compile_regex(pattern: &str) -> Result<Regex, RegexError> {
         .dfa_size_limit(MAX_REGEX_DFA_SIZE)
         .build()
         .map_err(|e| RegexError::Invalid(regex_message(&e)))
+}
+
+thread_local! {
+    /// How many patterns [`compile_regex`] was asked to compile on this thread.
+    static COMPILATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many patterns [`compile_regex`] was asked to compile on the calling
+/// thread so far (valid or not). A test hook: loading and evaluating run on the
+/// caller's thread, so a test reads it before and after evaluating to prove that
+/// no pattern was compiled meanwhile.
+#[doc(hidden)]
+#[must_use]
+pub fn regex_compilations() -> u64 {
+    COMPILATIONS.with(std::cell::Cell::get)
 }
 
 /// The one-line reason of a `regex` error (its rendering spans several lines
@@ -1293,32 +1309,65 @@ fn i_regexp(pattern: &str, search: bool) -> String {
     if search { out } else { format!("^(?:{out})$") }
 }
 
-/// Compiled patterns read from documents, most recent last.
-type RegexCache = Vec<(Box<str>, bool, Option<Arc<Regex>>)>;
-static DYNAMIC: Mutex<RegexCache> = Mutex::new(Vec::new());
+/// Compiled patterns read from documents, at most `cap`, least recently used
+/// first: a hit moves its entry to the end, an insertion past `cap` evicts the
+/// first. `None` as a compiled pattern remembers one that does not compile.
+struct RegexLru {
+    entries: Vec<(Box<str>, bool, Option<Arc<Regex>>)>,
+    cap: usize,
+}
+
+impl RegexLru {
+    const fn new(cap: usize) -> Self {
+        RegexLru {
+            entries: Vec::new(),
+            cap,
+        }
+    }
+
+    /// The cached compilation of `pattern` (as `match()`, or `search()` when
+    /// `search`), now the most recently used; `None` on a miss.
+    fn get(&mut self, pattern: &str, search: bool) -> Option<Option<Arc<Regex>>> {
+        let i = self
+            .entries
+            .iter()
+            .position(|(p, s, _)| **p == *pattern && *s == search)?;
+        let entry = self.entries.remove(i);
+        let re = entry.2.clone();
+        self.entries.push(entry);
+        Some(re)
+    }
+
+    fn insert(&mut self, pattern: &str, search: bool, re: Option<Arc<Regex>>) {
+        if self.entries.len() >= self.cap {
+            self.entries.remove(0);
+        }
+        self.entries.push((pattern.into(), search, re));
+    }
+}
+
+static DYNAMIC: Mutex<RegexLru> = Mutex::new(RegexLru::new(DYNAMIC_REGEX_CACHE));
 
 /// A pattern read from the document, compiled once per distinct pattern while
-/// it stays among the [`DYNAMIC_REGEX_CACHE`] most recent; `None` when it does
-/// not compile (the test is false) or the budget cannot pay for compiling it.
+/// it stays among the [`DYNAMIC_REGEX_CACHE`] most recently used ([`RegexLru`]);
+/// `None` when it does not compile (the test is false) or the budget cannot pay
+/// for compiling it.
 fn dynamic_regex(pattern: &str, search: bool, budget: &Budget<'_>) -> Option<Arc<Regex>> {
+    if let Some(re) = DYNAMIC
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(pattern, search)
     {
-        let cache = DYNAMIC.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, _, re)) = cache
-            .iter()
-            .find(|(p, s, _)| **p == *pattern && *s == search)
-        {
-            return re.clone();
-        }
+        return re;
     }
     if pattern.len() > MAX_REGEX_LEN || !budget.spend(REGEX_COMPILE_NODES) {
         return None;
     }
     let re = compile_regex(&i_regexp(pattern, search)).ok().map(Arc::new);
-    let mut cache = DYNAMIC.lock().unwrap_or_else(PoisonError::into_inner);
-    if cache.len() >= DYNAMIC_REGEX_CACHE {
-        cache.remove(0);
-    }
-    cache.push((pattern.into(), search, re.clone()));
+    DYNAMIC
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(pattern, search, re.clone());
     re
 }
 
@@ -3000,6 +3049,63 @@ mod tests {
             p_values(&json!({"a": [1, {"b": 2}]}), "$..*"),
             json!([[1, {"b": 2}], 1, {"b": 2}, 2])
         );
+    }
+
+    #[test]
+    fn literal_patterns_are_compiled_once_with_the_path_never_per_evaluation() {
+        let doc = json!([{"a": "web-1"}, {"a": "db"}, {"a": "web-22"}]);
+        let before = regex_compilations();
+        let m = JsonPath::parse("$[?match(@.a, 'web-[0-9]+') || search(@.a, '^d')].a").unwrap();
+        assert_eq!(regex_compilations() - before, 2, "both compiled at parse");
+        let after_parse = regex_compilations();
+        for _ in 0..100 {
+            assert_eq!(m.query(&doc).len(), 3);
+        }
+        assert_eq!(
+            regex_compilations(),
+            after_parse,
+            "none compiled evaluating"
+        );
+    }
+
+    #[test]
+    fn patterns_from_documents_compile_once_per_distinct_pattern() {
+        // A pattern no other test uses, so the shared cache cannot hold it yet.
+        let doc = json!([
+            {"a": "x-1", "p": "x-[0-9]-literal-free-1f0c"},
+            {"a": "x-1", "p": "x-[0-9]-literal-free-1f0c"},
+            {"a": "x-1-literal-free-1f0c", "p": "x-[0-9]-literal-free-1f0c"}
+        ]);
+        let m = JsonPath::parse("$[?match(@.a, @.p)].a").unwrap();
+        let before = regex_compilations();
+        for _ in 0..50 {
+            assert_eq!(m.query(&doc), vec![&json!("x-1-literal-free-1f0c")]);
+        }
+        // Once, unless a concurrent test evicted it from the shared cache
+        // in between (it holds 32).
+        let compiled = regex_compilations() - before;
+        assert!((1..=3).contains(&compiled), "{compiled}");
+    }
+
+    #[test]
+    fn the_dynamic_pattern_cache_is_bounded_and_least_recently_used() {
+        let mut lru = RegexLru::new(3);
+        let re = |p: &str| Some(Arc::new(compile_regex(p).unwrap()));
+        lru.insert("a", false, re("a"));
+        lru.insert("b", false, re("b"));
+        lru.insert("c", false, None);
+        assert!(lru.get("a", false).is_some()); // a is now the most recent
+        assert!(lru.get("a", true).is_none()); // search() is another entry
+        lru.insert("d", false, re("d")); // evicts b, the least recently used
+        assert!(lru.get("b", false).is_none());
+        assert_eq!(lru.get("c", false).map(|r| r.is_none()), Some(true));
+        assert!(lru.get("a", false).is_some());
+        assert!(lru.get("d", false).is_some());
+        assert_eq!(lru.entries.len(), 3);
+        for i in 0..100 {
+            lru.insert(&i.to_string(), false, None);
+        }
+        assert_eq!(lru.entries.len(), 3);
     }
 
     #[test]

@@ -889,3 +889,48 @@ fn supersedes_replaces_the_finding_about_the_same_element_only() {
     assert_eq!(got, ["generic b", "precise a"]);
     assert_eq!(report.superseded, 2);
 }
+
+/// "Compile once" (docs/ARCHITECTURE.md): a rule's literal patterns, in `regex:`
+/// matchers and in `match()`/`search()` of its paths, are compiled when it
+/// loads; checking compiles none, however many subjects it evaluates.
+#[test]
+fn literal_patterns_of_rules_compile_at_load_never_while_checking() {
+    let rule = r#"
+rules:
+  - id: latest-web-image
+    title: t
+    severity: info
+    subject:
+      kind: k8s/v1/Pod
+      where: {path: "$.metadata[?match(@, 'web-[0-9]+')]", exists: true}
+    each:
+      as: c
+      path: "$.spec.containers[?search(@.name, '^app')]"
+      where: {path: $c.image, regex: ":latest$"}
+    finding:
+      message: "{{ c.name }}"
+"#;
+    let before = rulerun_core::select::regex_compilations();
+    let (set, errors) = load_rules(&[src("r.yaml", rule)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(
+        rulerun_core::select::regex_compilations() - before >= 3,
+        "the three patterns compile at load"
+    );
+    let pods: Vec<_> = (0..200)
+        .map(|i| {
+            json!({"metadata": {"name": format!("web-{i}")}, "spec": {"containers": [
+                {"name": "app", "image": "nginx:latest"}, {"name": "sidecar", "image": "envoy:latest"}
+            ]}})
+        })
+        .collect();
+    let f = facts(json!({ "k8s/v1/Pod": pods }));
+    let loaded = rulerun_core::select::regex_compilations();
+    let report = check(&set, &f);
+    assert_eq!(report.findings.len(), 200, "{:#?}", report.errors);
+    assert_eq!(
+        rulerun_core::select::regex_compilations(),
+        loaded,
+        "no pattern compiled while checking"
+    );
+}

@@ -322,3 +322,101 @@ fn findings_json_example_is_real_output() {
         block.line
     );
 }
+
+/// The entries of `dir` that one segment of a documented path names: the name
+/// itself, every alternative of `{a,b}`, or any entry for a placeholder
+/// `<name>`.
+fn documented_entries(dir: &Path, segment: &str) -> Vec<PathBuf> {
+    if segment.starts_with('<') && segment.ends_with('>') {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        entries.sort();
+        return entries;
+    }
+    if let Some(alternatives) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+        return alternatives.split(',').map(|a| dir.join(a)).collect();
+    }
+    vec![dir.join(segment)]
+}
+
+/// Whether a documented path exists: every alternative of a `{a,b}` segment,
+/// below at least one entry for each `<placeholder>` segment.
+fn documented_path_exists(dir: &Path, segments: &[&str]) -> bool {
+    let Some((first, rest)) = segments.split_first() else {
+        return dir.exists();
+    };
+    let entries = documented_entries(dir, first);
+    if first.starts_with('<') {
+        entries
+            .iter()
+            .any(|e| e.is_dir() && documented_path_exists(e, rest))
+    } else {
+        !entries.is_empty() && entries.iter().all(|e| documented_path_exists(e, rest))
+    }
+}
+
+/// The `/`-separated segments of a documented path; a `/` inside `{...}` is
+/// part of its segment.
+fn path_segments(path: &str) -> Vec<&str> {
+    let mut segments = Vec::new();
+    let (mut start, mut depth) = (0, 0usize);
+    for (i, c) in path.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            '/' if depth == 0 => {
+                segments.push(&path[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    segments.push(&path[start..]);
+    segments.retain(|s| !s.is_empty());
+    segments
+}
+
+/// Every repository path docs/ARCHITECTURE.md names in backticks (`crates/…`,
+/// `docs/…`, `rules/…`, with `<placeholder>` and `{a,b}` segments) exists, so a
+/// move or rename that forgets the architecture document fails here.
+#[test]
+fn every_path_the_architecture_doc_names_exists() {
+    let text = std::fs::read_to_string(root().join("docs/ARCHITECTURE.md")).unwrap();
+    let mut named = Vec::new();
+    for (i, span) in text.split('`').enumerate() {
+        // Odd pieces are inside backticks.
+        if i % 2 == 1
+            && ["crates/", "docs/", "rules/"]
+                .iter()
+                .any(|p| span.starts_with(p))
+            && !span.contains(char::is_whitespace)
+        {
+            named.push(span.to_string());
+        }
+    }
+    assert!(
+        named.len() >= 15,
+        "the architecture doc names its crates and files: {named:?}"
+    );
+    let missing: Vec<&String> = named
+        .iter()
+        .filter(|p| !documented_path_exists(&root(), &path_segments(p)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/ARCHITECTURE.md names paths that do not exist: {missing:?}"
+    );
+    // The checker itself: a wrong name, a placeholder with no match below and a
+    // missing alternative are caught.
+    for wrong in [
+        "crates/cli/src/commands_pack.rs",
+        "rules/<pack>/<rule-id>/nothing.yaml",
+        "rules/<pack>/{pack.yaml,missing.yaml}",
+    ] {
+        assert!(
+            !documented_path_exists(&root(), &path_segments(wrong)),
+            "{wrong}"
+        );
+    }
+}

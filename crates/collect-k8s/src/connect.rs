@@ -221,7 +221,9 @@ pub async fn connect(opts: &ConnectOptions) -> Result<(kube::Client, ClusterInfo
                         other => other.to_string(),
                     };
                     ConnectError::NotConfigured(format!(
-                        "no kubeconfig ({kc_err}) and not in a cluster ({e})"
+                        "no kubeconfig ({kc_err}) and not in a cluster (the in-cluster \
+                         configuration reads `KUBERNETES_SERVICE_HOST` and the service account's \
+                         files under `{SERVICE_ACCOUNT_DIR}`: {e})"
                     ))
                 })?;
                 (config, ClusterInfo::default())
@@ -239,6 +241,10 @@ pub async fn connect(opts: &ConnectOptions) -> Result<(kube::Client, ClusterInfo
     let client = kube::Client::try_from(config).map_err(|e| ConnectError::Client(e.to_string()))?;
     Ok((client, info))
 }
+
+/// Where kube's in-cluster configuration reads the pod's service account token,
+/// CA and namespace (fixed by Kubernetes).
+const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 fn info_from(kc: &Kubeconfig, context: Option<&str>) -> ClusterInfo {
     let name = context

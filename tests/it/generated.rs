@@ -98,35 +98,26 @@ fn function_reference_is_generated_from_the_registry() {
     );
 }
 
-/// The built-in rule files as the binary embeds them (the CLI test covers that
-/// the embedded copy equals the files on disk by running both).
+/// The built-in rule files as the binary embeds them (`rulerun::builtin_files`,
+/// the same list `check` loads), without tests, pack manifests and fixtures.
 fn embedded_rule_files() -> Vec<(String, String)> {
-    let base = root().join("rules");
-    let mut out = Vec::new();
-    walk(&base, &base, &mut out);
+    let mut out: Vec<(String, String)> = rulerun::builtin_files()
+        .iter()
+        .filter(|(rel, _)| {
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            !rel.split('/').any(|seg| seg == "fixtures")
+                && name.ends_with(".yaml")
+                && !name.contains("test")
+                && name != "pack.yaml"
+        })
+        .map(|(rel, text)| (rel.to_string(), text.to_string()))
+        .collect();
     out.sort();
+    assert!(
+        out.iter().any(|(rel, _)| rel.ends_with("/rule.yaml")),
+        "no rule files embedded: {out:?}"
+    );
     out
-}
-
-fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
-    for e in fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        let name = p.file_name().unwrap().to_string_lossy().to_string();
-        if p.is_dir() {
-            if name != "fixtures" {
-                walk(base, &p, out);
-            }
-        } else if name == "rule.yaml"
-            || (name.ends_with(".yaml") && !name.contains("test") && name != "pack.yaml")
-        {
-            let rel = p
-                .strip_prefix(base)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.push((rel, fs::read_to_string(&p).unwrap()));
-        }
-    }
 }
 
 /// Replaces what stands between `<!-- NAME:start -->` and `<!-- NAME:end -->`.

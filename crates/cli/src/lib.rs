@@ -22,6 +22,7 @@ mod vendor;
 use std::io::Write;
 
 pub use args::Cli;
+pub use sources::embedded_files as builtin_files;
 
 /// Exit codes.
 pub mod exit {

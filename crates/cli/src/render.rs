@@ -264,6 +264,17 @@ pub fn warnings(
 
 /// Prints load errors, all of them, then a count.
 pub fn load_errors(errors: &[LoadError], term: Terminal, err: &mut dyn Write) -> io::Result<()> {
+    load_errors_then(errors, "nothing was run", term, err)
+}
+
+/// Prints load errors, all of them, then a count and `outcome` (what the
+/// command did not do because of them).
+pub fn load_errors_then(
+    errors: &[LoadError],
+    outcome: &str,
+    term: Terminal,
+    err: &mut dyn Write,
+) -> io::Result<()> {
     let st = Style { on: term.color };
     for e in errors {
         writeln!(
@@ -280,9 +291,29 @@ pub fn load_errors(errors: &[LoadError], term: Terminal, err: &mut dyn Write) ->
     let n = errors.len();
     writeln!(
         err,
-        "{n} error{} found; nothing was run",
+        "{n} error{} found; {outcome}",
         if n == 1 { "" } else { "s" }
     )
+}
+
+/// Prints a command's error and its advice, as load errors are printed.
+pub fn command_error(
+    message: &str,
+    help: Option<&str>,
+    term: Terminal,
+    err: &mut dyn Write,
+) -> io::Result<()> {
+    let st = Style { on: term.color };
+    writeln!(
+        err,
+        "{}: {}",
+        st.paint(BOLD_RED, "error"),
+        escape::line(message)
+    )?;
+    if let Some(help) = help {
+        writeln!(err, "  {} {}", st.paint(CYAN, "help:"), escape::line(help))?;
+    }
+    Ok(())
 }
 
 /// Where a load error is: its file (escaped), with `:line:column` when known.

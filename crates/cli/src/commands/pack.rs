@@ -35,7 +35,9 @@ pub fn cmd_pack(
         PackCommand::Vendor { source, name } => {
             vendor_cmd(&source, name.as_deref(), ctx, &project, lock, out)
         }
-        PackCommand::Verify { names } => return verify_cmd(&names, ctx, &project, &lock, out, err),
+        PackCommand::Verify { names } => {
+            return verify_cmd(&names, ctx, &project, &lock, term, out, err);
+        }
         PackCommand::Update {
             name,
             reference,
@@ -47,14 +49,9 @@ pub fn cmd_pack(
         Ok(code) => Ok(code),
         Err(e) => {
             if !e.load.is_empty() {
-                for l in &e.load {
-                    print_load_error(l, term, err)?;
-                }
+                render::load_errors_then(&e.load, "nothing was changed", term, err)?;
             }
-            writeln!(err, "error: {}", escape::line(&e.message))?;
-            if let Some(h) = &e.help {
-                writeln!(err, "  help: {}", escape::line(h))?;
-            }
+            render::command_error(&e.message, e.help.as_deref(), term, err)?;
             Ok(exit::USAGE)
         }
     }
@@ -63,19 +60,6 @@ pub fn cmd_pack(
 fn load_failed(errors: &[LoadError], term: Terminal, err: &mut dyn Write) -> CmdResult {
     render::load_errors(errors, term, err)?;
     Ok(exit::USAGE)
-}
-
-fn print_load_error(e: &LoadError, _term: Terminal, err: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        err,
-        "{}: error: {}",
-        render::location(e),
-        escape::line(&e.kind.to_string())
-    )?;
-    if let Some(h) = e.help() {
-        writeln!(err, "  help: {}", escape::line(&h))?;
-    }
-    Ok(())
 }
 
 fn write_lock(ctx: &Ctx, project: &Project, lock: &Lock) -> Result<(), PackError> {
@@ -208,17 +192,18 @@ fn verify_cmd(
     ctx: &Ctx,
     project: &Project,
     lock: &Lock,
+    term: Terminal,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
     for n in names {
         if lock.get(n).is_none() {
-            writeln!(
+            render::command_error(
+                &format!("pack `{n}` is not in rulerun.lock"),
+                Some("`rulerun pack list` shows the vendored packs"),
+                term,
                 err,
-                "error: pack `{}` is not in rulerun.lock",
-                escape::line(n)
             )?;
-            writeln!(err, "  help: `rulerun pack list` shows the vendored packs")?;
             return Ok(exit::USAGE);
         }
     }

@@ -310,7 +310,6 @@ pub enum PartFixStepDef {
 /// `info` < `low` < `medium` < `high` < `critical`.
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
 pub enum SeverityName {
     Info,
     Low,
@@ -980,7 +979,6 @@ pub struct Defaults {
 /// An output format.
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
 pub enum OutputName {
     Text,
     Json,
@@ -993,7 +991,6 @@ pub enum OutputName {
 /// A `--fail-on` threshold.
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
 pub enum FailOnName {
     Info,
     Low,

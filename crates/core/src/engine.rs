@@ -165,6 +165,7 @@ fn evaluate(
                     rule: rule.id.clone(),
                     subject: None,
                     reason: format!("`{kind}` could not be collected: {reason}"),
+                    cluster: None,
                 });
                 held.push(Held {
                     rule: rule.id.clone(),
@@ -184,6 +185,7 @@ fn evaluate(
                 rule: rule.id.clone(),
                 subject: None,
                 message: message.clone(),
+                cluster: None,
             });
             continue;
         }
@@ -538,6 +540,7 @@ impl<'a> Evaluator<'a, '_> {
         self.report.checked.push(crate::finding::Checked {
             rule: rule.id.clone(),
             subjects: Vec::new(),
+            cluster: None,
         });
         for subject in self.facts.of_kind(&rule.subject_kind) {
             // A path that went over its node budget got its answers cut short:
@@ -953,6 +956,7 @@ impl<'a> Evaluator<'a, '_> {
                 .and_then(|_| scope.slots.get(2))
                 .map(|slot| element_key(slot.value())),
             may_be_superseded_by: Vec::new(),
+            cluster: None,
         })
     }
 
@@ -979,6 +983,7 @@ impl<'a> Evaluator<'a, '_> {
             rule: self.rule.id.clone(),
             subject: Some(subject),
             reason,
+            cluster: None,
         });
     }
 
@@ -1031,6 +1036,7 @@ impl<'a> Evaluator<'a, '_> {
             rule: self.rule.id.clone(),
             subject,
             message,
+            cluster: None,
         });
     }
 }

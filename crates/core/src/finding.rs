@@ -205,6 +205,10 @@ pub struct Finding {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub may_be_superseded_by: Vec<String>,
+    /// The cluster (kubeconfig context) of a fleet run (`check --context A
+    /// --context B`, `--all-contexts`); omitted when one cluster was checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// A rule that failed while evaluating one subject (a function error or a template
@@ -218,6 +222,10 @@ pub struct EvalError {
     pub subject: Option<Subject>,
     /// What went wrong.
     pub message: String,
+    /// The cluster (kubeconfig context) of a fleet run (`check --context A
+    /// --context B`, `--all-contexts`); omitted when one cluster was checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// A rule that could not decide, for all subjects or one: a kind or key it needs
@@ -232,6 +240,10 @@ pub struct Inconclusive {
     pub subject: Option<Subject>,
     /// What could not be collected, and why.
     pub reason: String,
+    /// The cluster (kubeconfig context) of a fleet run (`check --context A
+    /// --context B`, `--all-contexts`); omitted when one cluster was checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// The result of evaluating rules over facts.
@@ -264,6 +276,8 @@ pub struct Checked {
     pub rule: String,
     /// The subjects.
     pub subjects: Vec<CheckedSubject>,
+    /// The cluster of a fleet run, as in [`Finding::cluster`].
+    pub cluster: Option<String>,
 }
 
 /// One subject a rule checked, identified from its fact document.
@@ -305,6 +319,24 @@ impl Report {
     /// The highest severity among the findings.
     pub fn max_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// Marks every finding, evaluation error, inconclusive entry and checked
+    /// list as `cluster`'s (a fleet run).
+    pub fn tag_cluster(&mut self, cluster: &str) {
+        let name = Some(cluster.to_string());
+        self.findings
+            .iter_mut()
+            .for_each(|f| f.cluster.clone_from(&name));
+        self.errors
+            .iter_mut()
+            .for_each(|e| e.cluster.clone_from(&name));
+        self.inconclusive
+            .iter_mut()
+            .for_each(|i| i.cluster.clone_from(&name));
+        self.checked
+            .iter_mut()
+            .for_each(|c| c.cluster.clone_from(&name));
     }
 
     /// Sorts findings into their documented order.

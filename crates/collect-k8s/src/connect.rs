@@ -246,6 +246,26 @@ pub async fn connect(opts: &ConnectOptions) -> Result<(kube::Client, ClusterInfo
 /// CA and namespace (fixed by Kubernetes).
 const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
+/// The names of every context of the kubeconfig (`--all-contexts`), in the
+/// file's order: `kubeconfig`, else the files of `KUBECONFIG` merged as kubectl
+/// merges them, else `~/.kube/config`.
+pub fn context_names(kubeconfig: Option<&Path>) -> Result<Vec<String>, ConnectError> {
+    let kc = match kubeconfig {
+        Some(path) => read_kubeconfig(path)?,
+        None => {
+            default_kubeconfig_files()?;
+            Kubeconfig::read().map_err(|e| ConnectError::Kubeconfig(e.to_string()))?
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    for c in kc.contexts {
+        if !names.contains(&c.name) {
+            names.push(c.name);
+        }
+    }
+    Ok(names)
+}
+
 fn info_from(kc: &Kubeconfig, context: Option<&str>) -> ClusterInfo {
     let name = context
         .map(str::to_string)

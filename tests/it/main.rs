@@ -7,6 +7,9 @@
 //!   require a must-not-fire case per rule.
 //! - `docs`: examples in docs load and behave as shown.
 //! - `live`: `check` and `collect` against the stand-in Kubernetes API server.
+//! - `fleet`: `check --context A --context B` and `--all-contexts` against two stand-in
+//!   clusters: each entry with its cluster, text grouped by cluster, an unreachable
+//!   cluster reported while the others are checked, the fleet's exit code.
 //! - `report_to_cluster`: `check --report-to-cluster` applies, updates and prunes rulerun's
 //!   reports in the stand-in cluster; without the CRD it fails after printing the findings.
 //! - `generated`: pages generated from rules and code (`docs/rules/`, `docs/functions.md`) are fresh.
@@ -46,6 +49,7 @@ mod docs;
 mod e2e;
 mod examples;
 mod exclusive;
+mod fleet;
 mod generated;
 mod hostile_engine;
 mod hostile_facts;

@@ -478,3 +478,62 @@ async fn facts_need_a_named_cluster_and_policyreport_writes_the_older_kinds() {
         server.requests()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_writes_each_clusters_reports_into_that_cluster() {
+    let crds = openreports_schemas();
+    // Cluster a: the reference pod in `default`; cluster b: a copy in `shop`.
+    let mut in_a = scenario();
+    in_a.extend(openreports_crds());
+    let mut in_b: Vec<Value> = scenario()
+        .into_iter()
+        .filter(|o| o["metadata"]["namespace"] != "default")
+        .collect();
+    in_b.extend(copy("shop", "-b"));
+    in_b.extend(openreports_crds());
+    let a = Stub::new().objects(in_a).start().await.unwrap();
+    let b = Stub::new().objects(in_b).start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = crate::fleet::fleet_kubeconfig(dir.path(), &[("a", a.url()), ("b", b.url())]);
+    let run = crate::fleet::check(
+        &kc,
+        &["--context", "a", "--context", "b", "--report-to-cluster"],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let at_a = lines.iter().position(|l| *l == "cluster `a`:").unwrap();
+    let at_b = lines.iter().position(|l| *l == "cluster `b`:").unwrap();
+    assert!(at_a < at_b, "{}", run.stderr);
+    assert!(
+        lines[at_a..at_b].contains(&"  created   Report default/rulerun"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines[at_b..].contains(&"  created   Report shop/rulerun"),
+        "{}",
+        run.stderr
+    );
+    for (server, ns, pod) in [
+        (&a, "default", "ui-private-7655bf59b9-jprrj"),
+        (&b, "shop", "ui-private-b-7655bf59b9-jprrj"),
+    ] {
+        let reports = stored(server, "Report");
+        let key = format!("{ns}/rulerun");
+        assert_eq!(reports.keys().collect::<Vec<_>>(), [&key]);
+        let report = &reports[&key];
+        validate_openreport(report, &crds);
+        let about = results_about(report);
+        assert!(about.iter().all(|n| n == pod), "{about:?}");
+        assert!(!about.is_empty());
+        // Written into the cluster it is about: no cluster annotation needed.
+        assert!(
+            report["metadata"]["annotations"]
+                .get("rulerun.dev/cluster")
+                .is_none()
+        );
+        let cluster = stored(server, "ClusterReport");
+        assert_eq!(cluster.keys().collect::<Vec<_>>(), ["/rulerun-cluster"]);
+    }
+}

@@ -221,9 +221,10 @@ pub struct ClusterArgs {
     /// in-cluster service account).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context (default: the current context).
-    #[arg(long)]
-    pub context: Option<String>,
+    /// The kubeconfig context (default: the current context). `check` takes it
+    /// more than once to check a fleet (docs/fleets.md).
+    #[arg(long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
     /// Only this namespace.
     #[arg(long, short = 'n', conflicts_with = "all_namespaces")]
     pub namespace: Option<String>,
@@ -281,6 +282,13 @@ pub struct ClusterArgs {
     pub aws_accounts: std::collections::BTreeMap<String, rulerun_collect_aws::AccountRole>,
 }
 
+impl ClusterArgs {
+    /// The one context named (`--context`), if any.
+    pub fn context(&self) -> Option<&str> {
+        self.contexts.first().map(String::as_str)
+    }
+}
+
 fn parse_role_template(s: &str) -> Result<rulerun_collect_aws::RoleTemplate, String> {
     rulerun_collect_aws::RoleTemplate::parse(s).map_err(|e| e.to_string())
 }
@@ -308,6 +316,13 @@ pub struct CheckArgs {
     pub facts: Vec<PathBuf>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Check every context of the kubeconfig, a fleet (docs/fleets.md).
+    #[arg(long, conflicts_with_all = ["contexts", "facts"])]
+    pub all_contexts: bool,
+    /// Clusters of a fleet checked at the same time (1 to 64).
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_concurrent_clusters: u16,
     #[command(flatten)]
     pub rules: RuleSourceArgs,
     /// Output format [default: `defaults.output` of rulerun.yaml, else text].

@@ -45,7 +45,7 @@ impl Session {
         let (client, info) = runtime
             .block_on(connect(&ConnectOptions {
                 kubeconfig: cluster.kubeconfig.clone(),
-                context: cluster.context.clone(),
+                context: cluster.context().map(str::to_string),
                 connect_timeout: Some(Duration::from_secs(10)),
                 read_timeout: Some(timeout),
             }))
@@ -59,6 +59,11 @@ impl Session {
             info,
             timeout,
         })
+    }
+
+    /// The API server URL.
+    pub fn server(&self) -> &str {
+        &self.info.server
     }
 
     /// Runs the rules against the cluster; prints progress on a terminal unless
@@ -245,6 +250,67 @@ pub fn print_error(e: &LiveError, err: &mut dyn Write) -> std::io::Result<()> {
     writeln!(err, "error: {}", crate::escape::line(&e.message))?;
     if !e.help.is_empty() {
         writeln!(err, "  help: {}", crate::escape::line(&e.help))?;
+    }
+    Ok(())
+}
+
+/// One cluster of a fleet run: its context and how its check went.
+pub struct FleetMember {
+    pub context: String,
+    pub outcome: Result<(Session, LiveRun), LiveError>,
+}
+
+/// Checks each context of `contexts` as [`run_in_session`] checks one (its own
+/// client, and its own AWS account and region inferred from the context),
+/// `max_concurrent` at a time, each on its own thread and runtime; the results
+/// come back in the order of `contexts`. Nothing is printed (no progress line).
+pub fn run_fleet(
+    rules: &RuleSet,
+    cluster: &ClusterArgs,
+    contexts: &[String],
+    max_concurrent: usize,
+    term: Terminal,
+) -> Vec<FleetMember> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..max_concurrent.clamp(1, contexts.len().max(1)) {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(context) = contexts.get(i) else {
+                        break;
+                    };
+                    let mut one = cluster.clone();
+                    one.contexts = vec![context.clone()];
+                    let outcome = run_in_session(rules, &one, term, true);
+                    if tx.send((i, outcome)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    drop(tx);
+    let mut done: Vec<(usize, Result<(Session, LiveRun), LiveError>)> = rx.into_iter().collect();
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter()
+        .filter_map(|(i, outcome)| {
+            contexts.get(i).map(|c| FleetMember {
+                context: c.clone(),
+                outcome,
+            })
+        })
+        .collect()
+}
+
+/// Reads and checks `--ca-bundle` once, before a fleet run connects anywhere.
+pub fn check_ca_bundle(cluster: &ClusterArgs) -> Result<(), LiveError> {
+    if let (Some(path), false) = (&cluster.ca_bundle, cluster.no_aws) {
+        read_ca_bundle(path)?;
     }
     Ok(())
 }

@@ -195,8 +195,65 @@ fn summary_line(report: &Report) -> String {
     )
 }
 
-/// The findings JSON document (docs/findings-json.md).
-pub fn report_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+/// A fleet run's text: each cluster under a heading with its context's name,
+/// in the order checked, its findings grouped by subject and its own summary
+/// line, then one line for the whole fleet.
+pub fn fleet_text(
+    clusters: &[crate::report::ClusterReport],
+    all: &Report,
+    term: Terminal,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let st = Style { on: term.color };
+    for (i, c) in clusters.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        let server = c
+            .server
+            .as_deref()
+            .map(|s| format!(" ({})", escape::line(s)))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}{server}",
+            st.paint(BOLD, &format!("== cluster {} ==", escape::line(&c.name)))
+        )?;
+        if let Some(e) = &c.error {
+            writeln!(
+                out,
+                "{}: cluster `{}` could not be checked: {}",
+                st.paint(RED, "error"),
+                escape::line(&c.name),
+                escape::line(e)
+            )?;
+        }
+        report_text(&c.report, term, out)?;
+    }
+    writeln!(out)?;
+    let with_findings = clusters
+        .iter()
+        .filter(|c| !c.report.findings.is_empty())
+        .count();
+    let inconclusive = clusters
+        .iter()
+        .filter(|c| !c.report.inconclusive.is_empty())
+        .count();
+    writeln!(
+        out,
+        "{} clusters ({with_findings} with findings, {inconclusive} inconclusive): {}",
+        clusters.len(),
+        summary_line(all)
+    )
+}
+
+/// The findings JSON document (docs/findings-json.md); with the clusters of a
+/// fleet run, a `clusters` member lists them.
+pub fn report_json(
+    report: &Report,
+    clusters: &[crate::report::ClusterReport],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut by_severity = serde_json::Map::new();
     for s in Severity::ALL {
         by_severity.insert(
@@ -219,6 +276,30 @@ pub fn report_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             "inconclusive": report.inconclusive.len(),
         }
     });
+    let mut doc = doc;
+    if !clusters.is_empty() {
+        doc["clusters"] = clusters
+            .iter()
+            .map(|c| {
+                let r = &c.report;
+                let mut v = json!({
+                    "name": c.name,
+                    "findings": r.findings.len(),
+                    "maxSeverity": r.max_severity(),
+                    "errors": r.errors.len(),
+                    "inconclusive": r.inconclusive.len(),
+                    "facts": r.facts,
+                });
+                if let Some(server) = &c.server {
+                    v["server"] = json!(server);
+                }
+                if let Some(e) = &c.error {
+                    v["error"] = json!(e);
+                }
+                v
+            })
+            .collect();
+    }
     serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
     writeln!(out)
 }

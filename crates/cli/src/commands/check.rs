@@ -21,7 +21,7 @@ pub fn cmd_check(
 ) -> CmdResult {
     if a.report_to_cluster.is_some()
         && !a.facts.is_empty()
-        && a.cluster.context.is_none()
+        && a.cluster.contexts.is_empty()
         && a.cluster.kubeconfig.is_none()
     {
         writeln!(
@@ -53,6 +53,16 @@ pub fn cmd_check(
     let mut cluster = a.cluster.clone();
     cluster.kubeconfig = cluster.kubeconfig.map(|k| ctx.resolve(&k));
     cluster.aws_accounts = config.map(|c| c.aws_accounts.clone()).unwrap_or_default();
+    if a.all_contexts || a.cluster.contexts.len() > 1 {
+        let fleet = Fleet {
+            output,
+            fail_on,
+            rules: &rules,
+            origins: &loaded.origins,
+            cluster: &cluster,
+        };
+        return check_fleet(a, &fleet, ctx, term, out, err);
+    }
     let mut session = None;
     let report = if a.facts.is_empty() {
         let quiet = output != crate::args::CheckFormat::Text && a.output_file.is_none();
@@ -116,6 +126,7 @@ pub fn cmd_check(
         rules: &rules,
         origins: &loaded.origins,
         ctx,
+        clusters: &[],
     };
     if !crate::report::write(&request, term, out, err)? {
         return Ok(exit::USAGE);
@@ -142,18 +153,182 @@ pub fn cmd_check(
             return Ok(exit::USAGE);
         }
     }
+    Ok(exit_code(&report, fail_on))
+}
+
+/// The exit code of a report: findings at or above `--fail-on`, then
+/// evaluation errors, then inconclusive rules.
+fn exit_code(report: &rulerun_core::Report, fail_on: FailOn) -> i32 {
     if let Some(threshold) = fail_on.threshold()
         && report.findings.iter().any(|f| f.severity >= threshold)
     {
-        return Ok(exit::FINDINGS);
+        return exit::FINDINGS;
     }
     if !report.errors.is_empty() {
-        return Ok(exit::USAGE);
+        return exit::USAGE;
     }
     if !report.inconclusive.is_empty() {
-        return Ok(exit::INCONCLUSIVE);
+        return exit::INCONCLUSIVE;
     }
-    Ok(exit::OK)
+    exit::OK
+}
+
+/// What a fleet run shares between its clusters.
+struct Fleet<'a> {
+    output: crate::args::CheckFormat,
+    fail_on: FailOn,
+    rules: &'a rulerun_core::RuleSet,
+    origins: &'a std::collections::BTreeMap<String, crate::loading::RuleOrigin>,
+    /// The flags, `aws.accounts` and the resolved `--kubeconfig`.
+    cluster: &'a crate::args::ClusterArgs,
+}
+
+/// `check --context A --context B` or `--all-contexts` (docs/fleets.md): each
+/// cluster checked as one context is, `--max-concurrent-clusters` at a time;
+/// every entry carries its cluster, a cluster that cannot be used is reported
+/// with its rules inconclusive, and the exit code covers the whole fleet.
+fn check_fleet(
+    a: &CheckArgs,
+    fleet: &Fleet<'_>,
+    ctx: &Ctx,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    if !a.facts.is_empty() {
+        writeln!(
+            err,
+            "error: `--facts` checks one snapshot, and {} names several clusters",
+            if a.all_contexts {
+                "`--all-contexts`"
+            } else {
+                "`--context` given more than once"
+            }
+        )?;
+        writeln!(
+            err,
+            "  help: leave out `--facts` to check the clusters live, or name one `--context`"
+        )?;
+        return Ok(exit::USAGE);
+    }
+    if let Err(e) = crate::live::check_ca_bundle(fleet.cluster) {
+        crate::live::print_error(&e, err)?;
+        return Ok(exit::USAGE);
+    }
+    let mut contexts: Vec<String> = Vec::new();
+    let named = if a.all_contexts {
+        match rulerun_collect_k8s::connect::context_names(fleet.cluster.kubeconfig.as_deref()) {
+            Ok(names) => names,
+            Err(e) => {
+                writeln!(err, "error: {}", escape::line(&e.to_string()))?;
+                writeln!(err, "  help: {}", escape::line(e.help()))?;
+                return Ok(exit::USAGE);
+            }
+        }
+    } else {
+        a.cluster.contexts.clone()
+    };
+    for c in named {
+        if !contexts.contains(&c) {
+            contexts.push(c);
+        }
+    }
+    if contexts.is_empty() {
+        writeln!(err, "error: the kubeconfig has no context to check")?;
+        writeln!(
+            err,
+            "  help: `kubectl config get-contexts` lists the contexts; for EKS, `aws eks update-kubeconfig --name CLUSTER` adds one"
+        )?;
+        return Ok(exit::USAGE);
+    }
+    let members = crate::live::run_fleet(
+        fleet.rules,
+        fleet.cluster,
+        &contexts,
+        usize::from(a.max_concurrent_clusters),
+        term,
+    );
+    let mut sessions = Vec::new();
+    let mut clusters = Vec::new();
+    for m in members {
+        let (report, server, error, session) = match m.outcome {
+            Ok((session, run)) => {
+                let server = session.server().to_string();
+                (run.report, Some(server), None, Some(session))
+            }
+            Err(e) => {
+                let message = if e.help.is_empty() {
+                    e.message
+                } else {
+                    format!("{} ({})", e.message, e.help)
+                };
+                let report = rulerun_core::Report {
+                    inconclusive: fleet
+                        .rules
+                        .rules
+                        .iter()
+                        .map(|r| rulerun_core::finding::Inconclusive {
+                            rule: r.id.clone(),
+                            subject: None,
+                            reason: format!("the cluster could not be checked: {message}"),
+                            cluster: None,
+                        })
+                        .collect(),
+                    ..rulerun_core::Report::default()
+                };
+                (report, None, Some(message), None)
+            }
+        };
+        let mut report = report;
+        report.tag_cluster(&m.context);
+        sessions.push(session);
+        clusters.push(crate::report::ClusterReport {
+            name: m.context,
+            server,
+            report,
+            error,
+        });
+    }
+    let report = crate::report::fleet_report(&clusters);
+    let request = crate::report::Request {
+        format: fleet.output,
+        file: a.output_file.as_deref(),
+        report: &report,
+        rules: fleet.rules,
+        origins: fleet.origins,
+        ctx,
+        clusters: &clusters,
+    };
+    if !crate::report::write(&request, term, out, err)? {
+        return Ok(exit::USAGE);
+    }
+    if let Some(target) = a.report_to_cluster {
+        let mut failed = false;
+        for (c, session) in clusters.iter().zip(&sessions) {
+            writeln!(err, "cluster `{}`:", escape::line(&c.name))?;
+            let Some(session) = session else {
+                // Already reported, with its rules inconclusive (exit 3).
+                writeln!(
+                    err,
+                    "  no reports written: the cluster could not be checked"
+                )?;
+                continue;
+            };
+            if !report_to_cluster(
+                session,
+                &request.for_cluster(c),
+                target,
+                fleet.cluster.namespace.as_deref(),
+                err,
+            )? {
+                failed = true;
+            }
+        }
+        if failed {
+            return Ok(exit::USAGE);
+        }
+    }
+    Ok(exit_code(&report, fleet.fail_on))
 }
 
 /// Writes the reports into the cluster and says what it did on `err`; false

@@ -18,6 +18,18 @@ pub fn cmd_collect(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> CmdResult {
+    if a.cluster.contexts.len() > 1 {
+        writeln!(
+            err,
+            "error: `collect` reads one cluster, and `--context` was given {} times",
+            a.cluster.contexts.len()
+        )?;
+        writeln!(
+            err,
+            "  help: collect each context into its own snapshot: `rulerun collect --context NAME -o FILE`"
+        )?;
+        return Ok(exit::USAGE);
+    }
     let Some(loaded) = load(&a.rules, ctx, choice, term, err)? else {
         return Ok(exit::USAGE);
     };
@@ -40,7 +52,7 @@ pub fn cmd_collect(
     let snapshot = run.facts.to_snapshot(json!({
         "collectedBy": format!("rulerun {}", env!("CARGO_PKG_VERSION")),
         "namespace": a.cluster.namespace,
-        "context": a.cluster.context,
+        "context": a.cluster.context(),
         "rules": rules.rules.len(),
         "rounds": run.rounds,
         "kubernetesRequests": run.k8s_requests,

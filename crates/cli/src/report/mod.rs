@@ -30,6 +30,56 @@ pub struct Request<'a> {
     pub rules: &'a RuleSet,
     pub origins: &'a BTreeMap<String, RuleOrigin>,
     pub ctx: &'a Ctx,
+    /// The clusters of a fleet run, each with its own report (`report` is then
+    /// [`fleet_report`] of them); empty when one cluster or a snapshot was checked.
+    pub clusters: &'a [ClusterReport],
+}
+
+impl<'a> Request<'a> {
+    /// The same request about one cluster of the fleet alone.
+    pub fn for_cluster(&self, c: &'a ClusterReport) -> Request<'a> {
+        Request {
+            format: self.format,
+            file: self.file,
+            report: &c.report,
+            rules: self.rules,
+            origins: self.origins,
+            ctx: self.ctx,
+            clusters: &[],
+        }
+    }
+}
+
+/// One cluster of a fleet run (docs/fleets.md) and its report, whose entries
+/// all carry its name.
+pub struct ClusterReport {
+    /// The kubeconfig context.
+    pub name: String,
+    /// The API server URL, when the client could be built.
+    pub server: Option<String>,
+    pub report: Report,
+    /// Why the cluster could not be checked at all (its kubeconfig context
+    /// could not be used); its rules are then inconclusive.
+    pub error: Option<String>,
+}
+
+/// The report of a whole fleet: every cluster's findings, errors and
+/// inconclusive entries (each carrying its cluster) in the clusters' order;
+/// facts and superseded findings summed, the rules evaluated the most any
+/// cluster evaluated.
+pub fn fleet_report(clusters: &[ClusterReport]) -> Report {
+    let mut all = Report::default();
+    for c in clusters {
+        let r = &c.report;
+        all.findings.extend(r.findings.iter().cloned());
+        all.errors.extend(r.errors.iter().cloned());
+        all.inconclusive.extend(r.inconclusive.iter().cloned());
+        all.checked.extend(r.checked.iter().cloned());
+        all.rules_evaluated = all.rules_evaluated.max(r.rules_evaluated);
+        all.superseded += r.superseded;
+        all.facts += r.facts;
+    }
+    all
 }
 
 /// The projection to load facts with for `format`: policy reports name
@@ -76,15 +126,15 @@ pub fn write(
         return Ok(false);
     }
     if req.format != Format::Text {
-        render::report_text(req.report, term, out)?;
+        text(req, term, out)?;
     }
     Ok(true)
 }
 
 fn render_to(req: &Request<'_>, term: Terminal, out: &mut dyn Write) -> io::Result<()> {
     match req.format {
-        Format::Text => render::report_text(req.report, term, out),
-        Format::Json => render::report_json(req.report, out),
+        Format::Text => text(req, term, out),
+        Format::Json => render::report_json(req.report, req.clusters, out),
         Format::Sarif => write_json(&sarif::document(req), out),
         Format::Junit => junit::write(req, out),
         Format::Openreports => write_json(
@@ -95,6 +145,15 @@ fn render_to(req: &Request<'_>, term: Terminal, out: &mut dyn Write) -> io::Resu
             &openreports::document(req, openreports::Api::PolicyReport),
             out,
         ),
+    }
+}
+
+/// The text report: grouped by cluster under a heading each in a fleet run.
+fn text(req: &Request<'_>, term: Terminal, out: &mut dyn Write) -> io::Result<()> {
+    if req.clusters.is_empty() {
+        render::report_text(req.report, term, out)
+    } else {
+        render::fleet_text(req.clusters, req.report, term, out)
     }
 }
 

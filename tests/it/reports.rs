@@ -927,3 +927,152 @@ fn a_rule_from_the_command_line_points_at_its_file() {
         .unwrap();
     assert_eq!(suite.cases[0].children[0].0, "failure");
 }
+
+// ---------------------------------------------------------------------------
+// Fleets: the same failing pod in two clusters, and a clean cluster
+
+/// `check --all-contexts` over clusters `a` and `b` (the reference scenario
+/// without AWS, the same pod in both) and `ok` (healthy), in `format`.
+async fn check_fleet(format: &str) -> Run {
+    let (a, b, ok) = (
+        reference_without_aws().await,
+        reference_without_aws().await,
+        healthy().await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kc = crate::fleet::fleet_kubeconfig(
+        dir.path(),
+        &[("a", a.url()), ("b", b.url()), ("ok", ok.url())],
+    );
+    let config = image_pull_config();
+    let args: Vec<String> = [
+        "check",
+        "-A",
+        "--no-aws",
+        "--config",
+        &config,
+        "--kubeconfig",
+        &kc.display().to_string(),
+        "--all-contexts",
+        "--fail-on",
+        "critical",
+        "-o",
+        format,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let run = tokio::task::spawn_blocking(move || rulerun(&args))
+        .await
+        .unwrap();
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    run
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sarif_of_a_fleet_tells_the_clusters_apart() {
+    let doc = json_of(&check_fleet("sarif").await);
+    sarif_schema().validate(&doc);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{results:#?}");
+    let mut prints = Vec::new();
+    for (r, cluster) in results.iter().zip(["a", "b"]) {
+        assert_eq!(r["ruleId"], "pod-image-pull-failing");
+        assert_eq!(r["properties"]["cluster"], cluster);
+        let logical = &r["locations"][0]["logicalLocations"][0];
+        assert_eq!(
+            logical["fullyQualifiedName"],
+            format!("{cluster}/default/k8s/v1/Pod/{POD}")
+        );
+        assert_eq!(logical["properties"]["cluster"], cluster);
+        let print = r["partialFingerprints"]["rulerunSubject/v1"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            print,
+            format!("pod-image-pull-failing:{cluster}/default/k8s/v1/Pod/{POD}")
+        );
+        prints.push(print);
+    }
+    assert_ne!(prints[0], prints[1]);
+    let notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert_eq!(notes.len(), 14, "7 AWS-backed rules in a and b: {notes:#?}");
+    for n in notes {
+        let cluster = n["properties"]["cluster"].as_str().unwrap();
+        assert!(cluster == "a" || cluster == "b", "{n:#}");
+        assert!(
+            n["message"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("cluster `{cluster}`: inconclusive: ")),
+            "{n:#}"
+        );
+        assert_eq!(
+            n["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+            format!("{cluster}/default/k8s/v1/Pod/{POD}")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn junit_of_a_fleet_has_a_suite_per_cluster_and_rule() {
+    let run = check_fleet("junit").await;
+    let j = parse_junit(&run.stdout);
+    check_counts(&j);
+    assert_eq!(j.suites.len(), 3 * 8);
+    assert_eq!(j.attrs["failures"], "2");
+    assert_eq!(j.attrs["skipped"], "14");
+    for (i, cluster) in ["a", "b", "ok"].iter().enumerate() {
+        for s in &j.suites[i * 8..(i + 1) * 8] {
+            assert_eq!(s.properties["cluster"], *cluster);
+            let name = &s.attrs["name"];
+            assert!(
+                name.starts_with(&format!("{cluster}/"))
+                    && name.ends_with(&format!("/{}", s.properties["rule"])),
+                "{name}"
+            );
+            for c in &s.cases {
+                assert!(c.name.starts_with(&format!("{cluster}/")), "{c:?}");
+                assert_eq!(&c.classname, name);
+            }
+            if *cluster == "ok" {
+                assert_eq!(s.cases.len(), 3, "{s:?}");
+                assert!(s.cases.iter().all(|c| c.children.is_empty()), "{s:?}");
+            } else {
+                let case = &s.cases[0];
+                assert_eq!(case.name, format!("{cluster}/default/k8s/v1/Pod/{POD}"));
+                let el = &case.children[0].0;
+                if s.properties["rule"] == "pod-image-pull-failing" {
+                    assert_eq!(el, "failure");
+                } else {
+                    assert_eq!(el, "skipped", "{case:?}");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openreports_of_a_fleet_are_annotated_with_their_cluster() {
+    let crds = openreports_schemas();
+    let list = json_of(&check_fleet("openreports").await);
+    validate_openreports(&list, &crds);
+    let items = list["items"].as_array().unwrap();
+    let clusters: Vec<&str> = items
+        .iter()
+        .map(|i| {
+            i["metadata"]["annotations"]["rulerun.dev/cluster"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(clusters, ["a", "b"], "the healthy cluster has no report");
+    for r in items {
+        assert_eq!(r["summary"]["fail"], 1);
+        assert_eq!(r["summary"]["skip"], 7);
+        assert_eq!(r["results"][0]["resources"][0]["uid"], POD_UID);
+    }
+}

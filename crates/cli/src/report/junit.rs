@@ -54,12 +54,12 @@ impl Counts {
     }
 }
 
-fn cases<'a>(req: &Request<'a>, rule: &Rule) -> Vec<Case<'a>> {
+fn cases<'a>(req: &Request<'a>, rule: &Rule, cluster: Option<&str>) -> Vec<Case<'a>> {
     let report = req.report;
     let mut cases: Vec<Case<'a>> = report
         .checked
         .iter()
-        .filter(|c| c.rule == rule.id)
+        .filter(|c| c.rule == rule.id && c.cluster.as_deref() == cluster)
         .flat_map(|c| c.subjects.iter())
         .map(|s: &CheckedSubject| Case::new(Some(s.subject.clone())))
         .collect();
@@ -73,24 +73,49 @@ fn cases<'a>(req: &Request<'a>, rule: &Rule) -> Vec<Case<'a>> {
         };
         &mut cases[at]
     }
-    for f in report.findings.iter().filter(|f| f.rule == rule.id) {
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.rule == rule.id && f.cluster.as_deref() == cluster)
+    {
         case(&mut cases, Some(&f.subject)).findings.push(f);
     }
-    for i in report.inconclusive.iter().filter(|i| i.rule == rule.id) {
+    for i in report
+        .inconclusive
+        .iter()
+        .filter(|i| i.rule == rule.id && i.cluster.as_deref() == cluster)
+    {
         case(&mut cases, i.subject.as_ref()).skipped.push(&i.reason);
     }
-    for e in report.errors.iter().filter(|e| e.rule == rule.id) {
+    for e in report
+        .errors
+        .iter()
+        .filter(|e| e.rule == rule.id && e.cluster.as_deref() == cluster)
+    {
         case(&mut cases, e.subject.as_ref()).errors.push(&e.message);
     }
     cases
 }
 
-/// Writes the JUnit document.
+/// Writes the JUnit document: a suite per rule, or in a fleet run per cluster
+/// and rule (`CLUSTER/pack/rule`, its testcases `CLUSTER/...`).
 pub fn write(req: &Request<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let suites: Vec<(&Rule, Vec<Case<'_>>)> =
-        req.rules.rules.iter().map(|r| (r, cases(req, r))).collect();
+    let clusters: Vec<Option<&str>> = if req.clusters.is_empty() {
+        vec![None]
+    } else {
+        req.clusters.iter().map(|c| Some(c.name.as_str())).collect()
+    };
+    let suites: Vec<(Option<&str>, &Rule, Vec<Case<'_>>)> = clusters
+        .iter()
+        .flat_map(|c| {
+            req.rules
+                .rules
+                .iter()
+                .map(move |r| (*c, r, cases(req, r, *c)))
+        })
+        .collect();
     let mut total = Counts::default();
-    for (_, cs) in &suites {
+    for (_, _, cs) in &suites {
         cs.iter().for_each(|c| total.add(c));
     }
     let mut w = Writer::new_with_indent(&mut *out, b' ', 2);
@@ -99,16 +124,25 @@ pub fn write(req: &Request<'_>, out: &mut dyn Write) -> io::Result<()> {
     root.push_attribute(("name", "rulerun"));
     counts(&mut root, &total);
     w.write_event(Event::Start(root))?;
-    for (rule, cs) in &suites {
+    for (cluster, rule, cs) in &suites {
         let mut c = Counts::default();
         cs.iter().for_each(|x| c.add(x));
-        let name = policy_name(req, &rule.id);
+        let name = match cluster {
+            Some(cl) => format!("{cl}/{}", policy_name(req, &rule.id)),
+            None => policy_name(req, &rule.id),
+        };
         let mut suite = BytesStart::new("testsuite");
         suite.push_attribute(("name", xml_text(&name).as_str()));
         counts(&mut suite, &c);
         w.write_event(Event::Start(suite))?;
         w.write_event(Event::Start(BytesStart::new("properties")))?;
         let file = rule_file(req, rule);
+        if let Some(cl) = cluster {
+            let mut p = BytesStart::new("property");
+            p.push_attribute(("name", "cluster"));
+            p.push_attribute(("value", xml_line(cl).as_str()));
+            w.write_event(Event::Empty(p))?;
+        }
         for (k, v) in [
             ("rule", rule.id.clone()),
             ("title", rule.title.clone()),
@@ -125,7 +159,7 @@ pub fn write(req: &Request<'_>, out: &mut dyn Write) -> io::Result<()> {
         }
         w.write_event(Event::End(BytesEnd::new("properties")))?;
         for case in cs {
-            testcase(&mut w, &name, case)?;
+            testcase(&mut w, &name, *cluster, case)?;
         }
         w.write_event(Event::End(BytesEnd::new("testsuite")))?;
     }
@@ -140,11 +174,20 @@ fn counts(e: &mut BytesStart<'_>, c: &Counts) {
     e.push_attribute(("skipped", c.skipped.to_string().as_str()));
 }
 
-fn testcase<W: Write>(w: &mut Writer<W>, classname: &str, case: &Case<'_>) -> io::Result<()> {
+fn testcase<W: Write>(
+    w: &mut Writer<W>,
+    classname: &str,
+    cluster: Option<&str>,
+    case: &Case<'_>,
+) -> io::Result<()> {
     let mut tc = BytesStart::new("testcase");
     let name = match &case.subject {
         Some(s) => qualified(s),
         None => "(all subjects)".to_string(),
+    };
+    let name = match cluster {
+        Some(c) => format!("{c}/{name}"),
+        None => name,
     };
     tc.push_attribute(("name", xml_line(&name).as_str()));
     tc.push_attribute(("classname", xml_line(classname).as_str()));

@@ -43,9 +43,28 @@ pub const NAME: &str = "rulerun";
 pub const CLUSTER_NAME: &str = "rulerun-cluster";
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "rulerun");
 
-/// The `List` of report objects.
+/// The annotation that names the cluster (kubeconfig context) of each report
+/// of a fleet run's `List`.
+pub const CLUSTER_ANNOTATION: &str = "rulerun.dev/cluster";
+
+/// The `List` of report objects; in a fleet run, each cluster's reports in
+/// turn, annotated with [`CLUSTER_ANNOTATION`].
 pub fn document(req: &Request<'_>, api: Api) -> Value {
-    json!({"apiVersion": "v1", "kind": "List", "items": objects(req, api, false)})
+    let items: Vec<Value> = if req.clusters.is_empty() {
+        objects(req, api, false)
+    } else {
+        req.clusters
+            .iter()
+            .flat_map(|c| {
+                let mut objects = objects(&req.for_cluster(c), api, false);
+                for o in &mut objects {
+                    o["metadata"]["annotations"] = json!({CLUSTER_ANNOTATION: c.name});
+                }
+                objects
+            })
+            .collect()
+    };
+    json!({"apiVersion": "v1", "kind": "List", "items": items})
 }
 
 /// The report objects: one per namespace with results, and the cluster report

@@ -51,19 +51,29 @@ pub fn document(req: &Request<'_>) -> Value {
     for i in &req.report.inconclusive {
         notifications.push(notification(
             "warning",
-            &format!("inconclusive: {}", i.reason),
+            &format!(
+                "{}inconclusive: {}",
+                in_cluster(i.cluster.as_deref()),
+                i.reason
+            ),
             &i.rule,
             index(&i.rule),
             i.subject.as_ref(),
+            i.cluster.as_deref(),
         ));
     }
     for e in &req.report.errors {
         notifications.push(notification(
             "error",
-            &format!("evaluation error: {}", e.message),
+            &format!(
+                "{}evaluation error: {}",
+                in_cluster(e.cluster.as_deref()),
+                e.message
+            ),
             &e.rule,
             index(&e.rule),
             e.subject.as_ref(),
+            e.cluster.as_deref(),
         ));
     }
     json!({
@@ -132,8 +142,8 @@ fn result(req: &Request<'_>, f: &Finding, index: Option<usize>) -> Value {
         "ruleId": f.rule,
         "level": level(f.severity),
         "message": {"text": f.message},
-        "locations": [location(req, &f.rule, Some(&f.subject))],
-        "partialFingerprints": {FINGERPRINT: fingerprint(&f.rule, &f.subject, element.as_deref())},
+        "locations": [location(req, &f.rule, Some(&f.subject), f.cluster.as_deref())],
+        "partialFingerprints": {FINGERPRINT: fingerprint(f.cluster.as_deref(), &f.rule, &f.subject, element.as_deref())},
         "properties": {
             "severity": f.severity,
             "title": f.title,
@@ -148,6 +158,9 @@ fn result(req: &Request<'_>, f: &Finding, index: Option<usize>) -> Value {
     if let Some(e) = element {
         r["properties"]["element"] = json!(e);
     }
+    if let Some(c) = &f.cluster {
+        r["properties"]["cluster"] = json!(c);
+    }
     if !f.may_be_superseded_by.is_empty() {
         r["properties"]["mayBeSupersededBy"] = json!(f.may_be_superseded_by);
     }
@@ -156,9 +169,15 @@ fn result(req: &Request<'_>, f: &Finding, index: Option<usize>) -> Value {
 
 /// Rule id and subject identity (and the `each` element's name), never the
 /// message: the same problem on the same object keeps its fingerprint when the
-/// message's details change.
-pub fn fingerprint(rule: &str, subject: &Subject, element: Option<&str>) -> String {
-    let mut s = format!("{rule}:{}", qualified(subject));
+/// message's details change. In a fleet run the subject's identity starts with
+/// its cluster (`CLUSTER/`), so the same finding in two clusters differs.
+pub fn fingerprint(
+    cluster: Option<&str>,
+    rule: &str,
+    subject: &Subject,
+    element: Option<&str>,
+) -> String {
+    let mut s = format!("{rule}:{}", in_fleet(cluster, subject));
     if let Some(e) = element {
         s.push_str(&format!("#{e}"));
     }
@@ -167,7 +186,12 @@ pub fn fingerprint(rule: &str, subject: &Subject, element: Option<&str>) -> Stri
 
 /// The rule file (code-scanning uploads reject results without a physical
 /// location) and the subject as a logical location.
-fn location(req: &Request<'_>, rule_id: &str, subject: Option<&Subject>) -> Value {
+fn location(
+    req: &Request<'_>,
+    rule_id: &str,
+    subject: Option<&Subject>,
+    cluster: Option<&str>,
+) -> Value {
     let mut loc = json!({});
     if let Some(rule) = req.rules.get(rule_id) {
         let file = rule_file(req, rule);
@@ -184,11 +208,14 @@ fn location(req: &Request<'_>, rule_id: &str, subject: Option<&Subject>) -> Valu
         let mut logical = json!({
             "name": s.name,
             "kind": s.kind,
-            "fullyQualifiedName": qualified(s),
+            "fullyQualifiedName": in_fleet(cluster, s),
             "properties": {"kind": s.kind, "name": s.name},
         });
         if let Some(ns) = &s.namespace {
             logical["properties"]["namespace"] = json!(ns);
+        }
+        if let Some(c) = cluster {
+            logical["properties"]["cluster"] = json!(c);
         }
         loc["logicalLocations"] = json!([logical]);
     }
@@ -201,6 +228,7 @@ fn notification(
     rule: &str,
     index: Option<usize>,
     subject: Option<&Subject>,
+    cluster: Option<&str>,
 ) -> Value {
     let mut n = json!({
         "level": level,
@@ -215,11 +243,29 @@ fn notification(
             "logicalLocations": [{
                 "name": s.name,
                 "kind": s.kind,
-                "fullyQualifiedName": qualified(s),
+                "fullyQualifiedName": in_fleet(cluster, s),
             }]
         }]);
     }
+    if let Some(c) = cluster {
+        n["properties"] = json!({"cluster": c});
+    }
     n
+}
+
+/// The subject's qualified name, after `CLUSTER/` in a fleet run.
+fn in_fleet(cluster: Option<&str>, s: &Subject) -> String {
+    match cluster {
+        Some(c) => format!("{c}/{}", qualified(s)),
+        None => qualified(s),
+    }
+}
+
+/// `cluster `NAME`: ` before a notification's text in a fleet run.
+fn in_cluster(cluster: Option<&str>) -> String {
+    cluster
+        .map(|c| format!("cluster `{c}`: "))
+        .unwrap_or_default()
 }
 
 /// A relative URI reference for a path (`/` between segments, every byte

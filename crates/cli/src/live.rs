@@ -254,10 +254,13 @@ pub fn print_error(e: &LiveError, err: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// How one cluster's check went: the session (for a write after it) and the run.
+pub type Outcome = Result<(Session, LiveRun), LiveError>;
+
 /// One cluster of a fleet run: its context and how its check went.
 pub struct FleetMember {
     pub context: String,
-    pub outcome: Result<(Session, LiveRun), LiveError>,
+    pub outcome: Outcome,
 }
 
 /// Checks each context of `contexts` as [`run_in_session`] checks one (its own
@@ -295,7 +298,7 @@ pub fn run_fleet(
         }
     });
     drop(tx);
-    let mut done: Vec<(usize, Result<(Session, LiveRun), LiveError>)> = rx.into_iter().collect();
+    let mut done: Vec<(usize, Outcome)> = rx.into_iter().collect();
     done.sort_by_key(|(i, _)| *i);
     done.into_iter()
         .filter_map(|(i, outcome)| {

@@ -293,6 +293,19 @@ async fn a_context_that_cannot_be_used_is_reported_and_not_fatal() {
             .iter()
             .any(|(c, r, _)| c == "b" && r == "service-selects-no-pods")
     );
+    // The text says it once, under the cluster's heading.
+    let run = check(&kc, &["--context", "b", "--context", "missing"]).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let out = &run.stdout;
+    let at = out
+        .find("== cluster missing ==\nerror: cluster `missing` could not be checked: cannot use kubeconfig")
+        .unwrap_or_else(|| panic!("{out}"));
+    let section = &out[at..];
+    assert!(
+        section.contains(&format!("\ninconclusive: all {} rules\n", of_missing.len())),
+        "{out}"
+    );
+    assert_eq!(section.matches("cannot use kubeconfig").count(), 1, "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

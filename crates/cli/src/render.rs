@@ -220,6 +220,7 @@ pub fn fleet_text(
             st.paint(BOLD, &format!("== cluster {} ==", escape::line(&c.name)))
         )?;
         if let Some(e) = &c.error {
+            // Every rule is inconclusive for the same reason: said once.
             writeln!(
                 out,
                 "{}: cluster `{}` could not be checked: {}",
@@ -227,6 +228,15 @@ pub fn fleet_text(
                 escape::line(&c.name),
                 escape::line(e)
             )?;
+            writeln!(
+                out,
+                "{}",
+                st.paint(
+                    YELLOW,
+                    &format!("inconclusive: all {} rules", c.report.inconclusive.len())
+                )
+            )?;
+            continue;
         }
         report_text(&c.report, term, out)?;
     }

@@ -618,10 +618,21 @@ impl<'a> Evaluator<'a, '_> {
                     let index = self.joins.get(n).copied().flatten();
                     self.join(j, index, b.slot, &mut scope)
                 }
-                BindingKind::Call { function, args } => {
+                BindingKind::Call {
+                    function,
+                    args,
+                    pattern,
+                } => {
                     let values: Result<Vec<Value>, String> =
                         args.iter().map(|a| self.value(a, &scope)).collect();
-                    match values.and_then(|v| (function.call)(&v).map_err(|e| e.to_string())) {
+                    let called = values.and_then(|v| {
+                        match (function.compiled.as_ref(), pattern) {
+                            (Some(c), Some(re)) => (c.call)(&v, re),
+                            _ => (function.call)(&v),
+                        }
+                        .map_err(|e| e.to_string())
+                    });
+                    match called {
                         Ok(v) => Slot::Owned(v),
                         Err(reason) if function.name == "inconclusive" => {
                             self.inconclusive(&scope, reason);

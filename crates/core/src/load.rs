@@ -1290,7 +1290,72 @@ impl RuleDecoder<'_> {
                     );
                     return None;
                 }
-                BindingKind::Call { function, args }
+                let pattern = match &function.compiled {
+                    Some(cc) => {
+                        let node = match f.get("args").map(|a| &a.kind) {
+                            Some(NodeKind::Seq(items)) => items.get(cc.pattern_arg),
+                            _ => None,
+                        };
+                        let pos = node.map_or(c.pos, |n| n.pos);
+                        match args.get(cc.pattern_arg) {
+                            Some(ValueExpr::Literal(Value::String(p))) => {
+                                match crate::select::compile_regex(p) {
+                                    Ok(re) => {
+                                        if let Some(bad) = re
+                                            .capture_names()
+                                            .flatten()
+                                            .find(|n| cc.reserved_groups.contains(n))
+                                        {
+                                            self.err(
+                                                pos,
+                                                LoadErrorKind::Other {
+                                                    message: format!(
+                                                        "`{fname}`: a group may not be named `{bad}`"
+                                                    ),
+                                                    help: Some(format!(
+                                                        "`{}` are keys of the result; rename the group",
+                                                        cc.reserved_groups.join("`, `")
+                                                    )),
+                                                },
+                                            );
+                                            return None;
+                                        }
+                                        Some(re)
+                                    }
+                                    Err(e) => {
+                                        self.err(
+                                            pos,
+                                            LoadErrorKind::Regex {
+                                                message: e.to_string(),
+                                                pattern: p.clone(),
+                                            },
+                                        );
+                                        return None;
+                                    }
+                                }
+                            }
+                            _ => {
+                                self.err(
+                                    pos,
+                                    LoadErrorKind::Other {
+                                        message: format!(
+                                            "`{fname}`: argument {} must be a literal string (the pattern is compiled when the rule loads)",
+                                            cc.pattern_arg + 1
+                                        ),
+                                        help: Some("write the regex itself, not a path or template".into()),
+                                    },
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                    None => None,
+                };
+                BindingKind::Call {
+                    function,
+                    args,
+                    pattern,
+                }
             } else {
                 if let Some(n) = f.get("args") {
                     self.err(

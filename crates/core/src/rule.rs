@@ -160,6 +160,9 @@ pub(crate) enum BindingKind {
     Call {
         function: &'static Function,
         args: Vec<ValueExpr>,
+        /// The pattern argument, compiled at load, of a function with one
+        /// (`Function::compiled`).
+        pattern: Option<regex::Regex>,
     },
     Value(ValueExpr),
 }

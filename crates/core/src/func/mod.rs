@@ -42,6 +42,21 @@ pub struct Function {
     pub max_args: usize,
     /// The implementation.
     pub call: fn(&[Value]) -> Result<Value, FuncError>,
+    /// For a function with a regex argument: that argument, which a rule must write
+    /// as a literal string in a `call:` binding, is compiled when the rule loads and
+    /// the binding calls this instead of `call` (templates call `call`, which refuses).
+    pub compiled: Option<CompiledCall>,
+}
+
+/// How a function with a regex argument is called with its pattern compiled at load.
+#[derive(Debug)]
+pub struct CompiledCall {
+    /// The index of the pattern argument.
+    pub pattern_arg: usize,
+    /// Argument names the pattern's named groups may not take (they are keys of the result).
+    pub reserved_groups: &'static [&'static str],
+    /// The implementation, given every argument and the compiled pattern.
+    pub call: fn(&[Value], &regex::Regex) -> Result<Value, FuncError>,
 }
 
 impl Function {
@@ -65,6 +80,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 1,
         max_args: 1,
         call: call_image_ref,
+        compiled: None,
     },
     Function {
         name: "arn",
@@ -74,6 +90,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 1,
         max_args: 1,
         call: call_arn,
+        compiled: None,
     },
     Function {
         name: "closest",
@@ -83,6 +100,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 2,
         max_args: 4,
         call: text::closest,
+        compiled: None,
     },
     Function {
         name: "coalesce",
@@ -92,6 +110,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 1,
         max_args: 16,
         call: text::coalesce,
+        compiled: None,
     },
     Function {
         name: "inconclusive",
@@ -101,6 +120,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 1,
         max_args: 1,
         call: text::inconclusive,
+        compiled: None,
     },
     Function {
         name: "concat",
@@ -110,6 +130,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 1,
         max_args: 16,
         call: text::concat,
+        compiled: None,
     },
     Function {
         name: "selector_select",
@@ -119,6 +140,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 2,
         max_args: 2,
         call: labels::select,
+        compiled: None,
     },
     Function {
         name: "selector_nearest",
@@ -128,6 +150,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 2,
         max_args: 3,
         call: labels::nearest,
+        compiled: None,
     },
     Function {
         name: "selector_missing_keys",
@@ -137,6 +160,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 2,
         max_args: 2,
         call: labels::missing_keys,
+        compiled: None,
     },
     Function {
         name: "selector_text",
@@ -146,6 +170,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 1,
         max_args: 1,
         call: labels::text,
+        compiled: None,
     },
     Function {
         name: "without",
@@ -155,6 +180,21 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 2,
         max_args: 2,
         call: text::without,
+        compiled: None,
+    },
+    Function {
+        name: "regex_captures",
+        signature: "regex_captures(text: string | array, pattern: string) -> object | array | null",
+        summary: "The named groups of a regex's first match in a text (or in each text of a list); the pattern is compiled when the rule loads.",
+        docs: text::REGEX_CAPTURES_DOCS,
+        min_args: 2,
+        max_args: 2,
+        call: text::regex_captures_uncompiled,
+        compiled: Some(CompiledCall {
+            pattern_arg: 1,
+            reserved_groups: text::REGEX_CAPTURES_RESERVED,
+            call: text::regex_captures,
+        }),
     },
     Function {
         name: "iam_identity_policies",
@@ -164,6 +204,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 3,
         max_args: 3,
         call: iam::identity_policies,
+        compiled: None,
     },
     Function {
         name: "iam_evaluate",
@@ -173,6 +214,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 1,
         max_args: 1,
         call: iam::evaluate,
+        compiled: None,
     },
     Function {
         name: "iam_fix",
@@ -182,6 +224,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 2,
         max_args: 2,
         call: iam::fix,
+        compiled: None,
     },
     Function {
         name: "iam_managed_policy",
@@ -191,6 +234,7 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 1,
         max_args: 1,
         call: iam::managed_policy,
+        compiled: None,
     },
 ];
 

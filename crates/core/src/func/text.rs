@@ -76,6 +76,74 @@ let:
 ```
 ";
 
+pub(super) const REGEX_CAPTURES_DOCS: &str = "\
+`regex_captures(text, pattern)` matches `pattern` (Rust `regex` syntax, unanchored)
+against `text` and returns the first match as an object: each named group
+(`(?P<name>...)`) under its name, `null` when the group took no part in the match,
+`match` the whole match and `input` the text. It returns `null` when the text does not
+match, and for a `null` text. Given a list of texts it returns the list of results of
+the texts that match (non-string elements are skipped), each with its `input`, so a
+rule can find the document a result came from (`\"$events[?@.message == $d.input]\"`).
+Unnamed groups are not returned; a group may not be named `match` or `input`.
+
+The pattern must be a literal string written in a `call:` binding: it is compiled
+when the rule loads, within the limits of `regex:` matchers (an invalid one is a load
+error at its `file:line:column`), and never while evaluating. Templates cannot call
+this function. Rules use it to read what a message says, e.g. the action and resource
+an `AccessDenied` error names:
+
+```yaml
+let:
+  denied:
+    call: regex_captures
+    args: [$.message, \"is not authorized to perform: (?P<action>[\\\\w-]+:[\\\\w*]+)(?: on resource: (?P<resource>\\\\S+))?\"]
+when: {path: $denied.action, exists: true}
+```
+";
+
+/// The keys of a `regex_captures` result that are not group names.
+pub(super) const REGEX_CAPTURES_RESERVED: &[&str] = &["match", "input"];
+
+/// `regex_captures` called from a template, or without a compiled pattern.
+pub(super) fn regex_captures_uncompiled(_args: &[Value]) -> Result<Value, FuncError> {
+    Err(FuncError::new(
+        "its pattern is compiled when the rule loads: call it in a `call:` binding with the pattern written as a literal string",
+    ))
+}
+
+fn captures_of(text: &str, re: &regex::Regex) -> Option<Value> {
+    let caps = re.captures(text)?;
+    let mut out = serde_json::Map::new();
+    for name in re.capture_names().flatten() {
+        let v = caps
+            .name(name)
+            .map_or(Value::Null, |m| Value::String(m.as_str().to_string()));
+        out.insert(name.to_string(), v);
+    }
+    let whole = caps.get(0).map_or("", |m| m.as_str());
+    out.insert("match".into(), Value::String(whole.to_string()));
+    out.insert("input".into(), Value::String(text.to_string()));
+    Some(Value::Object(out))
+}
+
+/// `regex_captures(text, pattern)` with the pattern compiled at load.
+pub(super) fn regex_captures(args: &[Value], re: &regex::Regex) -> Result<Value, FuncError> {
+    match args.first() {
+        None | Some(Value::Null) => Ok(Value::Null),
+        Some(Value::String(s)) => Ok(captures_of(s, re).unwrap_or(Value::Null)),
+        Some(Value::Array(items)) => Ok(Value::Array(
+            items
+                .iter()
+                .filter_map(|i| i.as_str().and_then(|s| captures_of(s, re)))
+                .collect(),
+        )),
+        Some(other) => Err(FuncError(format!(
+            "the text is {}, expected a string or a list of strings",
+            type_name(other)
+        ))),
+    }
+}
+
 fn as_list(v: Option<&Value>) -> Vec<&Value> {
     match v {
         None | Some(Value::Null) => Vec::new(),
@@ -209,6 +277,52 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn regex_captures_returns_named_groups_of_the_first_match() {
+        let re = regex::Regex::new(
+            r"perform: (?P<action>[\w-]+:[\w*]+)(?: on resource: (?P<resource>\S+))?",
+        )
+        .unwrap();
+        let v = regex_captures(
+            &[json!(
+                "User: x is not authorized to perform: ec2:DescribeSubnets because no"
+            )],
+            &re,
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({"action": "ec2:DescribeSubnets", "resource": null,
+                   "match": "perform: ec2:DescribeSubnets",
+                   "input": "User: x is not authorized to perform: ec2:DescribeSubnets because no"})
+        );
+        let v = regex_captures(
+            &[json!(
+                "perform: s3:GetObject on resource: arn:aws:s3:::b/k x"
+            )],
+            &re,
+        )
+        .unwrap();
+        assert_eq!(v["resource"], "arn:aws:s3:::b/k");
+        assert_eq!(
+            regex_captures(&[json!("nothing here")], &re).unwrap(),
+            json!(null)
+        );
+        assert_eq!(regex_captures(&[json!(null)], &re).unwrap(), json!(null));
+        assert!(regex_captures(&[json!(3)], &re).is_err());
+    }
+
+    #[test]
+    fn regex_captures_over_a_list_keeps_the_matching_texts() {
+        let re = regex::Regex::new(r"^(?P<n>[0-9]+)$").unwrap();
+        let v = regex_captures(&[json!(["12", "x", 7, null, "3"])], &re).unwrap();
+        assert_eq!(
+            v,
+            json!([{"n": "12", "match": "12", "input": "12"}, {"n": "3", "match": "3", "input": "3"}])
+        );
+        assert!(regex_captures_uncompiled(&[json!("12"), json!("x")]).is_err());
+    }
 
     #[test]
     fn coalesce_and_concat() {

@@ -934,3 +934,96 @@ rules:
         "no pattern compiled while checking"
     );
 }
+
+/// `regex_captures` compiles its literal pattern at load (none while checking),
+/// returns named groups, and refuses a pattern that is not a literal, an invalid
+/// one, a reserved group name and a call from a template, each at load or as an
+/// evaluation error naming why.
+#[test]
+fn regex_captures_compiles_its_pattern_at_load() {
+    let rule = r#"
+rules:
+  - id: denied-action
+    title: t
+    severity: info
+    subject: {kind: k8s/v1/Event}
+    let:
+      denied:
+        call: regex_captures
+        args: [$.message, "not authorized to perform: (?P<action>[\\w-]+:[\\w*]+)(?: on resource: (?P<resource>\\S+))?"]
+    when: {path: $denied.action, exists: true}
+    finding:
+      message: "{{ denied.action }} on {{ denied.resource or '*' }}"
+"#;
+    let before = rulerun_core::select::regex_compilations();
+    let (set, errors) = load_rules(&[src("r.yaml", rule)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        rulerun_core::select::regex_compilations() - before,
+        1,
+        "the pattern compiles once, at load"
+    );
+    let events: Vec<_> = (0..200)
+        .map(|i| {
+            let message = if i % 2 == 0 {
+                format!("User: x is not authorized to perform: ec2:DescribeSubnets{i} because no")
+            } else {
+                format!("User: x is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::b/{i} because")
+            };
+            json!({"metadata": {"name": format!("e{i}"), "namespace": "d"}, "message": message})
+        })
+        .chain([json!({"metadata": {"name": "other", "namespace": "d"}, "message": "Scaled up"})])
+        .collect();
+    let f = facts(json!({ "k8s/v1/Event": events }));
+    let loaded = rulerun_core::select::regex_compilations();
+    let report = check(&set, &f);
+    assert_eq!(report.findings.len(), 200, "{:#?}", report.errors);
+    assert_eq!(report.findings[0].message, "ec2:DescribeSubnets0 on *");
+    assert_eq!(
+        report.findings[1].message,
+        "s3:GetObject on arn:aws:s3:::b/1"
+    );
+    assert_eq!(
+        rulerun_core::select::regex_compilations(),
+        loaded,
+        "no pattern compiled while checking"
+    );
+
+    let bad = |args: &str| {
+        let rule = format!(
+            "rules:\n  - id: r\n    title: t\n    severity: info\n    subject: {{kind: k8s/v1/Event}}\n    let:\n      d: {{call: regex_captures, args: {args}}}\n    finding:\n      message: m\n"
+        );
+        let (_, errors) = load_rules(&[src("r.yaml", &rule)]);
+        assert_eq!(errors.len(), 1, "{args}: {errors:#?}");
+        let e = &errors[0];
+        (format!("{}:{}", e.pos.line, e.pos.column), e.to_string())
+    };
+    let (at, msg) = bad("[$.message, $.reason]");
+    assert_eq!(at, "7:52", "{msg}");
+    assert!(msg.contains("argument 2 must be a literal string"), "{msg}");
+    let (_, msg) = bad(r#"[$.message, "(unclosed"]"#);
+    assert!(msg.contains("invalid regex `(unclosed`"), "{msg}");
+    let (_, msg) = bad(r#"[$.message, "(?P<input>x)"]"#);
+    assert!(msg.contains("a group may not be named `input`"), "{msg}");
+
+    let templated = r#"
+rules:
+  - id: r
+    title: t
+    severity: info
+    subject: {kind: k8s/v1/Event}
+    finding:
+      message: "{{ regex_captures(subject.message, 'x') }}"
+"#;
+    let (set, errors) = load_rules(&[src("r.yaml", templated)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let report = check(&set, &f);
+    assert!(report.findings.is_empty());
+    assert!(
+        report.errors[0]
+            .message
+            .contains("compiled when the rule loads"),
+        "{:#?}",
+        report.errors
+    );
+}

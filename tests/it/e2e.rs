@@ -918,3 +918,156 @@ async fn private_subnet_without_endpoints_is_diagnosed_and_fixed() {
     );
     assert_eq!(after["inconclusive"], json!([]), "{after:#}");
 }
+
+/// `workload-role-missing-permission` live: the AWS Load Balancer Controller of
+/// `examples/workload-role-missing-permission/` runs in the stand-in cluster with
+/// its IRSA role seeded in moto (the example's trust policy and its trimmed
+/// managed policy, attached). The check reads the role by the annotation's ARN and
+/// its policies, finds the `FailedDeployModel` event's `CreateLoadBalancer` denied
+/// (implicit deny), and prints one `put-role-policy`; run with the AWS CLI, it
+/// leaves the check clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn workload_role_missing_permission_is_granted_and_gone() {
+    const RULE: &str = "workload-role-missing-permission";
+    let n = &Names {
+        cluster: "eks-workshop-irsa",
+        role: "AmazonEKSLoadBalancerControllerRole-e2e",
+        repo: "unused-irsa",
+    };
+    let policy = "AWSLoadBalancerControllerIAMPolicy-e2e";
+    let text = std::fs::read_to_string(repo(
+        "examples/workload-role-missing-permission/cluster.json",
+    ))
+    .unwrap()
+    .replace("111122223333", ACCOUNT)
+    .replace("AmazonEKSLoadBalancerControllerRole", n.role)
+    .replace("AWSLoadBalancerControllerIAMPolicy", policy);
+    let snapshot: Value = serde_json::from_str(&text).unwrap();
+    let facts = snapshot["facts"].as_object().unwrap();
+
+    // moto: the role, its managed policy attached, and no inline policy (a rerun's removed)
+    let trust = facts["aws/iam/Role"][0]["AssumeRolePolicyDocument"].to_string();
+    aws_create(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        n.role,
+        "--assume-role-policy-document",
+        &trust,
+    ]);
+    let document = facts["aws/iam/PolicyVersion"][0]["Document"].to_string();
+    aws_create(&[
+        "iam",
+        "create-policy",
+        "--policy-name",
+        policy,
+        "--policy-document",
+        &document,
+    ]);
+    aws(&[
+        "iam",
+        "attach-role-policy",
+        "--role-name",
+        n.role,
+        "--policy-arn",
+        &format!("arn:aws:iam::{ACCOUNT}:policy/{policy}"),
+    ]);
+    let inline = aws(&["iam", "list-role-policies", "--role-name", n.role]);
+    for name in inline["PolicyNames"].as_array().unwrap() {
+        let name = name.as_str().unwrap();
+        aws(&[
+            "iam",
+            "delete-role-policy",
+            "--role-name",
+            n.role,
+            "--policy-name",
+            name,
+        ]);
+    }
+
+    // the stand-in cluster: the example's Kubernetes objects only
+    let cluster: serde_json::Map<String, Value> = facts
+        .iter()
+        .filter(|(k, _)| k.starts_with("k8s/"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let objects = rulerun_kube_stub::parse_fixtures(json!({
+        "apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": cluster
+    }))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, kubeconfig) = start_cluster_with(n, dir.path(), objects).await;
+    let proxy = AwsProxy::to(&moto()).start().await;
+    let live = live_args(&kubeconfig, &proxy.url, None);
+
+    let run = cli(args_check(&live)).await;
+    let before = json_of(&run);
+    assert_eq!(run.code, 1, "{before:#}\n{}", run.stderr);
+    let found = findings_of(&before, RULE);
+    assert_eq!(found.len(), 1, "{before:#}");
+    let finding = found[0];
+    assert_eq!(
+        finding["subject"],
+        json!({"kind": "k8s/apps/v1/Deployment", "namespace": "kube-system", "name": "aws-load-balancer-controller"}),
+        "{finding:#}"
+    );
+    assert_eq!(finding["evidence"]["decision"], "ImplicitlyDenied");
+    assert_eq!(finding["evidence"]["proof"], "Allowed");
+    assert_eq!(
+        finding["evidence"]["role"],
+        format!("arn:aws:iam::{ACCOUNT}:role/{}", n.role)
+    );
+    assert_eq!(before["inconclusive"], json!([]), "{before:#}");
+    // the role was read by the annotation's ARN, with its policies
+    let ops = proxy.operations();
+    for op in [
+        "iam:GetRole",
+        "iam:ListAttachedRolePolicies",
+        "iam:GetPolicyVersion",
+        "iam:ListRolePolicies",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op} not in {ops:#?}");
+    }
+
+    // the fix, as a user pastes it: one put-role-policy of exactly that action and resource
+    let steps = finding["fix"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{finding:#}");
+    let argv: Vec<&str> = steps[0]["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(&argv[..3], ["aws", "iam", "put-role-policy"]);
+    let command = steps[0]["command"].as_str().unwrap();
+    eprintln!("fix: {command}");
+    let out = Command::new("bash")
+        .args(["-c", command])
+        .env("AWS_ENDPOINT_URL", moto())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let granted = aws(&[
+        "iam",
+        "get-role-policy",
+        "--role-name",
+        n.role,
+        "--policy-name",
+        "rulerun-elasticloadbalancing-CreateLoadBalancer-default-ui",
+    ]);
+    assert_eq!(
+        granted["PolicyDocument"]["Statement"],
+        json!([{"Effect": "Allow", "Action": "elasticloadbalancing:CreateLoadBalancer",
+                "Resource": format!("arn:aws:elasticloadbalancing:us-west-2:{ACCOUNT}:loadbalancer/app/k8s-default-ui-abc/123")}]),
+        "{granted:#}"
+    );
+
+    let run = cli(args_check(&live)).await;
+    let after = json_of(&run);
+    assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
+    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+}

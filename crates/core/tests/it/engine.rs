@@ -999,7 +999,7 @@ rules:
         (format!("{}:{}", e.pos.line, e.pos.column), e.to_string())
     };
     let (at, msg) = bad("[$.message, $.reason]");
-    assert_eq!(at, "7:52", "{msg}");
+    assert_eq!(at, "7:51", "{msg}");
     assert!(msg.contains("argument 2 must be a literal string"), "{msg}");
     let (_, msg) = bad(r#"[$.message, "(unclosed"]"#);
     assert!(msg.contains("invalid regex `(unclosed`"), "{msg}");

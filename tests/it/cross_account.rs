@@ -12,6 +12,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+use crate::aws_cli::{Creds, assume_into, aws_as, create_as, try_aws_as};
 use crate::aws_proxy::AwsProxy;
 use crate::e2e::{ACCOUNT, REGION, cli, live_args, moto};
 use crate::support::repo;
@@ -47,78 +48,10 @@ impl Names {
     }
 }
 
-/// Credentials as environment variables.
-type Creds = Vec<(&'static str, String)>;
-
-/// `aws --output json ARGS...` against moto with `creds` (the default
-/// credentials, account A, when empty).
-fn try_aws_as(creds: &Creds, args: &[&str]) -> Result<Value, String> {
-    let out = Command::new("aws")
-        .args(["--output", "json", "--region", REGION])
-        .args(args)
-        .env("AWS_ENDPOINT_URL", moto())
-        .envs(creds.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run the AWS CLI (`aws`): {e}; scripts/test installs it")
-        });
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    if text.trim().is_empty() {
-        Ok(Value::Null)
-    } else {
-        Ok(serde_json::from_str(&text).unwrap())
-    }
-}
-
-fn aws_as(creds: &Creds, args: &[&str]) -> Value {
-    try_aws_as(creds, args).unwrap_or_else(|e| panic!("aws {}: {e}", args.join(" ")))
-}
-
-fn create_as(creds: &Creds, args: &[&str]) {
-    if let Err(e) = try_aws_as(creds, args) {
-        assert!(
-            e.contains("AlreadyExists") || e.contains("ResourceInUse"),
-            "aws {}: {e}",
-            args.join(" ")
-        );
-    }
-}
-
 /// Credentials of the registry account: `AssumeRole` into it with the default
 /// credentials, as an operator of that account would hold them.
 fn registry_creds() -> Creds {
-    let out = aws_as(
-        &Vec::new(),
-        &[
-            "sts",
-            "assume-role",
-            "--role-arn",
-            &format!("arn:aws:iam::{REGISTRY}:role/registry-admin"),
-            "--role-session-name",
-            "seed",
-        ],
-    );
-    let c = &out["Credentials"];
-    let creds = vec![
-        (
-            "AWS_ACCESS_KEY_ID",
-            c["AccessKeyId"].as_str().unwrap().to_string(),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            c["SecretAccessKey"].as_str().unwrap().to_string(),
-        ),
-        (
-            "AWS_SESSION_TOKEN",
-            c["SessionToken"].as_str().unwrap().to_string(),
-        ),
-    ];
-    let who = aws_as(&creds, &["sts", "get-caller-identity"]);
-    assert_eq!(who["Account"], REGISTRY, "{who:#}");
-    creds
+    assume_into(REGISTRY, "registry-admin").0
 }
 
 /// Account A: the cluster, its node group and a node role whose own policies

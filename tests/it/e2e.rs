@@ -21,7 +21,7 @@ use rulerun_kube_stub::{Stub, StubServer};
 
 /// moto's account.
 pub(crate) const ACCOUNT: &str = "123456789012";
-pub(crate) const REGION: &str = "us-west-2";
+pub(crate) use crate::aws_cli::REGION;
 const HEADLINE: &str = "ecr-repository-policy-denies-pull";
 
 /// The 14 actions the walkthrough's statement `new policy` lists.
@@ -74,50 +74,20 @@ impl Names {
     }
 }
 
-pub(crate) fn moto() -> String {
-    match std::env::var("RULERUN_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e,
-        _ => panic!(
-            "RULERUN_MOTO_ENDPOINT is not set: the end-to-end tests run against moto. \
-             Run them through `scripts/test` or `scripts/with-moto cargo test -p rulerun-tests`."
-        ),
-    }
-}
+pub(crate) use crate::aws_cli::moto;
 
-/// `aws --output json ARGS...` against moto; `Ok(stdout as JSON)` or `Err(stderr)`.
+/// `aws --output json ARGS...` against moto with the default credentials.
 fn try_aws(args: &[&str]) -> Result<Value, String> {
-    let out = Command::new("aws")
-        .args(["--output", "json", "--region", REGION])
-        .args(args)
-        .env("AWS_ENDPOINT_URL", moto())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run the AWS CLI (`aws`): {e}; scripts/test installs it")
-        });
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    if text.trim().is_empty() {
-        Ok(Value::Null)
-    } else {
-        Ok(serde_json::from_str(&text).unwrap())
-    }
+    crate::aws_cli::try_aws_as(&Vec::new(), args)
 }
 
 fn aws(args: &[&str]) -> Value {
-    try_aws(args).unwrap_or_else(|e| panic!("aws {}: {e}", args.join(" ")))
+    crate::aws_cli::aws_as(&Vec::new(), args)
 }
 
 /// A create call that may already have run against this moto (a rerun).
 fn aws_create(args: &[&str]) {
-    if let Err(e) = try_aws(args) {
-        assert!(
-            e.contains("AlreadyExists") || e.contains("ResourceInUse"),
-            "aws {}: {e}",
-            args.join(" ")
-        );
-    }
+    crate::aws_cli::create_as(&Vec::new(), args)
 }
 
 /// The walkthrough's repository policy: one Deny statement for the node role.

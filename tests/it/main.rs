@@ -40,6 +40,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../support/aws_cli.rs"]
+mod aws_cli;
 mod aws_proxy;
 mod catalog;
 mod cli;

@@ -42,9 +42,12 @@ use std::time::{Duration, Instant};
 use std::ffi::OsString;
 
 use rulerun_kube_stub::{Stub, StubServer};
+
+#[path = "../../../tests/support/aws_cli.rs"]
+mod aws_cli;
+use aws_cli::{Creds, REGION, assume_into, aws_as, create_as, moto, try_aws_as};
 use serde_json::{Value, json};
 
-const REGION: &str = "us-west-2";
 /// The account of the IRSA role.
 const IRSA_ACCOUNT: &str = "222233334444";
 /// The account of the Pod Identity credentials.
@@ -56,86 +59,10 @@ const HEADLINE: &str = "ecr-repository-policy-denies-pull";
 /// Bound on one run of rulerun: a hang fails the test instead of stalling it.
 const TIME_LIMIT: Duration = Duration::from_secs(120);
 
-fn moto() -> String {
-    match std::env::var("RULERUN_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e,
-        _ => panic!(
-            "RULERUN_MOTO_ENDPOINT is not set: these tests run against moto. \
-             Run them through `scripts/with-moto`."
-        ),
-    }
-}
-
-/// Credentials as environment variables.
-type Creds = Vec<(&'static str, String)>;
-
-/// `aws --output json ARGS...` against moto with `creds` (moto's default
-/// account when empty).
-fn try_aws_as(creds: &Creds, args: &[&str]) -> Result<Value, String> {
-    let out = Command::new("aws")
-        .args(["--output", "json", "--region", REGION])
-        .args(args)
-        .env("AWS_ENDPOINT_URL", moto())
-        .envs(creds.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run the AWS CLI (`aws`): {e}"));
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    if text.trim().is_empty() {
-        Ok(Value::Null)
-    } else {
-        Ok(serde_json::from_str(&text).unwrap())
-    }
-}
-
-fn aws_as(creds: &Creds, args: &[&str]) -> Value {
-    try_aws_as(creds, args).unwrap_or_else(|e| panic!("aws {}: {e}", args.join(" ")))
-}
-
-fn create_as(creds: &Creds, args: &[&str]) {
-    if let Err(e) = try_aws_as(creds, args) {
-        assert!(
-            e.contains("AlreadyExists") || e.contains("ResourceInUse"),
-            "aws {}: {e}",
-            args.join(" ")
-        );
-    }
-}
-
-/// Temporary credentials of `account` (`AssumeRole` with moto's default
-/// credentials) and the `Credentials` object STS returned.
+/// Temporary credentials of `account` (`AssumeRole` of its `admin` role with
+/// moto's default credentials) and the `Credentials` object STS returned.
 fn account_creds(account: &str) -> (Creds, Value) {
-    let out = aws_as(
-        &Vec::new(),
-        &[
-            "sts",
-            "assume-role",
-            "--role-arn",
-            &format!("arn:aws:iam::{account}:role/admin"),
-            "--role-session-name",
-            "seed",
-        ],
-    );
-    let c = out["Credentials"].clone();
-    let creds = vec![
-        (
-            "AWS_ACCESS_KEY_ID",
-            c["AccessKeyId"].as_str().unwrap().to_string(),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            c["SecretAccessKey"].as_str().unwrap().to_string(),
-        ),
-        (
-            "AWS_SESSION_TOKEN",
-            c["SessionToken"].as_str().unwrap().to_string(),
-        ),
-    ];
-    let who = aws_as(&creds, &["sts", "get-caller-identity"]);
-    assert_eq!(who["Account"], account, "{who:#}");
-    (creds, c)
+    assume_into(account, "admin")
 }
 
 /// The walkthrough's AWS side in `account`: the node role, the cluster and its
@@ -625,10 +552,10 @@ impl Agent {
                     if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
                         break;
                     }
-                    if let Some((k, v)) = header.split_once(':') {
-                        if k.trim().eq_ignore_ascii_case("authorization") {
-                            auth = Some(v.trim().to_string());
-                        }
+                    if let Some((k, v)) = header.split_once(':')
+                        && k.trim().eq_ignore_ascii_case("authorization")
+                    {
+                        auth = Some(v.trim().to_string());
                     }
                 }
                 c.fetch_add(1, Ordering::SeqCst);

@@ -138,15 +138,7 @@ fn seed(n: &Names) -> Creds {
         &b,
         &["ecr", "create-repository", "--repository-name", n.repo],
     );
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
-                   "digest": "sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7"},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654,
-                    "digest": "sha256:e692418e4cbaf90ca69d05a66403747baa33ee08806650b51fab815ad7fc331f"}]
-    })
-    .to_string();
+    let manifest = crate::aws_cli::IMAGE_MANIFEST.to_string();
     create_as(
         &b,
         &[

@@ -491,8 +491,6 @@ fn repository_policy(case: &Case) -> Option<String> {
     Some(policy(s))
 }
 
-const MANIFEST: &str = r#"{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7"}, "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654, "digest": "sha256:e692418e4cbaf90ca69d05a66403747baa33ee08806650b51fab815ad7fc331f"}]}"#;
-
 /// Seeds moto: the cluster, node roles per compute type, node groups, Fargate
 /// profiles, instances, one repository per case, and a private VPC per network
 /// case. Fills in each case's instance id.
@@ -621,7 +619,7 @@ fn seed(cases: &mut [Case]) {
         b.call(
             "ecr",
             "put_image",
-            json!({"repositoryName": case.repo(), "imageTag": TAG, "imageManifest": MANIFEST}),
+            json!({"repositoryName": case.repo(), "imageTag": TAG, "imageManifest": crate::aws_cli::IMAGE_MANIFEST}),
         );
         if let Some(p) = repository_policy(case) {
             b.call(

@@ -13,6 +13,10 @@ use serde_json::Value;
 /// The region of every scenario.
 pub const REGION: &str = "us-west-2";
 
+/// An image manifest (schema 2) for `aws ecr put-image`: moto stores it as
+/// given, so every scenario's image has these digests.
+pub const IMAGE_MANIFEST: &str = r#"{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7"}, "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 32654, "digest": "sha256:e692418e4cbaf90ca69d05a66403747baa33ee08806650b51fab815ad7fc331f"}]}"#;
+
 /// moto's endpoint, as `scripts/with-moto` exports it.
 pub fn moto() -> String {
     match std::env::var("RULERUN_MOTO_ENDPOINT") {

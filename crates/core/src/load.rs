@@ -251,6 +251,7 @@ pub fn load_rule_sources(
             pack,
             used: &mut used,
             rule_parts: Vec::new(),
+            scoped_parts: Vec::new(),
             expanding: Vec::new(),
             current_rule: String::new(),
             part_failed: false,
@@ -333,6 +334,9 @@ struct RuleDecoder<'a> {
     used: &'a mut BTreeMap<usize, BTreeSet<String>>,
     /// The bindings parts expanded into the current rule, in order.
     rule_parts: Vec<usize>,
+    /// The bindings parts expanded inside parts used with `as` (not in the
+    /// rule's own scope, so no condition or fix part may rely on them).
+    scoped_parts: Vec<usize>,
     /// Parts being expanded (a guard against cycles).
     expanding: Vec<usize>,
     /// The id of the rule being decoded (for `used_by`).
@@ -360,14 +364,62 @@ struct Names {
     names: Vec<String>,
     /// Which slot `$` means (the subject, or a join's candidate).
     dollar: usize,
+    /// While a part used with `as: NAME` expands: `NAME`. The names it binds
+    /// are stored as `NAME__local` (see [`scoped_name`]), and its own reads
+    /// find them before the rule's names.
+    scope: Option<String>,
+}
+
+/// The slot name of `local` bound inside a part used with `as: scope`. `__`
+/// cannot appear in a binding name, so these never clash with the rule's.
+fn scoped_name(scope: &str, local: &str) -> String {
+    format!("{scope}__{local}")
 }
 
 impl Names {
     fn slot(&self, name: &str) -> Option<usize> {
+        if let Some(scope) = &self.scope {
+            let scoped = scoped_name(scope, name);
+            if let Some(s) = self.names.iter().rposition(|n| *n == scoped) {
+                return Some(s);
+            }
+        }
         self.names.iter().position(|n| n == name)
     }
+    /// Whether `name` is bound in the current scope (the rule's, or the part
+    /// used with `as`), where binding it again is an error.
+    fn bound_here(&self, name: &str) -> bool {
+        let full = self.full(name);
+        self.names.iter().any(|n| *n == full)
+    }
+    /// The slot name a binding `name` gets in the current scope.
+    fn full(&self, name: &str) -> String {
+        match &self.scope {
+            Some(scope) => scoped_name(scope, name),
+            None => name.to_string(),
+        }
+    }
+    /// The names a part used with `as: scope` bound: `(local, slot)`.
+    fn in_scope(&self, scope: &str) -> Vec<(String, usize)> {
+        let prefix = format!("{scope}__");
+        self.names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.strip_prefix(&prefix).map(|l| (l.to_string(), i)))
+            .collect()
+    }
     fn visible(&self) -> Vec<String> {
-        self.names.iter().skip(2).cloned().collect()
+        let prefix = self.scope.as_ref().map(|s| format!("{s}__"));
+        self.names
+            .iter()
+            .skip(2)
+            .filter_map(
+                |n| match prefix.as_deref().and_then(|p| n.strip_prefix(p)) {
+                    Some(local) => Some(local.to_string()),
+                    None => (!n.contains("__")).then(|| n.clone()),
+                },
+            )
+            .collect()
     }
 }
 
@@ -405,6 +457,7 @@ impl RuleDecoder<'_> {
         let errors_before = self.d.errors.len();
         let templates_before = self.templates.mark();
         self.rule_parts.clear();
+        self.scoped_parts.clear();
         self.expanding.clear();
         self.current_rule.clear();
         self.part_failed = false;
@@ -470,6 +523,7 @@ impl RuleDecoder<'_> {
         let mut names = Names {
             names: vec!["subject".into(), "params".into()],
             dollar: 0,
+            scope: None,
         };
         let mut kinds = BTreeSet::new();
         let (subject_kind, filter) = match self.d.required(&f, "subject", "a rule") {
@@ -533,11 +587,17 @@ impl RuleDecoder<'_> {
             bindings,
             when,
             finding: finding?,
-            parts: self
-                .rule_parts
-                .iter()
-                .filter_map(|&i| self.lib.parts.get(i).map(|p| p.qualified()))
-                .collect(),
+            parts: {
+                let mut parts: Vec<String> = Vec::new();
+                for &i in self.rule_parts.iter().chain(&self.scoped_parts) {
+                    if let Some(q) = self.lib.parts.get(i).map(|p| p.qualified()) {
+                        if !parts.contains(&q) {
+                            parts.push(q);
+                        }
+                    }
+                }
+                parts
+            },
             template_vars: self.templates.variables_since(templates_before),
             templates: templates_before..self.templates.mark(),
             coverage: Sites {
@@ -639,7 +699,7 @@ impl RuleDecoder<'_> {
             "a list of part names or `{part: NAME, with: {...}}`",
         );
         for item in items {
-            let (name_node, with) = match &item.kind {
+            let (name_node, with, scope) = match &item.kind {
                 NodeKind::Map(_) => {
                     let Some(f) = self.d.fields(item, "a `uses` entry", parts::USE_KEYS) else {
                         continue;
@@ -647,16 +707,86 @@ impl RuleDecoder<'_> {
                     let Some(n) = self.d.required(&f, "part", "a `uses` entry") else {
                         continue;
                     };
-                    (n, f.get("with"))
+                    let scope = match f.get("as") {
+                        Some(a) => match self.binding_name(a, names) {
+                            Some(s) => Some(s),
+                            None => {
+                                self.part_failed = true;
+                                continue;
+                            }
+                        },
+                        None => None,
+                    };
+                    (n, f.get("with"), scope)
                 }
-                _ => (item, None),
+                _ => (item, None, None),
             };
             let pack = self.pack.clone();
-            match self.part_ref(name_node, &pack, PartKind::Bindings) {
-                Some(idx) => self.include_part(idx, with, name_node.pos, names, kinds, bindings),
-                None => self.part_failed = true,
+            match (self.part_ref(name_node, &pack, PartKind::Bindings), scope) {
+                (Some(idx), None) => {
+                    self.include_part(idx, with, name_node.pos, names, kinds, bindings)
+                }
+                (Some(idx), Some(scope)) => {
+                    self.include_scoped(idx, &scope, with, name_node.pos, names, kinds, bindings)
+                }
+                (None, _) => self.part_failed = true,
             }
         }
+    }
+
+    /// Expands bindings part `idx` used with `as: scope`: its names (and those
+    /// of the parts it builds on, expanded again inside the scope) are its own,
+    /// so a part can be used twice with different inputs; then binds `scope` to
+    /// an object of them (`$scope.NAME`, `{{ scope.NAME }}`).
+    #[allow(clippy::too_many_arguments)]
+    fn include_scoped(
+        &mut self,
+        idx: usize,
+        scope: &str,
+        with: Option<&Node>,
+        at: Pos,
+        names: &mut Names,
+        kinds: &mut BTreeSet<String>,
+        bindings: &mut Vec<Binding>,
+    ) {
+        let (outer_parts, outer_scope) = (
+            std::mem::take(&mut self.rule_parts),
+            names.scope.replace(scope.to_string()),
+        );
+        self.include_part(idx, with, at, names, kinds, bindings);
+        let inner_parts = std::mem::replace(&mut self.rule_parts, outer_parts);
+        names.scope = outer_scope;
+        // Listed for `explain`, but not as expanded in the rule's own scope.
+        for p in inner_parts {
+            if !self.scoped_parts.contains(&p) {
+                self.scoped_parts.push(p);
+            }
+        }
+        let slot = names.names.len();
+        self.set_shape(slot, None);
+        let mut entries = Vec::new();
+        for (local, s) in names.in_scope(scope) {
+            let Ok(path) = JsonPath::parse("$") else {
+                continue;
+            };
+            entries.push((
+                local.clone(),
+                ValueExpr::Path(ScopedPath {
+                    slot: s,
+                    path,
+                    text: format!("${scope}.{local}"),
+                }),
+            ));
+        }
+        let site = self.site(at, SiteKind::Binding, format!("part used as `{scope}`"));
+        bindings.push(Binding {
+            slot,
+            kind: BindingKind::Value(ValueExpr::Object(entries)),
+            guard: None,
+            site,
+            guard_site: NO_SITE,
+        });
+        names.names.push(names.full(scope));
     }
 
     /// Expands bindings part `idx` (and the parts it builds on, first) into the
@@ -751,7 +881,7 @@ impl RuleDecoder<'_> {
         for input in &part.inputs {
             let given_here = given.iter().find(|(k, _)| k.key_string() == input.name);
             if let Some((k, v)) = given_here {
-                if names.slot(&input.name).is_some() {
+                if names.bound_here(&input.name) {
                     self.d.other(
                         k.pos,
                         format!(
@@ -766,7 +896,11 @@ impl RuleDecoder<'_> {
                     continue;
                 }
                 let slot = names.names.len();
-                if let Some(e) = self.value_expr(v, names) {
+                // `with` is evaluated where the part is used: in the rule's scope.
+                let inner = names.scope.take();
+                let e = self.value_expr(v, names);
+                names.scope = inner;
+                if let Some(e) = e {
                     let site = self.site(v.pos, SiteKind::Input, format!("input `{}`", input.name));
                     bindings.push(Binding {
                         slot,
@@ -775,7 +909,7 @@ impl RuleDecoder<'_> {
                         site,
                         guard_site: NO_SITE,
                     });
-                    names.names.push(input.name.clone());
+                    names.names.push(names.full(&input.name));
                 }
             } else if names.slot(&input.name).is_some() {
                 continue;
@@ -795,7 +929,7 @@ impl RuleDecoder<'_> {
                         site,
                         guard_site: NO_SITE,
                     });
-                    names.names.push(input.name.clone());
+                    names.names.push(names.full(&input.name));
                 }
             } else {
                 complete = false;
@@ -824,7 +958,7 @@ impl RuleDecoder<'_> {
         if let (true, NodeKind::Map(entries)) = (complete, &part.body.kind) {
             for (k, v) in entries {
                 let name = k.key_string();
-                if names.slot(&name).is_some() {
+                if names.bound_here(&name) {
                     self.d.other(
                         at,
                         format!("part `{}` binds `{name}`, which this rule already binds", part.id),
@@ -1074,7 +1208,7 @@ impl RuleDecoder<'_> {
         let site = self.site(node.pos, SiteKind::Each, format!("`each` `{name}`"));
         let element = self.each_shape(&path);
         self.set_shape(names.names.len(), element);
-        names.names.push(name);
+        names.names.push(names.full(&name));
         let (filter, filter_site) = self.root_cond(f.get("where"), names, "each.where");
         Some(Each {
             path,
@@ -1089,14 +1223,21 @@ impl RuleDecoder<'_> {
         let ident = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let is_function = func::lookup(&name).is_some();
-        if !ident || RESERVED.contains(&name.as_str()) || is_function || names.slot(&name).is_some()
+        let scoped = name.contains("__");
+        if !ident
+            || scoped
+            || RESERVED.contains(&name.as_str())
+            || is_function
+            || names.bound_here(&name)
         {
             self.err(
                 node.pos,
                 LoadErrorKind::InvalidValue {
                     what: "binding name".into(),
-                    help: if names.slot(&name).is_some() {
+                    help: if names.bound_here(&name) {
                         "each name is bound once per rule".into()
+                    } else if scoped {
+                        "`__` is reserved for the names of parts used with `as`: write one `_`".into()
                     } else if is_function {
                         format!("`{name}` is a function; a binding of that name would hide it in templates")
                     } else if RESERVED.contains(&name.as_str()) {
@@ -1219,7 +1360,7 @@ impl RuleDecoder<'_> {
             };
             // In `where`, `$` is the candidate fact, placed in this binding's slot.
             let mut inner = names.clone();
-            inner.names.push(name.clone());
+            inner.names.push(names.full(&name));
             inner.dollar = slot;
             self.set_shape(slot, None);
             if let (Some(s), Some(entry)) = (kind_shape, self.shapes.get_mut(slot)) {
@@ -1376,7 +1517,7 @@ impl RuleDecoder<'_> {
         if matches!(kind, BindingKind::Join(_)) {
             self.sites.set_kind(site, SiteKind::Join);
         }
-        names.names.push(name);
+        names.names.push(names.full(&name));
         Some(Binding {
             slot,
             kind,
@@ -1780,7 +1921,22 @@ impl RuleDecoder<'_> {
         mode: Mode,
         what: &str,
     ) -> Option<TemplateId> {
-        let text = self.d.string(node, what)?;
+        let mut text = self.d.string(node, what)?;
+        // Inside a part used with `as`, the part's own names are stored under
+        // its scope: the template reads them through a `with` block that binds
+        // each local name it reads to its slot's name (on the template's first
+        // line, so line numbers stay).
+        if let Some(scope) = &names.scope {
+            let aliases: Vec<String> = Templates::reads(&text)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|v| names.bound_here(v))
+                .map(|v| format!("{v} = {}", scoped_name(scope, &v)))
+                .collect();
+            if !aliases.is_empty() {
+                text = format!("{{% with {} %}}{text}{{% endwith %}}", aliases.join(", "));
+            }
+        }
         let scope = Self::template_scope(names);
         match self.templates.compile(&text, mode, &scope) {
             Ok(id) => {

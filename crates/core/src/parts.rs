@@ -41,7 +41,7 @@ pub const PART_KEYS: &[&str] = &[
 /// Keys of a part input.
 pub const INPUT_KEYS: &[&str] = &["description", "default"];
 /// Keys of an entry of a rule's `uses:` written as a mapping.
-pub const USE_KEYS: &[&str] = &["part", "with"];
+pub const USE_KEYS: &[&str] = &["part", "with", "as"];
 
 /// What a part holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -225,7 +225,7 @@ pub enum PartUse {
     With(PartUseWith),
 }
 
-/// `{part: NAME, with: {INPUT: value}}`.
+/// `{part: NAME, with: {INPUT: value}, as: NAME}`.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartUseWith {
@@ -235,6 +235,13 @@ pub struct PartUseWith {
     /// input the rule already binds cannot be given here.
     #[schemars(extend("propertyNames" = {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}))]
     pub with: Option<BTreeMap<String, ValueExpr>>,
+    /// Expand the part in a scope of its own, bound to this name: the names it
+    /// binds are read as `$NAME.x` (`{{ NAME.x }}`) and do not clash with the
+    /// rule's or another use of the same part, so one part can be used twice
+    /// with different inputs.
+    #[serde(rename = "as")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub as_: Option<String>,
 }
 
 /// A named part: exactly one of `let` (a bindings part), `condition` or `fix`.

@@ -515,6 +515,17 @@ impl Templates {
         Ok(TemplateId { mode, index })
     }
 
+    /// The names `source` reads (`undeclared_variables(false)`), without
+    /// compiling it into the set; `None` when it does not parse (compiling it
+    /// reports the error).
+    pub(crate) fn reads(source: &str) -> Option<Vec<String>> {
+        let env = Environment::new();
+        let template = env.template_from_str(source).ok()?;
+        let mut vars: Vec<String> = template.undeclared_variables(false).into_iter().collect();
+        vars.sort();
+        Some(vars)
+    }
+
     /// The source of a compiled template.
     pub(crate) fn source_of(&self, id: TemplateId) -> &str {
         self.sources.get(id.index).map_or("", |s| &**s)

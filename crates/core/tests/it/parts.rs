@@ -141,6 +141,97 @@ fn an_input_comes_from_with_the_scope_or_its_default() {
     );
 }
 
+/// A part used twice with different inputs, each `as` a scope of its own: its
+/// names (bindings, inputs, the parts it builds on, and what its templates and
+/// filters read) stay apart from the rule's and from the other use.
+#[test]
+fn a_part_used_as_a_scope_keeps_its_names_apart() {
+    let parts = r#"parts:
+  - id: node-of
+    description: the node a name designates, its zone, and a sentence about it
+    inputs:
+      name: {description: a node name}
+    uses: [zones]
+    let:
+      node: {join: k8s/v1/Node, on: $.metadata.name, equals: $name, one: true}
+      zone: {value: "$node.metadata.labels['topology.kubernetes.io/zone']"}
+      known: {value: "$zones[?@ == $zone]"}
+      text: {value: "{{ name }} is in {{ zone | default('no zone', true) }}"}
+  - id: zones
+    let:
+      zones: {value: [zone-a, zone-c]}
+"#;
+    let rule = r#"rules:
+  - id: pods-across-zones
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    uses:
+      - {part: node-of, as: here, with: {name: $.spec.nodeName}}
+      - {part: node-of, as: peer, with: {name: "$.metadata.annotations.peer"}}
+    let:
+      # the rule's own `node` and `text` do not clash with the part's
+      node: {value: "$here.node.metadata.name"}
+      text: {value: "{{ here.text }}; {{ peer.text }}"}
+    when: {path: $here.zone, notEquals: $peer.zone}
+    finding:
+      message: "{{ subject.metadata.name }} on {{ node }}: {{ text }}; known: {{ here.known }} {{ peer.known }}"
+"#;
+    let (set, errors) = load_rules(&[src("parts.yaml", parts), src("rule.yaml", rule)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let r = set.get("pods-across-zones").unwrap();
+    assert_eq!(r.parts, ["zones", "node-of"]);
+    let store = facts(json!({
+        "k8s/v1/Pod": [
+            {"metadata": {"name": "p1", "namespace": "d", "uid": "1", "annotations": {"peer": "n2"}}, "spec": {"nodeName": "n1"}},
+            {"metadata": {"name": "p2", "namespace": "d", "uid": "2", "annotations": {"peer": "n3"}}, "spec": {"nodeName": "n1"}}
+        ],
+        "k8s/v1/Node": [
+            {"metadata": {"name": "n1", "labels": {"topology.kubernetes.io/zone": "zone-a"}}},
+            {"metadata": {"name": "n2", "labels": {"topology.kubernetes.io/zone": "zone-b"}}},
+            {"metadata": {"name": "n3", "labels": {"topology.kubernetes.io/zone": "zone-a"}}}
+        ]
+    }));
+    let report = check(&set, &store);
+    let found: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        found,
+        ["p1 on n1: n1 is in zone-a; n2 is in zone-b; known: ['zone-a'] []"]
+    );
+
+    // errors: the scope name is a binding name, bound once; `__` is reserved
+    let bad = r#"rules:
+  - id: r1
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    uses:
+      - {part: node-of, as: here, with: {name: $.spec.nodeName}}
+      - {part: node-of, as: here, with: {name: $.spec.nodeName}}
+    finding: {message: m}
+  - id: r2
+    title: t
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    let:
+      my__name: {value: 1}
+    finding: {message: m}
+"#;
+    let got = errors_of(&[src("parts.yaml", parts), src("rules.yaml", bad)]);
+    let want = [
+        "rules.yaml:8:29: invalid value `here` for `binding name` | each name is bound once per rule",
+        "rules.yaml:15:7: invalid value `my__name` for `binding name` | `__` is reserved",
+    ];
+    for w in want {
+        let (head, help) = w.split_once(" | ").unwrap();
+        assert!(
+            got.iter().any(|g| g.starts_with(head) && g.contains(help)),
+            "missing `{w}` in:\n{}",
+            got.join("\n")
+        );
+    }
+}
+
 fn errors_of(files: &[SourceFile]) -> Vec<String> {
     let (_, errors) = load_rules(files);
     render(&errors)

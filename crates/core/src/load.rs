@@ -390,7 +390,7 @@ impl Names {
     /// used with `as`), where binding it again is an error.
     fn bound_here(&self, name: &str) -> bool {
         let full = self.full(name);
-        self.names.iter().any(|n| *n == full)
+        self.names.contains(&full)
     }
     /// The slot name a binding `name` gets in the current scope.
     fn full(&self, name: &str) -> String {
@@ -590,10 +590,10 @@ impl RuleDecoder<'_> {
             parts: {
                 let mut parts: Vec<String> = Vec::new();
                 for &i in self.rule_parts.iter().chain(&self.scoped_parts) {
-                    if let Some(q) = self.lib.parts.get(i).map(|p| p.qualified()) {
-                        if !parts.contains(&q) {
-                            parts.push(q);
-                        }
+                    if let Some(q) = self.lib.parts.get(i).map(|p| p.qualified())
+                        && !parts.contains(&q)
+                    {
+                        parts.push(q);
                     }
                 }
                 parts

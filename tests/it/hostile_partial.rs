@@ -244,6 +244,7 @@ async fn a_kind_rbac_denies_makes_only_the_subjects_needing_it_inconclusive() {
             "node-role-missing-ecr-pull",
             "pod-image-pull-failing",
             "pod-unschedulable-node-selector",
+            "vpc-cni-cannot-assign-ip",
         ],
         "{doc:#}"
     );

@@ -827,18 +827,6 @@ impl RuleDecoder<'_> {
             .or_default()
             .insert(self.current_rule.clone());
         self.site_parts.push(part.qualified());
-        // The parts it builds on, first (named in the part's own file).
-        for (dep, pos) in &part.uses {
-            let dep_node = Node {
-                pos: *pos,
-                kind: NodeKind::Str(dep.clone()),
-            };
-            self.in_file(&part.source.file, |s| {
-                if let Some(d) = s.part_ref(&dep_node, &part.pack, PartKind::Bindings) {
-                    s.include_part(d, None, *pos, names, kinds, bindings);
-                }
-            });
-        }
         // Inputs: from `with`, else the scope, else the default.
         let mut given: Vec<(&Node, &Node)> = Vec::new();
         if let Some(w) = with {
@@ -877,7 +865,9 @@ impl RuleDecoder<'_> {
                     .wrong_type(w, "with", "a mapping of input names to values"),
             }
         }
-        let mut complete = true;
+        // The inputs given with `with` are bound first, so that the parts it
+        // builds on read them (a scoped part's dependency reads the scope's
+        // inputs, not the rule's names of the same name).
         for input in &part.inputs {
             let given_here = given.iter().find(|(k, _)| k.key_string() == input.name);
             if let Some((k, v)) = given_here {
@@ -911,6 +901,25 @@ impl RuleDecoder<'_> {
                     });
                     names.names.push(names.full(&input.name));
                 }
+            }
+        }
+        // The parts it builds on, then (named in the part's own file).
+        for (dep, pos) in &part.uses {
+            let dep_node = Node {
+                pos: *pos,
+                kind: NodeKind::Str(dep.clone()),
+            };
+            self.in_file(&part.source.file, |s| {
+                if let Some(d) = s.part_ref(&dep_node, &part.pack, PartKind::Bindings) {
+                    s.include_part(d, None, *pos, names, kinds, bindings);
+                }
+            });
+        }
+        // The other inputs: from the scope, else the default.
+        let mut complete = true;
+        for input in &part.inputs {
+            if given.iter().any(|(k, _)| k.key_string() == input.name) {
+                continue;
             } else if names.slot(&input.name).is_some() {
                 continue;
             } else if let Some(default) = &input.default {

@@ -1,7 +1,8 @@
 //! Data shipped with the crate: the ECR action list (for expanding
 //! wildcards such as `ecr:*` or `ecr:Batch*`) and the AWS managed policies
-//! that image-pull diagnoses meet. Live runs should prefer the documents IAM
-//! returns; these are the fallback when a snapshot lacks them.
+//! that the built-in diagnoses meet (image pulls, the VPC CNI). Live runs
+//! should prefer the documents IAM returns; these are the fallback when a
+//! snapshot lacks them.
 
 use std::sync::OnceLock;
 
@@ -22,6 +23,10 @@ const MANAGED: &[(&str, &str)] = &[
     (
         "AmazonEC2ContainerRegistryPowerUser",
         include_str!("../data/managed_policies/AmazonEC2ContainerRegistryPowerUser.json"),
+    ),
+    (
+        "AmazonEKS_CNI_Policy",
+        include_str!("../data/managed_policies/AmazonEKS_CNI_Policy.json"),
     ),
     (
         "AmazonEKSWorkerNodePolicy",

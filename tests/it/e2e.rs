@@ -1033,3 +1033,139 @@ async fn workload_role_missing_permission_is_granted_and_gone() {
     assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
     assert_eq!(after["inconclusive"], json!([]), "{after:#}");
 }
+
+/// `vpc-cni-cannot-assign-ip` live: the pod of `examples/vpc-cni-cannot-assign-ip/`
+/// waits for an address on a node of managed node group `default`, whose EC2
+/// instance runs in a moto subnet with room, and the CNI (no IRSA role on
+/// `kube-system/aws-node`) uses the node role, which lacks `AmazonEKS_CNI_Policy`.
+/// The check reads the instance, its subnet, the node group's role and its
+/// policies, finds the three calls an address needs denied, and prints one
+/// `attach-role-policy`; run with the AWS CLI, it leaves the check clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn vpc_cni_role_without_the_cni_policy_is_fixed_and_gone() {
+    const RULE: &str = "vpc-cni-cannot-assign-ip";
+    let n = &Names {
+        cluster: "eks-workshop-cni",
+        role: "EksNodeGroupRole-cni",
+        repo: "unused-cni",
+    };
+    seed_with(n, false);
+    // a rerun starts without the policy the fix attached
+    let _ = try_aws(&[
+        "iam",
+        "detach-role-policy",
+        "--role-name",
+        n.role,
+        "--policy-arn",
+        "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    ]);
+    let vpc = aws_id(
+        &["ec2", "create-vpc", "--cidr-block", "10.70.0.0/16"],
+        "Vpc.VpcId",
+    );
+    let subnet = aws_id(
+        &[
+            "ec2",
+            "create-subnet",
+            "--vpc-id",
+            &vpc,
+            "--cidr-block",
+            "10.70.1.0/24",
+            "--availability-zone",
+            "us-west-2a",
+        ],
+        "Subnet.SubnetId",
+    );
+    let instance = aws_id(
+        &[
+            "ec2",
+            "run-instances",
+            "--image-id",
+            "ami-12c6146b",
+            "--instance-type",
+            "m5.large",
+            "--subnet-id",
+            &subnet,
+        ],
+        "Instances[0].InstanceId",
+    );
+
+    let text = std::fs::read_to_string(repo("examples/vpc-cni-cannot-assign-ip/cluster.json"))
+        .unwrap()
+        .replace("i-0abc1234def567890", &instance);
+    let snapshot: Value = serde_json::from_str(&text).unwrap();
+    let cluster: serde_json::Map<String, Value> = snapshot["facts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("k8s/"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let objects = rulerun_kube_stub::parse_fixtures(json!({
+        "apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": cluster
+    }))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, kubeconfig) = start_cluster_with(n, dir.path(), objects).await;
+    let proxy = AwsProxy::to(&moto()).start().await;
+    let live = live_args(&kubeconfig, &proxy.url, None);
+
+    let run = cli(args_check(&live)).await;
+    let before = json_of(&run);
+    assert_eq!(run.code, 1, "{before:#}\n{}", run.stderr);
+    let found = findings_of(&before, RULE);
+    assert_eq!(found.len(), 1, "{before:#}");
+    let finding = found[0];
+    assert_eq!(before["inconclusive"], json!([]), "{before:#}");
+    assert_eq!(
+        finding["evidence"]["deniedCalls"],
+        json!([
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:CreateNetworkInterface",
+            "ec2:AttachNetworkInterface"
+        ]),
+        "{finding:#}"
+    );
+    assert_eq!(finding["evidence"]["exhausted"], Value::Null, "{finding:#}");
+    assert_eq!(finding["evidence"]["subnet"]["id"], subnet.as_str());
+    assert_eq!(
+        finding["evidence"]["cniRole"],
+        format!("arn:aws:iam::{ACCOUNT}:role/{}", n.role)
+    );
+    let ops = proxy.operations();
+    for op in [
+        "ec2:DescribeInstances",
+        "ec2:DescribeSubnets",
+        "eks:GET /clusters/eks-workshop-cni/node-groups/default",
+        "iam:ListAttachedRolePolicies",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op} not in {ops:#?}");
+    }
+
+    let steps = finding["fix"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{finding:#}");
+    let command = steps[0]["command"].as_str().unwrap();
+    assert_eq!(
+        command,
+        format!(
+            "aws iam attach-role-policy --role-name={} --policy-arn=arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+            n.role
+        )
+    );
+    eprintln!("fix: {command}");
+    let out = Command::new("bash")
+        .args(["-c", command])
+        .env("AWS_ENDPOINT_URL", moto())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let run = cli(args_check(&live)).await;
+    let after = json_of(&run);
+    assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
+    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+}

@@ -542,6 +542,14 @@ impl AwsCollector {
                 )
                 .await
             }
+            "ec2.vpc-subnets" => {
+                let region = self.region_or(op, None)?;
+                fetch::ec2::vpc_subnets(&c.ec2, ctx, &region, k(0)).await
+            }
+            "ec2.vpc-route-tables" => {
+                let region = self.region_or(op, None)?;
+                fetch::ec2::route_tables(&c.ec2, ctx, &region, k(0), &[("vpc-id", k(0))]).await
+            }
             "ec2.vpc-endpoints" => {
                 let region = self.region_or(op, None)?;
                 fetch::ec2::vpc_endpoints(&c.ec2, ctx, &region, k(0)).await

@@ -189,6 +189,18 @@ pub static OPS: &[OpSpec] = &[
         description: "The main route table of a VPC (`describe-route-tables` with `association.main=true`), which subnets without an explicit association use.",
     },
     OpSpec {
+        name: "ec2.vpc-subnets",
+        kinds: &[("aws/ec2/Subnet", &["$.VpcId"])],
+        iam_actions: &["ec2:DescribeSubnets"],
+        description: "Every subnet of a VPC (`describe-subnets` filtered by `vpc-id`, every page), with its tags and free addresses, for rules that choose among a VPC's subnets (load balancer discovery, pod addresses).",
+    },
+    OpSpec {
+        name: "ec2.vpc-route-tables",
+        kinds: &[("aws/ec2/RouteTable", &["$.VpcId"])],
+        iam_actions: &["ec2:DescribeRouteTables"],
+        description: "Every route table of a VPC (`describe-route-tables` filtered by `vpc-id`, every page), main table included, for rules that tell a VPC's public subnets from its private ones.",
+    },
+    OpSpec {
         name: "ec2.vpc-endpoints",
         kinds: &[("aws/ec2/VpcEndpoint", &["$.VpcId"])],
         iam_actions: &["ec2:DescribeVpcEndpoints"],

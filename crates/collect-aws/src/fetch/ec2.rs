@@ -157,6 +157,35 @@ pub async fn subnet(client: &Client, ctx: &Ctx, region: &str, id: &str) -> Outco
     }
 }
 
+/// Every subnet of a VPC (`DescribeSubnets` filtered by `vpc-id`, every page).
+pub async fn vpc_subnets(client: &Client, ctx: &Ctx, region: &str, vpc: &str) -> Outcome {
+    let call = Call::new("ec2.DescribeSubnets")
+        .region(Some(region))
+        .resource(vpc);
+    let mut docs: Docs = Vec::new();
+    let mut token = None;
+    loop {
+        let req = client
+            .describe_subnets()
+            .filters(filter("vpc-id", vpc))
+            .set_next_token(token.take());
+        let out = ctx
+            .call(&call, req.send())
+            .await
+            .map_err(|f| ctx.error(&call, f))?;
+        docs.extend(
+            out.subnets
+                .iter()
+                .flatten()
+                .map(|s| doc(SUBNET, norm::subnet(s, region))),
+        );
+        match out.next_token {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(docs),
+        }
+    }
+}
+
 /// Route tables matching `filters` (`DescribeRouteTables`, every page).
 pub async fn route_tables(
     client: &Client,

@@ -176,6 +176,31 @@ async fn instances_subnets_route_tables_endpoints_and_nodegroups() {
             .any(|a| a["Main"] == true)
     );
 
+    // By VPC: every subnet (both, with free addresses) and every route table (the
+    // explicit one and the main one).
+    let v = c.fetch("ec2.vpc-subnets", &[key(&[&vpc])]).await;
+    let mut ids: Vec<&str> = docs(&v[0])
+        .iter()
+        .map(|(kind, d)| {
+            assert_eq!(*kind, "aws/ec2/Subnet");
+            assert!(d["AvailableIpAddressCount"].as_i64().unwrap() > 0, "{d:#}");
+            d["SubnetId"].as_str().unwrap()
+        })
+        .collect();
+    ids.sort_unstable();
+    let mut want = vec![with_table.as_str(), without_table.as_str()];
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    let v = c.fetch("ec2.vpc-route-tables", &[key(&[&vpc])]).await;
+    let mut tables: Vec<&str> = docs(&v[0])
+        .iter()
+        .map(|(_, d)| d["RouteTableId"].as_str().unwrap())
+        .collect();
+    tables.sort_unstable();
+    let mut want = vec![rtb.as_str(), main["RouteTableId"].as_str().unwrap()];
+    want.sort_unstable();
+    assert_eq!(tables, want);
+
     let e = c.fetch("ec2.vpc-endpoints", &[key(&[&vpc])]).await;
     let endpoints = docs(&e[0]);
     assert_eq!(endpoints.len(), 1);

@@ -1169,3 +1169,176 @@ async fn vpc_cni_role_without_the_cni_policy_is_fixed_and_gone() {
     assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
     assert_eq!(after["inconclusive"], json!([]), "{after:#}");
 }
+
+/// `ingress-subnets-not-discoverable` live: the Ingress of
+/// `examples/ingress-subnets-not-discoverable/` in the stand-in cluster, its node's
+/// instance in a moto VPC with one public subnet (route table with `0.0.0.0/0` to an
+/// internet gateway) and one private subnet tagged `kubernetes.io/role/internal-elb`.
+/// The check reads the VPC's subnets and route tables by VPC, finds no subnet
+/// tagged `kubernetes.io/role/elb`, and prints one `create-tags` for the public
+/// subnet; run with the AWS CLI, it leaves the check clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn ingress_subnets_are_tagged_and_the_finding_is_gone() {
+    const RULE: &str = "ingress-subnets-not-discoverable";
+    let n = &Names {
+        cluster: "eks-workshop-elb",
+        role: "EksNodeGroupRole-elb",
+        repo: "unused-elb",
+    };
+    let vpc = aws_id(
+        &["ec2", "create-vpc", "--cidr-block", "10.80.0.0/16"],
+        "Vpc.VpcId",
+    );
+    let subnet = |cidr: &str, az: &str| {
+        aws_id(
+            &[
+                "ec2",
+                "create-subnet",
+                "--vpc-id",
+                &vpc,
+                "--cidr-block",
+                cidr,
+                "--availability-zone",
+                az,
+            ],
+            "Subnet.SubnetId",
+        )
+    };
+    let public = subnet("10.80.0.0/24", "us-west-2a");
+    let private = subnet("10.80.32.0/19", "us-west-2b");
+    let igw = aws_id(
+        &["ec2", "create-internet-gateway"],
+        "InternetGateway.InternetGatewayId",
+    );
+    aws(&[
+        "ec2",
+        "attach-internet-gateway",
+        "--internet-gateway-id",
+        &igw,
+        "--vpc-id",
+        &vpc,
+    ]);
+    let table = aws_id(
+        &["ec2", "create-route-table", "--vpc-id", &vpc],
+        "RouteTable.RouteTableId",
+    );
+    aws(&[
+        "ec2",
+        "create-route",
+        "--route-table-id",
+        &table,
+        "--destination-cidr-block",
+        "0.0.0.0/0",
+        "--gateway-id",
+        &igw,
+    ]);
+    aws(&[
+        "ec2",
+        "associate-route-table",
+        "--route-table-id",
+        &table,
+        "--subnet-id",
+        &public,
+    ]);
+    aws(&[
+        "ec2",
+        "create-tags",
+        "--resources",
+        &private,
+        "--tags",
+        "Key=kubernetes.io/role/internal-elb,Value=1",
+    ]);
+    let instance = aws_id(
+        &[
+            "ec2",
+            "run-instances",
+            "--image-id",
+            "ami-12c6146b",
+            "--instance-type",
+            "m5.large",
+            "--subnet-id",
+            &private,
+        ],
+        "Instances[0].InstanceId",
+    );
+
+    let text = std::fs::read_to_string(repo(
+        "examples/ingress-subnets-not-discoverable/cluster.json",
+    ))
+    .unwrap()
+    .replace("i-0c1d2e3f4a5b69788", &instance);
+    let snapshot: Value = serde_json::from_str(&text).unwrap();
+    let cluster: serde_json::Map<String, Value> = snapshot["facts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("k8s/"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let objects = rulerun_kube_stub::parse_fixtures(json!({
+        "apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": cluster
+    }))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, kubeconfig) = start_cluster_with(n, dir.path(), objects).await;
+    let proxy = AwsProxy::to(&moto()).start().await;
+    let live = live_args(&kubeconfig, &proxy.url, None);
+
+    let run = cli(args_check(&live)).await;
+    let before = json_of(&run);
+    assert_eq!(run.code, 1, "{before:#}\n{}", run.stderr);
+    let found = findings_of(&before, RULE);
+    assert_eq!(found.len(), 1, "{before:#}");
+    let finding = found[0];
+    assert_eq!(before["inconclusive"], json!([]), "{before:#}");
+    assert_eq!(
+        finding["subject"],
+        json!({"kind": "k8s/networking.k8s.io/v1/Ingress", "namespace": "ui", "name": "ui"})
+    );
+    assert_eq!(finding["evidence"]["vpc"], vpc.as_str());
+    assert_eq!(finding["evidence"]["publicSubnets"], json!([public]));
+    assert_eq!(finding["evidence"]["toTag"], json!([public]));
+    // the VPC's subnets and route tables were read by VPC, once each
+    let ops = proxy.operations();
+    for op in ["ec2:DescribeSubnets", "ec2:DescribeRouteTables"] {
+        assert_eq!(
+            ops.iter().filter(|o| *o == op).count(),
+            1,
+            "{op} in {ops:#?}"
+        );
+    }
+
+    let steps = finding["fix"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{finding:#}");
+    let command = steps[0]["command"].as_str().unwrap();
+    eprintln!("fix: {command}");
+    let out = Command::new("bash")
+        .args(["-c", command])
+        .env("AWS_ENDPOINT_URL", moto())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tags = aws(&[
+        "ec2",
+        "describe-tags",
+        "--filters",
+        &format!("Name=resource-id,Values={public}"),
+    ]);
+    assert!(
+        tags["Tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["Key"] == "kubernetes.io/role/elb" && t["Value"] == "1"),
+        "{tags:#}"
+    );
+
+    let run = cli(args_check(&live)).await;
+    let after = json_of(&run);
+    assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
+    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+}

@@ -250,7 +250,12 @@ impl AwsCollector {
             });
         }
         let cell = self.cell(op, key);
-        cell.get_or_init(|| self.run(op, key)).await.clone()
+        // Boxed: `run` is one large future (every operation's SDK calls), and a
+        // caller that awaits several fetches (a test, the planner) would carry
+        // it inline, beyond a thread's default stack in a debug build.
+        cell.get_or_init(|| Box::pin(self.run(op, key)))
+            .await
+            .clone()
     }
 
     /// The region of a key (when it has one) or of the configuration.

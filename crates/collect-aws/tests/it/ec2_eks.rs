@@ -235,10 +235,12 @@ async fn instances_subnets_route_tables_endpoints_and_nodegroups() {
         expect_calls(&[
             // 1 batch of 3; 1 for the missing one.
             ("ec2.DescribeInstances", 2),
-            // The explicit subnet, then the one without a table (for its VPC).
-            ("ec2.DescribeSubnets", 2),
-            // By association; by association, then the VPC's main table.
-            ("ec2.DescribeRouteTables", 3),
+            // The explicit subnet, then the one without a table (for its VPC);
+            // then the VPC's, all at once.
+            ("ec2.DescribeSubnets", 3),
+            // By association; by association, then the VPC's main table; then
+            // the VPC's, all at once.
+            ("ec2.DescribeRouteTables", 4),
             ("ec2.DescribeVpcEndpoints", 1),
             ("eks.DescribeNodegroup", 2),
         ])

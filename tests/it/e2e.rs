@@ -1342,3 +1342,117 @@ async fn ingress_subnets_are_tagged_and_the_finding_is_gone() {
     assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
     assert_eq!(after["inconclusive"], json!([]), "{after:#}");
 }
+
+/// A fleet of two clusters of one account (`fleet-a`, `fleet-b`: the
+/// walkthrough's cluster twice, each with its node group `default` and the same
+/// node role, pulling from the same repository) reads the account's facts once:
+/// every IAM, ECR and EC2 call of the fleet run is one the run of `fleet-a`
+/// alone makes, as often; only each cluster's own node group is read per
+/// cluster. Both clusters get the headline finding.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_reads_the_facts_of_one_account_once() {
+    let n = &Names {
+        cluster: "fleet-a",
+        role: "EksNodeGroupRole-fleet",
+        repo: "retail-sample-app-ui-fleet",
+    };
+    seed(n);
+    aws_create(&[
+        "eks",
+        "create-cluster",
+        "--name",
+        "fleet-b",
+        "--role-arn",
+        &format!("arn:aws:iam::{ACCOUNT}:role/eks-cluster-role"),
+        "--resources-vpc-config",
+        "subnetIds=subnet-0a1b2c3d4e5f60718",
+    ]);
+    aws_create(&[
+        "eks",
+        "create-nodegroup",
+        "--cluster-name",
+        "fleet-b",
+        "--nodegroup-name",
+        "default",
+        "--node-role",
+        &n.role_arn(),
+        "--subnets",
+        "subnet-0a1b2c3d4e5f60718",
+    ]);
+    let a = Stub::new()
+        .objects(cluster_objects(n))
+        .start()
+        .await
+        .unwrap();
+    let b = Stub::new()
+        .objects(cluster_objects(n))
+        .start()
+        .await
+        .unwrap();
+    let arn = |c: &str| format!("arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{c}");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut text = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
+    for (c, url) in [("fleet-a", a.url()), ("fleet-b", b.url())] {
+        text.push_str(&format!(
+            "- name: {}\n  cluster:\n    server: {url}\n",
+            arn(c)
+        ));
+    }
+    text.push_str(&format!(
+        "users:\n- name: stub\n  user:\n    token: {}\ncontexts:\n",
+        rulerun_kube_stub::TOKEN
+    ));
+    for c in ["fleet-a", "fleet-b"] {
+        text.push_str(&format!(
+            "- name: {c}\n  context:\n    cluster: {}\n    user: stub\n",
+            arn(c)
+        ));
+    }
+    text.push_str("current-context: fleet-a\n");
+    std::fs::write(&kubeconfig, text).unwrap();
+
+    let run_with = |contexts: &'static [&'static str]| {
+        let kubeconfig = kubeconfig.clone();
+        async move {
+            let proxy = AwsProxy::to(&moto()).start().await;
+            let mut args = args_check(&live_args(&kubeconfig, &proxy.url, None));
+            args.push("--no-config".into());
+            for c in contexts {
+                args.push("--context".into());
+                args.push(c.to_string());
+            }
+            let run = cli(args).await;
+            (run, proxy.operations())
+        }
+    };
+    let (one, one_ops) = run_with(&["fleet-a"]).await;
+    let (fleet, fleet_ops) = run_with(&["fleet-a", "fleet-b"]).await;
+    let one_doc = json_of(&one);
+    let doc = json_of(&fleet);
+    assert_eq!(fleet.code, 1, "{doc:#}\n{}", fleet.stderr);
+    assert_eq!(doc["inconclusive"], json!([]), "{doc:#}");
+    let clusters: Vec<&str> = findings_of(&doc, HEADLINE)
+        .iter()
+        .map(|f| f["cluster"].as_str().unwrap())
+        .collect();
+    assert_eq!(clusters, ["fleet-a", "fleet-b"], "{doc:#}");
+    assert_eq!(findings_of(&one_doc, HEADLINE).len(), 1, "{one_doc:#}");
+
+    let count = |ops: &[String]| {
+        let mut m = std::collections::BTreeMap::<String, usize>::new();
+        for o in ops {
+            *m.entry(o.clone()).or_default() += 1;
+        }
+        m
+    };
+    let (one_counts, mut fleet_counts) = (count(&one_ops), count(&fleet_ops));
+    eprintln!("one cluster: {one_counts:#?}\nfleet of two: {fleet_counts:#?}");
+    // each cluster's node group, once each
+    assert_eq!(
+        fleet_counts.remove("eks:GET /clusters/fleet-b/node-groups/default"),
+        Some(1),
+        "{fleet_ops:#?}"
+    );
+    assert_eq!(fleet_counts, one_counts, "{fleet_ops:#?}\n{one_ops:#?}");
+}

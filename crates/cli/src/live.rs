@@ -67,13 +67,15 @@ impl Session {
     }
 
     /// Runs the rules against the cluster; prints progress on a terminal unless
-    /// `quiet`.
-    pub fn check(
+    /// `quiet`. AWS facts are read through `shared` when given (a fleet's: the
+    /// clusters of one account read each fact once).
+    pub fn check_sharing(
         &self,
         rules: &RuleSet,
         cluster: &ClusterArgs,
         term: Terminal,
         quiet: bool,
+        shared: Option<&rulerun_collect_aws::SharedFacts>,
     ) -> Result<LiveRun, LiveError> {
         let ca_bundle = match (&cluster.ca_bundle, cluster.no_aws) {
             (Some(path), false) => Some(read_ca_bundle(path)?),
@@ -94,7 +96,7 @@ impl Session {
                 )
                 .with_server(self.info.server.clone()),
             );
-            let aws = aws_collector(cluster, ca_bundle, &self.info, timeout).await;
+            let aws = aws_collector(cluster, ca_bundle, &self.info, timeout, shared).await;
             let opts = LiveOptions {
                 k8s,
                 namespace: cluster.namespace.clone(),
@@ -166,12 +168,23 @@ pub fn run_in_session(
     term: Terminal,
     quiet: bool,
 ) -> Result<(Session, LiveRun), LiveError> {
+    run_sharing(rules, cluster, term, quiet, None)
+}
+
+/// [`run_in_session`], reading AWS facts through `shared`.
+fn run_sharing(
+    rules: &RuleSet,
+    cluster: &ClusterArgs,
+    term: Terminal,
+    quiet: bool,
+    shared: Option<&rulerun_collect_aws::SharedFacts>,
+) -> Result<(Session, LiveRun), LiveError> {
     // The CA bundle is checked before anything connects.
     if let (Some(path), false) = (&cluster.ca_bundle, cluster.no_aws) {
         read_ca_bundle(path)?;
     }
     let session = Session::connect(cluster)?;
-    let run = session.check(rules, cluster, term, quiet)?;
+    let run = session.check_sharing(rules, cluster, term, quiet, shared)?;
     Ok((session, run))
 }
 
@@ -184,6 +197,7 @@ async fn aws_collector(
     ca_bundle: Option<rulerun_collect_aws::CaBundle>,
     info: &rulerun_collect_k8s::connect::ClusterInfo,
     timeout: Duration,
+    shared: Option<&rulerun_collect_aws::SharedFacts>,
 ) -> Result<Arc<rulerun_collect_aws::AwsCollector>, String> {
     if cluster.no_aws {
         return Err("AWS collection is off (`--no-aws`)".into());
@@ -226,6 +240,7 @@ async fn aws_collector(
                 roles: cluster.aws_accounts.clone(),
                 template: cluster.assume_role.clone(),
             },
+            shared: shared.cloned(),
             ..rulerun_collect_aws::AwsOptions::default()
         },
     )))
@@ -267,6 +282,8 @@ pub struct FleetMember {
 /// client, and its own AWS account and region inferred from the context),
 /// `max_concurrent` at a time, each on its own thread and runtime; the results
 /// come back in the order of `contexts`. Nothing is printed (no progress line).
+/// The clusters share one cache of AWS facts: what clusters of one account and
+/// region ask alike (roles, policies, repositories, subnets...) is fetched once.
 pub fn run_fleet(
     rules: &RuleSet,
     cluster: &ClusterArgs,
@@ -276,11 +293,13 @@ pub fn run_fleet(
 ) -> Vec<FleetMember> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
+    let shared = rulerun_collect_aws::SharedFacts::default();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
         for _ in 0..max_concurrent.clamp(1, contexts.len().max(1)) {
             let tx = tx.clone();
             let next = &next;
+            let shared = &shared;
             scope.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -289,7 +308,7 @@ pub fn run_fleet(
                     };
                     let mut one = cluster.clone();
                     one.contexts = vec![context.clone()];
-                    let outcome = run_in_session(rules, &one, term, true);
+                    let outcome = run_sharing(rules, &one, term, true, Some(shared));
                     if tx.send((i, outcome)).is_err() {
                         break;
                     }

@@ -38,7 +38,37 @@ pub struct AwsOptions {
     pub max_attempts: u32,
     /// How many SDK calls run at once.
     pub concurrency: usize,
+    /// A cache of facts shared with the collectors of other clusters of the same
+    /// run (a fleet): a fact is fetched once per account, region and (for EKS
+    /// operations) cluster, whichever cluster asks first. `None`: this
+    /// collector's own.
+    pub shared: Option<SharedFacts>,
 }
+
+/// Fetched facts shared by the collectors of one run, so that clusters of one
+/// account read each of its facts once. Entries are keyed by what decides the
+/// answer besides the operation and key: the cluster's account (which decides
+/// how other accounts are read), the region (not for IAM, which is global) and,
+/// for EKS operations, the cluster. Collectors sharing one must use the same
+/// credentials and settings (one run's flags).
+#[derive(Clone, Debug, Default)]
+pub struct SharedFacts {
+    cells: Arc<Mutex<HashMap<CacheKey, Cell>>>,
+    /// Held while instances are read in a batch (see `prefetch_instances`).
+    instance_batch: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Two are equal when they are the same cache.
+impl PartialEq for SharedFacts {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.cells, &other.cells)
+    }
+}
+
+impl Eq for SharedFacts {}
+
+/// `(scope, operation, key)`; see [`SharedFacts`].
+type CacheKey = (String, String, Vec<String>);
 
 impl Default for AwsOptions {
     fn default() -> Self {
@@ -48,6 +78,7 @@ impl Default for AwsOptions {
             call_timeout: Duration::from_secs(20),
             max_attempts: 3,
             concurrency: 8,
+            shared: None,
         }
     }
 }
@@ -127,8 +158,7 @@ pub struct AwsCollector {
     home: OnceCell<Option<String>>,
     /// Other accounts, through their roles, each assumed once.
     others: Mutex<HashMap<String, AccountCell>>,
-    cache: Mutex<HashMap<(String, Vec<String>), Cell>>,
-    instance_batch: tokio::sync::Mutex<()>,
+    cache: SharedFacts,
 }
 
 impl AwsCollector {
@@ -165,8 +195,7 @@ impl AwsCollector {
             ctx: Ctx::new(options.concurrency, options.call_timeout),
             home: OnceCell::new(),
             others: Mutex::new(HashMap::new()),
-            cache: Mutex::new(HashMap::new()),
-            instance_batch: tokio::sync::Mutex::new(()),
+            cache: options.shared.clone().unwrap_or_default(),
             options,
         }
     }
@@ -212,11 +241,30 @@ impl AwsCollector {
     }
 
     fn cell(&self, op: &str, key: &[String]) -> Cell {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        let scope = self.scope(op);
+        let mut cache = self.cache.cells.lock().unwrap_or_else(|e| e.into_inner());
         cache
-            .entry((op.to_string(), key.to_vec()))
+            .entry((scope, op.to_string(), key.to_vec()))
             .or_default()
             .clone()
+    }
+
+    /// What an operation's answer depends on besides its key, in the shared
+    /// cache: the cluster's account, the region (not for IAM, which is global),
+    /// and the cluster for EKS operations (their keys name no cluster).
+    fn scope(&self, op: &str) -> String {
+        let home = self.options.accounts.home.as_deref().unwrap_or("");
+        let region = if op.starts_with("iam.") {
+            ""
+        } else {
+            self.region().unwrap_or("")
+        };
+        let cluster = if op.starts_with("eks.") {
+            self.options.cluster_name.as_deref().unwrap_or("")
+        } else {
+            ""
+        };
+        format!("{home}|{region}|{cluster}")
     }
 
     async fn fetch_one(&self, op: &str, key: &[String]) -> Outcome {
@@ -579,7 +627,9 @@ impl AwsCollector {
     /// Reads every instance key not read yet in batches of up to 1000 ids, and fills
     /// the cache with the outcome of each.
     async fn prefetch_instances(&self, keys: &[Vec<String>]) {
-        let _batch = self.instance_batch.lock().await;
+        // One batch at a time across the collectors sharing the cache, so an
+        // instance another cluster is reading is waited for, not read again.
+        let _batch = self.cache.instance_batch.lock().await;
         let mut pending: Vec<String> = Vec::new();
         for key in keys {
             if let [id] = key.as_slice()

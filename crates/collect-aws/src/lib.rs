@@ -24,7 +24,7 @@ pub mod normalize;
 pub mod ops;
 
 pub use accounts::{AccountRole, Accounts, RoleTemplate, TemplateError};
-pub use collector::{AwsCollector, AwsOptions, FetchResult};
+pub use collector::{AwsCollector, AwsOptions, FetchResult, SharedFacts};
 pub use error::FetchError;
 pub use ops::{OPS, OpSpec, iam_policy_document};
 

@@ -918,9 +918,9 @@ impl RuleDecoder<'_> {
         // The other inputs: from the scope, else the default.
         let mut complete = true;
         for input in &part.inputs {
-            if given.iter().any(|(k, _)| k.key_string() == input.name) {
-                continue;
-            } else if names.slot(&input.name).is_some() {
+            if given.iter().any(|(k, _)| k.key_string() == input.name)
+                || names.slot(&input.name).is_some()
+            {
                 continue;
             } else if let Some(default) = &input.default {
                 let slot = names.names.len();

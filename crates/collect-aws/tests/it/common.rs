@@ -47,6 +47,7 @@ pub fn options() -> AwsOptions {
         call_timeout: Duration::from_secs(30),
         max_attempts: 3,
         concurrency: 4,
+        shared: None,
     }
 }
 

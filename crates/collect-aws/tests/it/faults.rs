@@ -16,6 +16,7 @@ fn opts(call_timeout: Duration, max_attempts: u32) -> AwsOptions {
         call_timeout,
         max_attempts,
         concurrency: 4,
+        shared: None,
     }
 }
 

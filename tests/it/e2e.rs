@@ -1002,17 +1002,7 @@ async fn workload_role_missing_permission_is_granted_and_gone() {
         .collect();
     assert_eq!(&argv[..3], ["aws", "iam", "put-role-policy"]);
     let command = steps[0]["command"].as_str().unwrap();
-    eprintln!("fix: {command}");
-    let out = Command::new("bash")
-        .args(["-c", command])
-        .env("AWS_ENDPOINT_URL", moto())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{command}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_printed(command);
     let granted = aws(&[
         "iam",
         "get-role-policy",
@@ -1032,6 +1022,52 @@ async fn workload_role_missing_permission_is_granted_and_gone() {
     let after = json_of(&run);
     assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
     assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+}
+
+/// The Kubernetes objects of an example snapshot (`examples/NAME/cluster.json`),
+/// each `(from, to)` of `replace` applied to its text first (moto's ids).
+fn example_objects(name: &str, replace: &[(&str, &str)]) -> Vec<Value> {
+    let mut text = std::fs::read_to_string(repo(&format!("examples/{name}/cluster.json"))).unwrap();
+    for (from, to) in replace {
+        text = text.replace(from, to);
+    }
+    let snapshot: Value = serde_json::from_str(&text).unwrap();
+    let cluster: serde_json::Map<String, Value> = snapshot["facts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("k8s/"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    rulerun_kube_stub::parse_fixtures(json!({
+        "apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": cluster
+    }))
+    .unwrap()
+}
+
+/// The one finding of `rule` in a check that found something and left nothing
+/// inconclusive.
+fn the_finding<'a>(run: &Run, doc: &'a Value, rule: &str) -> &'a Value {
+    assert_eq!(run.code, 1, "{doc:#}\n{}", run.stderr);
+    assert_eq!(doc["inconclusive"], json!([]), "{doc:#}");
+    let found = findings_of(doc, rule);
+    assert_eq!(found.len(), 1, "{doc:#}");
+    found[0]
+}
+
+/// Runs a printed fix command as a user pastes it, against moto.
+fn run_printed(command: &str) {
+    eprintln!("fix: {command}");
+    let out = Command::new("bash")
+        .args(["-c", command])
+        .env("AWS_ENDPOINT_URL", moto())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `vpc-cni-cannot-assign-ip` live: the pod of `examples/vpc-cni-cannot-assign-ip/`
@@ -1090,21 +1126,10 @@ async fn vpc_cni_role_without_the_cni_policy_is_fixed_and_gone() {
         "Instances[0].InstanceId",
     );
 
-    let text = std::fs::read_to_string(repo("examples/vpc-cni-cannot-assign-ip/cluster.json"))
-        .unwrap()
-        .replace("i-0abc1234def567890", &instance);
-    let snapshot: Value = serde_json::from_str(&text).unwrap();
-    let cluster: serde_json::Map<String, Value> = snapshot["facts"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| k.starts_with("k8s/"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let objects = rulerun_kube_stub::parse_fixtures(json!({
-        "apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": cluster
-    }))
-    .unwrap();
+    let objects = example_objects(
+        "vpc-cni-cannot-assign-ip",
+        &[("i-0abc1234def567890", &instance)],
+    );
     let dir = tempfile::tempdir().unwrap();
     let (_server, kubeconfig) = start_cluster_with(n, dir.path(), objects).await;
     let proxy = AwsProxy::to(&moto()).start().await;
@@ -1112,11 +1137,7 @@ async fn vpc_cni_role_without_the_cni_policy_is_fixed_and_gone() {
 
     let run = cli(args_check(&live)).await;
     let before = json_of(&run);
-    assert_eq!(run.code, 1, "{before:#}\n{}", run.stderr);
-    let found = findings_of(&before, RULE);
-    assert_eq!(found.len(), 1, "{before:#}");
-    let finding = found[0];
-    assert_eq!(before["inconclusive"], json!([]), "{before:#}");
+    let finding = the_finding(&run, &before, RULE);
     assert_eq!(
         finding["evidence"]["deniedCalls"],
         json!([
@@ -1152,17 +1173,7 @@ async fn vpc_cni_role_without_the_cni_policy_is_fixed_and_gone() {
             n.role
         )
     );
-    eprintln!("fix: {command}");
-    let out = Command::new("bash")
-        .args(["-c", command])
-        .env("AWS_ENDPOINT_URL", moto())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{command}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_printed(command);
 
     let run = cli(args_check(&live)).await;
     let after = json_of(&run);
@@ -1262,23 +1273,10 @@ async fn ingress_subnets_are_tagged_and_the_finding_is_gone() {
         "Instances[0].InstanceId",
     );
 
-    let text = std::fs::read_to_string(repo(
-        "examples/ingress-subnets-not-discoverable/cluster.json",
-    ))
-    .unwrap()
-    .replace("i-0c1d2e3f4a5b69788", &instance);
-    let snapshot: Value = serde_json::from_str(&text).unwrap();
-    let cluster: serde_json::Map<String, Value> = snapshot["facts"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| k.starts_with("k8s/"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let objects = rulerun_kube_stub::parse_fixtures(json!({
-        "apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": cluster
-    }))
-    .unwrap();
+    let objects = example_objects(
+        "ingress-subnets-not-discoverable",
+        &[("i-0c1d2e3f4a5b69788", &instance)],
+    );
     let dir = tempfile::tempdir().unwrap();
     let (_server, kubeconfig) = start_cluster_with(n, dir.path(), objects).await;
     let proxy = AwsProxy::to(&moto()).start().await;
@@ -1286,11 +1284,7 @@ async fn ingress_subnets_are_tagged_and_the_finding_is_gone() {
 
     let run = cli(args_check(&live)).await;
     let before = json_of(&run);
-    assert_eq!(run.code, 1, "{before:#}\n{}", run.stderr);
-    let found = findings_of(&before, RULE);
-    assert_eq!(found.len(), 1, "{before:#}");
-    let finding = found[0];
-    assert_eq!(before["inconclusive"], json!([]), "{before:#}");
+    let finding = the_finding(&run, &before, RULE);
     assert_eq!(
         finding["subject"],
         json!({"kind": "k8s/networking.k8s.io/v1/Ingress", "namespace": "ui", "name": "ui"})
@@ -1311,17 +1305,7 @@ async fn ingress_subnets_are_tagged_and_the_finding_is_gone() {
     let steps = finding["fix"].as_array().unwrap();
     assert_eq!(steps.len(), 1, "{finding:#}");
     let command = steps[0]["command"].as_str().unwrap();
-    eprintln!("fix: {command}");
-    let out = Command::new("bash")
-        .args(["-c", command])
-        .env("AWS_ENDPOINT_URL", moto())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{command}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_printed(command);
     let tags = aws(&[
         "ec2",
         "describe-tags",

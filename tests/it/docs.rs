@@ -304,6 +304,12 @@ fn findings_json_example_is_real_output() {
     ]);
     assert_eq!(run.code, 1, "findings exit 1: {}", run.stderr);
     let actual: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    // Never blessed into the docs: a rule that fails to evaluate on the bundled example.
+    assert_eq!(
+        actual["errors"],
+        serde_json::json!([]),
+        "a built-in rule fails on examples/ui-private-403"
+    );
     if std::env::var_os("RULERUN_BLESS").is_some() && documented != actual {
         let start = text.find("```json\n").unwrap() + "```json\n".len();
         let end = start + text[start..].find("\n```").unwrap();

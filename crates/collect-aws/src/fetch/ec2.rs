@@ -157,33 +157,45 @@ pub async fn subnet(client: &Client, ctx: &Ctx, region: &str, id: &str) -> Outco
     }
 }
 
-/// Every subnet of a VPC (`DescribeSubnets` filtered by `vpc-id`, every page).
-pub async fn vpc_subnets(client: &Client, ctx: &Ctx, region: &str, vpc: &str) -> Outcome {
-    let call = Call::new("ec2.DescribeSubnets")
-        .region(Some(region))
-        .resource(vpc);
+/// Every page of a paginated call: `page(token)` sends one request and returns
+/// its documents and the next token (none, or empty, after the last page).
+async fn every_page<F, Fut>(ctx: &Ctx, call: &Call<'_>, mut page: F) -> Outcome
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Docs, Option<String>), Failure>>,
+{
     let mut docs: Docs = Vec::new();
     let mut token = None;
     loop {
-        let req = client
-            .describe_subnets()
-            .filters(filter("vpc-id", vpc))
-            .set_next_token(token.take());
-        let out = ctx
-            .call(&call, req.send())
-            .await
-            .map_err(|f| ctx.error(&call, f))?;
-        docs.extend(
-            out.subnets
-                .iter()
-                .flatten()
-                .map(|s| doc(SUBNET, norm::subnet(s, region))),
-        );
-        match out.next_token {
+        let (mut got, next) = page(token.take()).await.map_err(|f| ctx.error(call, f))?;
+        docs.append(&mut got);
+        match next {
             Some(t) if !t.is_empty() => token = Some(t),
             _ => return Ok(docs),
         }
     }
+}
+
+/// Every subnet of a VPC (`DescribeSubnets` filtered by `vpc-id`, every page).
+pub async fn vpc_subnets(client: &Client, ctx: &Ctx, region: &str, vpc: &str) -> Outcome {
+    let call = &Call::new("ec2.DescribeSubnets")
+        .region(Some(region))
+        .resource(vpc);
+    every_page(ctx, call, |token| async move {
+        let req = client
+            .describe_subnets()
+            .filters(filter("vpc-id", vpc))
+            .set_next_token(token);
+        let out = ctx.call(call, req.send()).await?;
+        let docs = out
+            .subnets
+            .iter()
+            .flatten()
+            .map(|s| doc(SUBNET, norm::subnet(s, region)))
+            .collect();
+        Ok((docs, out.next_token))
+    })
+    .await
 }
 
 /// Route tables matching `filters` (`DescribeRouteTables`, every page).
@@ -194,60 +206,46 @@ pub async fn route_tables(
     resource: &str,
     filters: &[(&str, &str)],
 ) -> Outcome {
-    let call = Call::new("ec2.DescribeRouteTables")
+    let call = &Call::new("ec2.DescribeRouteTables")
         .region(Some(region))
         .resource(resource);
-    let mut docs: Docs = Vec::new();
-    let mut token = None;
-    loop {
+    every_page(ctx, call, |token| async move {
         let req = client
             .describe_route_tables()
             .set_filters(Some(filters.iter().map(|(n, v)| filter(n, v)).collect()))
-            .set_next_token(token.take());
-        let out = ctx
-            .call(&call, req.send())
-            .await
-            .map_err(|f| ctx.error(&call, f))?;
-        docs.extend(
-            out.route_tables
-                .iter()
-                .flatten()
-                .map(|t| doc(ROUTE_TABLE, norm::route_table(t, region))),
-        );
-        match out.next_token {
-            Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(docs),
-        }
-    }
+            .set_next_token(token);
+        let out = ctx.call(call, req.send()).await?;
+        let docs = out
+            .route_tables
+            .iter()
+            .flatten()
+            .map(|t| doc(ROUTE_TABLE, norm::route_table(t, region)))
+            .collect();
+        Ok((docs, out.next_token))
+    })
+    .await
 }
 
 /// The VPC endpoints of a VPC (`DescribeVpcEndpoints` filtered by `vpc-id`, every page).
 pub async fn vpc_endpoints(client: &Client, ctx: &Ctx, region: &str, vpc: &str) -> Outcome {
-    let call = Call::new("ec2.DescribeVpcEndpoints")
+    let call = &Call::new("ec2.DescribeVpcEndpoints")
         .region(Some(region))
         .resource(vpc);
-    let mut docs: Docs = Vec::new();
-    let mut token = None;
-    loop {
+    every_page(ctx, call, |token| async move {
         let req = client
             .describe_vpc_endpoints()
             .filters(filter("vpc-id", vpc))
-            .set_next_token(token.take());
-        let out = ctx
-            .call(&call, req.send())
-            .await
-            .map_err(|f| ctx.error(&call, f))?;
-        docs.extend(
-            out.vpc_endpoints
-                .iter()
-                .flatten()
-                .map(|e| doc(VPC_ENDPOINT, norm::vpc_endpoint(e, region))),
-        );
-        match out.next_token {
-            Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(docs),
-        }
-    }
+            .set_next_token(token);
+        let out = ctx.call(call, req.send()).await?;
+        let docs = out
+            .vpc_endpoints
+            .iter()
+            .flatten()
+            .map(|e| doc(VPC_ENDPOINT, norm::vpc_endpoint(e, region)))
+            .collect();
+        Ok((docs, out.next_token))
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -132,6 +132,8 @@ enum Fast {
     Compare(Op, Operand, Operand),
     /// `match()` or `search()`.
     Regex(Box<RegexTest>),
+    /// One of rulerun's function extensions: `in()`.
+    Ext(Box<ExtTest>),
     /// A test the type check leaves impossible (kept total rather than panic).
     False,
 }
@@ -218,6 +220,52 @@ struct RegexTest {
     subject: Operand,
     pattern: Pattern,
     search: bool,
+}
+
+/// rulerun's function extensions to RFC 9535 (section 2.4 allows them): two
+/// `ValueType` arguments, a `LogicalType` result. (jsonpath-rust's grammar
+/// parses a fixed list of function names; `in` is among them.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ExtFn {
+    /// `in(value, list)`: the value equals an element of the list (an array).
+    In,
+}
+
+impl ExtFn {
+    const ALL: [ExtFn; 1] = [ExtFn::In];
+
+    fn name(self) -> &'static str {
+        match self {
+            ExtFn::In => "in",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<ExtFn> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// A call of an [`ExtFn`].
+#[derive(Clone, Debug)]
+struct ExtTest {
+    function: ExtFn,
+    a: Operand,
+    b: Operand,
+}
+
+impl ExtTest {
+    fn test(&self, item: &Value, root: &Value, budget: &Budget<'_>, binds: &dyn Bindings) -> bool {
+        let a = self.a.resolve(item, root, budget, binds);
+        let b = self.b.resolve(item, root, budget, binds);
+        match self.function {
+            ExtFn::In => match b.value() {
+                Some(Value::Array(list)) => {
+                    a.value().is_some_and(|v| list.iter().any(|e| nodes_equal(Some(v), Some(e))))
+                }
+                _ => false,
+            },
+        }
+    }
 }
 
 /// The pattern of `match()` or `search()`.
@@ -345,7 +393,7 @@ impl LimitError {
 
 const HELP_START: &str = "paths start with `$`; quote names with dots like `$.metadata.labels['app.kubernetes.io/name']`";
 const HELP_QUOTE: &str = "quote names that contain dots, dashes, slashes or spaces, like `$.metadata.labels['app.kubernetes.io/name']`; filters look like `$.items[?@.kind == 'Pod']`";
-const HELP_FUNCTION: &str = "the functions are length(), count(), value(), match() and search(); compare the result of length(), count() and value(), e.g. `$.items[?length(@.ports) > 0]`, and give length(), match() and search() a single value such as `@.name`, not a query like `@.*`";
+const HELP_FUNCTION: &str = "the functions are length(), count(), value(), match(), search() and rulerun's in(value, list); compare the result of length(), count() and value(), e.g. `$.items[?length(@.ports) > 0]`, and give length(), match() and search() a single value such as `@.name`, not a query like `@.*`";
 const HELP_NESTED_FILTER: &str = "name the member to filter, e.g. `@.items[?@ > 1]` rather than `@[?@ > 1]`, inside a filter nested in another filter";
 const HELP_BINDING: &str = "inside a filter, `$name.field` reads the binding `name` (a rule's `let:` or `each:` name, `subject` or `params`; `rulerun query --bind name=FILE`), and `$` alone is the root";
 const HELP_TOO_LONG: &str =
@@ -628,6 +676,7 @@ impl JsonPath {
                 | Fast::ExistsQuery(_)
                 | Fast::Compare(..)
                 | Fast::Regex(_)
+                | Fast::Ext(_)
                 | Fast::False => n.0 += 1,
             }
         }
@@ -1017,6 +1066,14 @@ fn compile_test(cx: &Cx<'_>, test: &Test) -> Result<Fast, PathError> {
         Test::Function(f) => match &**f {
             TestFunction::Match(subject, pattern) => regex_test(cx, subject, pattern, false)?,
             TestFunction::Search(subject, pattern) => regex_test(cx, subject, pattern, true)?,
+            TestFunction::Custom(name, args) => match (ExtFn::from_name(name), args.as_slice()) {
+                (Some(function), [a, b]) => Fast::Ext(Box::new(ExtTest {
+                    function,
+                    a: value_arg_operand(cx, a)?,
+                    b: value_arg_operand(cx, b)?,
+                })),
+                _ => Fast::False,
+            },
             _ => Fast::False,
         },
     })
@@ -1679,6 +1736,7 @@ impl Fast {
                 }
             }
             Fast::Regex(r) => r.test(item, root, budget, binds),
+            Fast::Ext(e) => e.test(item, root, budget, binds),
             Fast::False => false,
         }
     }
@@ -2367,7 +2425,7 @@ fn function_name(f: &TestFunction) -> &'static str {
         TestFunction::Value(_) => "value",
         TestFunction::Match(..) => "match",
         TestFunction::Search(..) => "search",
-        TestFunction::Custom(..) => "unknown",
+        TestFunction::Custom(name, _) => ExtFn::from_name(name).map_or("unknown", ExtFn::name),
     }
 }
 
@@ -2383,7 +2441,25 @@ fn check_function(f: &TestFunction, depth: usize) -> Result<FnType, Invalid> {
             value_arg(name, a, depth)?;
             value_arg(name, b, depth).map(|()| FnType::Logical)
         }
-        TestFunction::Custom(custom, _) => Err((format!("unknown function `{custom}()`"), None)),
+        TestFunction::Custom(custom, args) => match (ExtFn::from_name(custom), args.as_slice()) {
+            (Some(_), [a, b]) => {
+                value_arg(name, a, depth)?;
+                value_arg(name, b, depth).map(|()| FnType::Logical)
+            }
+            (Some(_), args) => Err((
+                format!(
+                    "function `{name}()` takes 2 arguments, not {}",
+                    args.len()
+                ),
+                Some(name),
+            )),
+            (None, _) => Err((
+                format!(
+                    "unknown function `{custom}()`: RFC 9535 defines `length`, `count`, `value`, `match` and `search`; rulerun adds `in`"
+                ),
+                None,
+            )),
+        },
     }
 }
 
@@ -2883,7 +2959,9 @@ mod tests {
             "$[?length(@['a', 'b']) < 3]",
             "$[?match(@.*, 'a')]",
             "$[?count(1) == 1]",
-            "$[?in(@.a, 1)]",
+            "$[?nin(@.a, 1)]",
+            "$[?in(@.*, [1])]",
+            "$[?in(@.a, $.b) == true]",
             "$[?length(match(@.a, 'a')) == 1]",
         ] {
             let err = JsonPath::parse(bad).unwrap_err();
@@ -2899,6 +2977,57 @@ mod tests {
         ] {
             assert!(JsonPath::parse(good).is_ok(), "{good}");
         }
+    }
+
+    #[test]
+    fn the_in_extension_function() {
+        let doc = json!({
+            "groups": ["sg-1", "sg-2", 3],
+            "rules": [
+                {"id": 1, "group": "sg-2"},
+                {"id": 2, "group": "sg-9"},
+                {"id": 3, "group": 3.0},
+                {"id": 4},
+                {"id": 5, "group": ["sg-1"]}
+            ],
+            "ip": "10.0.3.7"
+        });
+        let ids = |path: &str| -> Vec<Value> {
+            JsonPath::parse(path)
+                .unwrap()
+                .query(&doc)
+                .into_iter()
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            ids("$.rules[?in(@.group, $.groups)].id"),
+            vec![json!(1), json!(3)]
+        );
+        assert_eq!(
+            ids("$.rules[?!in(@.group, $.groups)].id"),
+            vec![json!(2), json!(4), json!(5)]
+        );
+        // The second argument must be an array; a missing member is in nothing.
+        assert!(ids("$.rules[?in(@.group, $.ip)].id").is_empty());
+        assert!(ids("$.rules[?in(@.nope, $.groups)].id").is_empty());
+        assert_eq!(ids("$.rules[?in('sg-1', $.groups) && @.id == 2].id"), vec![json!(2)]);
+        // Bindings as arguments, and what the path reads of them.
+        let p = JsonPath::parse_bound(
+            "$.rules[?in(@.group, $node.groups) || @.id == $node.id].id",
+            &|n: &str| (n == "node").then_some(0),
+        )
+        .unwrap();
+        let node = vec![json!({"groups": ["sg-9"], "id": 4})];
+        let got: Vec<Value> = p.query_bound(&doc, &node).into_iter().cloned().collect();
+        assert_eq!(got, vec![json!(2), json!(4)]);
+        assert_eq!(
+            p.binding_reads(),
+            &[
+                (0, vec![Access::Name("groups".into())]),
+                (0, vec![Access::Name("id".into())])
+            ]
+        );
     }
 
     #[test]

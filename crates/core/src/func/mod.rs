@@ -9,6 +9,7 @@ pub mod arn;
 mod iam;
 pub mod image_ref;
 mod labels;
+mod net;
 mod text;
 
 use serde_json::Value;
@@ -180,6 +181,16 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 2,
         max_args: 2,
         call: text::without,
+        compiled: None,
+    },
+    Function {
+        name: "cidrs_containing",
+        signature: "cidrs_containing(blocks: array, address: string) -> array",
+        summary: "The CIDR blocks of a list that contain an IPv4 or IPv6 address.",
+        docs: net::CIDRS_CONTAINING_DOCS,
+        min_args: 2,
+        max_args: 2,
+        call: net::cidrs_containing,
         compiled: None,
     },
     Function {

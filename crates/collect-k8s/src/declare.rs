@@ -77,6 +77,22 @@ pub static RESOURCES: &[Resource] = &[
         "namespaces",
         false,
     ),
+    res(
+        "k8s/v1/PersistentVolume",
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        false,
+    ),
+    res(
+        "k8s/v1/PersistentVolumeClaim",
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+    ),
     res("k8s/v1/Service", "", "v1", "Service", "services", true),
     res(
         "k8s/v1/ServiceAccount",

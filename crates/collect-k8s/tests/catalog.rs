@@ -95,8 +95,6 @@ fn types() -> Vec<(&'static str, Gen)> {
 /// purpose: rulerun never reads Secret data).
 const SNAPSHOT_ONLY: &[&str] = &[
     "k8s/v1/ConfigMap",
-    "k8s/v1/PersistentVolume",
-    "k8s/v1/PersistentVolumeClaim",
     "k8s/v1/ResourceQuota",
     "k8s/v1/LimitRange",
     "k8s/networking.k8s.io/v1/NetworkPolicy",

@@ -104,6 +104,7 @@ struct Clients {
     iam: aws_sdk_iam::Client,
     eks: aws_sdk_eks::Client,
     ec2: aws_sdk_ec2::Client,
+    efs: aws_sdk_efs::Client,
     ecr: Mutex<HashMap<String, aws_sdk_ecr::Client>>,
 }
 
@@ -123,6 +124,11 @@ impl Clients {
             ),
             ec2: aws_sdk_ec2::Client::from_conf(
                 aws_sdk_ec2::config::Builder::from(&config)
+                    .interceptor(EndpointRecorder)
+                    .build(),
+            ),
+            efs: aws_sdk_efs::Client::from_conf(
+                aws_sdk_efs::config::Builder::from(&config)
                     .interceptor(EndpointRecorder)
                     .build(),
             ),
@@ -594,6 +600,16 @@ impl AwsCollector {
                     &[("vpc-id", k(0)), ("association.main", k(1))],
                 )
                 .await
+            }
+            "ec2.security-group" => {
+                let region = self.region_or(op, None)?;
+                Box::pin(fetch::ec2::security_group(&c.ec2, ctx, &region, k(0))).await
+            }
+            "efs.mount-targets" => {
+                let region = self.region_or(op, None)?;
+                // Boxed: its SDK futures would otherwise enlarge every fetch's
+                // future (debug builds keep them whole on the stack).
+                Box::pin(fetch::efs::mount_targets(&c.efs, ctx, &region, k(0))).await
             }
             "ec2.vpc-subnets" => {
                 let region = self.region_or(op, None)?;

@@ -551,9 +551,14 @@ impl<'a> Call<'a> {
         self
     }
 
-    /// The IAM action of the call: `ecr.DescribeRepositories` -> `ecr:DescribeRepositories`.
+    /// The IAM action of the call: `ecr.DescribeRepositories` ->
+    /// `ecr:DescribeRepositories`; EFS's actions have the prefix `elasticfilesystem`
+    /// (`efs.DescribeMountTargets` -> `elasticfilesystem:DescribeMountTargets`).
     pub fn action(&self) -> String {
-        self.operation.replacen('.', ":", 1)
+        match self.operation.split_once('.') {
+            Some(("efs", operation)) => format!("elasticfilesystem:{operation}"),
+            _ => self.operation.replacen('.', ":", 1),
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! rulerun's AWS collector: reads ECR, EKS, EC2 and IAM facts on demand, by keyed
+//! rulerun's AWS collector: reads ECR, EKS, EC2, EFS and IAM facts on demand, by keyed
 //! fetch operations the planner calls with the join keys rules ask for, so the cost
 //! scales with what is referenced, never with the account.
 //!

@@ -201,6 +201,21 @@ pub static OPS: &[OpSpec] = &[
         description: "Every route table of a VPC (`describe-route-tables` filtered by `vpc-id`, every page), main table included, for rules that tell a VPC's public subnets from its private ones.",
     },
     OpSpec {
+        name: "ec2.security-group",
+        kinds: &[("aws/ec2/SecurityGroup", &["$.GroupId"])],
+        iam_actions: &["ec2:DescribeSecurityGroups"],
+        description: "A security group by id (`describe-security-groups`), with its inbound and outbound rules, for rules that decide what traffic reaches a resource; nothing when it does not exist.",
+    },
+    OpSpec {
+        name: "efs.mount-targets",
+        kinds: &[("aws/efs/MountTarget", &["$.FileSystemId"])],
+        iam_actions: &[
+            "elasticfilesystem:DescribeMountTargets",
+            "elasticfilesystem:DescribeMountTargetSecurityGroups",
+        ],
+        description: "Every mount target of an EFS file system (`describe-mount-targets`, every page), each with its security group ids (`describe-mount-target-security-groups`), for rules about volumes that do not mount; nothing when the file system does not exist.",
+    },
+    OpSpec {
         name: "ec2.vpc-endpoints",
         kinds: &[("aws/ec2/VpcEndpoint", &["$.VpcId"])],
         iam_actions: &["ec2:DescribeVpcEndpoints"],

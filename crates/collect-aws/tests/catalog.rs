@@ -140,6 +140,57 @@ fn the_normalizers_outputs_have_the_catalog_shapes() {
         &normalize::ecr::registry_policy("1", "r", Some("{}")),
     );
 
+    let permission = ec2::IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(2049)
+        .to_port(2049)
+        .user_id_group_pairs(
+            ec2::UserIdGroupPair::builder()
+                .group_id("sg-2")
+                .user_id("111122223333")
+                .description("nodes")
+                .build(),
+        )
+        .ip_ranges(ec2::IpRange::builder().cidr_ip("10.0.0.0/16").build())
+        .ipv6_ranges(ec2::Ipv6Range::builder().cidr_ipv6("::/0").build())
+        .prefix_list_ids(ec2::PrefixListId::builder().prefix_list_id("pl-1").build())
+        .build();
+    let group = ec2::SecurityGroup::builder()
+        .group_id("sg-1")
+        .group_name("efs")
+        .description("d")
+        .owner_id("111122223333")
+        .vpc_id("vpc-1")
+        .ip_permissions(permission.clone())
+        .ip_permissions_egress(ec2::IpPermission::builder().ip_protocol("-1").build())
+        .tags(ec2::Tag::builder().key("k").value("v").build())
+        .build();
+    conforms(
+        "aws/ec2/SecurityGroup",
+        &normalize::ec2::security_group(&group, "us-west-2"),
+    );
+    let target = aws_sdk_efs::types::MountTargetDescription::builder()
+        .owner_id("111122223333")
+        .mount_target_id("fsmt-1")
+        .file_system_id("fs-1")
+        .subnet_id("subnet-1")
+        .life_cycle_state(aws_sdk_efs::types::LifeCycleState::Available)
+        .ip_address("10.0.1.5")
+        .network_interface_id("eni-1")
+        .availability_zone_id("usw2-az1")
+        .availability_zone_name("us-west-2a")
+        .vpc_id("vpc-1")
+        .build()
+        .unwrap();
+    conforms(
+        "aws/efs/MountTarget",
+        &normalize::efs::mount_target(&target, Some(&vec!["sg-1".to_string()]), "us-west-2"),
+    );
+    conforms(
+        "aws/efs/MountTarget",
+        &normalize::efs::mount_target(&target, None, "us-west-2"),
+    );
+
     let ng = eks::Nodegroup::builder()
         .nodegroup_name("ng")
         .nodegroup_arn("arn")

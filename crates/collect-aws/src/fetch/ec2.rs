@@ -16,6 +16,8 @@ pub const INSTANCE: &str = "aws/ec2/Instance";
 pub const SUBNET: &str = "aws/ec2/Subnet";
 /// `aws/ec2/RouteTable`.
 pub const ROUTE_TABLE: &str = "aws/ec2/RouteTable";
+/// `aws/ec2/SecurityGroup`.
+pub const SECURITY_GROUP: &str = "aws/ec2/SecurityGroup";
 /// `aws/ec2/VpcEndpoint`.
 pub const VPC_ENDPOINT: &str = "aws/ec2/VpcEndpoint";
 
@@ -151,6 +153,27 @@ pub async fn subnet(client: &Client, ctx: &Ctx, region: &str, id: &str) -> Outco
             .map(|s| doc(SUBNET, norm::subnet(s, region)))
             .collect()),
         Err(f) if f.is("InvalidSubnetID.NotFound") || f.is("InvalidSubnetID.Malformed") => {
+            Ok(Vec::new())
+        }
+        Err(f) => Err(ctx.error(&call, f)),
+    }
+}
+
+/// One security group by id (`DescribeSecurityGroups`); nothing when it does not
+/// exist.
+pub async fn security_group(client: &Client, ctx: &Ctx, region: &str, id: &str) -> Outcome {
+    let call = Call::new("ec2.DescribeSecurityGroups")
+        .region(Some(region))
+        .resource(id);
+    let req = client.describe_security_groups().group_ids(id);
+    match ctx.call(&call, req.send()).await {
+        Ok(out) => Ok(out
+            .security_groups
+            .iter()
+            .flatten()
+            .map(|g| doc(SECURITY_GROUP, norm::security_group(g, region)))
+            .collect()),
+        Err(f) if f.is("InvalidGroup.NotFound") || f.is("InvalidGroupId.Malformed") => {
             Ok(Vec::new())
         }
         Err(f) => Err(ctx.error(&call, f)),

@@ -7,8 +7,8 @@
 //! performance options) are left out.
 
 use aws_sdk_ec2::types::{
-    GroupIdentifier, Instance, InstanceNetworkInterfaceAssociation, RouteTable, Subnet, Tag,
-    VpcEndpoint,
+    GroupIdentifier, Instance, InstanceNetworkInterfaceAssociation, IpPermission, RouteTable,
+    SecurityGroup, Subnet, Tag, VpcEndpoint,
 };
 use serde_json::Value;
 
@@ -319,6 +319,67 @@ pub fn subnet(s: &Subnet, region: &str) -> Value {
         .s("AvailabilityZone", s.availability_zone.as_ref())
         .b("DefaultForAz", s.default_for_az)
         .b("MapPublicIpOnLaunch", s.map_public_ip_on_launch)
+        .s("Region", Some(region))
+        .done()
+}
+
+fn permission(p: &IpPermission) -> Value {
+    Obj::new()
+        .s("IpProtocol", p.ip_protocol.as_ref())
+        .i("FromPort", p.from_port)
+        .i("ToPort", p.to_port)
+        .list("UserIdGroupPairs", p.user_id_group_pairs.as_ref(), |g| {
+            Obj::new()
+                .s("Description", g.description.as_ref())
+                .s("UserId", g.user_id.as_ref())
+                .s("GroupName", g.group_name.as_ref())
+                .s("GroupId", g.group_id.as_ref())
+                .s("VpcId", g.vpc_id.as_ref())
+                .s(
+                    "VpcPeeringConnectionId",
+                    g.vpc_peering_connection_id.as_ref(),
+                )
+                .s("PeeringStatus", g.peering_status.as_ref())
+                .done()
+        })
+        .list("IpRanges", p.ip_ranges.as_ref(), |r| {
+            Obj::new()
+                .s("Description", r.description.as_ref())
+                .s("CidrIp", r.cidr_ip.as_ref())
+                .done()
+        })
+        .list("Ipv6Ranges", p.ipv6_ranges.as_ref(), |r| {
+            Obj::new()
+                .s("Description", r.description.as_ref())
+                .s("CidrIpv6", r.cidr_ipv6.as_ref())
+                .done()
+        })
+        .list("PrefixListIds", p.prefix_list_ids.as_ref(), |l| {
+            Obj::new()
+                .s("Description", l.description.as_ref())
+                .s("PrefixListId", l.prefix_list_id.as_ref())
+                .done()
+        })
+        .done()
+}
+
+/// An `aws/ec2/SecurityGroup` document: one item of `describe-security-groups`
+/// `.SecurityGroups[]`, plus `Region`.
+pub fn security_group(g: &SecurityGroup, region: &str) -> Value {
+    Obj::new()
+        .s("GroupId", g.group_id.as_ref())
+        .s("GroupName", g.group_name.as_ref())
+        .s("Description", g.description.as_ref())
+        .s("OwnerId", g.owner_id.as_ref())
+        .s("VpcId", g.vpc_id.as_ref())
+        .s("SecurityGroupArn", g.security_group_arn.as_ref())
+        .list("IpPermissions", g.ip_permissions.as_ref(), permission)
+        .list(
+            "IpPermissionsEgress",
+            g.ip_permissions_egress.as_ref(),
+            permission,
+        )
+        .list("Tags", g.tags.as_ref(), tag)
         .s("Region", Some(region))
         .done()
 }

@@ -9,6 +9,7 @@
 
 pub mod ec2;
 pub mod ecr;
+pub mod efs;
 pub mod eks;
 pub mod iam;
 

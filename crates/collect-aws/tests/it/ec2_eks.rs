@@ -424,3 +424,125 @@ async fn fargate_profiles_by_name_and_nothing_for_a_missing_one() {
     assert!(e.help().unwrap().contains("--cluster-name"), "{e:?}");
     assert!(no_cluster.calls().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_groups_and_efs_mount_targets() {
+    use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
+    let conf = config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let efs = aws_sdk_efs::Client::new(&conf);
+
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.20.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.20.1.0/24")
+        .availability_zone("us-west-2a")
+        .send()
+        .await
+        .unwrap()
+        .subnet
+        .unwrap()
+        .subnet_id
+        .unwrap();
+    let mut groups = Vec::new();
+    for name in ["nodes", "efs"] {
+        let id = ec2
+            .create_security_group()
+            .vpc_id(&vpc)
+            .group_name(unique(name))
+            .description(name)
+            .send()
+            .await
+            .unwrap()
+            .group_id
+            .unwrap();
+        groups.push(id);
+    }
+    let (nodes, efs_group) = (&groups[0], &groups[1]);
+    ec2.authorize_security_group_ingress()
+        .group_id(efs_group)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(2049)
+                .to_port(2049)
+                .user_id_group_pairs(UserIdGroupPair::builder().group_id(nodes).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let fs = efs
+        .create_file_system()
+        .creation_token(unique("fs"))
+        .send()
+        .await
+        .unwrap()
+        .file_system_id;
+    let target = efs
+        .create_mount_target()
+        .file_system_id(&fs)
+        .subnet_id(&subnet)
+        .security_groups(efs_group)
+        .send()
+        .await
+        .unwrap()
+        .mount_target_id;
+
+    let c = collector(options()).await;
+    let r = c
+        .fetch(
+            "ec2.security-group",
+            &[key(&[efs_group]), key(&["sg-0123456789abcdef0"])],
+        )
+        .await;
+    let g = one(&r[0], "aws/ec2/SecurityGroup");
+    assert_eq!(g["GroupId"], efs_group.as_str());
+    assert_eq!(g["VpcId"], vpc.as_str());
+    let rule = &g["IpPermissions"][0];
+    assert_eq!(rule["IpProtocol"], "tcp");
+    assert_eq!(rule["FromPort"], 2049);
+    assert_eq!(rule["ToPort"], 2049);
+    assert_eq!(rule["UserIdGroupPairs"][0]["GroupId"], nodes.as_str());
+    assert_eq!(g["Region"], REGION);
+    // A group that does not exist is no document, not an error.
+    assert!(docs(&r[1]).is_empty(), "{:?}", r[1].outcome);
+
+    let r = c
+        .fetch(
+            "efs.mount-targets",
+            &[key(&[&fs]), key(&["fs-0123456789abcdef0"])],
+        )
+        .await;
+    let t = one(&r[0], "aws/efs/MountTarget");
+    assert_eq!(t["MountTargetId"], target.as_str());
+    assert_eq!(t["FileSystemId"], fs.as_str());
+    assert_eq!(t["SubnetId"], subnet.as_str());
+    assert_eq!(t["LifeCycleState"], "available");
+    assert_eq!(t["SecurityGroups"], serde_json::json!([efs_group]));
+    assert!(
+        t["IpAddress"].as_str().unwrap().starts_with("10.20.1."),
+        "{t:#}"
+    );
+    assert_eq!(docs(&r[0]).len(), 1);
+    // A file system that does not exist has no mount targets.
+    assert!(docs(&r[1]).is_empty(), "{:?}", r[1].outcome);
+    assert_eq!(
+        calls(&c),
+        expect_calls(&[
+            ("ec2.DescribeSecurityGroups", 2),
+            ("efs.DescribeMountTargetSecurityGroups", 1),
+            ("efs.DescribeMountTargets", 2),
+        ])
+    );
+}

@@ -228,3 +228,47 @@ fn a_used_pack_beside_the_tested_one_is_read_from_its_folder() {
         run.stdout
     );
 }
+
+/// `rulerun test FOLDER` where the folder holds several packs, one of them named
+/// like a built-in pack and changed on disk: the other pack's rules use the parts
+/// on disk, not the built-in ones (a part added on disk was "unknown" before).
+#[test]
+fn packs_inside_a_tested_folder_use_each_others_parts_from_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let p = tmp.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "packs/kubernetes/pack.yaml",
+        "name: kubernetes\nversion: 0.1.0\ndescription: d\nparts: [parts.yaml]\nrules: []\n",
+    );
+    write(
+        "packs/kubernetes/parts.yaml",
+        "parts:\n  - id: pending-phase\n    public: true\n    description: d\n    let:\n      pending_phase: {value: Pending}\n",
+    );
+    write(
+        "packs/team/pack.yaml",
+        "name: team\nversion: 0.1.0\ndescription: d\nuses: [kubernetes]\nrules: [t/rule.yaml]\n",
+    );
+    write(
+        "packs/team/t/rule.yaml",
+        "rules:\n  - id: team-pod-pending\n    title: t\n    severity: low\n    subject: {kind: k8s/v1/Pod}\n    uses: [kubernetes/pending-phase]\n    when: {path: $.status.phase, equals: $pending_phase}\n    finding: {message: pending}\n",
+    );
+    write(
+        "packs/team/t/tests.yaml",
+        "tests:\n  - name: fires\n    facts: {k8s/v1/Pod: [{metadata: {name: p, namespace: default}, status: {phase: Pending}}]}\n    expect:\n      - {subject: default/p}\n",
+    );
+    let folder = tmp.path().join("packs").display().to_string();
+    for command in ["test", "validate"] {
+        let run = rulerun(&[command, "--no-config", &folder]);
+        assert_eq!(run.code, 0, "{command}: {}{}", run.stdout, run.stderr);
+    }
+    let run = rulerun(&["test", "--no-config", &folder]);
+    assert!(
+        run.stdout.contains("test result: ok. 1 passed"),
+        "{}",
+        run.stdout
+    );
+}

@@ -688,7 +688,8 @@ pub fn add_used_packs(
 }
 
 /// The packs of the files `validate` and `test` read: a file below a folder that
-/// holds `pack.yaml` (a named path, or a built-in pack) belongs to that pack;
+/// holds `pack.yaml` (a named path, a folder inside one, or a built-in pack)
+/// belongs to the innermost such pack;
 /// other files are loose. Also returns the built-in parts those packs may use
 /// when their packs are not among the files.
 pub fn scopes_of_found(
@@ -710,7 +711,20 @@ pub fn scopes_of_found(
             scopes.uses.insert(name, m.uses.clone());
         }
     }
-    for p in paths {
+    // A named path that is a pack, and a pack folder inside a named path (`rulerun
+    // test rules` names the folder of several packs): the files found below it
+    // belong to that pack, so its parts are the ones on disk, not the built-in
+    // pack of the same name.
+    let mut folders: BTreeSet<PathBuf> = paths.iter().cloned().collect();
+    for f in &found.rules {
+        for a in f.path.ancestors().skip(1) {
+            if a.as_os_str().is_empty() || !paths.iter().any(|p| a.starts_with(p)) {
+                break;
+            }
+            folders.insert(a.to_path_buf());
+        }
+    }
+    for p in &folders {
         let real = ctx.resolve(p);
         let manifest = real.join("pack.yaml");
         if let Ok(text) =
@@ -724,7 +738,12 @@ pub fn scopes_of_found(
     }
     let mut present = BTreeSet::new();
     for f in &found.rules {
-        if let Some((_, name)) = roots.iter().find(|(root, _)| f.path.starts_with(root)) {
+        // the innermost pack holding the file
+        if let Some((_, name)) = roots
+            .iter()
+            .filter(|(root, _)| f.path.starts_with(root))
+            .max_by_key(|(root, _)| root.components().count())
+        {
             scopes.pack_of.insert(f.path.clone(), name.clone());
             present.insert(name.clone());
         }

@@ -259,9 +259,9 @@ impl ExtTest {
         let b = self.b.resolve(item, root, budget, binds);
         match self.function {
             ExtFn::In => match b.value() {
-                Some(Value::Array(list)) => {
-                    a.value().is_some_and(|v| list.iter().any(|e| nodes_equal(Some(v), Some(e))))
-                }
+                Some(Value::Array(list)) => a
+                    .value()
+                    .is_some_and(|v| list.iter().any(|e| nodes_equal(Some(v), Some(e)))),
                 _ => false,
             },
         }
@@ -2447,10 +2447,7 @@ fn check_function(f: &TestFunction, depth: usize) -> Result<FnType, Invalid> {
                 value_arg(name, b, depth).map(|()| FnType::Logical)
             }
             (Some(_), args) => Err((
-                format!(
-                    "function `{name}()` takes 2 arguments, not {}",
-                    args.len()
-                ),
+                format!("function `{name}()` takes 2 arguments, not {}", args.len()),
                 Some(name),
             )),
             (None, _) => Err((
@@ -3011,7 +3008,10 @@ mod tests {
         // The second argument must be an array; a missing member is in nothing.
         assert!(ids("$.rules[?in(@.group, $.ip)].id").is_empty());
         assert!(ids("$.rules[?in(@.nope, $.groups)].id").is_empty());
-        assert_eq!(ids("$.rules[?in('sg-1', $.groups) && @.id == 2].id"), vec![json!(2)]);
+        assert_eq!(
+            ids("$.rules[?in('sg-1', $.groups) && @.id == 2].id"),
+            vec![json!(2)]
+        );
         // Bindings as arguments, and what the path reads of them.
         let p = JsonPath::parse_bound(
             "$.rules[?in(@.group, $node.groups) || @.id == $node.id].id",

@@ -11,7 +11,7 @@ pub(super) const CIDRS_CONTAINING_DOCS: &str = "\
 `cidrs_containing(blocks, address)` returns the CIDR blocks of `blocks` (an array of
 strings, or one string) that contain the IPv4 or IPv6 `address`, each once, in
 `blocks`' order. A bare address in `blocks` is a block of that one address
-(`10.0.3.7` is `10.0.3.7/32`); host bits after the prefix are ignored, as AWS does
+(`10.0.3.7` is `10.0.3.7/32`); host bits after the prefix are ignored
 (`10.0.3.7/16` is `10.0.0.0/16`). Elements that are not blocks, and every element when
 `address` is not an address (or `null`), contain nothing: the result is then an empty
 list, never an error, so a rule reads facts as they come. Rules use it where JSONPath
@@ -77,20 +77,44 @@ mod tests {
     #[test]
     fn blocks_that_contain_an_address() {
         let blocks = json!([
-            "10.0.0.0/16", "10.1.0.0/16", "0.0.0.0/0", "10.0.3.7", "10.0.3.7/16",
-            "10.0.0.0/16", "2600:1f18::/36", "not a block", 7, "10.0.3.7/33", " 10.0.3.0/24 "
+            "10.0.0.0/16",
+            "10.1.0.0/16",
+            "0.0.0.0/0",
+            "10.0.3.7",
+            "10.0.3.7/16",
+            "10.0.0.0/16",
+            "2600:1f18::/36",
+            "not a block",
+            7,
+            "10.0.3.7/33",
+            " 10.0.3.0/24 "
         ]);
         assert_eq!(
             call(blocks.clone(), json!("10.0.3.7")),
-            json!(["10.0.0.0/16", "0.0.0.0/0", "10.0.3.7", "10.0.3.7/16", " 10.0.3.0/24 "])
+            json!([
+                "10.0.0.0/16",
+                "0.0.0.0/0",
+                "10.0.3.7",
+                "10.0.3.7/16",
+                " 10.0.3.0/24 "
+            ])
         );
-        assert_eq!(call(blocks.clone(), json!("2600:1f18:1:2::9")), json!(["2600:1f18::/36"]));
-        assert_eq!(call(blocks.clone(), json!("10.9.9.9")), json!(["0.0.0.0/0"]));
+        assert_eq!(
+            call(blocks.clone(), json!("2600:1f18:1:2::9")),
+            json!(["2600:1f18::/36"])
+        );
+        assert_eq!(
+            call(blocks.clone(), json!("10.9.9.9")),
+            json!(["0.0.0.0/0"])
+        );
         // Not an address: nothing contains it.
         assert_eq!(call(blocks.clone(), json!("node-1")), json!([]));
         assert_eq!(call(blocks, Value::Null), json!([]));
         // One block as a string, and no blocks.
-        assert_eq!(call(json!("10.0.0.0/8"), json!("10.2.3.4")), json!(["10.0.0.0/8"]));
+        assert_eq!(
+            call(json!("10.0.0.0/8"), json!("10.2.3.4")),
+            json!(["10.0.0.0/8"])
+        );
         assert_eq!(call(Value::Null, json!("10.2.3.4")), json!([]));
         assert!(cidrs_containing(&[json!({"a": 1}), json!("10.0.0.1")]).is_err());
     }

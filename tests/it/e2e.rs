@@ -1327,6 +1327,163 @@ async fn ingress_subnets_are_tagged_and_the_finding_is_gone() {
     assert_eq!(after["inconclusive"], json!([]), "{after:#}");
 }
 
+/// `efs-mount-blocked-by-security-group` live: the pod, claim and EFS
+/// PersistentVolume of `examples/efs-mount-blocked-by-security-group/` in the
+/// stand-in cluster; in moto, its node's instance with the EKS cluster security
+/// group, and the file system with a mount target in the node's subnet whose
+/// security group admits NFS only from another range (and SSH from the nodes). The
+/// check reads the instance, the mount targets with their groups and both security
+/// groups, and prints one `authorize-security-group-ingress` from the node's group;
+/// run with the AWS CLI, it leaves the check clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn efs_mount_target_group_admits_the_nodes_and_the_finding_is_gone() {
+    const RULE: &str = "efs-mount-blocked-by-security-group";
+    let n = &Names {
+        cluster: "eks-workshop-efs",
+        role: "EksNodeGroupRole-efs",
+        repo: "unused-efs",
+    };
+    let vpc = aws_id(
+        &["ec2", "create-vpc", "--cidr-block", "10.90.0.0/16"],
+        "Vpc.VpcId",
+    );
+    let subnet = aws_id(
+        &[
+            "ec2",
+            "create-subnet",
+            "--vpc-id",
+            &vpc,
+            "--cidr-block",
+            "10.90.32.0/20",
+            "--availability-zone",
+            "us-west-2a",
+        ],
+        "Subnet.SubnetId",
+    );
+    let group = |name: &str| {
+        aws_id(
+            &[
+                "ec2",
+                "create-security-group",
+                "--vpc-id",
+                &vpc,
+                "--group-name",
+                name,
+                "--description",
+                name,
+            ],
+            "GroupId",
+        )
+    };
+    let nodes = group("eks-cluster-sg-eks-workshop-efs-1234567890");
+    let efs_group = group("efs-reports");
+    aws(&[
+        "ec2",
+        "authorize-security-group-ingress",
+        "--group-id",
+        &efs_group,
+        "--ip-permissions",
+        &json!([
+            {"IpProtocol": "tcp", "FromPort": 2049, "ToPort": 2049, "IpRanges": [{"CidrIp": "10.99.0.0/16"}]},
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "UserIdGroupPairs": [{"GroupId": nodes}]}
+        ])
+        .to_string(),
+    ]);
+    let instance = aws_id(
+        &[
+            "ec2",
+            "run-instances",
+            "--image-id",
+            "ami-12c6146b",
+            "--instance-type",
+            "m5.large",
+            "--subnet-id",
+            &subnet,
+            "--security-group-ids",
+            &nodes,
+        ],
+        "Instances[0].InstanceId",
+    );
+    let fs = aws_id(
+        &[
+            "efs",
+            "create-file-system",
+            "--creation-token",
+            "reports-e2e",
+        ],
+        "FileSystemId",
+    );
+    let target = aws_id(
+        &[
+            "efs",
+            "create-mount-target",
+            "--file-system-id",
+            &fs,
+            "--subnet-id",
+            &subnet,
+            "--security-groups",
+            &efs_group,
+        ],
+        "MountTargetId",
+    );
+
+    let objects = example_objects(
+        "efs-mount-blocked-by-security-group",
+        &[
+            ("i-0abc1234def567890", &instance),
+            ("fs-0123456789abcdef0", &fs),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, kubeconfig) = start_cluster_with(n, dir.path(), objects).await;
+    let proxy = AwsProxy::to(&moto()).start().await;
+    let live = live_args(&kubeconfig, &proxy.url, None);
+
+    let run = cli(args_check(&live)).await;
+    let before = json_of(&run);
+    let finding = the_finding(&run, &before, RULE);
+    assert_eq!(finding["evidence"]["fileSystemId"], fs.as_str());
+    assert_eq!(finding["evidence"]["mountTarget"]["id"], target.as_str());
+    assert_eq!(
+        finding["evidence"]["node"]["securityGroups"],
+        json!([nodes])
+    );
+    assert_eq!(finding["evidence"]["inboundBlocked"], true);
+    let ops = proxy.operations();
+    for op in [
+        "ec2:DescribeInstances",
+        "ec2:DescribeSecurityGroups",
+        "elasticfilesystem:GET /2015-02-01/mount-targets",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op} not in {ops:#?}");
+    }
+
+    let steps = finding["fix"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{finding:#}");
+    let command = steps[0]["command"].as_str().unwrap();
+    assert!(
+        command.starts_with(&format!(
+            "aws ec2 authorize-security-group-ingress --region=us-west-2 --group-id={efs_group} "
+        )),
+        "{command}"
+    );
+    run_printed(command);
+    let rules = aws(&["ec2", "describe-security-groups", "--group-ids", &efs_group]);
+    assert!(
+        rules["SecurityGroups"][0]["IpPermissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["FromPort"] == 2049 && p["UserIdGroupPairs"][0]["GroupId"] == nodes.as_str()),
+        "{rules:#}"
+    );
+
+    let run = cli(args_check(&live)).await;
+    let after = json_of(&run);
+    assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
+    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+}
+
 /// A fleet of two clusters of one account (`fleet-a`, `fleet-b`: the
 /// walkthrough's cluster twice, each with its node group `default` and the same
 /// node role, pulling from the same repository) reads the account's facts once:

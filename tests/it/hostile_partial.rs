@@ -241,6 +241,7 @@ async fn a_kind_rbac_denies_makes_only_the_subjects_needing_it_inconclusive() {
             "ecr-image-tag-not-found",
             "ecr-repository-not-found",
             "ecr-repository-policy-denies-pull",
+            "efs-mount-blocked-by-security-group",
             "node-role-missing-ecr-pull",
             "pod-image-pull-failing",
             "pod-unschedulable-node-selector",

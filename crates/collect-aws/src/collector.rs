@@ -538,6 +538,25 @@ impl AwsCollector {
                 let cluster = self.cluster_name(op, &format!("Fargate profile `{}`", k(0)))?;
                 fetch::eks::fargate_profile(&c.eks, ctx, cluster, self.region(), k(0)).await
             }
+            "eks.pod-identity-associations" => {
+                let cluster = self.cluster_name(
+                    op,
+                    &format!("the Pod Identity associations of `{}/{}`", k(0), k(1)),
+                )?;
+                Box::pin(fetch::eks::pod_identity_associations(
+                    &c.eks,
+                    ctx,
+                    cluster,
+                    self.region(),
+                    k(0),
+                    k(1),
+                ))
+                .await
+            }
+            "eks.addon" => {
+                let cluster = self.cluster_name(op, &format!("add-on `{}`", k(0)))?;
+                Box::pin(fetch::eks::addon(&c.eks, ctx, cluster, self.region(), k(0))).await
+            }
             "ec2.instance" => {
                 // Normally filled by `prefetch_instances`; a key that was not (a
                 // concurrent call) is read on its own.

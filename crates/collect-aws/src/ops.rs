@@ -135,6 +135,24 @@ pub static OPS: &[OpSpec] = &[
         description: "An EKS Fargate profile of the cluster (`describe-fargate-profile`), whose pod execution role pulls the images of its pods (which carry the label `eks.amazonaws.com/fargate-profile`); nothing when it does not exist. The cluster name comes from `--cluster-name` or the kubeconfig's EKS ARN.",
     },
     OpSpec {
+        name: "eks.pod-identity-associations",
+        kinds: &[(
+            "aws/eks/PodIdentityAssociation",
+            &["$.namespace", "$.serviceAccount"],
+        )],
+        iam_actions: &[
+            "eks:ListPodIdentityAssociations",
+            "eks:DescribePodIdentityAssociation",
+        ],
+        description: "The EKS Pod Identity associations of a service account of the cluster (`list-pod-identity-associations` by namespace and service account, then `describe-pod-identity-association` for the role of each), for rules about the IAM role a workload gets its credentials for.",
+    },
+    OpSpec {
+        name: "eks.addon",
+        kinds: &[("aws/eks/Addon", &["$.addonName"])],
+        iam_actions: &["eks:DescribeAddon"],
+        description: "An EKS add-on of the cluster by name (`describe-addon`), with its configuration values and health; nothing when the cluster does not have it installed.",
+    },
+    OpSpec {
         name: "ec2.instance",
         kinds: &[("aws/ec2/Instance", &["$.InstanceId"])],
         iam_actions: &["ec2:DescribeInstances"],

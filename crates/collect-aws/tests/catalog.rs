@@ -247,6 +247,53 @@ fn the_normalizers_outputs_have_the_catalog_shapes() {
         .tags("t", "v")
         .build();
     conforms("aws/eks/Nodegroup", &normalize::eks::nodegroup(&ng));
+    let association = eks::PodIdentityAssociation::builder()
+        .cluster_name("c")
+        .namespace("kube-system")
+        .service_account("aws-load-balancer-controller")
+        .role_arn("arn:aws:iam::111122223333:role/lbc")
+        .association_arn("arn")
+        .association_id("a-1")
+        .tags("k", "v")
+        .created_at(ts())
+        .modified_at(ts())
+        .owner_arn("arn:owner")
+        .disable_session_tags(false)
+        .target_role_arn("arn:aws:iam::444455556666:role/target")
+        .external_id("x")
+        .policy("{}")
+        .build();
+    conforms(
+        "aws/eks/PodIdentityAssociation",
+        &normalize::eks::pod_identity_association(&association),
+    );
+    let addon = eks::Addon::builder()
+        .addon_name("coredns")
+        .cluster_name("c")
+        .status(eks::AddonStatus::Degraded)
+        .addon_version("v1.11.3-eksbuild.1")
+        .health(
+            eks::AddonHealth::builder()
+                .issues(
+                    eks::AddonIssue::builder()
+                        .code(eks::AddonIssueCode::InsufficientNumberOfReplicas)
+                        .message("m")
+                        .resource_ids("r")
+                        .build(),
+                )
+                .build(),
+        )
+        .addon_arn("arn")
+        .created_at(ts())
+        .modified_at(ts())
+        .service_account_role_arn("arn:role")
+        .tags("k", "v")
+        .publisher("eks")
+        .owner("aws")
+        .configuration_values("{\"nodeSelector\":{\"pool\":\"system\"}}")
+        .pod_identity_associations("arn:a")
+        .build();
+    conforms("aws/eks/Addon", &normalize::eks::addon(&addon));
     let fp = eks::FargateProfile::builder()
         .fargate_profile_name("fp")
         .fargate_profile_arn("arn")

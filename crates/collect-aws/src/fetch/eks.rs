@@ -1,4 +1,5 @@
-//! Amazon EKS reads: managed node groups and Fargate profiles.
+//! Amazon EKS reads: managed node groups, Fargate profiles, Pod Identity
+//! associations and add-ons.
 
 use aws_sdk_eks::Client;
 
@@ -94,6 +95,142 @@ pub async fn fargate_profile(
         }
         Err(f) if f.is("ResourceNotFoundException") => Ok(Vec::new()),
         Err(f) => Err(ctx.error(&call, f)),
+    }
+}
+
+/// `aws/eks/PodIdentityAssociation`.
+pub const POD_IDENTITY_ASSOCIATION: &str = "aws/eks/PodIdentityAssociation";
+
+/// `aws/eks/Addon`.
+pub const ADDON: &str = "aws/eks/Addon";
+
+/// The EKS Pod Identity associations of one service account of `cluster`
+/// (`ListPodIdentityAssociations` filtered by namespace and service account, every
+/// page, then `DescribePodIdentityAssociation` for each, which holds the role);
+/// nothing when it has none. A cluster that does not exist is an error.
+pub async fn pod_identity_associations(
+    client: &Client,
+    ctx: &Ctx,
+    cluster: &str,
+    region: Option<&str>,
+    namespace: &str,
+    service_account: &str,
+) -> Outcome {
+    let resource = format!("{cluster}/{namespace}/{service_account}");
+    let call = Call::new("eks.ListPodIdentityAssociations")
+        .region(region)
+        .resource(resource);
+    let mut ids = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let req = client
+            .list_pod_identity_associations()
+            .cluster_name(cluster)
+            .namespace(namespace)
+            .service_account(service_account)
+            .set_next_token(token.take());
+        match ctx.call(&call, req.send()).await {
+            Ok(out) => {
+                ids.extend(
+                    out.associations
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|a| a.association_id),
+                );
+                match out.next_token {
+                    Some(t) if !t.is_empty() => token = Some(t),
+                    _ => break,
+                }
+            }
+            Err(f) if f.is("ResourceNotFoundException") => {
+                return Err(missing_cluster(
+                    "eks.ListPodIdentityAssociations",
+                    cluster,
+                    region,
+                    &f.message,
+                ));
+            }
+            Err(f) => return Err(ctx.error(&call, f)),
+        }
+    }
+    let described = futures_util::future::join_all(ids.iter().map(|id| async move {
+        let call = Call::new("eks.DescribePodIdentityAssociation")
+            .region(region)
+            .resource(format!("{cluster}/{id}"));
+        let req = client
+            .describe_pod_identity_association()
+            .cluster_name(cluster)
+            .association_id(id);
+        match ctx.call(&call, req.send()).await {
+            Ok(out) => Ok(out.association),
+            // deleted between the list and the describe
+            Err(f) if f.is("ResourceNotFoundException") => Ok(None),
+            Err(f) => Err(ctx.error(&call, f)),
+        }
+    }))
+    .await;
+    let mut docs = Vec::new();
+    for a in described {
+        if let Some(a) = a? {
+            docs.push(doc(
+                POD_IDENTITY_ASSOCIATION,
+                norm::pod_identity_association(&a),
+            ));
+        }
+    }
+    Ok(docs)
+}
+
+/// One add-on of `cluster` (`DescribeAddon`); nothing when the cluster does not
+/// have it installed (the pod's component label names a self-managed one). A
+/// cluster that does not exist is an error.
+pub async fn addon(
+    client: &Client,
+    ctx: &Ctx,
+    cluster: &str,
+    region: Option<&str>,
+    name: &str,
+) -> Outcome {
+    let call = Call::new("eks.DescribeAddon")
+        .region(region)
+        .resource(format!("{cluster}/{name}"));
+    let req = client
+        .describe_addon()
+        .cluster_name(cluster)
+        .addon_name(name);
+    match ctx.call(&call, req.send()).await {
+        Ok(out) => Ok(out
+            .addon
+            .iter()
+            .map(|a| doc(ADDON, norm::addon(a)))
+            .collect()),
+        Err(f) if f.is("ResourceNotFoundException") && is_cluster_not_found(&f.message) => Err(
+            missing_cluster("eks.DescribeAddon", cluster, region, &f.message),
+        ),
+        Err(f) if f.is("ResourceNotFoundException") => Ok(Vec::new()),
+        Err(f) => Err(ctx.error(&call, f)),
+    }
+}
+
+/// The error for a cluster EKS does not know: the cluster name is wrong.
+fn missing_cluster(
+    operation: &str,
+    cluster: &str,
+    region: Option<&str>,
+    message: &str,
+) -> FetchError {
+    FetchError::Other {
+        operation: operation.into(),
+        message: format!(
+            "there is no EKS cluster `{cluster}`{}: {message}",
+            region
+                .map(|r| format!(" in region `{r}`"))
+                .unwrap_or_default(),
+        ),
+        help: Some(
+            "check `--cluster-name` and `--region`: they must name the EKS cluster the pods run in"
+                .into(),
+        ),
     }
 }
 

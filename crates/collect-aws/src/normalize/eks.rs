@@ -1,6 +1,6 @@
 //! Amazon EKS documents, camelCase as `aws eks ... --output json` prints them.
 
-use aws_sdk_eks::types::{FargateProfile, Nodegroup};
+use aws_sdk_eks::types::{Addon, FargateProfile, Nodegroup, PodIdentityAssociation};
 use serde_json::Value;
 
 use super::Obj;
@@ -118,6 +118,61 @@ pub fn fargate_profile(p: &FargateProfile) -> Value {
                 })
                 .done()
         })
+        .done()
+}
+
+/// An `aws/eks/PodIdentityAssociation` document:
+/// `describe-pod-identity-association` `.association`.
+pub fn pod_identity_association(a: &PodIdentityAssociation) -> Value {
+    Obj::new()
+        .s("clusterName", a.cluster_name.as_ref())
+        .s("namespace", a.namespace.as_ref())
+        .s("serviceAccount", a.service_account.as_ref())
+        .s("roleArn", a.role_arn.as_ref())
+        .s("associationArn", a.association_arn.as_ref())
+        .s("associationId", a.association_id.as_ref())
+        .map("tags", a.tags.as_ref())
+        .t("createdAt", a.created_at.as_ref())
+        .t("modifiedAt", a.modified_at.as_ref())
+        .s("ownerArn", a.owner_arn.as_ref())
+        .b("disableSessionTags", a.disable_session_tags)
+        .s("targetRoleArn", a.target_role_arn.as_ref())
+        .s("externalId", a.external_id.as_ref())
+        .s("policy", a.policy.as_ref())
+        .done()
+}
+
+/// An `aws/eks/Addon` document: `describe-addon` `.addon` (`configurationValues`
+/// stays the string EKS returns, JSON or YAML).
+pub fn addon(a: &Addon) -> Value {
+    Obj::new()
+        .s("addonName", a.addon_name.as_ref())
+        .s("clusterName", a.cluster_name.as_ref())
+        .s("status", a.status.as_ref().map(|s| s.as_str()))
+        .s("addonVersion", a.addon_version.as_ref())
+        .obj("health", a.health.as_ref(), |h| {
+            Obj::new()
+                .list("issues", h.issues.as_ref(), |i| {
+                    Obj::new()
+                        .s("code", i.code.as_ref().map(|c| c.as_str()))
+                        .s("message", i.message.as_ref())
+                        .strs("resourceIds", i.resource_ids.as_ref())
+                        .done()
+                })
+                .done()
+        })
+        .s("addonArn", a.addon_arn.as_ref())
+        .t("createdAt", a.created_at.as_ref())
+        .t("modifiedAt", a.modified_at.as_ref())
+        .s("serviceAccountRoleArn", a.service_account_role_arn.as_ref())
+        .map("tags", a.tags.as_ref())
+        .s("publisher", a.publisher.as_ref())
+        .s("owner", a.owner.as_ref())
+        .s("configurationValues", a.configuration_values.as_ref())
+        .strs(
+            "podIdentityAssociations",
+            a.pod_identity_associations.as_ref(),
+        )
         .done()
 }
 

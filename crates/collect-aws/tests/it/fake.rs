@@ -22,7 +22,8 @@ pub enum Reply {
     Hang,
 }
 
-type Responder = Arc<dyn Fn(usize) -> Reply + Send + Sync>;
+/// Given the request's index (from 0) and its request line (`GET /path?query HTTP/1.1`).
+type Responder = Arc<dyn Fn(usize, &str) -> Reply + Send + Sync>;
 
 /// A running fake endpoint; stops when dropped.
 pub struct Fake {
@@ -34,6 +35,14 @@ pub struct Fake {
 impl Fake {
     /// Starts a fake answering request `n` (from 0) with `respond(n)`.
     pub async fn start(respond: impl Fn(usize) -> Reply + Send + Sync + 'static) -> Fake {
+        Self::start_routed(move |n, _| respond(n)).await
+    }
+
+    /// Starts a fake answering each request by its index and request line: a
+    /// stand-in for REST operations moto does not have.
+    pub async fn start_routed(
+        respond: impl Fn(usize, &str) -> Reply + Send + Sync + 'static,
+    ) -> Fake {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(AtomicUsize::new(0));
@@ -89,7 +98,9 @@ async fn serve(mut sock: TcpStream, respond: Responder, counter: Arc<AtomicUsize
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
             }
         };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let raw_head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let request_line = raw_head.lines().next().unwrap_or("").to_string();
+        let head = raw_head.to_ascii_lowercase();
         let len: usize = head
             .lines()
             .find_map(|l| l.strip_prefix("content-length:"))
@@ -104,7 +115,7 @@ async fn serve(mut sock: TcpStream, respond: Responder, counter: Arc<AtomicUsize
         }
         buf.drain(..head_end + len);
         let n = counter.fetch_add(1, Ordering::SeqCst);
-        match respond(n) {
+        match respond(n, &request_line) {
             Reply::Hang => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 return;

@@ -9,8 +9,9 @@
 //! `accounts` reads a second moto account through an assumed role.
 //!
 //! `faults` runs against small fake HTTP servers instead (timeouts, throttling,
-//! access denied as AWS sends them), and `permissions_doc` checks
-//! `docs/permissions.md`; neither needs moto.
+//! access denied as AWS sends them), `eks_standin` against a stand-in for the EKS
+//! operations moto lacks (Pod Identity associations, add-ons), and
+//! `permissions_doc` checks `docs/permissions.md`; none of them needs moto.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -19,6 +20,7 @@ mod common;
 mod cost;
 mod ec2_eks;
 mod ecr;
+mod eks_standin;
 mod fake;
 mod faults;
 mod iam;

@@ -504,6 +504,19 @@ impl Templates {
                 return Err(TemplateError::Undefined(var.clone()));
             }
         }
+        // minijinja's `undeclared_variables` does not look inside the value of a
+        // slice (`(a ~ b)[:64]` reads `a` and `b`, yet neither is reported), so a
+        // name read only there would be missing from the context the engine
+        // builds, and rendering would fail. A template that may slice reads, as
+        // far as the context is concerned, every name in scope.
+        if may_slice(source) {
+            for name in scope {
+                if !undeclared.contains(name) {
+                    undeclared.push(name.clone());
+                }
+            }
+            undeclared.sort();
+        }
         self.count += 1;
         // A failed compile does not take an index, so this is `variables[index]`.
         self.variables.resize_with(index, Default::default);
@@ -743,6 +756,20 @@ pub fn to_value<T: serde::Serialize>(v: T) -> Value {
     Value::from(minijinja::value::Serde(v))
 }
 
+/// Whether a template may hold a slice (`x[1:]`, `(a ~ b)[:64]`): a `:` between a
+/// `[` and the next `]`. Over-approximate (a `[` ... `:` in a string counts too).
+fn may_slice(source: &str) -> bool {
+    let mut rest = source;
+    while let Some(open) = rest.find('[') {
+        rest = &rest[open + 1..];
+        let inside = rest.find(']').map_or(rest, |close| &rest[..close]);
+        if inside.contains(':') {
+            return true;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -783,6 +810,31 @@ mod tests {
         assert_eq!(shell_quote("a b"), "'a b'");
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote("$(id)"), "'$(id)'");
+    }
+
+    #[test]
+    fn names_read_only_inside_a_slice_reach_the_context() {
+        let mut t = Templates::new();
+        let scope: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let mark = t.mark();
+        let id = t
+            .compile("{{ ('x-' ~ a ~ '-' ~ b)[:5] }}", Mode::Plain, &scope)
+            .unwrap();
+        assert_eq!(
+            t.variables_since(mark),
+            Variables::Only(scope.iter().cloned().collect())
+        );
+        let ctx = to_value(serde_json::json!({"a": "abc", "b": "def", "c": 1}));
+        assert_eq!(t.render(id, &ctx).unwrap(), "x-abc");
+        // Without a slice, only the names read.
+        let mark = t.mark();
+        t.compile("{{ a ~ b }}", Mode::Plain, &scope).unwrap();
+        assert_eq!(
+            t.variables_since(mark),
+            Variables::Only(["a", "b"].iter().map(|s| s.to_string()).collect())
+        );
+        assert!(may_slice("{{ x[1:] }}"));
+        assert!(!may_slice("{{ x[1] }} {{ {'a': 1} }}"));
     }
 
     #[test]

@@ -264,7 +264,8 @@ fn explain_prints_a_parts_documentation_by_either_name() {
         "**A bindings part** of pack `eks-image-pull`, public: packs that declare `uses: [eks-image-pull]` in `pack.yaml` may use it.",
         "The IAM role the kubelet pulls with",
         "list it under the rule's `uses:` (`uses: [eks-image-pull/node-identity]`)",
-        "## Inputs\n\nNone: it reads the subject and the names of the parts it builds on.",
+        "## Inputs\n\nNames it reads from the rule's scope (or from `with:`, or its default).",
+        "| `identity_needed` | `true` | false (or null) to read nothing from AWS",
         "## Builds on\n\n`node-kind`",
         "## Binds\n\n`fargate`, ",
         "`role`",
@@ -280,6 +281,16 @@ fn explain_prints_a_parts_documentation_by_either_name() {
     let bare = rulerun(&["explain", "node-identity"]);
     assert_eq!(bare.code, 0, "{}", bare.stderr);
     assert_eq!(&bare.stdout, page);
+    // a part without inputs says so
+    let run = rulerun(&["explain", "eks-image-pull/node-kind"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "## Inputs\n\nNone: it reads the subject and the names of the parts it builds on."
+        ),
+        "{}",
+        run.stdout
+    );
     // inputs, the parts it builds on, a fix part's use
     let run = rulerun(&["explain", "kubernetes/point-at-image"]);
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -6,6 +6,7 @@
 //! test), and each entry has tests in the module that implements it.
 
 pub mod arn;
+mod data;
 mod iam;
 pub mod image_ref;
 mod labels;
@@ -181,6 +182,26 @@ pub static FUNCTIONS: &[Function] = &[
         min_args: 2,
         max_args: 2,
         call: text::without,
+        compiled: None,
+    },
+    Function {
+        name: "parse_yaml",
+        signature: "parse_yaml(text: string) -> any",
+        summary: "Decodes a YAML (or JSON) document held in a string.",
+        docs: data::PARSE_YAML_DOCS,
+        min_args: 1,
+        max_args: 1,
+        call: data::parse_yaml,
+        compiled: None,
+    },
+    Function {
+        name: "merge",
+        signature: "merge(a: object, b: object, ...) -> object",
+        summary: "Objects merged as a JSON merge patch one level deep: later members replace earlier ones, null removes.",
+        docs: data::MERGE_DOCS,
+        min_args: 1,
+        max_args: 16,
+        call: data::merge,
         compiled: None,
     },
     Function {

@@ -114,6 +114,7 @@ pub struct Builder {
     upstream: String,
     tls: bool,
     denies: Vec<Deny>,
+    answers: Vec<(String, String)>,
 }
 
 impl AwsProxy {
@@ -123,6 +124,7 @@ impl AwsProxy {
             upstream: upstream.to_string(),
             tls: false,
             denies: Vec::new(),
+            answers: Vec::new(),
         }
     }
 
@@ -161,6 +163,14 @@ impl Builder {
         self
     }
 
+    /// Answers the operation `operation` (as [`AwsProxy::operations`] logs it, e.g.
+    /// `eks:GET /clusters/prod/pod-identity-associations`) itself with HTTP 200 and
+    /// the JSON `body`: a stand-in for the REST operations moto does not have.
+    pub fn answer(mut self, operation: &str, body: serde_json::Value) -> Self {
+        self.answers.push((operation.to_string(), body.to_string()));
+        self
+    }
+
     /// Starts listening on a free loopback port.
     pub async fn start(self) -> AwsProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -173,20 +183,20 @@ impl Builder {
         };
         let scheme = if self.tls { "https" } else { "http" };
         let log = Arc::new(Mutex::new(Vec::new()));
-        let shared = Arc::new((self.upstream, self.denies, log.clone()));
+        let shared = Arc::new((self.upstream, self.denies, self.answers, log.clone()));
         let task = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
                 let shared = shared.clone();
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let (upstream, denies, log) = &*shared;
+                    let (upstream, denies, answers, log) = &*shared;
                     match acceptor {
                         Some(a) => {
                             if let Ok(tls) = a.accept(sock).await {
-                                serve(tls, upstream, denies, log).await;
+                                serve(tls, upstream, denies, answers, log).await;
                             }
                         }
-                        None => serve(sock, upstream, denies, log).await,
+                        None => serve(sock, upstream, denies, answers, log).await,
                     }
                 });
             }
@@ -205,6 +215,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut client: S,
     upstream: &str,
     denies: &[Deny],
+    answers: &[(String, String)],
     log: &Mutex<Vec<String>>,
 ) {
     let Some((head, body)) = read_message(&mut client).await else {
@@ -212,11 +223,20 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     };
     let operation = operation(&head, &body);
     log.lock().unwrap().push(operation.clone());
+    let answer = answers.iter().find(|(op, _)| *op == operation);
     let response = match denies
         .iter()
         .find(|d| operation == format!("{}:{}", d.service, d.action))
     {
         Some(d) => d.response(&body),
+        None if answer.is_some() => {
+            let body = answer.map_or("", |(_, b)| b.as_str());
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes()
+        }
         None => match forward(upstream, &head, &body).await {
             Some(r) => r,
             None => b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

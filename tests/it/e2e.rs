@@ -1070,6 +1070,143 @@ fn run_printed(command: &str) {
     );
 }
 
+/// `workload-role-missing-permission` live, on EKS Pod Identity: the controller of
+/// `rules/.../fixtures/lbc-pod-identity-denied.json` in the stand-in cluster (no
+/// IRSA annotation, the Pod Identity agent's variables in its pods, a denied session
+/// `eks-CLUSTER-POD-...`), its role seeded in moto, and the EKS Pod Identity calls
+/// moto lacks answered by the proxy as EKS does. The check lists and describes the
+/// service account's association, reads the role's policies, and prints one
+/// `put-role-policy`; run with the AWS CLI, it leaves the check clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pod_identity_role_missing_permission_is_granted_and_gone() {
+    const RULE: &str = "workload-role-missing-permission";
+    let n = &Names {
+        cluster: "eks-workshop-pi",
+        role: "AmazonEKSLoadBalancerControllerRole-pi",
+        repo: "unused-pi",
+    };
+    let policy = "AWSLoadBalancerControllerIAMPolicy-pi";
+    let text = std::fs::read_to_string(repo(
+        "rules/eks-troubleshooting/workload-role-missing-permission/fixtures/lbc-pod-identity-denied.json",
+    ))
+    .unwrap()
+    .replace("111122223333", ACCOUNT)
+    .replace("AmazonEKSLoadBalancerControllerRole", n.role)
+    .replace("AWSLoadBalancerControllerIAMPolicy", policy);
+    let snapshot: Value = serde_json::from_str(&text).unwrap();
+    let facts = snapshot["facts"].as_object().unwrap();
+
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]})
+    .to_string();
+    aws_create(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        n.role,
+        "--assume-role-policy-document",
+        &trust,
+    ]);
+    let document = facts["aws/iam/PolicyVersion"][0]["Document"].to_string();
+    aws_create(&[
+        "iam",
+        "create-policy",
+        "--policy-name",
+        policy,
+        "--policy-document",
+        &document,
+    ]);
+    aws(&[
+        "iam",
+        "attach-role-policy",
+        "--role-name",
+        n.role,
+        "--policy-arn",
+        &format!("arn:aws:iam::{ACCOUNT}:policy/{policy}"),
+    ]);
+    let inline = aws(&["iam", "list-role-policies", "--role-name", n.role]);
+    for name in inline["PolicyNames"].as_array().unwrap() {
+        let name = name.as_str().unwrap();
+        aws(&[
+            "iam",
+            "delete-role-policy",
+            "--role-name",
+            n.role,
+            "--policy-name",
+            name,
+        ]);
+    }
+
+    let cluster: serde_json::Map<String, Value> = facts
+        .iter()
+        .filter(|(k, _)| k.starts_with("k8s/"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let objects = rulerun_kube_stub::parse_fixtures(json!({
+        "apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": cluster
+    }))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, kubeconfig) = start_cluster_with(n, dir.path(), objects).await;
+    let mut association = facts["aws/eks/PodIdentityAssociation"][0].clone();
+    association["clusterName"] = json!(n.cluster);
+    let id = association["associationId"].as_str().unwrap().to_string();
+    let proxy = AwsProxy::to(&moto())
+        .answer(
+            &format!("eks:GET /clusters/{}/pod-identity-associations", n.cluster),
+            json!({"associations": [{"associationId": id, "clusterName": n.cluster,
+                "namespace": "kube-system", "serviceAccount": "aws-load-balancer-controller"}]}),
+        )
+        .answer(
+            &format!(
+                "eks:GET /clusters/{}/pod-identity-associations/{id}",
+                n.cluster
+            ),
+            json!({"association": association}),
+        )
+        .start()
+        .await;
+    let live = live_args(&kubeconfig, &proxy.url, None);
+
+    let run = cli(args_check(&live)).await;
+    let before = json_of(&run);
+    let finding = the_finding(&run, &before, RULE);
+    assert_eq!(
+        finding["evidence"]["identity"], "EKS Pod Identity",
+        "{finding:#}"
+    );
+    assert_eq!(
+        finding["evidence"]["role"],
+        format!("arn:aws:iam::{ACCOUNT}:role/{}", n.role)
+    );
+    assert_eq!(finding["evidence"]["decision"], "ImplicitlyDenied");
+    assert_eq!(finding["evidence"]["proof"], "Allowed");
+    let ops = proxy.operations();
+    for op in [
+        format!("eks:GET /clusters/{}/pod-identity-associations", n.cluster),
+        format!(
+            "eks:GET /clusters/{}/pod-identity-associations/{id}",
+            n.cluster
+        ),
+        "iam:GetRole".to_string(),
+    ] {
+        assert!(ops.contains(&op), "{op} not in {ops:#?}");
+    }
+
+    let steps = finding["fix"].as_array().unwrap();
+    let command = steps[0]["command"].as_str().unwrap();
+    assert!(
+        command.starts_with(&format!("aws iam put-role-policy --role-name={} ", n.role)),
+        "{command}"
+    );
+    run_printed(command);
+
+    let run = cli(args_check(&live)).await;
+    let after = json_of(&run);
+    assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
+    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+}
+
 /// `vpc-cni-cannot-assign-ip` live: the pod of `examples/vpc-cni-cannot-assign-ip/`
 /// waits for an address on a node of managed node group `default`, whose EC2
 /// instance runs in a moto subnet with room, and the CNI (no IRSA role on

@@ -281,7 +281,10 @@ mod tests {
             }
             for a in o.iam_actions {
                 let (svc, action) = a.split_once(':').unwrap_or(("", ""));
-                assert!(["ecr", "eks", "ec2", "iam"].contains(&svc), "{a}");
+                assert!(
+                    ["ecr", "eks", "ec2", "elasticfilesystem", "iam"].contains(&svc),
+                    "{a}"
+                );
                 // Read-only: no action that could change anything.
                 assert!(
                     ["Describe", "Get", "List"]

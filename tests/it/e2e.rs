@@ -739,23 +739,8 @@ async fn private_subnet_without_endpoints_is_diagnosed_and_fixed() {
         repo: "retail-sample-app-ui-network",
     };
     seed_with(n, false);
-    let vpc = aws_id(
-        &["ec2", "create-vpc", "--cidr-block", "10.60.0.0/16"],
-        "Vpc.VpcId",
-    );
-    let subnet = aws_id(
-        &[
-            "ec2",
-            "create-subnet",
-            "--vpc-id",
-            &vpc,
-            "--cidr-block",
-            "10.60.1.0/24",
-            "--availability-zone",
-            "us-west-2a",
-        ],
-        "Subnet.SubnetId",
-    );
+    let vpc = create_vpc("10.60.0.0/16");
+    let subnet = create_subnet(&vpc, "10.60.1.0/24", "us-west-2a");
     let table = aws_id(
         &["ec2", "create-route-table", "--vpc-id", &vpc],
         "RouteTable.RouteTableId",
@@ -909,54 +894,11 @@ async fn workload_role_missing_permission_is_granted_and_gone() {
 
     // moto: the role, its managed policy attached, and no inline policy (a rerun's removed)
     let trust = facts["aws/iam/Role"][0]["AssumeRolePolicyDocument"].to_string();
-    aws_create(&[
-        "iam",
-        "create-role",
-        "--role-name",
-        n.role,
-        "--assume-role-policy-document",
-        &trust,
-    ]);
     let document = facts["aws/iam/PolicyVersion"][0]["Document"].to_string();
-    aws_create(&[
-        "iam",
-        "create-policy",
-        "--policy-name",
-        policy,
-        "--policy-document",
-        &document,
-    ]);
-    aws(&[
-        "iam",
-        "attach-role-policy",
-        "--role-name",
-        n.role,
-        "--policy-arn",
-        &format!("arn:aws:iam::{ACCOUNT}:policy/{policy}"),
-    ]);
-    let inline = aws(&["iam", "list-role-policies", "--role-name", n.role]);
-    for name in inline["PolicyNames"].as_array().unwrap() {
-        let name = name.as_str().unwrap();
-        aws(&[
-            "iam",
-            "delete-role-policy",
-            "--role-name",
-            n.role,
-            "--policy-name",
-            name,
-        ]);
-    }
+    seed_role_with_policy(n.role, policy, &trust, &document);
 
     // the stand-in cluster: the example's Kubernetes objects only
-    let cluster: serde_json::Map<String, Value> = facts
-        .iter()
-        .filter(|(k, _)| k.starts_with("k8s/"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let objects = rulerun_kube_stub::parse_fixtures(json!({
-        "apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": cluster
-    }))
-    .unwrap();
+    let objects = stub_objects(facts);
     let dir = tempfile::tempdir().unwrap();
     let (_server, kubeconfig) = start_cluster_with(n, dir.path(), objects).await;
     let proxy = AwsProxy::to(&moto()).start().await;
@@ -1018,10 +960,7 @@ async fn workload_role_missing_permission_is_granted_and_gone() {
         "{granted:#}"
     );
 
-    let run = cli(args_check(&live)).await;
-    let after = json_of(&run);
-    assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
-    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+    assert_fixed(&live, RULE).await;
 }
 
 /// The Kubernetes objects of an example snapshot (`examples/NAME/cluster.json`),
@@ -1032,9 +971,83 @@ fn example_objects(name: &str, replace: &[(&str, &str)]) -> Vec<Value> {
         text = text.replace(from, to);
     }
     let snapshot: Value = serde_json::from_str(&text).unwrap();
-    let cluster: serde_json::Map<String, Value> = snapshot["facts"]
-        .as_object()
-        .unwrap()
+    stub_objects(snapshot["facts"].as_object().unwrap())
+}
+
+/// Checks again after a fix: `rule` finds nothing and nothing is inconclusive.
+async fn assert_fixed(live: &[String], rule: &str) {
+    let run = cli(args_check(live)).await;
+    let after = json_of(&run);
+    assert!(findings_of(&after, rule).is_empty(), "{after:#}");
+    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+}
+
+/// A new moto VPC of `cidr`: its id.
+fn create_vpc(cidr: &str) -> String {
+    aws_id(&["ec2", "create-vpc", "--cidr-block", cidr], "Vpc.VpcId")
+}
+
+/// A new subnet of `vpc` in zone `az`: its id.
+fn create_subnet(vpc: &str, cidr: &str, az: &str) -> String {
+    aws_id(
+        &[
+            "ec2",
+            "create-subnet",
+            "--vpc-id",
+            vpc,
+            "--cidr-block",
+            cidr,
+            "--availability-zone",
+            az,
+        ],
+        "Subnet.SubnetId",
+    )
+}
+
+/// Seeds moto with `role` (trusting as `trust` says) and its one managed policy
+/// `policy` (`document`) attached, without inline policies (a rerun's removed).
+fn seed_role_with_policy(role: &str, policy: &str, trust: &str, document: &str) {
+    aws_create(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        role,
+        "--assume-role-policy-document",
+        trust,
+    ]);
+    aws_create(&[
+        "iam",
+        "create-policy",
+        "--policy-name",
+        policy,
+        "--policy-document",
+        document,
+    ]);
+    aws(&[
+        "iam",
+        "attach-role-policy",
+        "--role-name",
+        role,
+        "--policy-arn",
+        &format!("arn:aws:iam::{ACCOUNT}:policy/{policy}"),
+    ]);
+    let inline = aws(&["iam", "list-role-policies", "--role-name", role]);
+    for name in inline["PolicyNames"].as_array().unwrap() {
+        let name = name.as_str().unwrap();
+        aws(&[
+            "iam",
+            "delete-role-policy",
+            "--role-name",
+            role,
+            "--policy-name",
+            name,
+        ]);
+    }
+}
+
+/// The Kubernetes objects of a snapshot's facts, for the stand-in cluster.
+fn stub_objects(facts: &serde_json::Map<String, Value>) -> Vec<Value> {
+    let cluster: serde_json::Map<String, Value> = facts
         .iter()
         .filter(|(k, _)| k.starts_with("k8s/"))
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -1099,53 +1112,10 @@ async fn a_pod_identity_role_missing_permission_is_granted_and_gone() {
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]})
     .to_string();
-    aws_create(&[
-        "iam",
-        "create-role",
-        "--role-name",
-        n.role,
-        "--assume-role-policy-document",
-        &trust,
-    ]);
     let document = facts["aws/iam/PolicyVersion"][0]["Document"].to_string();
-    aws_create(&[
-        "iam",
-        "create-policy",
-        "--policy-name",
-        policy,
-        "--policy-document",
-        &document,
-    ]);
-    aws(&[
-        "iam",
-        "attach-role-policy",
-        "--role-name",
-        n.role,
-        "--policy-arn",
-        &format!("arn:aws:iam::{ACCOUNT}:policy/{policy}"),
-    ]);
-    let inline = aws(&["iam", "list-role-policies", "--role-name", n.role]);
-    for name in inline["PolicyNames"].as_array().unwrap() {
-        let name = name.as_str().unwrap();
-        aws(&[
-            "iam",
-            "delete-role-policy",
-            "--role-name",
-            n.role,
-            "--policy-name",
-            name,
-        ]);
-    }
+    seed_role_with_policy(n.role, policy, &trust, &document);
 
-    let cluster: serde_json::Map<String, Value> = facts
-        .iter()
-        .filter(|(k, _)| k.starts_with("k8s/"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let objects = rulerun_kube_stub::parse_fixtures(json!({
-        "apiVersion": "rulerun.dev/v1", "kind": "Snapshot", "facts": cluster
-    }))
-    .unwrap();
+    let objects = stub_objects(facts);
     let dir = tempfile::tempdir().unwrap();
     let (_server, kubeconfig) = start_cluster_with(n, dir.path(), objects).await;
     let mut association = facts["aws/eks/PodIdentityAssociation"][0].clone();
@@ -1201,10 +1171,7 @@ async fn a_pod_identity_role_missing_permission_is_granted_and_gone() {
     );
     run_printed(command);
 
-    let run = cli(args_check(&live)).await;
-    let after = json_of(&run);
-    assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
-    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+    assert_fixed(&live, RULE).await;
 }
 
 /// `vpc-cni-cannot-assign-ip` live: the pod of `examples/vpc-cni-cannot-assign-ip/`
@@ -1232,23 +1199,8 @@ async fn vpc_cni_role_without_the_cni_policy_is_fixed_and_gone() {
         "--policy-arn",
         "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     ]);
-    let vpc = aws_id(
-        &["ec2", "create-vpc", "--cidr-block", "10.70.0.0/16"],
-        "Vpc.VpcId",
-    );
-    let subnet = aws_id(
-        &[
-            "ec2",
-            "create-subnet",
-            "--vpc-id",
-            &vpc,
-            "--cidr-block",
-            "10.70.1.0/24",
-            "--availability-zone",
-            "us-west-2a",
-        ],
-        "Subnet.SubnetId",
-    );
+    let vpc = create_vpc("10.70.0.0/16");
+    let subnet = create_subnet(&vpc, "10.70.1.0/24", "us-west-2a");
     let instance = aws_id(
         &[
             "ec2",
@@ -1312,10 +1264,7 @@ async fn vpc_cni_role_without_the_cni_policy_is_fixed_and_gone() {
     );
     run_printed(command);
 
-    let run = cli(args_check(&live)).await;
-    let after = json_of(&run);
-    assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
-    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+    assert_fixed(&live, RULE).await;
 }
 
 /// `ingress-subnets-not-discoverable` live: the Ingress of
@@ -1333,25 +1282,8 @@ async fn ingress_subnets_are_tagged_and_the_finding_is_gone() {
         role: "EksNodeGroupRole-elb",
         repo: "unused-elb",
     };
-    let vpc = aws_id(
-        &["ec2", "create-vpc", "--cidr-block", "10.80.0.0/16"],
-        "Vpc.VpcId",
-    );
-    let subnet = |cidr: &str, az: &str| {
-        aws_id(
-            &[
-                "ec2",
-                "create-subnet",
-                "--vpc-id",
-                &vpc,
-                "--cidr-block",
-                cidr,
-                "--availability-zone",
-                az,
-            ],
-            "Subnet.SubnetId",
-        )
-    };
+    let vpc = create_vpc("10.80.0.0/16");
+    let subnet = |cidr: &str, az: &str| create_subnet(&vpc, cidr, az);
     let public = subnet("10.80.0.0/24", "us-west-2a");
     let private = subnet("10.80.32.0/19", "us-west-2b");
     let igw = aws_id(
@@ -1458,10 +1390,7 @@ async fn ingress_subnets_are_tagged_and_the_finding_is_gone() {
         "{tags:#}"
     );
 
-    let run = cli(args_check(&live)).await;
-    let after = json_of(&run);
-    assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
-    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+    assert_fixed(&live, RULE).await;
 }
 
 /// `efs-mount-blocked-by-security-group` live: the pod, claim and EFS
@@ -1480,23 +1409,8 @@ async fn efs_mount_target_group_admits_the_nodes_and_the_finding_is_gone() {
         role: "EksNodeGroupRole-efs",
         repo: "unused-efs",
     };
-    let vpc = aws_id(
-        &["ec2", "create-vpc", "--cidr-block", "10.90.0.0/16"],
-        "Vpc.VpcId",
-    );
-    let subnet = aws_id(
-        &[
-            "ec2",
-            "create-subnet",
-            "--vpc-id",
-            &vpc,
-            "--cidr-block",
-            "10.90.32.0/20",
-            "--availability-zone",
-            "us-west-2a",
-        ],
-        "Subnet.SubnetId",
-    );
+    let vpc = create_vpc("10.90.0.0/16");
+    let subnet = create_subnet(&vpc, "10.90.32.0/20", "us-west-2a");
     let group = |name: &str| {
         aws_id(
             &[
@@ -1615,10 +1529,7 @@ async fn efs_mount_target_group_admits_the_nodes_and_the_finding_is_gone() {
         "{rules:#}"
     );
 
-    let run = cli(args_check(&live)).await;
-    let after = json_of(&run);
-    assert!(findings_of(&after, RULE).is_empty(), "{after:#}");
-    assert_eq!(after["inconclusive"], json!([]), "{after:#}");
+    assert_fixed(&live, RULE).await;
 }
 
 /// A fleet of two clusters of one account (`fleet-a`, `fleet-b`: the

@@ -194,11 +194,7 @@ fn one_pack_is_tested_and_validated_with_the_packs_it_uses() {
 #[test]
 fn a_used_pack_beside_the_tested_one_is_read_from_its_folder() {
     let tmp = tempfile::tempdir().unwrap();
-    let write = |rel: &str, text: &str| {
-        let p = tmp.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    };
+    let write = |rel: &str, text: &str| write_file(tmp.path(), rel, text);
     write(
         "packs/base/pack.yaml",
         "name: base\nversion: 0.1.0\ndescription: d\nrules: [r/rule.yaml]\n",
@@ -235,11 +231,7 @@ fn a_used_pack_beside_the_tested_one_is_read_from_its_folder() {
 #[test]
 fn packs_inside_a_tested_folder_use_each_others_parts_from_disk() {
     let tmp = tempfile::tempdir().unwrap();
-    let write = |rel: &str, text: &str| {
-        let p = tmp.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    };
+    let write = |rel: &str, text: &str| write_file(tmp.path(), rel, text);
     write(
         "packs/kubernetes/pack.yaml",
         "name: kubernetes\nversion: 0.1.0\ndescription: d\nparts: [parts.yaml]\nrules: []\n",
@@ -271,4 +263,11 @@ fn packs_inside_a_tested_folder_use_each_others_parts_from_disk() {
         "{}",
         run.stdout
     );
+}
+
+/// Writes `text` to `root/rel`, creating the folders on the way.
+fn write_file(root: &std::path::Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
 }

@@ -482,6 +482,14 @@ impl AwsCollector {
         let ctx = &self.ctx;
         // Boxed: assuming a role is a large future, and rare.
         let c = Box::pin(self.clients_for(op, key)).await?;
+        // Each service's reads are a function of their own, boxed: one poll frame
+        // holding every arm overflowed a 2 MiB thread stack in a debug build.
+        if op.starts_with("eks.") {
+            return Box::pin(self.run_eks(&c, op, key)).await;
+        }
+        if op.starts_with("ec2.") || op.starts_with("efs.") {
+            return Box::pin(self.run_network(&c, op, key)).await;
+        }
         match op {
             "ecr.repository" => {
                 let region = self.region_or(op, Some(k(1)))?;
@@ -530,6 +538,26 @@ impl AwsCollector {
                 let region = self.region_or(op, Some(k(1)))?;
                 fetch::ecr::registry_policy(&c.ecr(&region), ctx, k(0), &region).await
             }
+            "iam.instance-profile" => fetch::iam::instance_profile(&c.iam, ctx, k(0)).await,
+            "iam.role" => fetch::iam::role(&c.iam, ctx, k(0)).await,
+            "iam.attached-role-policies" => {
+                fetch::iam::attached_role_policies(&c.iam, ctx, k(0)).await
+            }
+            "iam.role-policies" => fetch::iam::role_policies(&c.iam, ctx, k(0)).await,
+            "iam.policy-version" => fetch::iam::policy_version(&c.iam, ctx, k(0)).await,
+            _ => Err(FetchError::Other {
+                operation: op.to_string(),
+                message: format!("fetch operation `{op}` is declared but not implemented"),
+                help: None,
+            }),
+        }
+    }
+
+    /// The EKS reads of [`AwsCollector::run`], in the cluster named by the options.
+    async fn run_eks(&self, c: &Clients, op: &str, key: &[String]) -> Outcome {
+        let k = |i: usize| key.get(i).map(String::as_str).unwrap_or_default();
+        let ctx = &self.ctx;
+        match op {
             "eks.nodegroup" => {
                 let cluster = self.cluster_name(op, &format!("node group `{}`", k(0)))?;
                 fetch::eks::nodegroup(&c.eks, ctx, cluster, self.region(), k(0)).await
@@ -557,6 +585,19 @@ impl AwsCollector {
                 let cluster = self.cluster_name(op, &format!("add-on `{}`", k(0)))?;
                 Box::pin(fetch::eks::addon(&c.eks, ctx, cluster, self.region(), k(0))).await
             }
+            _ => Err(FetchError::Other {
+                operation: op.to_string(),
+                message: format!("fetch operation `{op}` is declared but not implemented"),
+                help: None,
+            }),
+        }
+    }
+
+    /// The EC2 and EFS reads of [`AwsCollector::run`].
+    async fn run_network(&self, c: &Clients, op: &str, key: &[String]) -> Outcome {
+        let k = |i: usize| key.get(i).map(String::as_str).unwrap_or_default();
+        let ctx = &self.ctx;
+        match op {
             "ec2.instance" => {
                 // Normally filled by `prefetch_instances`; a key that was not (a
                 // concurrent call) is read on its own.
@@ -566,13 +607,6 @@ impl AwsCollector {
                     .remove(k(0))
                     .unwrap_or_else(|| Ok(Vec::new()))
             }
-            "iam.instance-profile" => fetch::iam::instance_profile(&c.iam, ctx, k(0)).await,
-            "iam.role" => fetch::iam::role(&c.iam, ctx, k(0)).await,
-            "iam.attached-role-policies" => {
-                fetch::iam::attached_role_policies(&c.iam, ctx, k(0)).await
-            }
-            "iam.role-policies" => fetch::iam::role_policies(&c.iam, ctx, k(0)).await,
-            "iam.policy-version" => fetch::iam::policy_version(&c.iam, ctx, k(0)).await,
             "ec2.subnet" => {
                 // `fetch_one` holds this key's cache cell already.
                 let region = self.region_or(op, None)?;

@@ -80,18 +80,13 @@ pub async fn fargate_profile(
         // EKS answers `ResourceNotFoundException` for both; only its message
         // ("No cluster found for name: ...") tells a missing cluster apart.
         Err(f) if f.is("ResourceNotFoundException") && is_cluster_not_found(&f.message) => {
-            Err(FetchError::Other {
-                operation: "eks.DescribeFargateProfile".into(),
-                message: format!(
-                    "Fargate profile `{name}` cannot be read: there is no EKS cluster `{cluster}`{}: {}",
-                    region.map(|r| format!(" in region `{r}`")).unwrap_or_default(),
-                    f.message
-                ),
-                help: Some(
-                    "check `--cluster-name` and `--region`: they must name the EKS cluster the pods run in"
-                        .into(),
-                ),
-            })
+            Err(missing_cluster(
+                "eks.DescribeFargateProfile",
+                &format!("Fargate profile `{name}`"),
+                cluster,
+                region,
+                &f.message,
+            ))
         }
         Err(f) if f.is("ResourceNotFoundException") => Ok(Vec::new()),
         Err(f) => Err(ctx.error(&call, f)),
@@ -145,6 +140,7 @@ pub async fn pod_identity_associations(
             Err(f) if f.is("ResourceNotFoundException") => {
                 return Err(missing_cluster(
                     "eks.ListPodIdentityAssociations",
+                    &format!("the Pod Identity associations of `{namespace}/{service_account}`"),
                     cluster,
                     region,
                     &f.message,
@@ -204,17 +200,24 @@ pub async fn addon(
             .iter()
             .map(|a| doc(ADDON, norm::addon(a)))
             .collect()),
-        Err(f) if f.is("ResourceNotFoundException") && is_cluster_not_found(&f.message) => Err(
-            missing_cluster("eks.DescribeAddon", cluster, region, &f.message),
-        ),
+        Err(f) if f.is("ResourceNotFoundException") && is_cluster_not_found(&f.message) => {
+            Err(missing_cluster(
+                "eks.DescribeAddon",
+                &format!("add-on `{name}`"),
+                cluster,
+                region,
+                &f.message,
+            ))
+        }
         Err(f) if f.is("ResourceNotFoundException") => Ok(Vec::new()),
         Err(f) => Err(ctx.error(&call, f)),
     }
 }
 
-/// The error for a cluster EKS does not know: the cluster name is wrong.
+/// The error for `what` of a cluster EKS does not know: the cluster name is wrong.
 fn missing_cluster(
     operation: &str,
+    what: &str,
     cluster: &str,
     region: Option<&str>,
     message: &str,
@@ -222,7 +225,7 @@ fn missing_cluster(
     FetchError::Other {
         operation: operation.into(),
         message: format!(
-            "there is no EKS cluster `{cluster}`{}: {message}",
+            "{what} cannot be read: there is no EKS cluster `{cluster}`{}: {message}",
             region
                 .map(|r| format!(" in region `{r}`"))
                 .unwrap_or_default(),

@@ -5,6 +5,20 @@ use serde_json::Value;
 
 use super::Obj;
 
+/// One health issue of a node group, Fargate profile or add-on (`{code, message,
+/// resourceIds}`; their issue types differ only in the codes).
+fn issue(
+    code: Option<&str>,
+    message: Option<&String>,
+    resource_ids: Option<&Vec<String>>,
+) -> Value {
+    Obj::new()
+        .s("code", code)
+        .s("message", message)
+        .strs("resourceIds", resource_ids)
+        .done()
+}
+
 /// An `aws/eks/Nodegroup` document: `describe-nodegroup` `.nodegroup`.
 pub fn nodegroup(n: &Nodegroup) -> Value {
     Obj::new()
@@ -57,11 +71,11 @@ pub fn nodegroup(n: &Nodegroup) -> Value {
         .obj("health", n.health.as_ref(), |h| {
             Obj::new()
                 .list("issues", h.issues.as_ref(), |i| {
-                    Obj::new()
-                        .s("code", i.code.as_ref().map(|c| c.as_str()))
-                        .s("message", i.message.as_ref())
-                        .strs("resourceIds", i.resource_ids.as_ref())
-                        .done()
+                    issue(
+                        i.code.as_ref().map(|c| c.as_str()),
+                        i.message.as_ref(),
+                        i.resource_ids.as_ref(),
+                    )
                 })
                 .done()
         })
@@ -110,11 +124,11 @@ pub fn fargate_profile(p: &FargateProfile) -> Value {
         .obj("health", p.health.as_ref(), |h| {
             Obj::new()
                 .list("issues", h.issues.as_ref(), |i| {
-                    Obj::new()
-                        .s("code", i.code.as_ref().map(|c| c.as_str()))
-                        .s("message", i.message.as_ref())
-                        .strs("resourceIds", i.resource_ids.as_ref())
-                        .done()
+                    issue(
+                        i.code.as_ref().map(|c| c.as_str()),
+                        i.message.as_ref(),
+                        i.resource_ids.as_ref(),
+                    )
                 })
                 .done()
         })
@@ -153,11 +167,11 @@ pub fn addon(a: &Addon) -> Value {
         .obj("health", a.health.as_ref(), |h| {
             Obj::new()
                 .list("issues", h.issues.as_ref(), |i| {
-                    Obj::new()
-                        .s("code", i.code.as_ref().map(|c| c.as_str()))
-                        .s("message", i.message.as_ref())
-                        .strs("resourceIds", i.resource_ids.as_ref())
-                        .done()
+                    issue(
+                        i.code.as_ref().map(|c| c.as_str()),
+                        i.message.as_ref(),
+                        i.resource_ids.as_ref(),
+                    )
                 })
                 .done()
         })

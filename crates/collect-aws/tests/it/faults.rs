@@ -291,3 +291,32 @@ async fn https_to_a_plain_http_endpoint_is_a_tls_failure_in_words() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_efs_read_names_the_elasticfilesystem_action() {
+    const DENIED: &str = "User: arn:aws:sts::111122223333:assumed-role/ops/me is not authorized to perform: elasticfilesystem:DescribeMountTargets on the specified resource";
+    let fake = Fake::start(|_| Reply::Respond {
+        status: 403,
+        content_type: "application/json",
+        body: serde_json::json!({"ErrorCode": "AccessDeniedException", "Message": DENIED})
+            .to_string(),
+    })
+    .await;
+    let c = AwsCollector::new(fake.config().await, opts(Duration::from_secs(5), 3));
+    let r = c
+        .fetch("efs.mount-targets", &[key(&["fs-0123456789abcdef0"])])
+        .await;
+    let e = r[0].outcome.as_ref().unwrap_err();
+    assert!(
+        matches!(e, FetchError::AccessDenied { action, .. } if action == "elasticfilesystem:DescribeMountTargets"),
+        "{e:?}"
+    );
+    assert!(
+        e.help()
+            .unwrap()
+            .contains("allow `elasticfilesystem:DescribeMountTargets`"),
+        "{:?}",
+        e.help()
+    );
+    assert_eq!(fake.requests(), 1);
+}

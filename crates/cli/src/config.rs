@@ -17,7 +17,7 @@ use crate::decode::{Decoder, is_pack_name};
 pub const FILE_NAME: &str = "rulerun.yaml";
 
 const KEYS: &[&str] = &["version", "packs", "rules", "defaults", "aws"];
-const AWS_KEYS: &[&str] = &["accounts"];
+const AWS_KEYS: &[&str] = &["accounts", "regions"];
 const ACCOUNT_KEYS: &[&str] = &["roleArn", "externalId", "region"];
 const PACK_KEYS: &[&str] = &["builtin", "path", "vendor"];
 const RULE_KEYS: &[&str] = &["enabled", "severity", "params", "from"];
@@ -95,6 +95,8 @@ pub struct Config {
     pub fail_on: Option<FailOn>,
     /// `aws.accounts`: the role that reads each account, by account id.
     pub aws_accounts: std::collections::BTreeMap<String, rulerun_collect_aws::AccountRole>,
+    /// `aws.regions`: where a repository missing in its region is looked for.
+    pub aws_regions: Option<Vec<String>>,
 }
 
 /// The project a command works in: the folder of `rulerun.yaml` (where
@@ -249,10 +251,20 @@ fn decode(d: &mut Decoder, text: &str) -> Option<Config> {
             };
         }
     }
-    if let Some(n) = f.get("aws")
-        && let Some(af) = d.fields(n, "aws", AWS_KEYS)
-        && let Some(accounts) = af.get("accounts")
-    {
+    let aws = f.get("aws").and_then(|n| d.fields(n, "aws", AWS_KEYS));
+    if let Some(regions) = aws.as_ref().and_then(|af| af.get("regions")) {
+        let mut list = Vec::new();
+        for item in d.seq(regions, "regions", "a list of AWS regions") {
+            if let Some(v) = d.string(item, "region")
+                && region_ok(d, item, &v)
+                && !list.contains(&v)
+            {
+                list.push(v);
+            }
+        }
+        config.aws_regions = Some(list);
+    }
+    if let Some(accounts) = aws.as_ref().and_then(|af| af.get("accounts")) {
         match &accounts.kind {
             NodeKind::Map(entries) => {
                 for (k, v) in entries {
@@ -270,6 +282,19 @@ fn decode(d: &mut Decoder, text: &str) -> Option<Config> {
         }
     }
     Some(config)
+}
+
+/// Whether `v` (at `n`) looks like an AWS region name; reports it when not.
+fn region_ok(d: &mut Decoder, n: &Node, v: &str) -> bool {
+    let ok = !v.is_empty()
+        && v.len() <= 32
+        && v.starts_with(|c: char| c.is_ascii_lowercase())
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok {
+        d.invalid(n, "region", v, "an AWS region, e.g. `eu-west-1`");
+    }
+    ok
 }
 
 /// One entry of `aws.accounts`: `"ACCOUNT": {roleArn, externalId, region}`.
@@ -331,13 +356,7 @@ fn account_role(
     let mut region = None;
     if let Some(n) = f.get("region") {
         let v = d.string(n, "region")?;
-        let ok = !v.is_empty()
-            && v.len() <= 32
-            && v.starts_with(|c: char| c.is_ascii_lowercase())
-            && v.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !ok {
-            d.invalid(n, "region", &v, "an AWS region, e.g. `eu-west-1`");
+        if !region_ok(d, n, &v) {
             return None;
         }
         region = Some(v);
@@ -494,5 +513,38 @@ mod tests {
             errors[3].help().is_some_and(|h| h.contains("quote")),
             "{shown:#?}"
         );
+    }
+
+    #[test]
+    fn regions_are_a_list_of_region_names_and_a_bad_one_is_an_error_at_its_place() {
+        let c = parse(
+            Path::new("rulerun.yaml"),
+            "aws:\n  regions: [us-east-1, eu-west-1, us-east-1]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.aws_regions.as_deref(),
+            Some(&["us-east-1".to_string(), "eu-west-1".to_string()][..])
+        );
+        assert_eq!(
+            parse(Path::new("rulerun.yaml"), "aws: {}\n")
+                .unwrap()
+                .aws_regions,
+            None
+        );
+
+        let errors = parse(
+            Path::new("rulerun.yaml"),
+            "aws:\n  regions: [us-east-1, EU West]\n",
+        )
+        .unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].pos.line, errors[0].pos.column), (2, 24));
+        assert!(
+            errors[0].kind.to_string().contains("`EU West`"),
+            "{errors:?}"
+        );
+        let errors = parse(Path::new("rulerun.yaml"), "aws:\n  regions: eu-west-1\n").unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
     }
 }

@@ -1,7 +1,7 @@
 //! The collector: runs fetch operations for batches of keys, concurrently, each key
 //! at most once, with the SDK's retries and a timeout per call.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,6 +43,13 @@ pub struct AwsOptions {
     /// operations) cluster, whichever cluster asks first. `None`: this
     /// collector's own.
     pub shared: Option<SharedFacts>,
+    /// The regions in which `ecr.repository-in-regions` looks for a repository
+    /// of the name an image asked for (`aws.regions` of rulerun.yaml). `None`:
+    /// the regions the run has seen the accounts use, which are the region of
+    /// every cluster of the run and every region an ECR fetch of the run named
+    /// before. Never every region of the partition: one call per region is a
+    /// slow hint, and regions the estate does not use rarely hold the answer.
+    pub regions: Option<Vec<String>>,
 }
 
 /// Fetched facts shared by the collectors of one run, so that clusters of one
@@ -56,6 +63,8 @@ pub struct SharedFacts {
     cells: Arc<Mutex<HashMap<CacheKey, Cell>>>,
     /// Held while instances are read in a batch (see `prefetch_instances`).
     instance_batch: Arc<tokio::sync::Mutex<()>>,
+    /// The regions the run has seen: the collectors' own and those keys named.
+    regions: Arc<Mutex<BTreeSet<String>>>,
 }
 
 /// Two are equal when they are the same cache.
@@ -66,6 +75,28 @@ impl PartialEq for SharedFacts {
 }
 
 impl Eq for SharedFacts {}
+
+impl SharedFacts {
+    /// Notes that the run uses `region` (a cluster's, or one a key named).
+    fn saw_region(&self, region: &str) {
+        if let Ok(mut seen) = self.regions.lock()
+            && seen.len() < MAX_SEEN_REGIONS
+        {
+            seen.insert(region.to_string());
+        }
+    }
+
+    /// The regions seen so far, sorted.
+    fn regions_seen(&self) -> Vec<String> {
+        self.regions
+            .lock()
+            .map(|seen| seen.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// More regions than any partition has: a bound on what keys can add.
+const MAX_SEEN_REGIONS: usize = 64;
 
 /// `(scope, operation, key)`; see [`SharedFacts`].
 type CacheKey = (String, String, Vec<String>);
@@ -79,6 +110,7 @@ impl Default for AwsOptions {
             max_attempts: 3,
             concurrency: 8,
             shared: None,
+            regions: None,
         }
     }
 }
@@ -191,6 +223,10 @@ impl AwsCollector {
             .retry_config(retry)
             .timeout_config(timeouts.build())
             .build();
+        let cache = options.shared.clone().unwrap_or_default();
+        if let Some(region) = config.region() {
+            cache.saw_region(region.as_ref());
+        }
         AwsCollector {
             sts: aws_sdk_sts::Client::from_conf(
                 aws_sdk_sts::config::Builder::from(&config)
@@ -201,7 +237,7 @@ impl AwsCollector {
             ctx: Ctx::new(options.concurrency, options.call_timeout),
             home: OnceCell::new(),
             others: Mutex::new(HashMap::new()),
-            cache: options.shared.clone().unwrap_or_default(),
+            cache,
             options,
         }
     }
@@ -315,7 +351,10 @@ impl AwsCollector {
     /// The region of a key (when it has one) or of the configuration.
     fn region_or(&self, op: &str, key_region: Option<&str>) -> Result<String, FetchError> {
         match key_region.filter(|r| !r.is_empty()).or(self.region()) {
-            Some(r) => Ok(r.to_string()),
+            Some(r) => {
+                self.cache.saw_region(r);
+                Ok(r.to_string())
+            }
             None => Err(FetchError::Other {
                 operation: op.to_string(),
                 message: "no AWS region is configured".into(),
@@ -500,7 +539,10 @@ impl AwsCollector {
                 fetch::ecr::repositories(&c.ecr(&region), ctx, k(0), &region).await
             }
             "ecr.repository-in-regions" => {
-                let regions = fetch::ec2::regions(&c.ec2, ctx).await?;
+                let regions = match &self.options.regions {
+                    Some(configured) => configured.clone(),
+                    None => self.cache.regions_seen(),
+                };
                 let c = &c;
                 let lookups = regions.iter().map(|region| async move {
                     fetch::ecr::repository(&c.ecr(region), ctx, k(0), region, k(1)).await

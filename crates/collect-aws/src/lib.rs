@@ -26,7 +26,7 @@ pub mod ops;
 pub use accounts::{AccountRole, Accounts, RoleTemplate, TemplateError};
 pub use collector::{AwsCollector, AwsOptions, FetchResult, SharedFacts};
 pub use error::FetchError;
-pub use ops::{OPS, OpSpec, iam_policy_document};
+pub use ops::{OPS, OpSpec, follow_ups, iam_policy_document};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 

@@ -902,7 +902,15 @@ pub struct AwsConfig {
     /// use `--assume-role`, else their facts are inconclusive.
     #[schemars(extend("propertyNames" = {"pattern": "^[0-9]{12}$"}))]
     pub accounts: Option<BTreeMap<String, AccountConfig>>,
+    /// The regions where a live check looks for a repository of the same name
+    /// when an image's repository is missing in its own region. Absent: the
+    /// regions of the run's clusters and of the registries it read.
+    pub regions: Option<Vec<Region>>,
 }
+
+/// An AWS region name, e.g. `eu-west-1`.
+#[derive(JsonSchema)]
+pub struct Region(#[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,31}$"))] pub String);
 
 /// How one account is read.
 #[derive(JsonSchema)]

@@ -44,24 +44,6 @@ fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
-/// The regions enabled for the account (`DescribeRegions`), sorted.
-pub async fn regions(client: &Client, ctx: &Ctx) -> Result<Vec<String>, FetchError> {
-    let call = Call::new("ec2.DescribeRegions");
-    let out = ctx
-        .call(&call, client.describe_regions().send())
-        .await
-        .map_err(|f| ctx.error(&call, f))?;
-    let mut names: Vec<String> = out
-        .regions
-        .iter()
-        .flatten()
-        .filter_map(|r| r.region_name.clone())
-        .collect();
-    names.sort();
-    names.dedup();
-    Ok(names)
-}
-
 /// One `DescribeInstances` call for `ids` (every page): instance documents by id.
 async fn describe_instances(
     client: &Client,

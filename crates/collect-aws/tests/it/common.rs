@@ -48,6 +48,7 @@ pub fn options() -> AwsOptions {
         max_attempts: 3,
         concurrency: 4,
         shared: None,
+        regions: None,
     }
 }
 

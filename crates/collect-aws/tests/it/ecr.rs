@@ -1,6 +1,6 @@
 //! ECR operations against moto.
 
-use rulerun_collect_aws::FetchError;
+use rulerun_collect_aws::{AwsCollector, AwsOptions, FetchError};
 use serde_json::json;
 
 use crate::common::{REGION, calls, collector, config, expect_calls, key, one, options, unique};
@@ -270,23 +270,47 @@ async fn a_registrys_repositories_and_a_name_across_regions() {
     }
     assert!(docs.iter().all(|(_, d)| d["region"] == REGION));
 
-    let r = c
-        .fetch("ecr.repository-in-regions", &[key(&[&registry, &names[0]])])
+    // By default the regions the run has seen: the collector's own, so far.
+    assert_eq!(in_regions(&c, &registry, &names[0]).await, [REGION]);
+    let calls = c.calls();
+    assert_eq!(calls.get("ec2.DescribeRegions"), None, "{calls:?}");
+
+    // A region an earlier fetch named (a registry the run read) is looked in.
+    let c = collector(options()).await;
+    c.fetch("ecr.repositories", &[key(&[&registry, "eu-west-1"])])
         .await;
-    let docs = crate::common::docs(&r[0]);
-    let mut regions: Vec<&str> = docs
+    assert_eq!(
+        in_regions(&c, &registry, &names[0]).await,
+        ["eu-west-1", REGION]
+    );
+
+    // A configured list (`aws.regions`) is exactly where it looks: one lookup per
+    // region, not-found regions adding nothing.
+    let c = collector(AwsOptions {
+        regions: Some(vec!["ap-south-1".into(), "eu-west-1".into(), REGION.into()]),
+        ..options()
+    })
+    .await;
+    assert_eq!(
+        in_regions(&c, &registry, &names[0]).await,
+        ["eu-west-1", REGION]
+    );
+    assert_eq!(c.calls()["ecr.DescribeRepositories"], 3, "{:?}", c.calls());
+}
+
+/// The regions where `ecr.repository-in-regions` found repository `name`, sorted.
+async fn in_regions(c: &AwsCollector, registry: &str, name: &str) -> Vec<String> {
+    let r = c
+        .fetch("ecr.repository-in-regions", &[key(&[registry, name])])
+        .await;
+    let mut regions: Vec<String> = crate::common::docs(&r[0])
         .iter()
         .map(|(kind, d)| {
             assert_eq!(kind, "aws/ecr/Repository");
-            assert_eq!(d["repositoryName"], names[0].as_str());
-            d["region"].as_str().unwrap()
+            assert_eq!(d["repositoryName"], name);
+            d["region"].as_str().unwrap().to_string()
         })
         .collect();
     regions.sort();
-    assert_eq!(regions, ["eu-west-1", REGION]);
-    // One region list, then one lookup per region; not-found regions add nothing.
-    let calls = c.calls();
-    assert_eq!(calls.get("ec2.DescribeRegions"), Some(&1));
-    let per_region = calls["ecr.DescribeRepositories"];
-    assert!(per_region > 2, "{calls:?}");
+    regions
 }

@@ -83,6 +83,7 @@ fn options(cluster: &str) -> AwsOptions {
         max_attempts: 2,
         concurrency: 4,
         shared: None,
+        regions: None,
     }
 }
 

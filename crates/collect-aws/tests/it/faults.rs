@@ -17,6 +17,7 @@ fn opts(call_timeout: Duration, max_attempts: u32) -> AwsOptions {
         max_attempts,
         concurrency: 4,
         shared: None,
+        regions: None,
     }
 }
 

@@ -382,10 +382,144 @@ fn fleet_flags_that_do_not_fit_are_usage_errors() {
     let run = rulerun(&["collect", "--context", "a", "--context", "b", "-o", "-"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("error: `collect` reads one cluster, and `--context` was given 2 times"),
+        run.stderr.contains(
+            "error: several clusters are collected into a folder, one snapshot each, and `-o -` is standard output"
+        ),
         "{}",
         run.stderr
+    );
+}
+
+/// `rulerun collect -A --no-aws --no-config --kubeconfig KC EXTRA...`.
+async fn collect(kubeconfig: &Path, extra: &[&str]) -> Run {
+    let mut args: Vec<String> = [
+        "collect",
+        "-A",
+        "--no-aws",
+        "--no-config",
+        "--kubeconfig",
+        &kubeconfig.display().to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    tokio::task::spawn_blocking(move || rulerun(&args))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_collected_into_a_folder_is_checked_offline_cluster_by_cluster() {
+    let a = cluster_of("ui-private-403").await;
+    let b = cluster_of("service-selects-no-pods").await;
+    let dir = tempfile::tempdir().unwrap();
+    // An EKS-style context name (an ARN) becomes a file name without `:` and `/`.
+    let arn = "arn:aws:eks:us-west-2:123456789012:cluster/b";
+    let down = closed_port();
+    let kc = fleet_kubeconfig(
+        dir.path(),
+        &[("a", a.url()), (arn, b.url()), ("down", &down)],
+    );
+    let out = dir.path().join("snapshots");
+    let out_s = out.display().to_string();
+    let run = collect(&kc, &["--all-contexts", "-o", &out_s]).await;
+    // The unreachable cluster is reported, gets no file, and makes the run inconclusive.
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cluster `a`: wrote ") && run.stderr.contains("cluster `down`"),
+        "{}",
+        run.stderr
+    );
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert!(files.contains(&"a.json".to_string()), "{files:?}");
+    assert!(!files.iter().any(|f| f.starts_with("down")), "{files:?}");
+    // One unreachable cluster alone: no snapshot either (an empty one would
+    // check clean offline), and the reason.
+    let one = dir.path().join("down.json");
+    let run = collect(
+        &kc,
+        &["--context", "down", "-o", &one.display().to_string()],
+    )
+    .await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("nothing could be collected"),
+        "{}",
+        run.stderr
+    );
+    assert!(!one.exists());
+    assert!(
+        files.contains(&"arn_aws_eks_us-west-2_123456789012_cluster_b.json".to_string()),
+        "{files:?}"
+    );
+    let snapshot: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("a.json")).unwrap()).unwrap();
+    assert_eq!(snapshot["metadata"]["cluster"], "a");
+    assert_eq!(snapshot["metadata"]["server"], format!("{}/", a.url()));
+
+    // Offline, each cluster's facts are checked on their own: the findings are
+    // those of the live fleet check of the same clusters.
+    let offline = rulerun(&["check", "--no-config", "--facts", &out_s, "-o", "json"]);
+    assert_eq!(offline.code, 1, "{}\n{}", offline.stdout, offline.stderr);
+    let kc_up = fleet_kubeconfig(dir.path(), &[("a", a.url()), (arn, b.url())]);
+    let live = check(&kc_up, &["--all-contexts", "-o", "json"]).await;
+    let (offline, live) = (json_of(&offline), json_of(&live));
+    assert_eq!(findings(&offline), findings(&live));
+    assert!(
+        findings(&offline).contains(&(
+            arn.to_string(),
+            "service-selects-no-pods".into(),
+            "storefront".into()
+        )),
+        "{offline:#}"
+    );
+    let clusters: Vec<(&str, &str)> = offline["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["server"].as_str().unwrap()))
+        .collect();
+    let (a_server, b_server) = (format!("{}/", a.url()), format!("{}/", b.url()));
+    assert_eq!(
+        clusters,
+        [("a", a_server.as_str()), (arn, b_server.as_str())]
+    );
+    // The text groups by cluster as a live fleet run does.
+    let text = rulerun(&["check", "--no-config", "--facts", &out_s]);
+    assert!(text.stdout.contains("== cluster a =="), "{}", text.stdout);
+    assert!(text.stdout.contains("2 clusters"), "{}", text.stdout);
+
+    // One cluster's snapshot alone is a one-cluster check, as before.
+    let one = rulerun(&[
+        "check",
+        "--no-config",
+        "--facts",
+        &out.join("a.json").display().to_string(),
+        "-o",
+        "json",
+    ]);
+    let one = json_of(&one);
+    assert!(one.get("clusters").is_none(), "{one:#}");
+
+    // Facts of no named cluster beside named ones: whose are they?
+    std::fs::copy(
+        repo("examples/ui-private-403/cluster.json"),
+        out.join("loose.json"),
+    )
+    .unwrap();
+    let mixed = rulerun(&["check", "--no-config", "--facts", &out_s]);
+    assert_eq!(mixed.code, 2, "{}", mixed.stderr);
+    assert!(
+        mixed
+            .stderr
+            .contains("loose.json` holds facts of no named cluster"),
+        "{}",
+        mixed.stderr
     );
 }
 

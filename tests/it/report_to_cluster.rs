@@ -537,3 +537,128 @@ async fn a_fleet_writes_each_clusters_reports_into_that_cluster() {
         assert_eq!(cluster.keys().collect::<Vec<_>>(), ["/rulerun-cluster"]);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_summarizes_what_a_fleet_wrote_without_checking_again() {
+    // a: the reference pod, and a policy engine's report that is not rulerun's;
+    // b: a copy in `shop`; c: a cluster without the report CRDs.
+    let mut in_a = scenario();
+    in_a.extend(openreports_crds());
+    in_a.push(foreign_report(
+        "default",
+        "kyverno-require-labels",
+        json!({LABEL: "kyverno"}),
+    ));
+    let mut in_b: Vec<Value> = scenario()
+        .into_iter()
+        .filter(|o| o["metadata"]["namespace"] != "default")
+        .collect();
+    in_b.extend(copy("shop", "-b"));
+    in_b.extend(openreports_crds());
+    let a = Stub::new().objects(in_a).start().await.unwrap();
+    let b = Stub::new().objects(in_b).start().await.unwrap();
+    let c = Stub::new().objects(scenario()).start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = crate::fleet::fleet_kubeconfig(
+        dir.path(),
+        &[("a", a.url()), ("b", b.url()), ("c", c.url())],
+    );
+    let run = crate::fleet::check(
+        &kc,
+        &[
+            "--context",
+            "a",
+            "--context",
+            "b",
+            "-o",
+            "json",
+            "--report-to-cluster",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let checked: Value = serde_json::from_str(&run.stdout).unwrap();
+    // (rule, cluster) -> findings, as the check found them.
+    let mut expected: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for f in checked["findings"].as_array().unwrap() {
+        let key = (
+            f["rule"].as_str().unwrap().to_string(),
+            f["cluster"].as_str().unwrap().to_string(),
+        );
+        *expected.entry(key).or_default() += 1;
+    }
+    assert!(expected.len() >= 2, "{expected:?}");
+
+    let before = (a.requests().len(), b.requests().len());
+    let kcs = kc.display().to_string();
+    let run = cli([
+        "reports",
+        "--kubeconfig",
+        &kcs,
+        "--context",
+        "a",
+        "--context",
+        "b",
+        "-o",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect())
+    .await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut summarized: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    for r in doc["rules"].as_array().unwrap() {
+        for (cluster, n) in r["clusters"].as_object().unwrap() {
+            summarized.insert(
+                (r["rule"].as_str().unwrap().to_string(), cluster.clone()),
+                n.as_u64().unwrap(),
+            );
+        }
+        assert_ne!(r["rule"], "require-labels", "not rulerun's report");
+    }
+    assert_eq!(summarized, expected);
+    assert_eq!(doc["summary"]["clusters"], 2);
+    assert_eq!(doc["summary"]["withFailures"], 2);
+    assert_eq!(
+        doc["summary"]["fail"],
+        checked["findings"].as_array().unwrap().len()
+    );
+    assert_eq!(doc["clusters"][0]["name"], "a");
+    assert_eq!(doc["clusters"][0]["server"], format!("{}/", a.url()));
+    // Read back, not checked again: only GETs of report kinds and discovery.
+    for (server, n) in [(&a, before.0), (&b, before.1)] {
+        let after = &server.requests()[n..];
+        assert!(!after.is_empty());
+        assert!(after.iter().all(|r| r.method == "GET"), "{after:?}");
+        assert!(
+            after.iter().all(|r| !r.path.ends_with("/pods")),
+            "{after:?}"
+        );
+    }
+
+    // Every context: c has no report CRDs, so it cannot be read (exit 3); the
+    // text says so and still lists the others.
+    let run = cli(["reports", "--kubeconfig", &kcs, "--all-contexts"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect())
+    .await;
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("  c (")
+            && run
+                .stdout
+                .contains("could not be read: the cluster does not serve"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("failing, by rule:"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("in 2 of 3 clusters; 1 could not be read"),
+        "{}",
+        run.stdout
+    );
+}

@@ -29,6 +29,10 @@ pub enum Command {
     /// Collect the facts the rules need from the live cluster and write them as a
     /// snapshot, for `rulerun check --facts` later or elsewhere.
     Collect(CollectArgs),
+    /// Summarize the reports rulerun wrote into clusters (`check
+    /// --report-to-cluster`, the in-cluster CronJob): failing results by rule,
+    /// severity and cluster, without checking again.
+    Reports(ReportsArgs),
     /// Inspect the loaded rules.
     Rules {
         #[command(subcommand)]
@@ -280,6 +284,9 @@ pub struct ClusterArgs {
     /// `aws.accounts` of rulerun.yaml, set by the command from the configuration.
     #[arg(skip)]
     pub aws_accounts: std::collections::BTreeMap<String, rulerun_collect_aws::AccountRole>,
+    /// `aws.regions` of rulerun.yaml, set by the command from the configuration.
+    #[arg(skip)]
+    pub aws_regions: Option<Vec<String>>,
 }
 
 impl ClusterArgs {
@@ -299,9 +306,18 @@ pub struct CollectArgs {
     pub cluster: ClusterArgs,
     #[command(flatten)]
     pub rules: RuleSourceArgs,
-    /// Where to write the snapshot (`-` for standard output).
-    #[arg(long, short = 'o', value_name = "FILE")]
+    /// Where to write the snapshot (`-` for standard output); with several
+    /// clusters, a folder that gets one `CONTEXT.json` per cluster.
+    #[arg(long, short = 'o', value_name = "FILE|DIR")]
     pub output: PathBuf,
+    /// Collect every context of the kubeconfig, one snapshot each into the
+    /// `--output` folder (docs/fleets.md).
+    #[arg(long, conflicts_with = "contexts")]
+    pub all_contexts: bool,
+    /// Clusters of a fleet collected at the same time (1 to 64).
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_concurrent_clusters: u16,
 }
 
 #[derive(Debug, Args)]
@@ -352,6 +368,33 @@ pub struct CheckArgs {
         default_missing_value = "openreports"
     )]
     pub report_to_cluster: Option<ReportTarget>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportsArgs {
+    /// The kubeconfig file [default: `KUBECONFIG`, else `~/.kube/config`].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The contexts whose reports to read (repeatable) [default: the current one].
+    #[arg(long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
+    /// Read the reports of every context of the kubeconfig.
+    #[arg(long, conflicts_with = "contexts")]
+    pub all_contexts: bool,
+    /// The report API the reports were written with.
+    #[arg(long, value_enum, default_value = "openreports")]
+    pub api: ReportTarget,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: Format,
+    /// Seconds to wait for each request.
+    #[arg(long, default_value_t = 20, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// Clusters read at the same time (1 to 64).
+    #[arg(long, default_value_t = 4, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_concurrent_clusters: u16,
 }
 
 /// The report API `--report-to-cluster` writes.

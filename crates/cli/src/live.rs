@@ -150,6 +150,22 @@ impl Session {
     }
 }
 
+impl Session {
+    /// The reports of `api` labelled as rulerun's, every namespace's and the
+    /// cluster's ([`rulerun_collect_k8s::publish::read`]).
+    pub fn read_reports(
+        &self,
+        api: rulerun_collect_k8s::publish::ReportApi,
+    ) -> Result<Vec<serde_json::Value>, rulerun_collect_k8s::publish::PublishError> {
+        self.runtime.block_on(rulerun_collect_k8s::publish::read(
+            &self.client,
+            &api,
+            crate::report::MANAGED_BY,
+            self.timeout,
+        ))
+    }
+}
+
 /// Connects to the cluster and runs the rules; prints progress on a terminal
 /// unless `quiet`.
 pub fn run(
@@ -241,6 +257,7 @@ async fn aws_collector(
                 template: cluster.assume_role.clone(),
             },
             shared: shared.cloned(),
+            regions: cluster.aws_regions.clone(),
             ..rulerun_collect_aws::AwsOptions::default()
         },
     )))
@@ -327,6 +344,34 @@ pub fn run_fleet(
             })
         })
         .collect()
+}
+
+/// The contexts of a fleet run: every context of the kubeconfig with `all`,
+/// else the `--context` names; in order, each once.
+pub fn fleet_contexts(cluster: &ClusterArgs, all: bool) -> Result<Vec<String>, LiveError> {
+    let named = if all {
+        rulerun_collect_k8s::connect::context_names(cluster.kubeconfig.as_deref()).map_err(|e| {
+            LiveError {
+                message: e.to_string(),
+                help: e.help().to_string(),
+            }
+        })?
+    } else {
+        cluster.contexts.clone()
+    };
+    let mut contexts: Vec<String> = Vec::new();
+    for c in named {
+        if !contexts.contains(&c) {
+            contexts.push(c);
+        }
+    }
+    if contexts.is_empty() {
+        return Err(LiveError {
+            message: "the kubeconfig has no context to check".into(),
+            help: "`kubectl config get-contexts` lists the contexts; for EKS, `aws eks update-kubeconfig --name CLUSTER` adds one".into(),
+        });
+    }
+    Ok(contexts)
 }
 
 /// Reads and checks `--ca-bundle` once, before a fleet run connects anywhere.

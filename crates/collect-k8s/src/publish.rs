@@ -334,6 +334,53 @@ pub async fn publish(client: &Client, p: &Publish<'_>) -> Result<Vec<Action>, Pu
     Ok(actions)
 }
 
+/// The reports of `api` labelled `owner_label`: the namespaced ones of every
+/// namespace, then the cluster-scoped ones; what `rulerun reports` reads. Read
+/// only, bounded by `timeout` per request; a cluster that does not serve the
+/// kinds is [`PublishError::CrdMissing`].
+pub async fn read(
+    client: &Client,
+    api: &ReportApi,
+    owner_label: (&str, &str),
+    timeout: Duration,
+) -> Result<Vec<Value>, PublishError> {
+    check_served(client, api, timeout).await?;
+    let selector = format!("{}={}", owner_label.0, owner_label.1);
+    let mut reports = Vec::new();
+    for kind in [api.namespaced, api.cluster] {
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &kind.resource());
+        let what = format!("list {} labelled `{selector}`", kind.crd());
+        let mut lp = ListParams::default().labels(&selector).limit(500);
+        // Pages until the server has no more; bounded so a server that keeps
+        // answering a continue token cannot hold the run.
+        for _ in 0..MAX_REPORT_PAGES {
+            let page = bounded(timeout, &what, api.list(&lp))
+                .await
+                .map_err(|e| request_error(e, "list", &kind, None, &what))?;
+            let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+            for mut o in page.items {
+                // List items lack them, as `kubectl get -o json` restores them.
+                o.types = Some(kube::api::TypeMeta {
+                    api_version: kind.api_version(),
+                    kind: kind.kind.into(),
+                });
+                reports.push(serde_json::to_value(o).map_err(|e| PublishError::Request {
+                    what: what.clone(),
+                    message: e.to_string(),
+                })?);
+            }
+            match next {
+                Some(token) => lp = lp.continue_token(&token),
+                None => break,
+            }
+        }
+    }
+    Ok(reports)
+}
+
+/// The most pages of one report kind read (500 reports each).
+const MAX_REPORT_PAGES: usize = 200;
+
 /// Discovery of the API's group version: which of its kinds are served.
 async fn check_served(
     client: &Client,

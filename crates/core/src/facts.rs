@@ -233,6 +233,21 @@ impl FactStore {
         paths: &[&Path],
         parse: impl Fn(&Path, &str) -> Result<Vec<Value>, LoadError>,
     ) -> Result<FactStore, Vec<LoadError>> {
+        let mut store = FactStore::new();
+        for group in Self::load_clusters_with(paths, parse)? {
+            store.merge(group.facts);
+        }
+        Ok(store)
+    }
+
+    /// [`FactStore::load_paths`], the facts kept apart by the cluster each
+    /// snapshot names in `metadata.cluster` (as `rulerun collect` of a fleet
+    /// writes them); documents that name none form the group without a
+    /// cluster. Groups come in the order of their first document.
+    pub(crate) fn load_clusters_with(
+        paths: &[&Path],
+        parse: impl Fn(&Path, &str) -> Result<Vec<Value>, LoadError>,
+    ) -> Result<Vec<ClusterFacts>, Vec<LoadError>> {
         let mut errors = Vec::new();
         let mut walk = Walk {
             files: Vec::new(),
@@ -272,14 +287,27 @@ impl FactStore {
             }
         }
         let files = std::mem::take(&mut walk.files);
-        let mut store = FactStore::new();
+        let mut groups: Vec<ClusterFacts> = Vec::new();
         for f in files {
             match read_fact_text(&f).and_then(|text| parse(&f, &text)) {
                 Ok(docs) => {
                     // A file of ten million `0`s would otherwise make ten million errors.
                     let mut bad = 0usize;
                     for doc in docs {
-                        if let Err(msg) = store.add_document(doc) {
+                        let cluster = snapshot_cluster(&doc);
+                        let at = match groups.iter().position(|g| g.cluster == cluster) {
+                            Some(at) => at,
+                            None => {
+                                groups.push(ClusterFacts {
+                                    server: snapshot_server(&doc),
+                                    cluster,
+                                    first_file: f.clone(),
+                                    facts: FactStore::new(),
+                                });
+                                groups.len() - 1
+                            }
+                        };
+                        if let Err(msg) = groups[at].facts.add_document(doc) {
                             bad += 1;
                             if bad <= MAX_DOCUMENT_ERRORS {
                                 errors.push(LoadError::new(
@@ -308,11 +336,43 @@ impl FactStore {
             }
         }
         if errors.is_empty() {
-            Ok(store)
+            Ok(groups)
         } else {
             Err(errors)
         }
     }
+}
+
+/// The facts of one cluster, as snapshots name it ([`snapshot_cluster`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterFacts {
+    /// `metadata.cluster` of its snapshots; `None` for documents naming none.
+    pub cluster: Option<String>,
+    /// `metadata.server` of its first snapshot, the API server it was read from.
+    pub server: Option<String>,
+    /// The first file that held its documents, for messages.
+    pub first_file: PathBuf,
+    pub facts: FactStore,
+}
+
+/// `metadata.cluster` of a rulerun snapshot: the kubeconfig context it was
+/// collected from, written by `rulerun collect` of several clusters.
+pub fn snapshot_cluster(doc: &Value) -> Option<String> {
+    snapshot_metadata(doc, "cluster")
+}
+
+/// `metadata.server` of a rulerun snapshot.
+fn snapshot_server(doc: &Value) -> Option<String> {
+    snapshot_metadata(doc, "server")
+}
+
+fn snapshot_metadata(doc: &Value, field: &str) -> Option<String> {
+    (doc.get("apiVersion")?.as_str()? == SNAPSHOT_API_VERSION
+        && doc.get("kind")?.as_str()? == SNAPSHOT_KIND)
+        .then(|| doc.get("metadata")?.get(field)?.as_str())
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// The fact files below the folder `dir`, as `--facts DIR` reads them: every
@@ -523,6 +583,54 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn snapshots_are_grouped_by_the_cluster_they_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = |cluster: &str, pod: &str| {
+            json!({"apiVersion": SNAPSHOT_API_VERSION, "kind": SNAPSHOT_KIND,
+                   "metadata": {"cluster": cluster, "server": format!("https://{cluster}/")},
+                   "facts": {"k8s/v1/Pod": [{"metadata": {"name": pod}}], "k8s/v1/Node": []}})
+            .to_string()
+        };
+        std::fs::write(dir.path().join("a.json"), snap("a", "p1")).unwrap();
+        std::fs::write(dir.path().join("b.json"), snap("b", "p2")).unwrap();
+        // A second file of cluster a joins its group.
+        std::fs::write(dir.path().join("c.json"), snap("a", "p3")).unwrap();
+        let groups = FactStore::load_clusters_with(&[dir.path()], parse_fact_text).unwrap();
+        let names: Vec<(Option<&str>, Option<&str>, usize)> = groups
+            .iter()
+            .map(|g| (g.cluster.as_deref(), g.server.as_deref(), g.facts.len()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (Some("a"), Some("https://a/"), 2),
+                (Some("b"), Some("https://b/"), 1)
+            ]
+        );
+        // Listed-but-empty kinds stay listed in each group.
+        assert!(
+            groups[1]
+                .facts
+                .iter()
+                .any(|(k, d)| k == "k8s/v1/Node" && d.is_empty())
+        );
+        // Merged, as one `--facts` check reads them, nothing is lost.
+        assert_eq!(FactStore::load_path(dir.path()).unwrap().len(), 3);
+        // A Kubernetes list names no cluster; a snapshot's empty cluster neither.
+        std::fs::write(
+            dir.path().join("d.json"),
+            r#"{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}}]}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("e.json"), snap("", "p4")).unwrap();
+        let groups = FactStore::load_clusters_with(&[dir.path()], parse_fact_text).unwrap();
+        assert_eq!(groups.len(), 3);
+        assert_eq!(groups[2].cluster, None);
+        assert_eq!(groups[2].facts.len(), 2);
+        assert!(groups[2].first_file.ends_with("d.json"));
+    }
 
     #[test]
     fn kubectl_lists_restore_kind_and_api_version() {

@@ -1460,6 +1460,17 @@ impl FactStore {
             parse_fact_text_projected(file, text, projection)
         })
     }
+
+    /// [`FactStore::load_paths_projected`], kept apart by cluster as
+    /// [`crate::facts::ClusterFacts`] describes.
+    pub fn load_clusters_projected(
+        paths: &[&Path],
+        projection: &Projection,
+    ) -> Result<Vec<crate::facts::ClusterFacts>, Vec<LoadError>> {
+        FactStore::load_clusters_with(paths, |file, text| {
+            parse_fact_text_projected(file, text, projection)
+        })
+    }
 }
 
 #[cfg(test)]

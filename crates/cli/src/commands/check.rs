@@ -53,6 +53,7 @@ pub fn cmd_check(
     let mut cluster = a.cluster.clone();
     cluster.kubeconfig = cluster.kubeconfig.map(|k| ctx.resolve(&k));
     cluster.aws_accounts = config.map(|c| c.aws_accounts.clone()).unwrap_or_default();
+    cluster.aws_regions = config.and_then(|c| c.aws_regions.clone());
     if a.all_contexts || a.cluster.contexts.len() > 1 {
         let fleet = Fleet {
             output,
@@ -83,9 +84,9 @@ pub fn cmd_check(
         // One load for every `--facts`: a file reached twice is read once.
         let resolved: Vec<PathBuf> = a.facts.iter().map(|p| ctx.resolve(p)).collect();
         let paths: Vec<&Path> = resolved.iter().map(PathBuf::as_path).collect();
-        let (facts, mut errors) = match FactStore::load_paths_projected(&paths, &projection) {
-            Ok(facts) => (facts, Vec::new()),
-            Err(errors) => (FactStore::new(), errors),
+        let (groups, mut errors) = match FactStore::load_clusters_projected(&paths, &projection) {
+            Ok(groups) => (groups, Vec::new()),
+            Err(errors) => (Vec::new(), errors),
         };
         if !errors.is_empty() {
             for e in &mut errors {
@@ -96,7 +97,7 @@ pub fn cmd_check(
         }
         // Empty files must not read as a healthy cluster. A snapshot that lists a
         // kind with no documents does say something (nothing of that kind exists).
-        if facts.iter().next().is_none() {
+        if groups.iter().all(|g| g.facts.iter().next().is_none()) {
             let shown: Vec<String> = a
                 .facts
                 .iter()
@@ -117,6 +118,21 @@ pub fn cmd_check(
             render::load_errors(&[e], term, err)?;
             return Ok(exit::USAGE);
         }
+        if groups.len() > 1 {
+            let fleet = Fleet {
+                output,
+                fail_on,
+                rules: &rules,
+                origins: &loaded.origins,
+                cluster: &cluster,
+            };
+            return check_snapshots(a, &fleet, groups, ctx, term, out, err);
+        }
+        let facts = groups
+            .into_iter()
+            .next()
+            .map(|g| g.facts)
+            .unwrap_or_default();
         check(&rules, &facts)
     };
     let request = crate::report::Request {
@@ -215,32 +231,13 @@ fn check_fleet(
         crate::live::print_error(&e, err)?;
         return Ok(exit::USAGE);
     }
-    let mut contexts: Vec<String> = Vec::new();
-    let named = if a.all_contexts {
-        match rulerun_collect_k8s::connect::context_names(fleet.cluster.kubeconfig.as_deref()) {
-            Ok(names) => names,
-            Err(e) => {
-                writeln!(err, "error: {}", escape::line(&e.to_string()))?;
-                writeln!(err, "  help: {}", escape::line(e.help()))?;
-                return Ok(exit::USAGE);
-            }
+    let contexts = match crate::live::fleet_contexts(fleet.cluster, a.all_contexts) {
+        Ok(contexts) => contexts,
+        Err(e) => {
+            crate::live::print_error(&e, err)?;
+            return Ok(exit::USAGE);
         }
-    } else {
-        a.cluster.contexts.clone()
     };
-    for c in named {
-        if !contexts.contains(&c) {
-            contexts.push(c);
-        }
-    }
-    if contexts.is_empty() {
-        writeln!(err, "error: the kubeconfig has no context to check")?;
-        writeln!(
-            err,
-            "  help: `kubectl config get-contexts` lists the contexts; for EKS, `aws eks update-kubeconfig --name CLUSTER` adds one"
-        )?;
-        return Ok(exit::USAGE);
-    }
     let members = crate::live::run_fleet(
         fleet.rules,
         fleet.cluster,
@@ -289,7 +286,84 @@ fn check_fleet(
             error,
         });
     }
-    let report = crate::report::fleet_report(&clusters);
+    write_fleet(a, fleet, &clusters, &sessions, ctx, term, out, err)
+}
+
+/// `check --facts DIR` over the snapshots of several clusters (`rulerun collect
+/// --all-contexts -o DIR`): each cluster's facts checked on their own and
+/// reported as a fleet run reports them. Documents that name no cluster beside
+/// documents that do are an error: whose facts they are is not known.
+fn check_snapshots(
+    a: &CheckArgs,
+    fleet: &Fleet<'_>,
+    groups: Vec<rulerun_core::facts::ClusterFacts>,
+    ctx: &Ctx,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    if let Some(g) = groups.iter().find(|g| g.cluster.is_none()) {
+        let named: Vec<String> = groups
+            .iter()
+            .filter_map(|g| g.cluster.as_deref())
+            .map(|c| format!("`{}`", escape::line(c)))
+            .collect();
+        writeln!(
+            err,
+            "error: `{}` holds facts of no named cluster, beside snapshots of the clusters {}",
+            escape::path(&ctx.shown(&g.first_file)),
+            named.join(", ")
+        )?;
+        writeln!(
+            err,
+            "  help: check it on its own (`--facts FILE`), or give it its cluster in `metadata.cluster` as `rulerun collect --all-contexts` writes it"
+        )?;
+        return Ok(exit::USAGE);
+    }
+    if a.report_to_cluster.is_some() {
+        writeln!(
+            err,
+            "error: `--report-to-cluster` writes to one cluster, and the snapshots are of {} clusters",
+            groups.len()
+        )?;
+        writeln!(
+            err,
+            "  help: check the clusters live with `--all-contexts --report-to-cluster`, or one cluster's snapshot with `--context`"
+        )?;
+        return Ok(exit::USAGE);
+    }
+    let clusters: Vec<crate::report::ClusterReport> = groups
+        .into_iter()
+        .map(|g| {
+            let name = g.cluster.unwrap_or_default();
+            let mut report = check(fleet.rules, &g.facts);
+            report.tag_cluster(&name);
+            crate::report::ClusterReport {
+                name,
+                server: g.server,
+                report,
+                error: None,
+            }
+        })
+        .collect();
+    let sessions: Vec<Option<crate::live::Session>> = clusters.iter().map(|_| None).collect();
+    write_fleet(a, fleet, &clusters, &sessions, ctx, term, out, err)
+}
+
+/// Prints (or writes) a fleet's report, writes each cluster's reports into it
+/// when asked, and returns the fleet's exit code.
+#[allow(clippy::too_many_arguments)]
+fn write_fleet(
+    a: &CheckArgs,
+    fleet: &Fleet<'_>,
+    clusters: &[crate::report::ClusterReport],
+    sessions: &[Option<crate::live::Session>],
+    ctx: &Ctx,
+    term: Terminal,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> CmdResult {
+    let report = crate::report::fleet_report(clusters);
     let request = crate::report::Request {
         format: fleet.output,
         file: a.output_file.as_deref(),
@@ -297,14 +371,14 @@ fn check_fleet(
         rules: fleet.rules,
         origins: fleet.origins,
         ctx,
-        clusters: &clusters,
+        clusters,
     };
     if !crate::report::write(&request, term, out, err)? {
         return Ok(exit::USAGE);
     }
     if let Some(target) = a.report_to_cluster {
         let mut failed = false;
-        for (c, session) in clusters.iter().zip(&sessions) {
+        for (c, session) in clusters.iter().zip(sessions) {
             writeln!(err, "cluster `{}`:", escape::line(&c.name))?;
             let Some(session) = session else {
                 // Already reported, with its rules inconclusive (exit 3).

@@ -7,6 +7,7 @@ mod functions;
 mod iam;
 mod pack;
 mod query;
+mod reports;
 mod rules;
 mod schema;
 mod test;
@@ -39,6 +40,7 @@ pub fn dispatch(
     let result = match cli.command {
         Command::Check(a) => check::cmd_check(&a, ctx, &choice, term, out, err),
         Command::Collect(a) => collect::cmd_collect(&a, ctx, &choice, term, out, err),
+        Command::Reports(a) => reports::cmd_reports(&a, ctx, term, out, err),
         Command::Rules {
             command: RulesCommand::List { rules, output },
         } => rules::cmd_rules_list(&rules, output, ctx, &choice, term, out, err),

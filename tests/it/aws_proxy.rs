@@ -100,6 +100,8 @@ pub struct AwsProxy {
     /// The PEM of the CA that signed the proxy's certificate, when it serves HTTPS.
     pub ca_pem: Option<String>,
     log: Arc<Mutex<Vec<String>>>,
+    /// When each request arrived (before the latency) and was answered.
+    timeline: Arc<Mutex<Vec<(std::time::Instant, std::time::Instant)>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -115,6 +117,7 @@ pub struct Builder {
     tls: bool,
     denies: Vec<Deny>,
     answers: Vec<(String, String)>,
+    latency: std::time::Duration,
 }
 
 impl AwsProxy {
@@ -125,12 +128,19 @@ impl AwsProxy {
             tls: false,
             denies: Vec::new(),
             answers: Vec::new(),
+            latency: std::time::Duration::ZERO,
         }
     }
 
     /// The operations that arrived, in order (`iam:GetRole`, `ecr:GetRepositoryPolicy`).
     pub fn operations(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
+    }
+
+    /// When each request arrived (before the latency) and was answered, in
+    /// the order they were answered.
+    pub fn intervals(&self) -> Vec<(std::time::Instant, std::time::Instant)> {
+        self.timeline.lock().unwrap().clone()
     }
 }
 
@@ -171,6 +181,13 @@ impl Builder {
         self
     }
 
+    /// Waits `d` before answering each request: a network round trip to AWS,
+    /// for the round-trip benchmark.
+    pub fn latency(mut self, d: std::time::Duration) -> Self {
+        self.latency = d;
+        self
+    }
+
     /// Starts listening on a free loopback port.
     pub async fn start(self) -> AwsProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -183,13 +200,21 @@ impl Builder {
         };
         let scheme = if self.tls { "https" } else { "http" };
         let log = Arc::new(Mutex::new(Vec::new()));
+        let timeline = Arc::new(Mutex::new(Vec::new()));
+        let times = timeline.clone();
+        let latency = self.latency;
         let shared = Arc::new((self.upstream, self.denies, self.answers, log.clone()));
         let task = tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
                 let shared = shared.clone();
                 let acceptor = acceptor.clone();
+                let times = times.clone();
                 tokio::spawn(async move {
+                    let received = std::time::Instant::now();
                     let (upstream, denies, answers, log) = &*shared;
+                    if !latency.is_zero() {
+                        tokio::time::sleep(latency).await;
+                    }
                     match acceptor {
                         Some(a) => {
                             if let Ok(tls) = a.accept(sock).await {
@@ -198,6 +223,10 @@ impl Builder {
                         }
                         None => serve(sock, upstream, denies, answers, log).await,
                     }
+                    times
+                        .lock()
+                        .unwrap()
+                        .push((received, std::time::Instant::now()));
                 });
             }
         });
@@ -205,6 +234,7 @@ impl Builder {
             url: format!("{scheme}://{addr}"),
             ca_pem,
             log,
+            timeline,
             task,
         }
     }

@@ -44,10 +44,10 @@ const DENIED: [&str; 14] = [
 
 /// The AWS names of one seeded copy of the scenario (tests that change AWS state
 /// use their own copy, as they run concurrently against one moto).
-struct Names {
-    cluster: &'static str,
-    role: &'static str,
-    repo: &'static str,
+pub(crate) struct Names {
+    pub(crate) cluster: &'static str,
+    pub(crate) role: &'static str,
+    pub(crate) repo: &'static str,
 }
 
 const SCENARIO: Names = Names {
@@ -61,7 +61,7 @@ impl Names {
         format!("arn:aws:iam::{ACCOUNT}:role/{}", self.role)
     }
 
-    fn image(&self) -> String {
+    pub(crate) fn image(&self) -> String {
         format!(
             "{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{}:1.2.1",
             self.repo
@@ -69,7 +69,7 @@ impl Names {
     }
 
     /// The kubeconfig context `aws eks update-kubeconfig` writes.
-    fn context(&self) -> String {
+    pub(crate) fn context(&self) -> String {
         format!("arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{}", self.cluster)
     }
 }
@@ -105,7 +105,7 @@ fn deny_policy(n: &Names) -> String {
 }
 
 /// Seeds moto as the walkthrough finds the account, with the AWS CLI.
-fn seed(n: &Names) {
+pub(crate) fn seed(n: &Names) {
     seed_with(n, true)
 }
 
@@ -186,7 +186,7 @@ fn seed_with(n: &Names, deny: bool) {
 
 /// The walkthrough's cluster (`examples/ui-private-403/cluster.json`), moved to
 /// moto's account and `n`'s repository.
-fn cluster_objects(n: &Names) -> Vec<Value> {
+pub(crate) fn cluster_objects(n: &Names) -> Vec<Value> {
     cluster_from("examples/ui-private-403/cluster.json", n)
 }
 
@@ -621,7 +621,7 @@ fn run_fix(finding: &Value) -> Vec<Vec<String>> {
     ran
 }
 
-fn args_check(live: &[String]) -> Vec<String> {
+pub(crate) fn args_check(live: &[String]) -> Vec<String> {
     let mut args = vec!["check".to_string(), "-o".into(), "json".into()];
     args.extend(live.iter().cloned());
     args

@@ -64,6 +64,7 @@ mod packs;
 mod placeholders;
 mod report_to_cluster;
 mod reports;
+mod round_trips;
 mod rule_packs;
 mod schema;
 mod support;

@@ -54,8 +54,8 @@ pub static OPS: &[OpSpec] = &[
     OpSpec {
         name: "ecr.repository-in-regions",
         kinds: &[("aws/ecr/Repository", &["$.registryId", "$.repositoryName"])],
-        iam_actions: &["ecr:DescribeRepositories", "ec2:DescribeRegions"],
-        description: "A repository of that name in every region enabled for the account (`describe-regions`, then `describe-repositories` per region), for an image that names the wrong region; regions that cannot be read are skipped.",
+        iam_actions: &["ecr:DescribeRepositories"],
+        description: "A repository of that name in each region the estate uses (`describe-repositories` per region: `aws.regions` of rulerun.yaml, else the regions of the run's clusters and of the registries it read), for an image that names the wrong region; rules ask for it only when the repository is missing, and regions that cannot be read are skipped.",
     },
     OpSpec {
         name: "ecr.image",
@@ -264,9 +264,153 @@ pub fn iam_policy_document() -> Value {
     })
 }
 
+/// The fetches whose keys a fetch's key or answer already tells, and that
+/// rules reading the first usually ask for next: the planner starts them at
+/// once instead of a round of evaluation later. With `docs` empty, those the
+/// key alone tells (a role's attached and inline policy lists, named by the
+/// role ARN), which start together with the fetch itself; with its answer,
+/// those the answer links to (the role of a node group, whose name is in its
+/// role ARN; the versions of attached policies). Only how AWS resources name
+/// each other is written here: the planner starts a follow-up only when a
+/// loaded rule joins on what it fetches.
+pub fn follow_ups(
+    op: &str,
+    key: &[String],
+    docs: &[(String, serde_json::Value)],
+) -> Vec<(&'static str, Vec<String>)> {
+    let mut out: Vec<(&'static str, Vec<String>)> = Vec::new();
+    let doc_of = |kind: &'static str| docs.iter().filter(move |(k, _)| k == kind).map(|(_, d)| d);
+    fn role(out: &mut Vec<(&'static str, Vec<String>)>, arn: &str) {
+        if let Some(name) = role_name(arn) {
+            out.push(("iam.role", vec![arn.to_string()]));
+            out.push(("iam.attached-role-policies", vec![name.clone()]));
+            out.push(("iam.role-policies", vec![name]));
+        }
+    }
+    match op {
+        "iam.role" => {
+            if let Some(arn) = key.first() {
+                role(&mut out, arn);
+                out.retain(|(o, _)| *o != "iam.role");
+            }
+            for d in doc_of("aws/iam/Role") {
+                if let Some(b) = d
+                    .pointer("/PermissionsBoundary/PermissionsBoundaryArn")
+                    .and_then(serde_json::Value::as_str)
+                {
+                    out.push(("iam.policy-version", vec![b.to_string()]));
+                }
+            }
+        }
+        "eks.nodegroup" => {
+            for arn in doc_of("aws/eks/Nodegroup").filter_map(|d| d["nodeRole"].as_str()) {
+                role(&mut out, arn);
+            }
+        }
+        "eks.fargate-profile" => {
+            for arn in
+                doc_of("aws/eks/FargateProfile").filter_map(|d| d["podExecutionRoleArn"].as_str())
+            {
+                role(&mut out, arn);
+            }
+        }
+        "ec2.instance" => {
+            for d in doc_of("aws/ec2/Instance") {
+                if let Some(arn) = d
+                    .pointer("/IamInstanceProfile/Arn")
+                    .and_then(|v| v.as_str())
+                {
+                    out.push(("iam.instance-profile", vec![arn.to_string()]));
+                }
+            }
+        }
+        "iam.instance-profile" => {
+            for d in doc_of("aws/iam/InstanceProfile") {
+                for arn in d["Roles"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r["Arn"].as_str())
+                {
+                    role(&mut out, arn);
+                }
+            }
+        }
+        "iam.attached-role-policies" => {
+            for d in doc_of("aws/iam/AttachedRolePolicies") {
+                for arn in d["AttachedPolicies"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["PolicyArn"].as_str())
+                {
+                    out.push(("iam.policy-version", vec![arn.to_string()]));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The name of the role an IAM role ARN names: the last segment of its path
+/// (`arn:aws:iam::111122223333:role/path/Name` → `Name`).
+fn role_name(arn: &str) -> Option<String> {
+    let arn = rulerun_iam::arn::parse(arn).ok()?;
+    (arn.is_iam_role() && !arn.resource_name().is_empty()).then(|| arn.resource_name().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn follow_ups_name_what_the_answer_links_to() {
+        let ng = serde_json::json!({"nodeRole": "arn:aws:iam::111122223333:role/eks/NodeRole"});
+        let got = follow_ups(
+            "eks.nodegroup",
+            &["default".to_string()],
+            &[("aws/eks/Nodegroup".to_string(), ng)],
+        );
+        let arn = "arn:aws:iam::111122223333:role/eks/NodeRole".to_string();
+        assert_eq!(
+            got,
+            [
+                ("iam.role", vec![arn.clone()]),
+                ("iam.attached-role-policies", vec!["NodeRole".to_string()]),
+                ("iam.role-policies", vec!["NodeRole".to_string()]),
+            ]
+        );
+        // A role's own fetch starts its policy lists and its boundary's version.
+        let role = serde_json::json!({"Arn": arn, "PermissionsBoundary": {"PermissionsBoundaryArn": "arn:aws:iam::111122223333:policy/b"}});
+        let got = follow_ups(
+            "iam.role",
+            std::slice::from_ref(&arn),
+            &[("aws/iam/Role".into(), role)],
+        );
+        let ops: Vec<&str> = got.iter().map(|(o, _)| *o).collect();
+        assert_eq!(
+            ops,
+            [
+                "iam.attached-role-policies",
+                "iam.role-policies",
+                "iam.policy-version"
+            ]
+        );
+        // Every follow-up is an operation, keyed as it expects.
+        for (op, key) in &got {
+            let spec = OPS.iter().find(|o| o.name == *op).unwrap();
+            assert_eq!(spec.arity(), key.len(), "{op}");
+        }
+        // Not a role ARN: nothing to start.
+        let bad = serde_json::json!({"nodeRole": "arn:aws:iam::111122223333:user/x"});
+        assert!(follow_ups("eks.nodegroup", &[], &[("aws/eks/Nodegroup".into(), bad)]).is_empty());
+        // The key alone tells a role's policy lists, before its answer.
+        let got = follow_ups("iam.role", std::slice::from_ref(&arn), &[]);
+        let ops: Vec<&str> = got.iter().map(|(o, _)| *o).collect();
+        assert_eq!(ops, ["iam.attached-role-policies", "iam.role-policies"]);
+    }
 
     #[test]
     fn ops_are_consistent() {

@@ -11,10 +11,11 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::coverage::{self, Coverage, SiteId};
-use crate::expr::{Cond, Scope, ScopedPath, Slot, ValueExpr, key_text};
+use crate::expr::{Cond, Op, Scope, ScopedPath, Slot, ValueExpr, key_text};
 use crate::facts::FactStore;
 use crate::finding::{ArgvRange, FixPlaceholder, PlaceholderWhere, TextRange};
 use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
+use crate::func::Function;
 use crate::rule::{ArgvPart, BindingKind, FixCommand, Join, Rule, RuleSet};
 use crate::select::JsonPath;
 use crate::template::{self, Templates, check_argument, check_aws_argument, is_aws_cli};
@@ -211,6 +212,7 @@ fn evaluate(
             report: &mut report,
             held: &mut held,
             hits,
+            reads: std::cell::OnceCell::new(),
         };
         ev.run();
     }
@@ -458,6 +460,9 @@ struct Evaluator<'a, 'p> {
     held: &'a mut Vec<Held>,
     /// Under `rulerun test`: the rule's coverage flags, one per site.
     hits: Option<&'p [std::cell::Cell<u8>]>,
+    /// The slots each binding reads, for [`Evaluator::look_ahead`]; computed
+    /// when a candidate of the rule first waits for keys.
+    reads: std::cell::OnceCell<std::rc::Rc<[Option<Vec<usize>>]>>,
 }
 
 /// A value bound by reference, identified by its address: facts do not change
@@ -477,6 +482,87 @@ impl std::hash::Hash for ByAddr<'_> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         std::ptr::hash(self.0, state);
     }
+}
+
+/// The slots each binding of `rule` reads: those of the paths and templates of
+/// its `if:`, its join's keys and `where`, its arguments or value (a path's
+/// own slot and the bindings its filters name; a template's names). `None` for
+/// a binding whose reads cannot be told (a template reading `debug`, which is
+/// every name).
+fn binding_reads(rule: &Rule, templates: &Templates) -> Vec<Option<Vec<usize>>> {
+    fn path(p: &ScopedPath, out: &mut Vec<usize>) {
+        out.push(p.slot);
+        out.extend(p.path.binding_reads().iter().map(|(id, _)| *id));
+    }
+    fn cond(c: &Cond, out: &mut Vec<usize>) {
+        match c {
+            Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| cond(c, out)),
+            Cond::Not(c) => cond(c, out),
+            Cond::Match(m) => {
+                path(&m.path, out);
+                if let Op::EqualsPath(p) | Op::NotEqualsPath(p) = &m.op {
+                    path(p, out);
+                }
+            }
+        }
+    }
+    fn value(v: &ValueExpr, rule: &Rule, templates: &Templates, out: &mut Vec<usize>) -> bool {
+        match v {
+            ValueExpr::Literal(_) => true,
+            ValueExpr::Path(p) => {
+                path(p, out);
+                true
+            }
+            ValueExpr::Template(t) => {
+                let Some(names) = templates.variables_of(*t) else {
+                    return false;
+                };
+                for name in names {
+                    if name == "debug" {
+                        return false;
+                    }
+                    out.extend(
+                        rule.names
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, n)| *n == name)
+                            .map(|(i, _)| i),
+                    );
+                }
+                true
+            }
+            ValueExpr::Array(items) => items.iter().all(|i| value(i, rule, templates, out)),
+            ValueExpr::Object(entries) => {
+                entries.iter().all(|(_, v)| value(v, rule, templates, out))
+            }
+        }
+    }
+    rule.bindings
+        .iter()
+        .map(|b| {
+            let mut out = Vec::new();
+            if let Some(g) = &b.guard {
+                cond(g, &mut out);
+            }
+            let known = match &b.kind {
+                BindingKind::Join(j) => {
+                    j.equals.iter().for_each(|p| path(p, &mut out));
+                    if let Some(f) = &j.filter {
+                        cond(f, &mut out);
+                    }
+                    true
+                }
+                BindingKind::Call { args, .. } => {
+                    args.iter().all(|a| value(a, rule, templates, &mut out))
+                }
+                BindingKind::Value(v) => value(v, rule, templates, &mut out),
+            };
+            out.retain(|s| *s != b.slot);
+            out.sort_unstable();
+            out.dedup();
+            known.then_some(out)
+        })
+        .collect()
 }
 
 /// Why a candidate could not be decided.
@@ -609,7 +695,10 @@ impl<'a> Evaluator<'a, '_> {
                     }
                     match self.keys_ready(j, &scope) {
                         Ok(()) => {}
-                        Err(Undecided::Pending) => return,
+                        Err(Undecided::Pending) => {
+                            self.look_ahead(n, scope);
+                            return;
+                        }
                         Err(Undecided::Inconclusive(reason)) => {
                             self.inconclusive(&scope, reason);
                             return;
@@ -622,35 +711,21 @@ impl<'a> Evaluator<'a, '_> {
                     function,
                     args,
                     pattern,
-                } => {
-                    let values: Result<Vec<Value>, String> =
-                        args.iter().map(|a| self.value(a, &scope)).collect();
-                    let called = values.and_then(|v| {
-                        match (function.compiled.as_ref(), pattern) {
-                            (Some(c), Some(re)) => (c.call)(&v, re),
-                            _ => (function.call)(&v),
-                        }
-                        .map_err(|e| e.to_string())
-                    });
-                    match called {
-                        Ok(v) => Slot::Owned(v),
-                        Err(reason) if function.name == "inconclusive" => {
-                            self.inconclusive(&scope, reason);
-                            return;
-                        }
-                        Err(e) => {
-                            let name = rule.names.get(b.slot).map_or("?", String::as_str);
-                            self.error(
-                                &scope,
-                                format!(
-                                    "binding `{name}`: function `{}` failed: {e}",
-                                    function.name
-                                ),
-                            );
-                            return;
-                        }
+                } => match self.call(function, args, pattern.as_ref(), &scope) {
+                    Ok(v) => Slot::Owned(v),
+                    Err(reason) if function.name == "inconclusive" => {
+                        self.inconclusive(&scope, reason);
+                        return;
                     }
-                }
+                    Err(e) => {
+                        let name = rule.names.get(b.slot).map_or("?", String::as_str);
+                        self.error(
+                            &scope,
+                            format!("binding `{name}`: function `{}` failed: {e}", function.name),
+                        );
+                        return;
+                    }
+                },
                 BindingKind::Value(v) => match self.value(v, &scope) {
                     Ok(v) => Slot::Owned(v),
                     Err(e) => {
@@ -679,6 +754,103 @@ impl<'a> Evaluator<'a, '_> {
         match self.finding(&scope) {
             Ok(f) => self.report.findings.push(f),
             Err(e) => self.error(&scope, e),
+        }
+    }
+
+    /// Calls a binding's function with its arguments' values.
+    fn call(
+        &self,
+        function: &'static Function,
+        args: &[ValueExpr],
+        pattern: Option<&regex::Regex>,
+        scope: &Scope<'a>,
+    ) -> Result<Value, String> {
+        let values: Vec<Value> = args
+            .iter()
+            .map(|a| self.value(a, scope))
+            .collect::<Result<_, _>>()?;
+        match (function.compiled.as_ref(), pattern) {
+            (Some(c), Some(re)) => (c.call)(&values, re),
+            _ => (function.call)(&values),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    /// In a live run, once binding `pending` waits for keys: evaluates the
+    /// bindings after it that read nothing waiting (by [`binding_reads`]: not
+    /// it, nor any binding that reads it), so that the keys of their joins are
+    /// demanded in the same round instead of one round each. A binding that
+    /// reads a waiting one waits too; its `if:` is never guessed, so a join
+    /// guarded by what is still to come is not fetched early. Records demands
+    /// only: nothing is reported, and a binding that would end the candidate
+    /// (inconclusive, an error) ends the look-ahead, as evaluation would stop
+    /// there next round.
+    fn look_ahead(&mut self, pending: usize, mut scope: Scope<'a>) {
+        let rule = self.rule;
+        let reads = std::rc::Rc::clone(
+            self.reads
+                .get_or_init(|| std::rc::Rc::from(binding_reads(rule, self.templates))),
+        );
+        let mut waiting = vec![false; rule.names.len()];
+        let Some(first) = rule.bindings.get(pending) else {
+            return;
+        };
+        if let Some(w) = waiting.get_mut(first.slot) {
+            *w = true;
+        }
+        for (n, b) in rule.bindings.iter().enumerate().skip(pending + 1) {
+            while scope.slots.len() < b.slot {
+                scope.slots.push(Slot::Unset);
+            }
+            scope.slots.truncate(b.slot);
+            let waits = reads
+                .get(n)
+                .and_then(Option::as_ref)
+                .is_none_or(|r| r.iter().any(|s| waiting.get(*s).copied().unwrap_or(false)));
+            if waits {
+                if let Some(w) = waiting.get_mut(b.slot) {
+                    *w = true;
+                }
+                scope.slots.push(Slot::Unset);
+                continue;
+            }
+            if !b.guard.as_ref().is_none_or(|g| g.eval(&scope)) {
+                scope.slots.push(Slot::Owned(Value::Null));
+                continue;
+            }
+            let slot = match &b.kind {
+                BindingKind::Join(j) => {
+                    if self.join_unavailable(j, &scope).is_some() {
+                        return;
+                    }
+                    match self.keys_ready(j, &scope) {
+                        Ok(()) => {
+                            let index = self.joins.get(n).copied().flatten();
+                            self.join(j, index, b.slot, &mut scope)
+                        }
+                        Err(Undecided::Pending) => {
+                            if let Some(w) = waiting.get_mut(b.slot) {
+                                *w = true;
+                            }
+                            Slot::Unset
+                        }
+                        Err(Undecided::Inconclusive(_)) => return,
+                    }
+                }
+                BindingKind::Call {
+                    function,
+                    args,
+                    pattern,
+                } => match self.call(function, args, pattern.as_ref(), &scope) {
+                    Ok(v) => Slot::Owned(v),
+                    Err(_) => return,
+                },
+                BindingKind::Value(v) => match self.value(v, &scope) {
+                    Ok(v) => Slot::Owned(v),
+                    Err(_) => return,
+                },
+            };
+            scope.slots.push(slot);
         }
     }
 
@@ -1103,6 +1275,133 @@ pub fn query(path: &JsonPath, doc: &Value) -> Value {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A join waiting for keys holds back only what reads it: the keys of the
+    /// later joins that do not read it are demanded in the same round; a join
+    /// keyed by it, or guarded by it (`if:`), or reading a value computed from
+    /// another waiting join, waits for its round.
+    #[test]
+    fn a_waiting_join_holds_back_only_what_reads_it() {
+        let rules = r#"
+rules:
+  - id: ahead
+    title: A
+    severity: low
+    subject: {kind: k8s/v1/Pod}
+    let:
+      group: {join: aws/eks/Nodegroup, on: $.nodegroupName, equals: "$.metadata.labels.group", one: true}
+      instance: {join: aws/ec2/Instance, on: $.InstanceId, equals: $.metadata.labels.instance, one: true}
+      role: {join: aws/iam/Role, on: $.Arn, equals: $group.nodeRole, one: true}
+      fallback:
+        join: aws/ec2/Instance
+        on: $.InstanceId
+        equals: $.metadata.labels.other
+        one: true
+        if: {path: $group.nodeRole, exists: false}
+      profile_arn: {value: "arn:aws:iam::111122223333:instance-profile/{{ instance.InstanceId }}"}
+      profile: {join: aws/iam/InstanceProfile, on: $.Arn, equals: $profile_arn, one: true}
+    finding:
+      message: "{{ subject.metadata.name }} {{ role.Arn }} {{ profile.Arn }} {{ fallback.InstanceId | default('none') }}"
+"#;
+        let (set, errors) = crate::load_rules(&[crate::SourceFile {
+            path: "r.yaml".into(),
+            text: rules.into(),
+        }]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut plan = Plan::default();
+        let joins: [(&str, &str); 4] = [
+            ("aws/eks/Nodegroup", "$.nodegroupName"),
+            ("aws/ec2/Instance", "$.InstanceId"),
+            ("aws/iam/Role", "$.Arn"),
+            ("aws/iam/InstanceProfile", "$.Arn"),
+        ];
+        for (kind, on) in joins {
+            plan.keyed_kind(kind, &[on]);
+        }
+        let pod = serde_json::json!({"metadata": {"name": "p", "labels": {"group": "g", "instance": "i-1", "other": "i-2"}}});
+        let mut facts = FactStore::new();
+        facts.add("k8s/v1/Pod", pod);
+        let asked = |demands: &[Demand]| -> Vec<(String, Vec<Vec<String>>)> {
+            demands
+                .iter()
+                .map(|d| (d.kind.clone(), d.keys.iter().cloned().collect()))
+                .collect()
+        };
+        let key = |k: &str| vec![vec![k.to_string()]];
+
+        // Round 1: the node group and the instance together; not the role
+        // (keyed by the node group), the fallback (guarded by it) or the
+        // profile (keyed by a value of the instance).
+        let (report, demands) = check_planned(&set, &facts, &plan);
+        assert!(report.findings.is_empty() && report.inconclusive.is_empty());
+        assert_eq!(
+            asked(&demands),
+            [
+                ("aws/ec2/Instance".to_string(), key("i-1")),
+                ("aws/eks/Nodegroup".to_string(), key("g")),
+            ]
+        );
+
+        // Round 2: both answered; the role and the profile together, and no
+        // fallback (the node group has a role).
+        let fetched = |plan: &mut Plan, kind: &str, on: &str, k: &str| {
+            plan.keyed
+                .get_mut(&Plan::join_key(kind, &[on]))
+                .unwrap()
+                .fetched
+                .insert(vec![k.to_string()]);
+        };
+        fetched(&mut plan, "aws/eks/Nodegroup", "$.nodegroupName", "g");
+        fetched(&mut plan, "aws/ec2/Instance", "$.InstanceId", "i-1");
+        facts.add(
+            "aws/eks/Nodegroup",
+            serde_json::json!({"nodegroupName": "g", "nodeRole": "arn:aws:iam::111122223333:role/R"}),
+        );
+        facts.add("aws/ec2/Instance", serde_json::json!({"InstanceId": "i-1"}));
+        let (_, demands) = check_planned(&set, &facts, &plan);
+        assert_eq!(
+            asked(&demands),
+            [
+                (
+                    "aws/iam/InstanceProfile".to_string(),
+                    key("arn:aws:iam::111122223333:instance-profile/i-1")
+                ),
+                (
+                    "aws/iam/Role".to_string(),
+                    key("arn:aws:iam::111122223333:role/R")
+                ),
+            ]
+        );
+
+        // A rule with no keyed join waiting decides as before.
+        facts.add(
+            "aws/iam/Role",
+            serde_json::json!({"Arn": "arn:aws:iam::111122223333:role/R"}),
+        );
+        facts.add(
+            "aws/iam/InstanceProfile",
+            serde_json::json!({"Arn": "arn:aws:iam::111122223333:instance-profile/i-1"}),
+        );
+        fetched(
+            &mut plan,
+            "aws/iam/Role",
+            "$.Arn",
+            "arn:aws:iam::111122223333:role/R",
+        );
+        fetched(
+            &mut plan,
+            "aws/iam/InstanceProfile",
+            "$.Arn",
+            "arn:aws:iam::111122223333:instance-profile/i-1",
+        );
+        let (report, demands) = check_planned(&set, &facts, &plan);
+        assert!(demands.is_empty(), "{demands:?}");
+        assert_eq!(report.findings.len(), 1, "{report:?}");
+        assert_eq!(
+            report.findings[0].message,
+            "p arn:aws:iam::111122223333:role/R arn:aws:iam::111122223333:instance-profile/i-1 none"
+        );
+    }
 
     /// Contexts hold only the names the rule's templates read, except with
     /// `debug()`, which prints them all; documents shared by findings are

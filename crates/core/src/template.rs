@@ -579,6 +579,12 @@ impl Templates {
         Some((self.sources.get(index)?, self.variables.get(index)?))
     }
 
+    /// The names a compiled template reads (every name in scope for one that
+    /// may slice; see [`Templates::compile`]).
+    pub(crate) fn variables_of(&self, id: TemplateId) -> Option<&[String]> {
+        self.variables.get(id.index).map(|v| &**v)
+    }
+
     /// The number of templates compiled so far: pass it to
     /// [`Templates::variables_since`] to get the names the templates compiled
     /// after it read.

@@ -41,6 +41,11 @@ pub struct Request {
     pub content_type: Option<String>,
     /// The status code answered.
     pub status: u16,
+    /// When the request arrived (before any latency), and when it was
+    /// answered: a benchmark reads which requests ran in sequence.
+    pub received: std::time::Instant,
+    /// When its answer was ready.
+    pub answered: std::time::Instant,
 }
 
 impl std::fmt::Display for Request {
@@ -272,6 +277,7 @@ async fn answer(
     shared: Arc<Shared>,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<AnswerBody>, Infallible> {
+    let received = std::time::Instant::now();
     if let Some(d) = shared.latency {
         tokio::time::sleep(d).await;
     }
@@ -309,6 +315,8 @@ async fn answer(
         query,
         content_type,
         status: reply.status,
+        received,
+        answered: std::time::Instant::now(),
     });
     let body = match reply.stream {
         Some(bytes) => Either::Right(Padding::new(bytes, shared.streamed.clone())),

@@ -262,14 +262,25 @@ async fn fetch_demands(
     type AwsFetch<'f> = std::pin::Pin<
         Box<
             dyn std::future::Future<
-                    Output = (
+                    Output = Vec<(
                         &'static OpSpec,
                         Vec<rulerun_collect_aws::FetchResult>,
                         Widened,
-                    ),
+                    )>,
                 > + 'f,
         >,
     >;
+    // The operations a loaded rule joins on: the only follow-ups started.
+    let wanted: HashSet<&'static str> = OPS
+        .iter()
+        .filter(|o| {
+            o.kinds
+                .iter()
+                .any(|(k, paths)| plan.keyed.contains_key(&Plan::join_key(k, paths)))
+        })
+        .map(|o| o.name)
+        .collect();
+    let wanted = &wanted;
     let mut aws_fetches: Vec<AwsFetch<'_>> = Vec::new();
     for d in demands {
         let on_refs: Vec<&str> = d.on.iter().map(String::as_str).collect();
@@ -292,8 +303,10 @@ async fn fetch_demands(
                 (full, None)
             };
             aws_fetches.push(Box::pin(async move {
-                let results = aws.fetch(op.name, &keys).await;
-                (op, results, widened)
+                let (results, follow) = fetch_following(aws, op, &keys, wanted).await;
+                let mut done: Vec<_> = follow.into_iter().map(|(s, r)| (s, r, None)).collect();
+                done.push((op, results, widened));
+                done
             }));
             continue;
         }
@@ -364,7 +377,8 @@ async fn fetch_demands(
     }
     // The Kubernetes reads run on the runtime meanwhile; the AWS operations run
     // together here (each fetches its keys concurrently).
-    for (op, results, widened) in futures_util::future::join_all(aws_fetches).await {
+    let fetched = futures_util::future::join_all(aws_fetches).await;
+    for (op, results, widened) in fetched.into_iter().flatten() {
         for r in results {
             // A fetch by a prefix answers every full key of the join with that prefix.
             if let Some((join_key, full)) = &widened {
@@ -434,6 +448,92 @@ async fn fetch_demands(
             }
         }
     }
+}
+
+/// Levels of follow-ups started from one fetch (node group → role and its
+/// policy lists → policy versions is two).
+const FOLLOW_UP_DEPTH: usize = 3;
+
+/// Fetches `keys` of `op` and, at once, what a loaded rule joins on and the
+/// keys or answers already name ([`rulerun_collect_aws::follow_ups`]): the
+/// key-named ones together with `op`, then level by level what the answers
+/// name, each level's operations concurrently. Returns `op`'s results and the
+/// follow-ups', to be recorded as the round's own.
+async fn fetch_following(
+    aws: &AwsCollector,
+    op: &'static OpSpec,
+    keys: &[Vec<String>],
+    wanted: &HashSet<&'static str>,
+) -> (
+    Vec<rulerun_collect_aws::FetchResult>,
+    Vec<(&'static OpSpec, Vec<rulerun_collect_aws::FetchResult>)>,
+) {
+    let mut started: HashSet<(&'static str, Vec<String>)> =
+        keys.iter().map(|k| (op.name, k.clone())).collect();
+    let unanswered: Vec<rulerun_collect_aws::FetchResult> = keys
+        .iter()
+        .map(|k| rulerun_collect_aws::FetchResult {
+            key: k.clone(),
+            outcome: Ok(Vec::new()),
+        })
+        .collect();
+    let companions = next_level(op.name, &unanswered, wanted, &mut started);
+    let (results, mut done) =
+        futures_util::future::join(aws.fetch(op.name, keys), fetch_level(aws, companions)).await;
+    let mut next = next_level(op.name, &results, wanted, &mut started);
+    for (spec, r) in &done {
+        next.extend(next_level(spec.name, r, wanted, &mut started));
+    }
+    for _ in 0..FOLLOW_UP_DEPTH {
+        if next.is_empty() {
+            break;
+        }
+        let level = fetch_level(aws, next).await;
+        next = Vec::new();
+        for (spec, r) in &level {
+            next.extend(next_level(spec.name, r, wanted, &mut started));
+        }
+        done.extend(level);
+    }
+    (results, done)
+}
+
+/// Fetches each operation's keys, the operations concurrently.
+async fn fetch_level(
+    aws: &AwsCollector,
+    level: Vec<(&'static OpSpec, Vec<Vec<String>>)>,
+) -> Vec<(&'static OpSpec, Vec<rulerun_collect_aws::FetchResult>)> {
+    futures_util::future::join_all(level.into_iter().map(|(spec, keys)| async move {
+        let r = aws.fetch(spec.name, &keys).await;
+        (spec, r)
+    }))
+    .await
+}
+
+/// The follow-ups of `results` of `op` not started yet, by operation.
+fn next_level(
+    op: &str,
+    results: &[rulerun_collect_aws::FetchResult],
+    wanted: &HashSet<&'static str>,
+    started: &mut HashSet<(&'static str, Vec<String>)>,
+) -> Vec<(&'static OpSpec, Vec<Vec<String>>)> {
+    let mut by_op: Vec<(&'static OpSpec, Vec<Vec<String>>)> = Vec::new();
+    for r in results {
+        let Ok(docs) = &r.outcome else { continue };
+        for (name, key) in rulerun_collect_aws::follow_ups(op, &r.key, docs) {
+            let Some(spec) = OPS.iter().find(|o| o.name == name) else {
+                continue;
+            };
+            if !wanted.contains(name) || !started.insert((name, key.clone())) {
+                continue;
+            }
+            match by_op.iter_mut().find(|(s, _)| s.name == name) {
+                Some((_, keys)) => keys.push(key),
+                None => by_op.push((spec, vec![key])),
+            }
+        }
+    }
+    by_op
 }
 
 fn into_fetched(out: Result<Vec<Value>, FetchError>) -> Fetched {

@@ -63,8 +63,14 @@ pub(crate) fn fleet_kubeconfig(dir: &Path, contexts: &[(&str, &str)]) -> PathBuf
 /// `rulerun check -A --no-aws --no-config --kubeconfig KC EXTRA...` on a
 /// blocking thread (the CLI starts its own runtimes).
 pub(crate) async fn check(kubeconfig: &Path, extra: &[&str]) -> Run {
+    command("check", kubeconfig, extra).await
+}
+
+/// `rulerun COMMAND -A --no-aws --no-config --kubeconfig KC EXTRA...` on a
+/// blocking thread.
+async fn command(command: &str, kubeconfig: &Path, extra: &[&str]) -> Run {
     let mut args: Vec<String> = [
-        "check",
+        command,
         "-A",
         "--no-aws",
         "--no-config",
@@ -392,21 +398,7 @@ fn fleet_flags_that_do_not_fit_are_usage_errors() {
 
 /// `rulerun collect -A --no-aws --no-config --kubeconfig KC EXTRA...`.
 async fn collect(kubeconfig: &Path, extra: &[&str]) -> Run {
-    let mut args: Vec<String> = [
-        "collect",
-        "-A",
-        "--no-aws",
-        "--no-config",
-        "--kubeconfig",
-        &kubeconfig.display().to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    tokio::task::spawn_blocking(move || rulerun(&args))
-        .await
-        .unwrap()
+    command("collect", kubeconfig, extra).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

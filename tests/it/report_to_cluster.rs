@@ -479,10 +479,9 @@ async fn facts_need_a_named_cluster_and_policyreport_writes_the_older_kinds() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_fleet_writes_each_clusters_reports_into_that_cluster() {
-    let crds = openreports_schemas();
-    // Cluster a: the reference pod in `default`; cluster b: a copy in `shop`.
+/// The objects of two stand-in clusters with the report CRDs: a holds the
+/// reference pod in `default`, b a copy of it in `shop`.
+fn two_clusters() -> (Vec<Value>, Vec<Value>) {
     let mut in_a = scenario();
     in_a.extend(openreports_crds());
     let mut in_b: Vec<Value> = scenario()
@@ -491,6 +490,13 @@ async fn a_fleet_writes_each_clusters_reports_into_that_cluster() {
         .collect();
     in_b.extend(copy("shop", "-b"));
     in_b.extend(openreports_crds());
+    (in_a, in_b)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fleet_writes_each_clusters_reports_into_that_cluster() {
+    let crds = openreports_schemas();
+    let (in_a, in_b) = two_clusters();
     let a = Stub::new().objects(in_a).start().await.unwrap();
     let b = Stub::new().objects(in_b).start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -542,19 +548,12 @@ async fn a_fleet_writes_each_clusters_reports_into_that_cluster() {
 async fn reports_summarizes_what_a_fleet_wrote_without_checking_again() {
     // a: the reference pod, and a policy engine's report that is not rulerun's;
     // b: a copy in `shop`; c: a cluster without the report CRDs.
-    let mut in_a = scenario();
-    in_a.extend(openreports_crds());
+    let (mut in_a, in_b) = two_clusters();
     in_a.push(foreign_report(
         "default",
         "kyverno-require-labels",
         json!({LABEL: "kyverno"}),
     ));
-    let mut in_b: Vec<Value> = scenario()
-        .into_iter()
-        .filter(|o| o["metadata"]["namespace"] != "default")
-        .collect();
-    in_b.extend(copy("shop", "-b"));
-    in_b.extend(openreports_crds());
     let a = Stub::new().objects(in_a).start().await.unwrap();
     let b = Stub::new().objects(in_b).start().await.unwrap();
     let c = Stub::new().objects(scenario()).start().await.unwrap();

@@ -54,14 +54,14 @@ pub fn cmd_check(
     cluster.kubeconfig = cluster.kubeconfig.map(|k| ctx.resolve(&k));
     cluster.aws_accounts = config.map(|c| c.aws_accounts.clone()).unwrap_or_default();
     cluster.aws_regions = config.and_then(|c| c.aws_regions.clone());
+    let fleet = Fleet {
+        output,
+        fail_on,
+        rules: &rules,
+        origins: &loaded.origins,
+        cluster: &cluster,
+    };
     if a.all_contexts || a.cluster.contexts.len() > 1 {
-        let fleet = Fleet {
-            output,
-            fail_on,
-            rules: &rules,
-            origins: &loaded.origins,
-            cluster: &cluster,
-        };
         return check_fleet(a, &fleet, ctx, term, out, err);
     }
     let mut session = None;
@@ -119,13 +119,6 @@ pub fn cmd_check(
             return Ok(exit::USAGE);
         }
         if groups.len() > 1 {
-            let fleet = Fleet {
-                output,
-                fail_on,
-                rules: &rules,
-                origins: &loaded.origins,
-                cluster: &cluster,
-            };
             return check_snapshots(a, &fleet, groups, ctx, term, out, err);
         }
         let facts = groups

@@ -47,15 +47,15 @@ pub fn cmd_collect(
     };
     // Nothing read at all (the server unreachable, every list refused): no
     // snapshot, which a check would read as a cluster without problems.
-    if run.facts.is_empty() {
-        if let Some(first) = run.report.inconclusive.first() {
-            writeln!(
-                err,
-                "error: nothing could be collected: {}",
-                escape::line(&first.reason)
-            )?;
-            return Ok(exit::INCONCLUSIVE);
-        }
+    if run.facts.is_empty()
+        && let Some(first) = run.report.inconclusive.first()
+    {
+        writeln!(
+            err,
+            "error: nothing could be collected: {}",
+            escape::line(&first.reason)
+        )?;
+        return Ok(exit::INCONCLUSIVE);
     }
     let snapshot = run.facts.to_snapshot(json!({
         "collectedBy": format!("rulerun {}", env!("CARGO_PKG_VERSION")),
@@ -167,17 +167,17 @@ fn collect_fleet(
         };
         // Nothing read at all (the server unreachable, every list refused): no
         // file, which `check --facts` would read as a cluster without problems.
-        if run.facts.is_empty() {
-            if let Some(first) = run.report.inconclusive.first() {
-                incomplete = true;
-                writeln!(
-                    err,
-                    "error: cluster `{}` could not be collected: {}",
-                    escape::line(&m.context),
-                    escape::line(&first.reason)
-                )?;
-                continue;
-            }
+        if run.facts.is_empty()
+            && let Some(first) = run.report.inconclusive.first()
+        {
+            incomplete = true;
+            writeln!(
+                err,
+                "error: cluster `{}` could not be collected: {}",
+                escape::line(&m.context),
+                escape::line(&first.reason)
+            )?;
+            continue;
         }
         let snapshot = run.facts.to_snapshot(json!({
             "collectedBy": format!("rulerun {}", env!("CARGO_PKG_VERSION")),

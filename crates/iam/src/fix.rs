@@ -308,7 +308,7 @@ pub fn fix_resource_policy(
         st.insert("Action".into(), json!(grant));
         new_statements.push(st);
         changes.push(format!(
-            "{sid} (new): Allow [{}] to `{principal_arn}` only (no other grant exists)",
+            "{sid} (new): Allow [{}] to `{principal_arn}` only (no statement allowed it to them; the other statements stay as they are)",
             grant.join(", ")
         ));
         if path_unknown {

@@ -99,7 +99,8 @@ pub struct AwsProxy {
     pub url: String,
     /// The PEM of the CA that signed the proxy's certificate, when it serves HTTPS.
     pub ca_pem: Option<String>,
-    log: Arc<Mutex<Vec<String>>>,
+    /// Each request's operation and body (lossy UTF-8).
+    log: Arc<Mutex<Vec<(String, String)>>>,
     /// When each request arrived (before the latency) and was answered.
     timeline: Arc<Mutex<Vec<(std::time::Instant, std::time::Instant)>>>,
     task: tokio::task::JoinHandle<()>,
@@ -134,7 +135,23 @@ impl AwsProxy {
 
     /// The operations that arrived, in order (`iam:GetRole`, `ecr:GetRepositoryPolicy`).
     pub fn operations(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(op, _)| op.clone())
+            .collect()
+    }
+
+    /// The bodies of the requests of `operation`, oldest first.
+    pub fn bodies(&self, operation: &str) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(op, _)| op == operation)
+            .map(|(_, body)| body.clone())
+            .collect()
     }
 
     /// When each request arrived (before the latency) and was answered, in
@@ -246,13 +263,16 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     upstream: &str,
     denies: &[Deny],
     answers: &[(String, String)],
-    log: &Mutex<Vec<String>>,
+    log: &Mutex<Vec<(String, String)>>,
 ) {
     let Some((head, body)) = read_message(&mut client).await else {
         return;
     };
     let operation = operation(&head, &body);
-    log.lock().unwrap().push(operation.clone());
+    log.lock().unwrap().push((
+        operation.clone(),
+        String::from_utf8_lossy(&body).into_owned(),
+    ));
     let answer = answers.iter().find(|(op, _)| *op == operation);
     let response = match denies
         .iter()

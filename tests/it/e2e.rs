@@ -1070,10 +1070,15 @@ fn the_finding<'a>(run: &Run, doc: &'a Value, rule: &str) -> &'a Value {
 
 /// Runs a printed fix command as a user pastes it, against moto.
 fn run_printed(command: &str) {
+    run_printed_at(command, &moto());
+}
+
+/// Runs a printed fix command as a user pastes it, against `endpoint`.
+fn run_printed_at(command: &str, endpoint: &str) {
     eprintln!("fix: {command}");
     let out = Command::new("bash")
         .args(["-c", command])
-        .env("AWS_ENDPOINT_URL", moto())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .output()
         .unwrap();
     assert!(
@@ -1644,4 +1649,109 @@ async fn a_fleet_reads_the_facts_of_one_account_once() {
         "{fleet_ops:#?}"
     );
     assert_eq!(fleet_counts, one_counts, "{fleet_ops:#?}\n{one_ops:#?}");
+}
+
+/// `pod-unschedulable-node-selector` live, for an EKS add-on: CoreDNS's pods
+/// (the example's) select `workload-type: system`, which no node has, because
+/// the add-on's configuration values say so. The check reads the add-on from
+/// EKS (`DescribeAddon`, answered by the proxy as EKS does: moto has no
+/// add-ons) and prints one `aws eks update-addon` with those values, the
+/// nodeSelector fixed and every other value kept. Run with the AWS CLI, EKS
+/// receives exactly that; once the add-on manager has rolled CoreDNS out with
+/// the new values (the stand-in cluster's pod replaced, EKS answering the new
+/// values), the check is clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_addon_pod_no_node_fits_is_fixed_in_the_addon_configuration_and_gone() {
+    const RULE: &str = "pod-unschedulable-node-selector";
+    let n = &Names {
+        cluster: "eks-workshop-addon",
+        role: "EksNodeGroupRole-addon",
+        repo: "unused-addon",
+    };
+    // The cluster and its node group `default`, as the walkthrough's account has them.
+    seed_with(n, false);
+    let text = std::fs::read_to_string(repo(
+        "rules/eks-troubleshooting/pod-unschedulable-node-selector/fixtures/coredns-addon-selector.json",
+    ))
+    .unwrap()
+    .replace("eks-workshop", n.cluster);
+    let snapshot: Value = serde_json::from_str(&text).unwrap();
+    let facts = snapshot["facts"].as_object().unwrap();
+    let values = "nodeSelector:\n  workload-type: system\nreplicaCount: 3\ntolerations: [{key: CriticalAddonsOnly, operator: Exists}]\n";
+    let addon = |values: &str, status: &str| {
+        json!({"addon": {"addonName": "coredns", "clusterName": n.cluster, "status": status,
+            "addonVersion": "v1.11.3-eksbuild.1", "configurationValues": values,
+            "addonArn": format!("arn:aws:eks:{REGION}:{ACCOUNT}:addon/{}/coredns/00000000-0000-4000-8000-000000000001", n.cluster),
+            "health": {"issues": []}}})
+    };
+    let describe = format!("eks:GET /clusters/{}/addons/coredns", n.cluster);
+    let update = format!("eks:POST /clusters/{}/addons/coredns/update", n.cluster);
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, kubeconfig) = start_cluster_with(n, dir.path(), stub_objects(facts)).await;
+    let proxy = AwsProxy::to(&moto())
+        .answer(&describe, addon(values, "DEGRADED"))
+        .answer(
+            &update,
+            json!({"update": {"id": "5b0e2a6c-0000-4000-8000-000000000002", "status": "InProgress",
+                "type": "AddonUpdate", "params": [], "createdAt": 1764806400, "errors": []}}),
+        )
+        .start()
+        .await;
+    let live = live_args(&kubeconfig, &proxy.url, None);
+
+    let run = cli(args_check(&live)).await;
+    let before = json_of(&run);
+    let finding = the_finding(&run, &before, RULE);
+    assert_eq!(finding["evidence"]["addon"], "coredns", "{finding:#}");
+    assert_eq!(finding["evidence"]["addonConfigurationValues"], values);
+    assert!(
+        proxy.operations().contains(&describe),
+        "{:?}",
+        proxy.operations()
+    );
+    let command = finding["fix"][0]["command"].as_str().unwrap();
+    assert!(
+        command.starts_with(&format!(
+            "aws eks update-addon --cluster-name={} --addon-name=coredns ",
+            n.cluster
+        )),
+        "{command}"
+    );
+    run_printed_at(command, &proxy.url);
+    // EKS got the values with the nodeSelector fixed and every other value kept.
+    let sent = proxy.bodies(&update);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let sent: Value = serde_json::from_str(&sent[0]).unwrap();
+    assert_eq!(sent["resolveConflicts"], "PRESERVE", "{sent:#}");
+    let new_values: Value =
+        serde_json::from_str(sent["configurationValues"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        new_values,
+        json!({"nodeSelector": {"kubernetes.io/os": "linux"}, "replicaCount": 3,
+            "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}]})
+    );
+
+    // The add-on manager rolls CoreDNS out with them: its pod selects what
+    // the values say and runs; EKS answers the new values.
+    let mut rolled = facts.clone();
+    let pods = rolled["k8s/v1/Pod"].as_array_mut().unwrap();
+    for p in pods.iter_mut() {
+        if p["metadata"]["namespace"] == "kube-system" {
+            p["metadata"]["name"] = json!("coredns-6c9dd5d8c7-k2v9p");
+            p["metadata"]["uid"] = json!("uid-pod-coredns-2");
+            p["spec"]["nodeSelector"] = new_values["nodeSelector"].clone();
+            p["spec"]["nodeName"] = json!("ip-10-42-110-21.us-west-2.compute.internal");
+            p["status"] = json!({"phase": "Running", "conditions": [{"type": "PodScheduled", "status": "True"}]});
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, kubeconfig) = start_cluster_with(n, dir.path(), stub_objects(&rolled)).await;
+    let proxy = AwsProxy::to(&moto())
+        .answer(
+            &describe,
+            addon(sent["configurationValues"].as_str().unwrap(), "ACTIVE"),
+        )
+        .start()
+        .await;
+    assert_fixed(&live_args(&kubeconfig, &proxy.url, None), RULE).await;
 }

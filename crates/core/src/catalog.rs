@@ -30,7 +30,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::error::edit_distance;
-use crate::select::{Access, JsonPath};
+use rulerun_jsonpath::{Access, JsonPath};
 
 /// The shape of a value.
 #[derive(Clone, Debug, PartialEq)]

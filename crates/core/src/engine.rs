@@ -17,8 +17,8 @@ use crate::finding::{ArgvRange, FixPlaceholder, PlaceholderWhere, TextRange};
 use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
 use crate::func::Function;
 use crate::rule::{ArgvPart, BindingKind, FixCommand, Join, Rule, RuleSet};
-use crate::select::JsonPath;
 use crate::template::{self, Templates, check_argument, check_aws_argument, is_aws_cli};
+use rulerun_jsonpath::JsonPath;
 
 const KEY_SEP: char = '\u{1f}';
 
@@ -336,7 +336,7 @@ fn build_indexes(
                 if indexes.contains_key(&key) {
                     continue;
                 }
-                let _ = crate::select::take_limit_error();
+                let _ = rulerun_jsonpath::take_limit_error();
                 let mut index = Index::new();
                 for (i, doc) in facts.of_kind(&j.kind).iter().enumerate() {
                     let Ok(pos) = u32::try_from(i) else { break };
@@ -358,7 +358,7 @@ fn build_indexes(
                         }
                     }
                 }
-                if let Some(e) = crate::select::take_limit_error() {
+                if let Some(e) = rulerun_jsonpath::take_limit_error() {
                     failed.insert(key.clone(), format!("join on `{}`: {e}", j.kind));
                 }
                 indexes.insert(key, index);
@@ -632,9 +632,9 @@ impl<'a> Evaluator<'a, '_> {
             // A path that went over its node budget got its answers cut short:
             // the subject's findings go, and the rule failed on it.
             let (findings, errors) = (self.report.findings.len(), self.report.errors.len());
-            let _ = crate::select::take_limit_error();
+            let _ = rulerun_jsonpath::take_limit_error();
             self.subject(subject);
-            if let Some(e) = crate::select::take_limit_error() {
+            if let Some(e) = rulerun_jsonpath::take_limit_error() {
                 self.report.findings.truncate(findings);
                 self.report.errors.truncate(errors);
                 let scope = Scope {

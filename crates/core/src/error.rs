@@ -103,7 +103,7 @@ pub enum LoadErrorKind {
     },
     /// A JSONPath that does not parse.
     #[error("{0}")]
-    Path(#[from] crate::select::PathError),
+    Path(#[from] rulerun_jsonpath::PathError),
     /// A path that names a binding the rule does not define (yet).
     #[error("`${name}` is not defined at this point of the rule")]
     UnknownBinding {

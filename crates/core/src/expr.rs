@@ -9,7 +9,7 @@
 use regex::Regex;
 use serde_json::Value;
 
-use crate::select::{Bindings, JsonPath};
+use rulerun_jsonpath::{Bindings, JsonPath};
 
 /// A JSONPath over one slot of the scope.
 #[derive(Clone, Debug)]

@@ -26,7 +26,6 @@ pub mod projection;
 pub mod read;
 pub mod rule;
 pub mod schema;
-pub mod select;
 pub mod template;
 pub mod testing;
 pub mod warning;

@@ -35,10 +35,10 @@ use crate::rule::{
     ArgvPart, Binding, BindingKind, Each, FindingSpec, FixCommand, FixSpec, Join, Param, Rule,
     RuleDocs, RuleSet, Source, SubjectSpec,
 };
-use crate::select::{JsonPath, PathError};
 use crate::template::{Mode, TemplateError, TemplateId, Templates};
 use crate::warning::Warning;
 use crate::yaml::{Node, NodeKind, Pos};
+use rulerun_jsonpath::{JsonPath, PathError};
 
 mod placeholders;
 
@@ -1449,7 +1449,7 @@ impl RuleDecoder<'_> {
                         let pos = node.map_or(c.pos, |n| n.pos);
                         match args.get(cc.pattern_arg) {
                             Some(ValueExpr::Literal(Value::String(p))) => {
-                                match crate::select::compile_regex(p) {
+                                match rulerun_jsonpath::compile_regex(p) {
                                     Ok(re) => {
                                         if let Some(bad) = re
                                             .capture_names()
@@ -1844,7 +1844,7 @@ impl RuleDecoder<'_> {
             "endsWith" => Op::EndsWith(self.d.string(v, name)?),
             "regex" => {
                 let pattern = self.d.string(v, name)?;
-                match crate::select::compile_regex(&pattern) {
+                match rulerun_jsonpath::compile_regex(&pattern) {
                     Ok(re) => Op::Regex(Box::new(re)),
                     Err(e) => {
                         self.err(
@@ -2210,5 +2210,5 @@ impl<'a> RuleDecoder<'a> {
 
 /// Compiles a regex the way rule files do (for tests and tools).
 pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    crate::select::compile_regex(pattern).map_err(|e| e.to_string())
+    rulerun_jsonpath::compile_regex(pattern).map_err(|e| e.to_string())
 }

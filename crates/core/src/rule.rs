@@ -11,9 +11,9 @@ use crate::coverage::SiteId;
 use crate::expr::{Cond, ScopedPath, ValueExpr};
 use crate::finding::Severity;
 use crate::func::Function;
-use crate::select::JsonPath;
 use crate::template::{TemplateId, Templates};
 use crate::yaml::Pos;
+use rulerun_jsonpath::JsonPath;
 
 /// Where something was defined.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use rulerun_core::load::SourceFile;
-use rulerun_core::select::JsonPath;
 use rulerun_core::template::{Mode, Templates, to_value};
 use rulerun_core::{FactStore, PackScopes, Projection, RuleSet, check, load_rule_sources};
+use rulerun_jsonpath::JsonPath;
 use serde_json::{Value, json};
 
 /// A fuzz target's body.

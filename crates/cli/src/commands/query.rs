@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use rulerun_core::LoadError;
 use rulerun_core::error::{LoadErrorKind, closest};
 use rulerun_core::read::{self, Limit};
-use rulerun_core::select::{JsonPath, PathError};
 use rulerun_core::yaml::Pos;
+use rulerun_jsonpath::{JsonPath, PathError};
 use serde_json::Value;
 
 use super::CmdResult;

@@ -910,11 +910,11 @@ rules:
     finding:
       message: "{{ c.name }}"
 "#;
-    let before = rulerun_core::select::regex_compilations();
+    let before = rulerun_jsonpath::regex_compilations();
     let (set, errors) = load_rules(&[src("r.yaml", rule)]);
     assert!(errors.is_empty(), "{errors:#?}");
     assert!(
-        rulerun_core::select::regex_compilations() - before >= 3,
+        rulerun_jsonpath::regex_compilations() - before >= 3,
         "the three patterns compile at load"
     );
     let pods: Vec<_> = (0..200)
@@ -925,11 +925,11 @@ rules:
         })
         .collect();
     let f = facts(json!({ "k8s/v1/Pod": pods }));
-    let loaded = rulerun_core::select::regex_compilations();
+    let loaded = rulerun_jsonpath::regex_compilations();
     let report = check(&set, &f);
     assert_eq!(report.findings.len(), 200, "{:#?}", report.errors);
     assert_eq!(
-        rulerun_core::select::regex_compilations(),
+        rulerun_jsonpath::regex_compilations(),
         loaded,
         "no pattern compiled while checking"
     );
@@ -955,11 +955,11 @@ rules:
     finding:
       message: "{{ denied.action }} on {{ denied.resource or '*' }}"
 "#;
-    let before = rulerun_core::select::regex_compilations();
+    let before = rulerun_jsonpath::regex_compilations();
     let (set, errors) = load_rules(&[src("r.yaml", rule)]);
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(
-        rulerun_core::select::regex_compilations() - before,
+        rulerun_jsonpath::regex_compilations() - before,
         1,
         "the pattern compiles once, at load"
     );
@@ -975,7 +975,7 @@ rules:
         .chain([json!({"metadata": {"name": "other", "namespace": "d"}, "message": "Scaled up"})])
         .collect();
     let f = facts(json!({ "k8s/v1/Event": events }));
-    let loaded = rulerun_core::select::regex_compilations();
+    let loaded = rulerun_jsonpath::regex_compilations();
     let report = check(&set, &f);
     assert_eq!(report.findings.len(), 200, "{:#?}", report.errors);
     assert_eq!(report.findings[0].message, "ec2:DescribeSubnets0 on *");
@@ -984,7 +984,7 @@ rules:
         "s3:GetObject on arn:aws:s3:::b/1"
     );
     assert_eq!(
-        rulerun_core::select::regex_compilations(),
+        rulerun_jsonpath::regex_compilations(),
         loaded,
         "no pattern compiled while checking"
     );

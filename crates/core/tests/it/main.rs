@@ -1,7 +1,5 @@
 //! The core crate's integration tests, one binary:
 //!
-//! - `jsonpath_cts`: the RFC 9535 compliance suite through our selection layer.
-//! - `select_fast`: direct filter evaluation against `jsonpath-rust` (differential).
 //! - `engine`: rules loaded from YAML text evaluated over facts (joins, each, errors).
 //! - `filters_with_bindings`: `$name.x` inside filters: evaluation, load errors, projection.
 //! - `partial`: live runs with facts missing: only the candidates that need them
@@ -14,10 +12,8 @@
 
 mod engine;
 mod filters_with_bindings;
-mod jsonpath_cts;
 mod partial;
 mod parts;
 mod placeholders;
 mod projection;
-mod select_fast;
 mod support;

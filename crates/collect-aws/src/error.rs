@@ -130,6 +130,12 @@ fn secs(d: Duration) -> String {
     }
 }
 
+impl rulerun_transport::FetchFailure for FetchError {
+    fn advice(&self) -> Option<String> {
+        self.help()
+    }
+}
+
 impl FetchError {
     /// Advice for the user: the exact IAM action to grant and, for a resource of
     /// another account, the account to run in.

@@ -201,6 +201,12 @@ fn at(server: &Option<String>) -> String {
     }
 }
 
+impl rulerun_transport::FetchFailure for FetchError {
+    fn advice(&self) -> Option<String> {
+        self.help()
+    }
+}
+
 impl FetchError {
     /// Advice for the user.
     pub fn help(&self) -> Option<String> {

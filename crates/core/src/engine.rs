@@ -16,6 +16,7 @@ use crate::facts::FactStore;
 use crate::finding::{ArgvRange, FixPlaceholder, PlaceholderWhere, TextRange};
 use crate::finding::{EvalError, Finding, FixStep, Report, Subject};
 use crate::func::Function;
+use crate::join::JoinId;
 use crate::rule::{ArgvPart, BindingKind, FixCommand, Join, Rule, RuleSet};
 use crate::template::{self, Templates, check_argument, check_aws_argument, is_aws_cli};
 use rulerun_jsonpath::JsonPath;
@@ -40,9 +41,9 @@ pub fn check(rules: &RuleSet, facts: &FactStore) -> Report {
 /// the candidates that never reach it are decided as usual.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
-    /// By join index (kind and `on` paths, see [`Plan::join_key`]): the keys
-    /// fetched and those whose fetch failed.
-    pub keyed: HashMap<String, KeyState>,
+    /// By join (kind and canonical `on` paths): the keys fetched and those
+    /// whose fetch failed.
+    pub keyed: HashMap<JoinId, KeyState>,
     /// Kinds that could not be collected at all, with the reason (e.g. a 403):
     /// neither a subject nor a join can read them.
     pub unavailable: std::collections::BTreeMap<String, String>,
@@ -50,10 +51,10 @@ pub struct Plan {
     /// (AWS kinds): a rule with such a subject kind is inconclusive as a whole;
     /// joins on them are answered by key.
     pub unlisted: std::collections::BTreeMap<String, String>,
-    /// Joins that no fetch answers, by [`Plan::join_key`], with the reason (an
+    /// Joins that no fetch answers, with the reason (an
     /// AWS kind joined on other paths than its fetch operations are keyed by): a
     /// candidate that reaches one is inconclusive.
-    pub unavailable_joins: std::collections::BTreeMap<String, String>,
+    pub unavailable_joins: std::collections::BTreeMap<JoinId, String>,
     /// Set when the runner stops fetching (its cap on rounds): keys not fetched
     /// yet never will be, so a candidate that needs one is inconclusive, with this
     /// reason and the kind, instead of waiting.
@@ -70,29 +71,22 @@ pub struct KeyState {
 }
 
 impl Plan {
-    /// The identity of a keyed join: its kind and `on` paths.
-    pub fn join_key(kind: &str, on: &[&str]) -> String {
-        let mut key = kind.to_string();
-        for p in on {
-            key.push(KEY_SEP);
-            key.push_str(p);
-        }
-        key
+    /// The identity of a keyed join: its kind and `on` paths ([`JoinId::new`]).
+    pub fn join_key(kind: &str, on: &[&str]) -> JoinId {
+        JoinId::new(kind, on)
     }
 
     /// Declares that `kind` joined on `on` is fetched by key.
     pub fn keyed_kind(&mut self, kind: &str, on: &[&str]) {
-        self.keyed.entry(Self::join_key(kind, on)).or_default();
+        self.keyed.entry(JoinId::new(kind, on)).or_default();
     }
 }
 
 /// Keys a rule asked for that a keyed kind does not hold yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Demand {
-    /// The kind.
-    pub kind: String,
-    /// The `on` paths of the join, as written.
-    pub on: Vec<String>,
+    /// The join: the kind and its canonical `on` paths.
+    pub join: JoinId,
     /// The key tuples (one value per `on` path).
     pub keys: std::collections::BTreeSet<Vec<String>>,
     /// The namespaces of the subjects that asked.
@@ -107,14 +101,14 @@ pub struct Demand {
 /// subject kind could not be collected is inconclusive as a whole. The runner
 /// fetches the demands and calls again until nothing is demanded.
 pub fn check_planned(rules: &RuleSet, facts: &FactStore, plan: &Plan) -> (Report, Vec<Demand>) {
-    let mut demands: HashMap<String, Demand> = HashMap::new();
+    let mut demands: HashMap<JoinId, Demand> = HashMap::new();
     let mut report = evaluate(rules, facts, |_| true, Some((plan, &mut demands)), None);
     report
         .inconclusive
         .sort_by(|a, b| (&a.rule, &a.subject, &a.reason).cmp(&(&b.rule, &b.subject, &b.reason)));
     report.inconclusive.dedup();
     let mut demands: Vec<Demand> = demands.into_values().collect();
-    demands.sort_by(|a, b| (&a.kind, &a.on).cmp(&(&b.kind, &b.on)));
+    demands.sort_by(|a, b| a.join.cmp(&b.join));
     (report, demands)
 }
 
@@ -143,7 +137,7 @@ fn evaluate(
     rules: &RuleSet,
     facts: &FactStore,
     select: impl Fn(&Rule) -> bool,
-    mut planned: Option<(&Plan, &mut HashMap<String, Demand>)>,
+    mut planned: Option<(&Plan, &mut HashMap<JoinId, Demand>)>,
     mut coverage: Option<&mut Coverage>,
 ) -> Report {
     let (indexes, failed_indexes) = build_indexes(rules, facts, &select);
@@ -179,7 +173,7 @@ fn evaluate(
         report.rules_evaluated += 1;
         let hits = coverage.as_deref_mut().map(|c| c.rule_hits(rule));
         if let Some(message) = rule.bindings.iter().find_map(|b| match &b.kind {
-            BindingKind::Join(j) => failed_indexes.get(&j.index_key()),
+            BindingKind::Join(j) => failed_indexes.get(&j.id),
             _ => None,
         }) {
             report.errors.push(EvalError {
@@ -196,7 +190,7 @@ fn evaluate(
             .bindings
             .iter()
             .map(|b| match &b.kind {
-                BindingKind::Join(j) => indexes.get(&j.index_key()),
+                BindingKind::Join(j) => indexes.get(&j.id),
                 _ => None,
             })
             .collect();
@@ -325,14 +319,14 @@ fn build_indexes(
     rules: &RuleSet,
     facts: &FactStore,
     select: &impl Fn(&Rule) -> bool,
-) -> (HashMap<String, Index>, HashMap<String, String>) {
-    let mut indexes: HashMap<String, Index> = HashMap::new();
+) -> (HashMap<JoinId, Index>, HashMap<JoinId, String>) {
+    let mut indexes: HashMap<JoinId, Index> = HashMap::new();
     // Indexes whose `on` paths went over their node budget (incomplete).
-    let mut failed: HashMap<String, String> = HashMap::new();
+    let mut failed: HashMap<JoinId, String> = HashMap::new();
     for rule in rules.rules.iter().filter(|r| select(r)) {
         for b in &rule.bindings {
             if let BindingKind::Join(j) = &b.kind {
-                let key = j.index_key();
+                let key = j.id.clone();
                 if indexes.contains_key(&key) {
                     continue;
                 }
@@ -441,7 +435,7 @@ struct Evaluator<'a, 'p> {
     rule: &'a Rule,
     facts: &'a FactStore,
     /// In a live run: what is collected, and the demands to fill in.
-    planned: Option<(&'p Plan, &'p mut HashMap<String, Demand>)>,
+    planned: Option<(&'p Plan, &'p mut HashMap<JoinId, Demand>)>,
     /// For each of the rule's bindings, the index its join reads (None for other
     /// bindings, and for joins without an index).
     joins: Vec<Option<&'a Index>>,
@@ -580,8 +574,7 @@ impl<'a> Evaluator<'a, '_> {
         let Some((plan, demands)) = self.planned.as_mut() else {
             return Ok(());
         };
-        let key = j.index_key();
-        let Some(state) = plan.keyed.get(&key) else {
+        let Some(state) = plan.keyed.get(&j.id) else {
             return Ok(());
         };
         let mut missing = Vec::new();
@@ -603,9 +596,8 @@ impl<'a> Evaluator<'a, '_> {
                 j.kind
             )));
         }
-        let d = demands.entry(key).or_insert_with(|| Demand {
-            kind: j.kind.clone(),
-            on: j.on.iter().map(|p| p.as_str().to_string()).collect(),
+        let d = demands.entry(j.id.clone()).or_insert_with(|| Demand {
+            join: j.id.clone(),
             keys: Default::default(),
             namespaces: Default::default(),
         });
@@ -1189,7 +1181,7 @@ impl<'a> Evaluator<'a, '_> {
         let reason = plan
             .unavailable
             .get(&j.kind)
-            .or_else(|| plan.unavailable_joins.get(&j.index_key()))?;
+            .or_else(|| plan.unavailable_joins.get(&j.id))?;
         if composite_keys(j.equals.iter().map(|p| p.query(scope))).is_empty() {
             return None;
         }
@@ -1324,7 +1316,7 @@ rules:
         let asked = |demands: &[Demand]| -> Vec<(String, Vec<Vec<String>>)> {
             demands
                 .iter()
-                .map(|d| (d.kind.clone(), d.keys.iter().cloned().collect()))
+                .map(|d| (d.join.kind().to_string(), d.keys.iter().cloned().collect()))
                 .collect()
         };
         let key = |k: &str| vec![vec![k.to_string()]];

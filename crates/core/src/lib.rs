@@ -19,6 +19,7 @@ pub mod expr;
 pub mod facts;
 pub mod finding;
 pub mod func;
+pub mod join;
 pub mod json;
 pub mod load;
 pub mod parts;
@@ -38,6 +39,7 @@ pub use finding::{
     ArgvRange, Finding, FixPlaceholder, FixStep, Inconclusive, PlaceholderWhere, Report, Severity,
     Subject, TextRange,
 };
+pub use join::JoinId;
 pub use load::{SourceFile, load_rule_sources, load_rules};
 pub use parts::{PackScopes, PartInfo, PartKind, read_pack_tree};
 pub use projection::{Projection, parse_fact_text_projected};

@@ -1387,14 +1387,15 @@ impl RuleDecoder<'_> {
                     }
                 }),
             );
-            BindingKind::Join(Join {
+            BindingKind::Join(Box::new(Join {
+                id: crate::join::JoinId::of(&kind, &on),
                 kind,
                 on,
                 equals,
                 filter,
                 one,
                 filter_site,
-            })
+            }))
         } else {
             for k in ["on", "equals", "where", "one"] {
                 if let Some(n) = f.get(k) {

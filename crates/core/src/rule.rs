@@ -156,7 +156,7 @@ pub(crate) struct Binding {
 
 #[derive(Debug)]
 pub(crate) enum BindingKind {
-    Join(Join),
+    Join(Box<Join>),
     Call {
         function: &'static Function,
         args: Vec<ValueExpr>,
@@ -169,6 +169,8 @@ pub(crate) enum BindingKind {
 
 #[derive(Debug)]
 pub(crate) struct Join {
+    /// The index this join reads: kind plus canonical key paths.
+    pub id: crate::join::JoinId,
     pub kind: String,
     /// Key paths evaluated on each fact of `kind` (the index).
     pub on: Vec<JsonPath>,
@@ -178,18 +180,6 @@ pub(crate) struct Join {
     pub one: bool,
     /// The coverage site of the first node of `where`.
     pub filter_site: SiteId,
-}
-
-impl Join {
-    /// The index this join needs: kind plus key paths.
-    pub fn index_key(&self) -> String {
-        let mut key = self.kind.clone();
-        for p in &self.on {
-            key.push('\u{1f}');
-            key.push_str(p.as_str());
-        }
-        key
-    }
 }
 
 #[derive(Debug)]
@@ -282,17 +272,17 @@ impl RuleSet {
             .collect()
     }
 
-    /// The `on` paths of every join on `kind`, one list per join.
-    pub fn joins_of(&self, kind: &str) -> Vec<Vec<String>> {
+    /// Every join on `kind`, once each.
+    pub fn joins_of(&self, kind: &str) -> Vec<crate::join::JoinId> {
         self.rules
             .iter()
             .flat_map(|r| r.bindings.iter())
             .filter_map(|b| match &b.kind {
-                BindingKind::Join(j) if j.kind == kind => {
-                    Some(j.on.iter().map(|p| p.as_str().to_string()).collect())
-                }
+                BindingKind::Join(j) if j.kind == kind => Some(j.id.clone()),
                 _ => None,
             })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect()
     }
 

@@ -107,6 +107,12 @@ pub(crate) fn prescan(src: &str) -> Result<(), PathError> {
 }
 
 /// RFC 9535 `name-first`.
+/// Whether `name` can be written in the member-name shorthand, `.name`.
+pub(crate) fn is_shorthand(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_name_first) && chars.all(|c| is_name_first(c) || c.is_ascii_digit())
+}
+
 pub(crate) fn is_name_first(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_' || c >= '\u{80}'
 }

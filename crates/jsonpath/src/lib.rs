@@ -547,6 +547,53 @@ impl JsonPath {
         &self.src
     }
 
+    /// The query in one spelling per simple query, to compare queries by what
+    /// they select rather than how they are written (join identities): names
+    /// in the `.name` shorthand where RFC 9535 allows it (`$['registryId']`,
+    /// `$["registryId"]` and `$.registryId` are all `$.registryId`), other
+    /// names in single-quoted brackets with the escapes of a normalized path
+    /// (RFC 9535 section 2.7), indexes as `[n]` and wildcards as `[*]`. A
+    /// query with a filter, slice, descendant segment or several selectors in
+    /// a segment keeps its text.
+    pub fn canonical(&self) -> std::borrow::Cow<'_, str> {
+        let Plan::Simple(steps) = &self.plan else {
+            return std::borrow::Cow::Borrowed(&self.src);
+        };
+        let mut out = String::from("$");
+        for step in steps.iter() {
+            match step {
+                Step::Name(n) if is_shorthand(n) => {
+                    out.push('.');
+                    out.push_str(n);
+                }
+                Step::Name(n) => {
+                    out.push_str("['");
+                    for c in n.chars() {
+                        match c {
+                            '\\' => out.push_str("\\\\"),
+                            '\'' => out.push_str("\\'"),
+                            '\u{8}' => out.push_str("\\b"),
+                            '\u{c}' => out.push_str("\\f"),
+                            '\n' => out.push_str("\\n"),
+                            '\r' => out.push_str("\\r"),
+                            '\t' => out.push_str("\\t"),
+                            c if c < ' ' => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                            c => out.push(c),
+                        }
+                    }
+                    out.push_str("']");
+                }
+                Step::Index(i) => out.push_str(&format!("[{i}]")),
+                Step::Wildcard => out.push_str("[*]"),
+            }
+        }
+        if out == self.src.as_ref() {
+            std::borrow::Cow::Borrowed(&self.src)
+        } else {
+            std::borrow::Cow::Owned(out)
+        }
+    }
+
     /// Whether the query can produce at most one node (a singular query per
     /// RFC 9535: only name and index selectors, one per segment).
     pub fn is_singular(&self) -> bool {
@@ -894,6 +941,47 @@ mod tests {
                 ]
             }
         })
+    }
+
+    #[test]
+    fn canonical_spells_a_simple_query_one_way() {
+        let canon = |p: &str| JsonPath::parse(p).unwrap().canonical().into_owned();
+        for same in [
+            "$.registryId",
+            "$['registryId']",
+            "$[\"registryId\"]",
+            "$[ 'registryId' ]",
+        ] {
+            assert_eq!(canon(same), "$.registryId", "{same}");
+        }
+        assert_eq!(canon("$.imageTags.*"), "$.imageTags[*]");
+        assert_eq!(
+            canon("$['Associations'][*]['Main']"),
+            "$.Associations[*].Main"
+        );
+        assert_eq!(canon("$.items[-1]"), "$.items[-1]");
+        assert_eq!(
+            canon("$.metadata.labels[\"app.kubernetes.io/name\"]"),
+            "$.metadata.labels['app.kubernetes.io/name']"
+        );
+        assert_eq!(
+            canon("$['it\\'s']['a\\\\b']['1st']"),
+            "$['it\\'s']['a\\\\b']['1st']"
+        );
+        assert_eq!(canon("$['tab\\there']"), "$['tab\\there']");
+        // Filters keep their text.
+        assert_eq!(canon("$.items[?@.a == 1]"), "$.items[?@.a == 1]");
+        // The canonical form is a query that selects the same nodes, and is canonical.
+        let doc = json!({"a b": {"it's": [1, {"x": 2}]}, "registryId": "1"});
+        for p in [
+            "$['a b'][\"it's\"][1].x",
+            "$[\"registryId\"]",
+            "$['a b'].*[*]",
+        ] {
+            let c = canon(p);
+            assert_eq!(canon(&c), c);
+            assert_eq!(q(&c, &doc), q(p, &doc), "{p} vs {c}");
+        }
     }
 
     fn q(path: &str, doc: &Value) -> Vec<Value> {

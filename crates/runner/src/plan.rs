@@ -5,7 +5,8 @@ use rulerun_collect_aws::{AwsCollector, OPS, OpSpec};
 use rulerun_collect_k8s::declare::{self, KEYED, Resource};
 use rulerun_collect_k8s::fetch::{FetchError, K8sFetcher};
 use rulerun_core::engine::KeyState;
-use rulerun_core::{Demand, FactStore, Plan, Report, RuleSet, check_planned};
+use rulerun_core::{Demand, FactStore, JoinId, Plan, Report, RuleSet, check_planned};
+use rulerun_transport::FetchFailure;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
@@ -64,13 +65,6 @@ enum Fetched {
     Failed(String),
 }
 
-fn reason(e: &FetchError) -> String {
-    match e.help() {
-        Some(h) => format!("{e} ({h})"),
-        None => e.to_string(),
-    }
-}
-
 /// Collects what `rules` need and evaluates them.
 pub async fn run(
     rules: &RuleSet,
@@ -106,10 +100,9 @@ pub async fn run(
                 .map(|(_, paths)| format!("[{}]", paths.join(", ")))
                 .collect()
         };
-        for on in rules.joins_of(&kind) {
-            let on_refs: Vec<&str> = on.iter().map(String::as_str).collect();
-            if aws_op(&kind, &on_refs).is_some() {
-                plan.keyed_kind(&kind, &on_refs);
+        for join in rules.joins_of(&kind) {
+            if aws_op(&join).is_some() {
+                plan.keyed.entry(join).or_default();
                 continue;
             }
             let ways = ways();
@@ -119,11 +112,10 @@ pub async fn run(
                 format!(
                     "rulerun fetches it by {} only; a rule joins it on [{}]",
                     ways.join(" or "),
-                    on.join(", ")
+                    join.on().join(", ")
                 )
             };
-            plan.unavailable_joins
-                .insert(Plan::join_key(&kind, &on_refs), why);
+            plan.unavailable_joins.insert(join, why);
         }
         // A subject would be listed whole, which rulerun never does in an account.
         if rules.rules.iter().any(|r| r.subject_kind == kind) {
@@ -157,7 +149,8 @@ pub async fn run(
                 }
             }
             Err(e) => {
-                plan.unavailable.insert(res.kind.to_string(), reason(&e));
+                plan.unavailable
+                    .insert(res.kind.to_string(), e.inconclusive_reason());
             }
         }
     }
@@ -188,7 +181,7 @@ pub async fn run(
             round: rounds,
             what: demands
                 .iter()
-                .map(|d| format!("{} {}", d.keys.len(), d.kind))
+                .map(|d| format!("{} {}", d.keys.len(), d.join.kind()))
                 .collect(),
         });
         fetch_demands(opts, &demands, &mut plan, &mut facts, &mut seen).await;
@@ -206,21 +199,27 @@ pub async fn run(
 /// those paths, else one keyed by a prefix of them (it fetches every document of
 /// the prefix, a superset the join's index then narrows: endpoints by VPC for a
 /// join on VPC and service name).
-fn aws_op(kind: &str, on: &[&str]) -> Option<&'static OpSpec> {
+fn aws_op(join: &JoinId) -> Option<&'static OpSpec> {
     let keyed_by = |o: &OpSpec, exact: bool| {
-        o.kinds.iter().any(|(k, paths)| {
-            *k == kind
-                && if exact {
-                    paths.iter().copied().eq(on.iter().copied())
-                } else {
-                    paths.len() < on.len()
-                        && paths.iter().copied().eq(on[..paths.len()].iter().copied())
-                }
+        op_joins(o).any(|answered| {
+            if exact {
+                answered == *join
+            } else {
+                join.extends(&answered)
+            }
         })
     };
     OPS.iter()
         .find(|o| keyed_by(o, true))
         .or_else(|| OPS.iter().find(|o| keyed_by(o, false)))
+}
+
+/// The joins a fetch operation answers: one per kind it produces, on the
+/// paths its key values are read from.
+fn op_joins(op: &OpSpec) -> impl Iterator<Item = JoinId> + '_ {
+    op.kinds
+        .iter()
+        .map(|(kind, paths)| JoinId::new(kind, paths))
 }
 
 /// Splits the Kubernetes kinds the rules read into listed and keyed ones.
@@ -236,9 +235,8 @@ fn classify(rules: &RuleSet) -> (Vec<&'static Resource>, Vec<&'static declare::K
         let joins = rules.joins_of(kind);
         let spec = KEYED.iter().find(|k| k.kind == kind);
         let all_keyed = spec.is_some_and(|s| {
-            joins
-                .iter()
-                .all(|on| on.iter().map(String::as_str).eq(s.on.iter().copied()))
+            let answered = JoinId::new(s.kind, s.on);
+            joins.iter().all(|j| *j == answered)
         });
         match spec {
             Some(s) if !is_subject && all_keyed && !joins.is_empty() => keyed.push(s),
@@ -256,9 +254,9 @@ async fn fetch_demands(
     seen: &mut HashSet<String>,
 ) {
     // Every request of the round runs concurrently.
-    let mut set: JoinSet<(String, Vec<Vec<String>>, Fetched)> = JoinSet::new();
+    let mut set: JoinSet<(JoinId, Vec<Vec<String>>, Fetched)> = JoinSet::new();
     /// What a prefix fetch must also mark: the join's key and its full keys.
-    type Widened = Option<(String, Vec<Vec<String>>)>;
+    type Widened = Option<(JoinId, Vec<Vec<String>>)>;
     type AwsFetch<'f> = std::pin::Pin<
         Box<
             dyn std::future::Future<
@@ -273,25 +271,21 @@ async fn fetch_demands(
     // The operations a loaded rule joins on: the only follow-ups started.
     let wanted: HashSet<&'static str> = OPS
         .iter()
-        .filter(|o| {
-            o.kinds
-                .iter()
-                .any(|(k, paths)| plan.keyed.contains_key(&Plan::join_key(k, paths)))
-        })
+        .filter(|o| op_joins(o).any(|j| plan.keyed.contains_key(&j)))
         .map(|o| o.name)
         .collect();
     let wanted = &wanted;
     let mut aws_fetches: Vec<AwsFetch<'_>> = Vec::new();
     for d in demands {
-        let on_refs: Vec<&str> = d.on.iter().map(String::as_str).collect();
-        let join_key = Plan::join_key(&d.kind, &on_refs);
-        if !d.kind.starts_with("k8s/") {
-            let (Ok(aws), Some(op)) = (&opts.aws, aws_op(&d.kind, &on_refs)) else {
+        let join_key = d.join.clone();
+        let kind = d.join.kind();
+        if !kind.starts_with("k8s/") {
+            let (Ok(aws), Some(op)) = (&opts.aws, aws_op(&d.join)) else {
                 continue;
             };
             let full: Vec<Vec<String>> = d.keys.iter().cloned().collect();
             let arity = op.arity();
-            let (keys, widened) = if arity < on_refs.len() {
+            let (keys, widened) = if arity < d.join.on().len() {
                 let mut prefixes: Vec<Vec<String>> = full
                     .iter()
                     .map(|k| k.iter().take(arity).cloned().collect())
@@ -310,13 +304,13 @@ async fn fetch_demands(
             }));
             continue;
         }
-        let Some(res) = declare::resource(&d.kind) else {
+        let Some(res) = declare::resource(kind) else {
             continue;
         };
         let keys: Vec<Vec<String>> = d.keys.iter().cloned().collect();
         let k8s = Arc::clone(&opts.k8s);
         let ns = opts.namespace.clone();
-        match d.kind.as_str() {
+        match kind {
             "k8s/v1/Event" if keys.len() <= EVENT_SELECTOR_MAX => {
                 for key in keys {
                     let k8s = Arc::clone(&k8s);
@@ -389,11 +383,7 @@ async fn fetch_demands(
                             state.fetched.insert(k.clone());
                         }
                         Err(e) => {
-                            let why = match e.help() {
-                                Some(h) => format!("{e} ({h})"),
-                                None => e.to_string(),
-                            };
-                            state.failed.insert(k.clone(), why);
+                            state.failed.insert(k.clone(), e.inconclusive_reason());
                         }
                     }
                 }
@@ -401,18 +391,14 @@ async fn fetch_demands(
             // The operation answers every kind it produces for this key: mark the
             // key for each, so a join on `RepositoryNotFound` is as satisfied as
             // one on `Repository`.
-            for (kind, paths) in op.kinds {
-                let state = plan.keyed.entry(Plan::join_key(kind, paths)).or_default();
+            for join in op_joins(op) {
+                let state = plan.keyed.entry(join).or_default();
                 match &r.outcome {
                     Ok(_) => {
                         state.fetched.insert(r.key.clone());
                     }
                     Err(e) => {
-                        let why = match e.help() {
-                            Some(h) => format!("{e} ({h})"),
-                            None => e.to_string(),
-                        };
-                        state.failed.insert(r.key.clone(), why);
+                        state.failed.insert(r.key.clone(), e.inconclusive_reason());
                     }
                 }
             }
@@ -539,7 +525,7 @@ fn next_level(
 fn into_fetched(out: Result<Vec<Value>, FetchError>) -> Fetched {
     match out {
         Ok(docs) => Fetched::Docs(docs),
-        Err(e) => Fetched::Failed(reason(&e)),
+        Err(e) => Fetched::Failed(e.inconclusive_reason()),
     }
 }
 
@@ -570,10 +556,53 @@ fn doc_identity(kind: &str, doc: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
     use super::aws_op;
+    use rulerun_collect_aws::OPS;
+    use rulerun_collect_k8s::declare::KEYED;
+    use rulerun_core::JoinId;
+    use rulerun_jsonpath::JsonPath;
 
     fn op_for(kind: &str, on: &[&str]) -> Option<&'static str> {
-        aws_op(kind, on).map(|o| o.name)
+        aws_op(&JoinId::new(kind, on)).map(|o| o.name)
+    }
+
+    /// The collectors declare the joins they answer in canonical spelling, so
+    /// that their messages ("fetches it by [...]") read as rules are compared.
+    #[test]
+    fn collectors_declare_canonical_paths() {
+        let declared = OPS
+            .iter()
+            .flat_map(|o| o.kinds.iter().flat_map(|(_, paths)| paths.iter()))
+            .chain(KEYED.iter().flat_map(|k| k.on.iter()));
+        for p in declared {
+            let parsed = JsonPath::parse(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+            assert_eq!(parsed.canonical(), *p);
+        }
+    }
+
+    /// A rule may spell a path any way RFC 9535 allows: the join is the same.
+    #[test]
+    fn joins_are_the_same_however_their_paths_are_spelled() {
+        assert_eq!(
+            op_for(
+                "aws/ecr/Repository",
+                &["$['registryId']", "$[\"region\"]", "$[ 'repositoryName' ]"]
+            ),
+            Some("ecr.repository")
+        );
+        assert_eq!(
+            op_for(
+                "aws/ec2/RouteTable",
+                &["$['VpcId']", "$.Associations.*.Main"]
+            ),
+            Some("ec2.main-route-table")
+        );
+        assert_eq!(
+            op_for("aws/ec2/VpcEndpoint", &["$.VpcId", "$['ServiceName']"]),
+            Some("ec2.vpc-endpoints")
+        );
     }
 
     #[test]

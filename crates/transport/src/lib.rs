@@ -203,6 +203,23 @@ pub fn chain_text(e: &(dyn StdError + 'static)) -> String {
     strip_os_code(&parts.join(": "))
 }
 
+/// A collector's fetch error as a live run reports it. Both collectors' errors
+/// implement it, so the runner turns either into the reason of an inconclusive
+/// result in one way ([`FetchFailure::inconclusive_reason`]).
+pub trait FetchFailure: std::fmt::Display {
+    /// Advice for the user (the permission to grant, the flag to pass), if any.
+    fn advice(&self) -> Option<String>;
+
+    /// The error, with its advice in parentheses: why a candidate that needed
+    /// what failed is inconclusive.
+    fn inconclusive_reason(&self) -> String {
+        match self.advice() {
+            Some(advice) => format!("{self} ({advice})"),
+            None => self.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

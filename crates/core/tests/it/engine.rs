@@ -725,6 +725,42 @@ rules:
     );
 }
 
+/// A join is identified by its kind and its paths in canonical spelling: a
+/// rule that writes `$['metadata']['name']` reads the index, and demands the
+/// keys, of the join the collector declares as `$.metadata.name`; two rules
+/// spelling it differently share one index.
+#[test]
+fn joins_spelled_differently_are_one_join() {
+    use rulerun_core::{JoinId, Plan, check_planned};
+    let bracketed = JOIN_RULE.replace(
+        "on: $.metadata.name\n",
+        "on: \"$['metadata'][\\\"name\\\"]\"\n",
+    );
+    assert_ne!(bracketed, JOIN_RULE);
+    let (set, errors) = load_rules(&[src("join.yaml", &bracketed)]);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        set.joins_of("k8s/v1/Node"),
+        [JoinId::new("k8s/v1/Node", &["$.metadata.name"])]
+    );
+    let pods = json!([{"metadata": {"name": "a", "namespace": "ns"}, "spec": {"nodeName": "n1"}}]);
+    let mut f = facts(json!({"k8s/v1/Pod": pods}));
+    let mut plan = Plan::default();
+    plan.keyed_kind("k8s/v1/Node", &["$.metadata.name"]);
+    let (_, demands) = check_planned(&set, &f, &plan);
+    assert_eq!(demands.len(), 1, "{demands:?}");
+    assert_eq!(demands[0].join.on(), ["$.metadata.name"]);
+    f.add("k8s/v1/Node", json!({"metadata": {"name": "n1"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}}));
+    plan.keyed
+        .get_mut(&JoinId::new("k8s/v1/Node", &["$['metadata']['name']"]))
+        .unwrap()
+        .fetched
+        .insert(vec!["n1".into()]);
+    let (report, demands) = check_planned(&set, &f, &plan);
+    assert!(demands.is_empty());
+    assert_eq!(report.findings.len(), 1, "{report:?}");
+}
+
 #[test]
 fn planned_checks_demand_keys_then_decide() {
     use rulerun_core::engine::KeyState;
@@ -745,8 +781,8 @@ fn planned_checks_demand_keys_then_decide() {
         report.findings.is_empty() && report.errors.is_empty() && report.inconclusive.is_empty()
     );
     assert_eq!(demands.len(), 1);
-    assert_eq!(demands[0].kind, "k8s/v1/Node");
-    assert_eq!(demands[0].on, vec!["$.metadata.name"]);
+    assert_eq!(demands[0].join.kind(), "k8s/v1/Node");
+    assert_eq!(demands[0].join.on(), ["$.metadata.name"]);
     let keys: Vec<Vec<String>> = demands[0].keys.iter().cloned().collect();
     assert_eq!(keys, vec![vec!["n1".to_string()], vec!["n2".to_string()]]);
     assert_eq!(demands[0].namespaces.iter().collect::<Vec<_>>(), vec!["ns"]);

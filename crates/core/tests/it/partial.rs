@@ -277,7 +277,7 @@ fn a_missing_subject_kind_makes_the_rule_inconclusive_as_a_whole() {
         [("by-node".to_string(), "*".to_string())]
     );
     assert_eq!(demands.len(), 1, "{demands:?}");
-    assert_eq!(demands[0].kind, "aws/ecr/Repository");
+    assert_eq!(demands[0].join.kind(), "aws/ecr/Repository");
     let keys: Vec<&Vec<String>> = demands[0].keys.iter().collect();
     assert_eq!(keys, [&vec!["ecr/app".to_string()]]);
 }
@@ -294,7 +294,7 @@ fn no_demand_is_recorded_for_a_missing_kind() {
     // Round 1: `precise` joins the node first, which is demanded; `absent`
     // reaches the ECR join at once, and is inconclusive without a demand.
     let (report, demands) = check_planned(&set, &f, &plan);
-    let kinds: Vec<&str> = demands.iter().map(|d| d.kind.as_str()).collect();
+    let kinds: Vec<&str> = demands.iter().map(|d| d.join.kind()).collect();
     assert_eq!(kinds, ["k8s/v1/Node"]);
     assert_eq!(
         inconclusive(&report),
@@ -347,7 +347,7 @@ fn a_join_no_fetch_answers_blocks_only_its_candidates() {
     // The answerable join is demanded as usual.
     let kinds: Vec<(&str, &[String])> = demands
         .iter()
-        .map(|d| (d.kind.as_str(), d.on.as_slice()))
+        .map(|d| (d.join.kind(), d.join.on()))
         .collect();
     assert_eq!(
         kinds,

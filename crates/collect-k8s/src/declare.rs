@@ -164,9 +164,36 @@ pub fn resource(kind: &str) -> Option<&'static Resource> {
 pub struct Keyed {
     /// The fact kind.
     pub kind: &'static str,
-    /// The join paths (`on:`) this fetch answers.
+    /// The join paths (`on:`) this fetch answers, in canonical spelling.
     pub on: &'static [&'static str],
+    /// How the keys are read.
+    pub fetch: KeyedFetch,
 }
+
+/// How a keyed kind's keys are read, by how many there are. Past the bounds,
+/// one request that returns more serves every key: a list (per namespace or
+/// cluster-wide) the join's index then narrows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyedFetch {
+    /// Up to `max` keys: one list per key with the field selector `field=KEY`
+    /// (the value escaped as field selectors require). More: one list per
+    /// namespace of the subjects that asked, up to `max_namespaces` of them,
+    /// else one cluster-wide list (a namespace given to the run is listed alone).
+    FieldSelector {
+        field: &'static str,
+        max: usize,
+        max_namespaces: usize,
+    },
+    /// Up to `max` keys: one GET per key (the object's name). More: one list.
+    GetByName { max: usize },
+}
+
+/// Subjects up to which events are read with one field selector each.
+pub const EVENT_SELECTOR_MAX: usize = 10;
+/// Namespaces up to which events are listed per namespace, else cluster-wide.
+pub const EVENT_NAMESPACE_MAX: usize = 10;
+/// Nodes up to which each is read with a GET, else all are listed.
+pub const NODE_GET_MAX: usize = 10;
 
 /// Kinds fetched by key. Events: by `involvedObject.uid` (a field selector per
 /// subject for a few subjects, a list per namespace for many); nodes: by name
@@ -175,12 +202,32 @@ pub static KEYED: &[Keyed] = &[
     Keyed {
         kind: "k8s/v1/Event",
         on: &["$.involvedObject.uid"],
+        fetch: KeyedFetch::FieldSelector {
+            field: "involvedObject.uid",
+            max: EVENT_SELECTOR_MAX,
+            max_namespaces: EVENT_NAMESPACE_MAX,
+        },
     },
     Keyed {
         kind: "k8s/v1/Node",
         on: &["$.metadata.name"],
+        fetch: KeyedFetch::GetByName { max: NODE_GET_MAX },
     },
 ];
+
+/// `value` as the value of a field selector term (`field=value`): `\`, `,`
+/// and `=` escaped with a backslash, as the API server's parser requires, so a
+/// key can never add a term of its own.
+pub fn field_selector_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\\' | ',' | '=') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// The ClusterRole granting exactly what rulerun reads: `get` and `list` on each
 /// resource of [`RESOURCES`], grouped by API group.
@@ -213,6 +260,25 @@ pub fn cluster_role_yaml() -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn field_selector_values_cannot_add_terms() {
+        assert_eq!(field_selector_value("0b9e-11"), "0b9e-11");
+        assert_eq!(
+            field_selector_value("x,metadata.name=y\\"),
+            "x\\,metadata.name\\=y\\\\"
+        );
+    }
+
+    #[test]
+    fn every_keyed_kind_is_a_collected_resource() {
+        for k in KEYED {
+            let res = resource(k.kind).unwrap();
+            if let KeyedFetch::FieldSelector { .. } = k.fetch {
+                assert!(res.namespaced, "{}", k.kind);
+            }
+        }
+    }
 
     #[test]
     fn paths_follow_the_api_layout() {

@@ -10,11 +10,12 @@
 //! and concurrently, and evaluates again, until no rule asks for more. Each key is
 //! fetched at most once per run.
 //!
-//! Events: at most [`EVENT_SELECTOR_MAX`] subjects get one field-selected list each
-//! (`involvedObject.uid=UID`); more subjects get one list per namespace that holds
-//! them, or one cluster-wide list when they span more than
-//! [`EVENT_NAMESPACE_MAX`] namespaces. Nodes: at most [`NODE_GET_MAX`] names get
-//! one GET each; more get one list.
+//! How a keyed kind's keys are read is declared by the Kubernetes collector
+//! (`rulerun_collect_k8s::declare::KEYED`, a `KeyedFetch` each): events, at most
+//! 10 subjects get one field-selected list each (`involvedObject.uid=UID`), more
+//! subjects one list per namespace that holds them, or one cluster-wide list when
+//! they span more than 10 namespaces; nodes, at most 10 names get one GET each,
+//! more get one list.
 //!
 //! AWS facts are always fetched by key, through the fetch operations of
 //! `rulerun-collect-aws` (a repository policy by registry, region and name; a role
@@ -34,6 +35,4 @@
 
 mod plan;
 
-pub use plan::{
-    EVENT_NAMESPACE_MAX, EVENT_SELECTOR_MAX, LiveOptions, LiveRun, NODE_GET_MAX, Progress, run,
-};
+pub use plan::{LiveOptions, LiveRun, Progress, run};

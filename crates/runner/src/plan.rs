@@ -2,7 +2,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use rulerun_collect_aws::{AwsCollector, OPS, OpSpec};
-use rulerun_collect_k8s::declare::{self, KEYED, Resource};
+use rulerun_collect_k8s::declare::{self, KEYED, KeyedFetch, Resource};
 use rulerun_collect_k8s::fetch::{FetchError, K8sFetcher};
 use rulerun_core::engine::KeyState;
 use rulerun_core::{Demand, FactStore, JoinId, Plan, Report, RuleSet, check_planned};
@@ -10,12 +10,6 @@ use rulerun_transport::FetchFailure;
 use serde_json::Value;
 use tokio::task::JoinSet;
 
-/// Subjects up to which events are read with one field selector each.
-pub const EVENT_SELECTOR_MAX: usize = 10;
-/// Namespaces up to which events are listed per namespace, else cluster-wide.
-pub const EVENT_NAMESPACE_MAX: usize = 10;
-/// Nodes up to which each is read with a GET, else all are listed.
-pub const NODE_GET_MAX: usize = 10;
 /// Evaluation rounds at least allowed; a run allows as many more as its longest
 /// rule has joins (each round resolves at least one more join of every waiting
 /// candidate), so a rule built from many parts is never cut short.
@@ -310,26 +304,29 @@ async fn fetch_demands(
         let keys: Vec<Vec<String>> = d.keys.iter().cloned().collect();
         let k8s = Arc::clone(&opts.k8s);
         let ns = opts.namespace.clone();
-        match kind {
-            "k8s/v1/Event" if keys.len() <= EVENT_SELECTOR_MAX => {
+        // The collector says how this join's keys are read.
+        let fetch = KEYED
+            .iter()
+            .find(|k| JoinId::new(k.kind, k.on) == d.join)
+            .map(|k| k.fetch);
+        match fetch {
+            Some(KeyedFetch::FieldSelector { field, max, .. }) if keys.len() <= max => {
                 for key in keys {
                     let k8s = Arc::clone(&k8s);
                     let ns = ns.clone();
                     let jk = join_key.clone();
                     set.spawn(async move {
-                        let uid = key.first().cloned().unwrap_or_default();
-                        let selector = format!("involvedObject.uid={uid}");
+                        let value = key.first().map(String::as_str).unwrap_or_default();
+                        let selector = format!("{field}={}", declare::field_selector_value(value));
                         let out = k8s.list(res, ns.as_deref(), Some(&selector)).await;
                         (jk, vec![key], into_fetched(out))
                     });
                 }
             }
-            "k8s/v1/Event" => {
+            Some(KeyedFetch::FieldSelector { max_namespaces, .. }) if res.namespaced => {
                 let namespaces: Vec<Option<String>> = match &ns {
                     Some(n) => vec![Some(n.clone())],
-                    None if d.namespaces.len() <= EVENT_NAMESPACE_MAX
-                        && !d.namespaces.is_empty() =>
-                    {
+                    None if d.namespaces.len() <= max_namespaces && !d.namespaces.is_empty() => {
                         d.namespaces.iter().cloned().map(Some).collect()
                     }
                     None => vec![None],
@@ -346,14 +343,15 @@ async fn fetch_demands(
                     });
                 }
             }
-            "k8s/v1/Node" if keys.len() <= NODE_GET_MAX => {
+            Some(KeyedFetch::GetByName { max }) if keys.len() <= max => {
                 for key in keys {
                     let k8s = Arc::clone(&k8s);
                     let jk = join_key.clone();
+                    let ns = ns.clone().filter(|_| res.namespaced);
                     set.spawn(async move {
                         let name = key.first().cloned().unwrap_or_default();
                         let out = k8s
-                            .get(res, None, &name)
+                            .get(res, ns.as_deref(), &name)
                             .await
                             .map(|o| o.into_iter().collect());
                         (jk, vec![key], into_fetched(out))

@@ -243,21 +243,18 @@ fn matcher_table_is_generated() {
     let a = text.find(start).expect("matchers:start marker") + start.len();
     let b = text.find(end).expect("matchers:end marker");
     assert!(a <= b, "markers out of order");
-    if std::env::var_os("RULERUN_BLESS").is_some() {
-        let fresh = format!(
-            "{}\n{}\n{}",
-            &text[..a],
-            rulerun_core::docs::matchers_markdown().trim(),
-            &text[b..]
-        );
-        std::fs::write(crate::support::root().join("docs/rule-language.md"), fresh).unwrap();
+    if text[a..b].trim() == rulerun_core::docs::matchers_markdown().trim() {
         return;
     }
-    assert_eq!(
-        text[a..b].trim(),
+    // Stale: the page with the table regenerated (`UPDATE_EXPECT=1` writes it).
+    let fresh = format!(
+        "{}\n{}\n{}",
+        &text[..a],
         rulerun_core::docs::matchers_markdown().trim(),
-        "the matcher table of docs/rule-language.md is stale: paste `rulerun_core::docs::matchers_markdown()` between the markers"
+        &text[b..]
     );
+    expect_test::expect_file![crate::support::root().join("docs/rule-language.md")]
+        .assert_eq(&fresh);
 }
 
 #[test]
@@ -310,7 +307,10 @@ fn findings_json_example_is_real_output() {
         serde_json::json!([]),
         "a built-in rule fails on examples/ui-private-403"
     );
-    if std::env::var_os("RULERUN_BLESS").is_some() && documented != actual {
+    // Compared as JSON values; when stale, the page with the output of `rulerun
+    // check --facts examples/ui-private-403 -o json` pasted in (`UPDATE_EXPECT=1`
+    // writes it).
+    if documented != actual {
         let start = text.find("```json\n").unwrap() + "```json\n".len();
         let end = start + text[start..].find("\n```").unwrap();
         let fresh = format!(
@@ -319,14 +319,10 @@ fn findings_json_example_is_real_output() {
             run.stdout.trim_end(),
             &text[end..]
         );
-        std::fs::write(crate::support::root().join("docs/findings-json.md"), fresh).unwrap();
-        return;
+        eprintln!("docs/findings-json.md:{}: the example is stale", block.line);
+        expect_test::expect_file![crate::support::root().join("docs/findings-json.md")]
+            .assert_eq(&fresh);
     }
-    assert!(
-        documented == actual,
-        "docs/findings-json.md:{}: the example is stale; run `RULERUN_BLESS=1 cargo test -p rulerun-tests` to paste the output of `rulerun check --facts examples/ui-private-403 -o json`",
-        block.line
-    );
 }
 
 /// The entries of `dir` that one segment of a documented path names: the name

@@ -1,24 +1,18 @@
 //! Pages generated from the rules and the code are fresh. Run with
-//! `RULERUN_BLESS=1` to rewrite them after changing a rule or a function.
+//! `UPDATE_EXPECT=1` to rewrite them after changing a rule or a function.
 
 use std::fs;
 use std::path::Path;
 
 use crate::support::root;
 
-fn check_or_bless(path: &Path, want: &str, stale: &mut Vec<String>) {
-    let have = fs::read_to_string(path).unwrap_or_default();
-    if have == want {
-        return;
+/// `path` holds exactly `want` (`UPDATE_EXPECT=1` writes it, and the folder
+/// of a new pack's pages).
+fn generated(path: &Path, want: &str) {
+    if let Some(parent) = path.parent().filter(|p| !p.exists()) {
+        fs::create_dir_all(parent).unwrap();
     }
-    if std::env::var_os("RULERUN_BLESS").is_some() {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).unwrap();
-        }
-        fs::write(path, want).unwrap();
-    } else {
-        stale.push(path.display().to_string());
-    }
+    expect_test::expect_file![path].assert_eq(want);
 }
 
 #[test]
@@ -49,9 +43,8 @@ fn rule_pages_are_generated_from_the_rule_files() {
     let (rules, errors) = rulerun_core::load_rule_sources(&builtin, &scopes, &[]);
     assert!(errors.is_empty(), "{errors:#?}");
     let dir = root().join("docs/rules");
-    let mut stale = Vec::new();
     let mut index = String::from(
-        "# Built-in rules\n\n<!-- generated from rules/ by `RULERUN_BLESS=1 cargo test`; do not edit -->\n\n| rule | severity | title |\n| --- | --- | --- |\n",
+        "# Built-in rules\n\n<!-- generated from rules/ by `UPDATE_EXPECT=1 cargo test`; do not edit -->\n\n| rule | severity | title |\n| --- | --- | --- |\n",
     );
     let mut ids: Vec<&rulerun_core::Rule> = rules.rules.iter().collect();
     ids.sort_by(|a, b| a.id.cmp(&b.id));
@@ -61,12 +54,12 @@ fn rule_pages_are_generated_from_the_rule_files() {
             rule.id, rule.id, rule.severity, rule.title
         ));
         let page = format!(
-            "<!-- generated from the rule file by `RULERUN_BLESS=1 cargo test`; do not edit -->\n{}",
+            "<!-- generated from the rule file by `UPDATE_EXPECT=1 cargo test`; do not edit -->\n{}",
             rulerun_core::docs::rule_markdown(rule)
         );
-        check_or_bless(&dir.join(format!("{}.md", rule.id)), &page, &mut stale);
+        generated(&dir.join(format!("{}.md", rule.id)), &page);
     }
-    check_or_bless(&dir.join("README.md"), &index, &mut stale);
+    generated(&dir.join("README.md"), &index);
     // No page may outlive its rule.
     for entry in fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();
@@ -78,23 +71,13 @@ fn rule_pages_are_generated_from_the_rule_files() {
             );
         }
     }
-    assert!(
-        stale.is_empty(),
-        "stale generated docs (run `RULERUN_BLESS=1 cargo test -p rulerun-tests`): {stale:?}"
-    );
 }
 
 #[test]
 fn function_reference_is_generated_from_the_registry() {
-    let mut stale = Vec::new();
-    check_or_bless(
+    generated(
         &root().join("docs/functions.md"),
         &rulerun_core::docs::functions_markdown(),
-        &mut stale,
-    );
-    assert!(
-        stale.is_empty(),
-        "stale generated docs (run `RULERUN_BLESS=1 cargo test -p rulerun-tests`): {stale:?}"
     );
 }
 
@@ -139,12 +122,7 @@ fn cluster_role_in_the_permissions_page_is_generated_from_the_collector() {
     );
     let want = between_markers(&text, "k8s-clusterrole", &block)
         .expect("k8s-clusterrole markers in docs/permissions.md");
-    let mut stale = Vec::new();
-    check_or_bless(&path, &want, &mut stale);
-    assert!(
-        stale.is_empty(),
-        "stale generated docs (run `RULERUN_BLESS=1 cargo test -p rulerun-tests`): {stale:?}"
-    );
+    generated(&path, &want);
 }
 
 #[test]
@@ -157,10 +135,5 @@ fn writer_cluster_role_in_the_permissions_page_is_generated_from_the_writer() {
     );
     let want = between_markers(&text, "k8s-clusterrole-write", &block)
         .expect("k8s-clusterrole-write markers in docs/permissions.md");
-    let mut stale = Vec::new();
-    check_or_bless(&path, &want, &mut stale);
-    assert!(
-        stale.is_empty(),
-        "stale generated docs (run `RULERUN_BLESS=1 cargo test -p rulerun-tests`): {stale:?}"
-    );
+    generated(&path, &want);
 }

@@ -1,7 +1,7 @@
 //! The JSON Schemas of rule files, rule tests, `pack.yaml` and `rulerun.yaml`:
 //! the copies in `docs/schema/` are fresh, every built-in file and every rule
 //! example of the docs validates, and what the loaders reject for an unknown key
-//! the schemas reject too. Run with `RULERUN_BLESS=1` to rewrite `docs/schema/`.
+//! the schemas reject too. Run with `UPDATE_EXPECT=1` to rewrite `docs/schema/`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -45,29 +45,11 @@ fn yaml_to_json(text: &str) -> Value {
     rulerun_core::yaml::parse(text).unwrap().to_json()
 }
 
-fn check_or_bless(path: &Path, want: &str, stale: &mut Vec<String>) {
-    let have = fs::read_to_string(path).unwrap_or_default();
-    if have == want {
-        return;
-    }
-    if std::env::var_os("RULERUN_BLESS").is_some() {
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, want).unwrap();
-    } else {
-        stale.push(path.display().to_string());
-    }
-}
-
 #[test]
 fn schemas_in_docs_are_generated_from_the_code() {
-    let mut stale = Vec::new();
     for (_, file, text) in rulerun_core::schema::all() {
-        check_or_bless(&root().join("docs/schema").join(file), &text, &mut stale);
+        expect_test::expect_file![root().join("docs/schema").join(file)].assert_eq(&text);
     }
-    assert!(
-        stale.is_empty(),
-        "stale schemas (run `RULERUN_BLESS=1 cargo test -p rulerun-tests`): {stale:?}"
-    );
 }
 
 #[test]

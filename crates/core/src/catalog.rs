@@ -6,7 +6,7 @@
 //!
 //! * `k8s.json`, generated from the Kubernetes OpenAPI definitions that
 //!   `k8s-openapi` carries, by the test `crates/collect-k8s/tests/catalog.rs`
-//!   (`RULERUN_BLESS=1` rewrites it; otherwise the test fails when it is stale),
+//!   (`UPDATE_EXPECT=1` rewrites it; otherwise the test fails when it is stale),
 //!   so this crate never depends on `k8s-openapi`. Its kinds are the collector's
 //!   resources plus a few kinds read from snapshots only.
 //! * `aws.json`, written by hand: the shapes the AWS normalizers of

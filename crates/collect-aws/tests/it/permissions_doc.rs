@@ -1,5 +1,5 @@
 //! `docs/permissions.md` holds the IAM policy generated from the operations'
-//! declarations; `RULERUN_BLESS=1` rewrites it.
+//! declarations; `UPDATE_EXPECT=1` rewrites it.
 
 use std::path::PathBuf;
 
@@ -34,19 +34,12 @@ fn the_permissions_doc_has_the_generated_policy() {
     if documented(&text).as_ref() == Some(&iam_policy_document()) {
         return;
     }
-    if std::env::var_os("RULERUN_BLESS").is_some_and(|v| v == "1") {
-        let fresh = match (text.find(START), text.find(END)) {
-            (Some(s), Some(e)) if s < e => {
-                format!("{}{}{}", &text[..s], section(), &text[e + END.len()..])
-            }
-            _ => format!("{text}\n{}\n", section()),
-        };
-        std::fs::write(&path, fresh).unwrap();
-        return;
-    }
-    panic!(
-        "{} is stale: its AWS policy section must be\n\n{}\n\nrun `RULERUN_BLESS=1 cargo test -p rulerun-collect-aws permissions` to rewrite it",
-        path.display(),
-        section()
-    );
+    // Stale: the page with the section regenerated (`UPDATE_EXPECT=1` writes it).
+    let fresh = match (text.find(START), text.find(END)) {
+        (Some(s), Some(e)) if s < e => {
+            format!("{}{}{}", &text[..s], section(), &text[e + END.len()..])
+        }
+        _ => format!("{text}\n{}\n", section()),
+    };
+    expect_test::expect_file![&path].assert_eq(&fresh);
 }

@@ -1,7 +1,7 @@
 //! The kustomize base in `deploy/`: every manifest parses as its Kubernetes type
 //! strictly (re-serialized, it is the input: a misspelled or misplaced field
 //! would be dropped by the type and fail), the ClusterRoles are the generated
-//! ones (`RULERUN_BLESS=1` rewrites them), and the CronJob runs rulerun locked
+//! ones (`UPDATE_EXPECT=1` rewrites them), and the CronJob runs rulerun locked
 //! down.
 
 use std::collections::BTreeSet;
@@ -38,18 +38,11 @@ fn strict<T: DeserializeOwned + Serialize>(doc: &Value, file: &str) -> T {
     typed
 }
 
-/// The ClusterRole file `name` holds exactly `generated`, or is rewritten with it
-/// under `RULERUN_BLESS`.
+/// The ClusterRole file `name` holds exactly `generated` (`UPDATE_EXPECT=1`
+/// rewrites it).
 fn generated_role(name: &str, generated: &str) -> ClusterRole {
     let path = deploy().join(name);
-    let have = std::fs::read_to_string(&path).unwrap_or_default();
-    if have != generated {
-        if std::env::var_os("RULERUN_BLESS").is_some() {
-            std::fs::write(&path, generated).unwrap();
-        } else {
-            panic!("`deploy/{name}` is not the generated ClusterRole (run with RULERUN_BLESS=1)");
-        }
-    }
+    expect_test::expect_file![&path].assert_eq(generated);
     strict(&yaml(&path), name)
 }
 

@@ -68,8 +68,8 @@ impl Terminal {
 /// Parses `rulerun.lock` text as `rulerun pack verify` reads it and writes it
 /// back as `rulerun pack vendor` would: the rewritten lock, or every error. For
 /// the fuzzing harness (`crates/fuzz-targets`), which checks that a lock that
-/// parses survives the round trip.
-#[doc(hidden)]
+/// parses survives the round trip (feature `testing`).
+#[cfg(feature = "testing")]
 pub fn parse_lock_text(text: &str) -> Result<String, Vec<rulerun_core::LoadError>> {
     vendor::parse_lock(std::path::Path::new(vendor::LOCK_FILE), text).map(|l| l.to_yaml())
 }

@@ -1414,7 +1414,7 @@ impl RuleDecoder<'_> {
                     self.err(
                         c.pos,
                         LoadErrorKind::UnknownFunction {
-                            suggestion: closest(&fname, func::FUNCTIONS.iter().map(|f| f.name)),
+                            suggestion: closest(&fname, func::all().map(|f| f.name)),
                             name: fname,
                         },
                     );

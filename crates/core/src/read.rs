@@ -10,6 +10,7 @@
 //! byte and never past it, and every allocation is fallible, so a read that
 //! does not fit in memory is an error rather than an abort.
 
+#[cfg(any(test, feature = "testing"))]
 use std::cell::Cell;
 use std::fmt;
 use std::io::{ErrorKind, Read};
@@ -61,11 +62,14 @@ impl Limit {
         of: "certificates",
     };
 
-    /// The most bytes read (lowered on this thread by [`with_test_limits`]).
+    /// The most bytes read (lowered on this thread by `with_test_limits`, a
+    /// hook of the feature `testing`).
     pub fn bytes(&self) -> u64 {
-        LOWERED_BYTES
-            .with(Cell::get)
-            .map_or(self.bytes, |b| b.min(self.bytes))
+        #[cfg(any(test, feature = "testing"))]
+        if let Some(b) = LOWERED_BYTES.with(Cell::get) {
+            return b.min(self.bytes);
+        }
+        self.bytes
     }
 
     /// What such files hold: "facts", "rules", ...
@@ -82,6 +86,7 @@ impl Limit {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 thread_local! {
     static LOWERED_BYTES: Cell<Option<u64>> = const { Cell::new(None) };
     static LOWERED_VALUES: Cell<Option<u64>> = const { Cell::new(None) };
@@ -89,8 +94,8 @@ thread_local! {
 
 /// Runs `f` with every [`Limit`] lowered to at most `bytes`, and the JSON value
 /// budget ([`crate::json::MAX_VALUES`]) to at most `values`, on this thread
-/// only. For tests, which cannot stream gigabytes; nothing else calls it.
-#[doc(hidden)]
+/// only. For tests, which cannot stream gigabytes (feature `testing`).
+#[cfg(any(test, feature = "testing"))]
 pub fn with_test_limits<R>(bytes: u64, values: u64, f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u64>, Option<u64>);
     impl Drop for Restore {
@@ -106,11 +111,13 @@ pub fn with_test_limits<R>(bytes: u64, values: u64, f: impl FnOnce() -> R) -> R 
     f()
 }
 
-/// The JSON value budget, lowered on this thread by [`with_test_limits`].
+/// The JSON value budget, lowered on this thread by `with_test_limits`.
 pub(crate) fn values_limit(limit: u64) -> u64 {
-    LOWERED_VALUES
-        .with(Cell::get)
-        .map_or(limit, |v| v.min(limit))
+    #[cfg(any(test, feature = "testing"))]
+    if let Some(v) = LOWERED_VALUES.with(Cell::get) {
+        return v.min(limit);
+    }
+    limit
 }
 
 /// Why a file could not be read.

@@ -342,7 +342,7 @@ impl Templates {
         plain.add_function(PLACEHOLDER_FUNCTION, placeholder);
         shell.add_function(PLACEHOLDER_FUNCTION, placeholder);
         let mut function_names = BTreeSet::new();
-        for f in crate::func::FUNCTIONS {
+        for f in crate::func::all() {
             function_names.insert(f.name.to_string());
             let call = f.call;
             let name = f.name;

@@ -154,6 +154,7 @@ pub(crate) fn compile_selector(cx: &Cx<'_>, selector: Selector) -> Result<Sel, P
         Selector::Slice(start, end, step) => Sel::Slice(start, end, step),
         Selector::Filter(ast) => Sel::Filter(Box::new(FilterPlan {
             fast: compile_filter(cx, &ast)?,
+            #[cfg(any(test, feature = "testing"))]
             ast,
         })),
     })

@@ -274,6 +274,7 @@ impl FilterPlan {
     ) -> bool {
         match eval {
             Eval::Fast => self.fast.test(item, root, budget, binds),
+            #[cfg(any(test, feature = "testing"))]
             Eval::Fallback => test_filter(&self.ast, item, root),
         }
     }
@@ -579,6 +580,7 @@ pub(crate) fn int_vs_float(i: i128, f: f64) -> Option<Ordering> {
 
 /// Whether `item` passes a filter, every comparison and test expression being
 /// evaluated by `jsonpath-rust` (the logical structure is evaluated here).
+#[cfg(any(test, feature = "testing"))]
 pub(crate) fn test_filter(filter: &Filter, item: &Value, root: &Value) -> bool {
     match filter {
         Filter::Or(filters) => filters.iter().any(|f| test_filter(f, item, root)),
@@ -590,6 +592,7 @@ pub(crate) fn test_filter(filter: &Filter, item: &Value, root: &Value) -> bool {
 
 /// One comparison or test expression, evaluated by `jsonpath-rust` with `@`
 /// bound to `item` and `$` to `root`.
+#[cfg(any(test, feature = "testing"))]
 pub(crate) fn test_atom(atom: &FilterAtom, item: &Value, root: &Value) -> bool {
     let state = State {
         root,

@@ -60,7 +60,9 @@ use jsonpath_rust::parser::model::{
     SingularQuery, SingularQuerySegment, Test, TestFunction,
 };
 use jsonpath_rust::parser::parse_json_path;
+#[cfg(any(test, feature = "testing"))]
 use jsonpath_rust::query::Query;
+#[cfg(any(test, feature = "testing"))]
 use jsonpath_rust::query::state::State;
 use regex::Regex;
 use serde_json::Value;
@@ -72,9 +74,11 @@ mod errors;
 mod eval;
 mod regexes;
 
+#[cfg(any(test, feature = "testing"))]
+pub use self::regexes::regex_compilations;
 pub use self::regexes::{
     MAX_REGEX_DFA_SIZE, MAX_REGEX_LEN, MAX_REGEX_SIZE, REGEX_COMPILE_NODES, RegexError,
-    compile_regex, regex_compilations,
+    compile_regex,
 };
 use self::{bind::*, check::*, compile::*, errors::*, eval::*, regexes::*};
 
@@ -127,6 +131,7 @@ enum Sel {
 struct FilterPlan {
     /// Evaluated by [`test_filter`] (`jsonpath-rust` for every test and
     /// comparison) only by [`JsonPath::query_fallback`], for differential tests.
+    #[cfg(any(test, feature = "testing"))]
     ast: Filter,
     fast: Fast,
 }
@@ -317,6 +322,7 @@ enum Eval {
     /// Directly, as compiled.
     Fast,
     /// Every test and comparison by `jsonpath-rust` (differential testing).
+    #[cfg(any(test, feature = "testing"))]
     Fallback,
 }
 
@@ -717,8 +723,8 @@ impl JsonPath {
 
     /// Like [`JsonPath::query`], but with every comparison and test of every
     /// filter evaluated by `jsonpath-rust` rather than directly: the reference
-    /// for differential tests of the direct evaluation.
-    #[doc(hidden)]
+    /// for differential tests of the direct evaluation (feature `testing`).
+    #[cfg(any(test, feature = "testing"))]
     pub fn query_fallback<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
         self.query_within(doc, Eval::Fallback, &Budget::new(doc), &NoBindings)
     }
@@ -726,7 +732,8 @@ impl JsonPath {
     /// The tests and comparisons of the query's filters (not those nested in
     /// the queries of a filter) that are evaluated directly, and those handed to
     /// `jsonpath-rust` (none since functions are evaluated directly too).
-    #[doc(hidden)]
+    /// Feature `testing`.
+    #[cfg(any(test, feature = "testing"))]
     pub fn filter_atoms(&self) -> (usize, usize) {
         fn count(f: &Fast, n: &mut (usize, usize)) {
             match f {

@@ -43,6 +43,7 @@ pub enum RegexError {
 ///
 /// [`RegexError`] when the pattern is too long, invalid or too large compiled.
 pub fn compile_regex(pattern: &str) -> Result<Regex, RegexError> {
+    #[cfg(any(test, feature = "testing"))]
     COMPILATIONS.with(|c| c.set(c.get() + 1));
     if pattern.len() > MAX_REGEX_LEN {
         return Err(RegexError::TooLong {
@@ -57,6 +58,7 @@ pub fn compile_regex(pattern: &str) -> Result<Regex, RegexError> {
         .map_err(|e| RegexError::Invalid(regex_message(&e)))
 }
 
+#[cfg(any(test, feature = "testing"))]
 thread_local! {
     /// How many patterns [`compile_regex`] was asked to compile on this thread.
     static COMPILATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -65,8 +67,8 @@ thread_local! {
 /// How many patterns [`compile_regex`] was asked to compile on the calling
 /// thread so far (valid or not). A test hook: loading and evaluating run on the
 /// caller's thread, so a test reads it before and after evaluating to prove that
-/// no pattern was compiled meanwhile.
-#[doc(hidden)]
+/// no pattern was compiled meanwhile. Feature `testing`.
+#[cfg(any(test, feature = "testing"))]
 #[must_use]
 pub fn regex_compilations() -> u64 {
     COMPILATIONS.with(std::cell::Cell::get)

@@ -1,99 +1,22 @@
 //! The function registry: the derived values rules compute (`let: x: {call: ...}`)
 //! and templates call (`{{ image_ref(x).repository }}`).
 //!
-//! Every function is one [`Function`] entry in [`FUNCTIONS`], with its docs beside
-//! it; `docs/functions.md` is generated from this table (and checked fresh by a
-//! test), and each entry has tests in the module that implements it.
+//! Every function is one [`Function`] entry, with its docs beside it: the generic
+//! ones in [`GENERIC`], the AWS-aware ones (`image_ref`, `arn`, IAM) in
+//! `rulerun_func_aws::FUNCTIONS`, outside the engine crate; [`all`] lists both,
+//! and [`lookup`] is how the loader and templates find one. `docs/functions.md` is
+//! generated from this registry (and checked fresh by a test), and each entry has
+//! tests in the module that implements it.
 
-pub mod arn;
 mod data;
-mod iam;
-pub mod image_ref;
 mod labels;
 mod net;
 mod text;
 
-use serde_json::Value;
+pub use rulerun_func::{CompiledCall, FuncError, Function, type_name};
 
-/// A function failed (bad argument, unparsable input).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct FuncError(pub String);
-
-impl FuncError {
-    /// Creates an error from anything displayable.
-    pub fn new(msg: impl std::fmt::Display) -> Self {
-        FuncError(msg.to_string())
-    }
-}
-
-/// A registered function.
-#[derive(Debug)]
-pub struct Function {
-    /// The name rules use.
-    pub name: &'static str,
-    /// How to call it, e.g. `image_ref(image: string) -> object`.
-    pub signature: &'static str,
-    /// One line.
-    pub summary: &'static str,
-    /// Longer documentation (Markdown).
-    pub docs: &'static str,
-    /// Fewest arguments.
-    pub min_args: usize,
-    /// Most arguments.
-    pub max_args: usize,
-    /// The implementation.
-    pub call: fn(&[Value]) -> Result<Value, FuncError>,
-    /// For a function with a regex argument: that argument, which a rule must write
-    /// as a literal string in a `call:` binding, is compiled when the rule loads and
-    /// the binding calls this instead of `call` (templates call `call`, which refuses).
-    pub compiled: Option<CompiledCall>,
-}
-
-/// How a function with a regex argument is called with its pattern compiled at load.
-#[derive(Debug)]
-pub struct CompiledCall {
-    /// The index of the pattern argument.
-    pub pattern_arg: usize,
-    /// Argument names the pattern's named groups may not take (they are keys of the result).
-    pub reserved_groups: &'static [&'static str],
-    /// The implementation, given every argument and the compiled pattern.
-    pub call: fn(&[Value], &regex::Regex) -> Result<Value, FuncError>,
-}
-
-impl Function {
-    /// "1" or "1 to 3", for messages.
-    pub fn arity(&self) -> String {
-        if self.min_args == self.max_args {
-            self.min_args.to_string()
-        } else {
-            format!("{} to {}", self.min_args, self.max_args)
-        }
-    }
-}
-
-/// Every function, in documentation order.
-pub static FUNCTIONS: &[Function] = &[
-    Function {
-        name: "image_ref",
-        signature: "image_ref(image: string) -> object",
-        summary: "Parses a container image reference as the container runtime does.",
-        docs: image_ref::DOCS,
-        min_args: 1,
-        max_args: 1,
-        call: call_image_ref,
-        compiled: None,
-    },
-    Function {
-        name: "arn",
-        signature: "arn(arn: string) -> object",
-        summary: "Parses an Amazon Resource Name.",
-        docs: arn::DOCS,
-        min_args: 1,
-        max_args: 1,
-        call: call_arn,
-        compiled: None,
-    },
+/// The functions that know nothing of AWS, in documentation order.
+pub static GENERIC: &[Function] = &[
     Function {
         name: "closest",
         signature: "closest(word: string, candidates: array, n?: number, max_distance?: number) -> array",
@@ -228,130 +151,34 @@ pub static FUNCTIONS: &[Function] = &[
             call: text::regex_captures,
         }),
     },
-    Function {
-        name: "iam_identity_policies",
-        signature: "iam_identity_policies(attached: array, versions: array, inline: array) -> object",
-        summary: "Assembles a role's identity policies from IAM facts, falling back to shipped managed policies.",
-        docs: iam::IDENTITY_DOCS,
-        min_args: 3,
-        max_args: 3,
-        call: iam::identity_policies,
-        compiled: None,
-    },
-    Function {
-        name: "iam_evaluate",
-        signature: "iam_evaluate(input: object) -> object",
-        summary: "Decides an IAM request against identity, resource and boundary policies, with an explanation.",
-        docs: iam::EVALUATE_DOCS,
-        min_args: 1,
-        max_args: 1,
-        call: iam::evaluate,
-        compiled: None,
-    },
-    Function {
-        name: "iam_fix",
-        signature: "iam_fix(input: object, required_actions: array) -> object",
-        summary: "A least-privilege rewrite of the resource policy that lets the principal perform exactly the required actions, with proof.",
-        docs: iam::FIX_DOCS,
-        min_args: 2,
-        max_args: 2,
-        call: iam::fix,
-        compiled: None,
-    },
-    Function {
-        name: "iam_managed_policy",
-        signature: "iam_managed_policy(name_or_arn: string) -> object | null",
-        summary: "The document of an AWS managed policy rulerun ships, or null.",
-        docs: iam::MANAGED_DOCS,
-        min_args: 1,
-        max_args: 1,
-        call: iam::managed_policy,
-        compiled: None,
-    },
 ];
+
+/// Every function rules may call, in documentation order: the AWS-aware ones,
+/// then the generic ones.
+pub fn all() -> impl Iterator<Item = &'static Function> {
+    rulerun_func_aws::FUNCTIONS.iter().chain(GENERIC)
+}
 
 /// The function with this name.
 pub fn lookup(name: &str) -> Option<&'static Function> {
-    FUNCTIONS.iter().find(|f| f.name == name)
-}
-
-fn string_arg<'a>(args: &'a [Value], i: usize, fname: &str) -> Result<&'a str, FuncError> {
-    match args.get(i) {
-        Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(FuncError(format!(
-            "{fname}: argument {} must be a string, found {}",
-            i + 1,
-            type_name(other)
-        ))),
-        None => Err(FuncError(format!("{fname}: missing argument {}", i + 1))),
-    }
-}
-
-/// A JSON type name for messages.
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn call_image_ref(args: &[Value]) -> Result<Value, FuncError> {
-    let s = string_arg(args, 0, "image_ref")?;
-    let parsed = image_ref::parse(s).map_err(FuncError::new)?;
-    serde_json::to_value(parsed).map_err(FuncError::new)
-}
-
-fn call_arn(args: &[Value]) -> Result<Value, FuncError> {
-    let s = string_arg(args, 0, "arn")?;
-    let parsed = arn::parse(s).map_err(FuncError::new)?;
-    serde_json::to_value(parsed).map_err(FuncError::new)
+    all().find(|f| f.name == name)
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn registry_names_are_unique_and_documented() {
-        let mut names: Vec<_> = FUNCTIONS.iter().map(|f| f.name).collect();
+        let mut names: Vec<_> = all().map(|f| f.name).collect();
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), FUNCTIONS.len());
-        for f in FUNCTIONS {
+        assert_eq!(names.len(), all().count());
+        for f in all() {
             assert!(!f.docs.trim().is_empty(), "{} has no docs", f.name);
             assert!(f.signature.starts_with(f.name));
             assert!(f.min_args <= f.max_args);
         }
-    }
-
-    #[test]
-    fn image_ref_entry_parses_ecr_images() {
-        let v = (lookup("image_ref").unwrap().call)(&[json!(
-            "1234567890.dkr.ecr.us-west-2.amazonaws.com/retail-sample-app-ui:1.2.1"
-        )])
-        .unwrap();
-        assert_eq!(v["ecr"]["account"], "1234567890");
-        assert_eq!(v["ecr"]["region"], "us-west-2");
-        assert_eq!(v["repository"], "retail-sample-app-ui");
-        assert_eq!(v["tag"], "1.2.1");
-        assert!((lookup("image_ref").unwrap().call)(&[json!(3)]).is_err());
-        assert!((lookup("image_ref").unwrap().call)(&[json!("Foo:bar")]).is_err());
-    }
-
-    #[test]
-    fn arn_entry_parses_role_paths() {
-        let v =
-            (lookup("arn").unwrap().call)(&[json!("arn:aws:iam::123456789012:role/eks/NodeRole")])
-                .unwrap();
-        assert_eq!(v["resourceType"], "role");
-        assert_eq!(v["resourceName"], "NodeRole");
-        assert_eq!(v["path"], "/eks/");
-        assert!((lookup("arn").unwrap().call)(&[json!("not-an-arn")]).is_err());
     }
 }

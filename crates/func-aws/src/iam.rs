@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{FuncError, type_name};
+use rulerun_func::{FuncError, type_name};
 
 pub(super) const EVALUATE_DOCS: &str = r#"`iam_evaluate(input)` decides an IAM request the way AWS does and explains the
 decision. `input` is the JSON contract of `rulerun iam eval`:

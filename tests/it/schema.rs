@@ -23,8 +23,8 @@ impl Validator {
         let mut schemas = boon::Schemas::new();
         let mut compiler = boon::Compiler::new();
         let mut index = Vec::new();
-        for (name, file, _) in rulerun_core::schema::SCHEMAS {
-            let schema = rulerun_core::schema::schema(name).unwrap();
+        for (name, file, _) in rulerun::schemas::SCHEMAS {
+            let schema = rulerun::schemas::schema(name).unwrap();
             let url = format!("https://rulerun.dev/schema/{file}");
             compiler.add_resource(&url, schema).unwrap();
             let i = compiler
@@ -47,7 +47,7 @@ fn yaml_to_json(text: &str) -> Value {
 
 #[test]
 fn schemas_in_docs_are_generated_from_the_code() {
-    for (_, file, text) in rulerun_core::schema::all() {
+    for (_, file, text) in rulerun::schemas::all() {
         expect_test::expect_file![root().join("docs/schema").join(file)].assert_eq(&text);
     }
 }
@@ -433,7 +433,7 @@ fn sorted(keys: &[&str]) -> Vec<String> {
 fn the_rule_schema_has_the_loaders_keys() {
     use rulerun_core::load::{FILE_KEYS, FIX_KEYS, RULE_KEYS};
     use rulerun_core::parts::{INPUT_KEYS, PART_KEYS, USE_KEYS};
-    let s = rulerun_core::schema::schema("rule").unwrap();
+    let s = rulerun::schemas::schema("rule").unwrap();
     let defs = &s["$defs"];
     assert_eq!(properties(&s), sorted(FILE_KEYS), "rule file keys");
     assert_eq!(properties(&defs["RuleDef"]), sorted(RULE_KEYS), "rule keys");
@@ -454,7 +454,7 @@ fn the_rule_schema_has_the_loaders_keys() {
     step.dedup();
     assert_eq!(step, sorted(FIX_KEYS), "fix step keys");
     assert_eq!(properties(&defs["UseStep"]), vec!["use".to_string()]);
-    let pack = rulerun_core::schema::schema("pack").unwrap();
+    let pack = rulerun::schemas::schema("pack").unwrap();
     for key in ["parts", "uses"] {
         assert!(
             properties(&pack).contains(&key.to_string()),
@@ -566,7 +566,7 @@ fn the_loader_and_the_schema_agree_on_parts() {
 
 #[test]
 fn the_rule_schema_offers_every_catalog_kind_to_editors() {
-    let schema = rulerun_core::schema::schema("rule").unwrap();
+    let schema = rulerun::schemas::schema("rule").unwrap();
     let kind = &schema["$defs"]["Kind"];
     let offered: Vec<&str> = kind["anyOf"][0]["enum"]
         .as_array()

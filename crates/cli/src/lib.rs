@@ -15,6 +15,7 @@ mod loading;
 mod packs;
 mod render;
 mod report;
+pub mod schemas;
 mod sources;
 mod testrun;
 mod vendor;

@@ -1,6 +1,9 @@
-//! JSON Schemas (draft 2020-12) of the files people write: rule files, rule test
-//! files, `pack.yaml` and `rulerun.yaml`, for editors (yaml-language-server) and
-//! for checking files outside rulerun.
+//! JSON Schemas (draft 2020-12) of the files people write that this crate loads:
+//! rule files and rule test files, for editors (yaml-language-server) and for
+//! checking files outside rulerun. The CLI publishes them with those of
+//! `pack.yaml` and `rulerun.yaml`, whose mirror types sit beside its loaders of
+//! those files, built with [`generate`] and the shared types here
+//! ([`FormatVersion`], [`SeverityName`], [`AnyValue`]).
 //!
 //! The loaders are hand-written over [`crate::yaml`] nodes (that is how they report
 //! every error at its `file:line:column`), so the schemas are generated from the
@@ -20,44 +23,23 @@ use serde_json::{Map, Value, json};
 
 use crate::load::MATCHERS;
 
-/// The schemas rulerun publishes: (name, file name under `docs/schema/`, what it covers).
-pub const SCHEMAS: &[(&str, &str, &str)] = &[
-    ("rule", "rule-file.json", "rule files (`rule.yaml`)"),
-    (
-        "test",
-        "rule-test.json",
-        "rule test files (`tests.yaml`, `*.test.yaml`)",
-    ),
-    ("pack", "pack.json", "rule pack manifests (`pack.yaml`)"),
-    (
-        "config",
-        "config.json",
-        "team configuration (`rulerun.yaml`)",
-    ),
-];
-
-/// The schema called `name` (`rule`, `test`, `pack` or `config`).
-pub fn schema(name: &str) -> Option<Value> {
+/// The schema of `T`, as rulerun publishes it (draft 2020-12, keys sorted,
+/// optional keys without `null`), with the `$id`
+/// `https://rulerun.dev/schema/{file}`. The schemas of the files this crate
+/// loads are [`RuleFile`] and [`TestFile`]; the CLI adds those of the files it
+/// loads (`pack.yaml`, `rulerun.yaml`), from mirror types beside their loaders.
+pub fn generate<T: JsonSchema>(file: &str) -> Value {
     let mut generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
-    let schema = match name {
-        "rule" => generator.root_schema_for::<RuleFile>(),
-        "test" => generator.root_schema_for::<TestFile>(),
-        "pack" => generator.root_schema_for::<PackFile>(),
-        "config" => generator.root_schema_for::<ConfigFile>(),
-        _ => return None,
-    };
-    let mut value = schema.to_value();
+    let mut value = generator.root_schema_for::<T>().to_value();
     drop_null(&mut value);
     sort_keys(&mut value);
-    if let (Value::Object(map), Some((_, file, _))) =
-        (&mut value, SCHEMAS.iter().find(|(n, _, _)| *n == name))
-    {
+    if let Value::Object(map) = &mut value {
         map.insert(
             "$id".into(),
             Value::String(format!("https://rulerun.dev/schema/{file}")),
         );
     }
-    Some(value)
+    value
 }
 
 /// Optional keys are written as absent, never as `null` (the loaders reject
@@ -111,18 +93,6 @@ fn sort_keys(v: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(sort_keys),
         _ => {}
     }
-}
-
-/// Every schema as pretty JSON with a final newline, keyed by name.
-pub fn all() -> Vec<(&'static str, &'static str, String)> {
-    SCHEMAS
-        .iter()
-        .filter_map(|(name, file, _)| {
-            let v = schema(name)?;
-            let text = serde_json::to_string_pretty(&v).ok()?;
-            Some((*name, *file, format!("{text}\n")))
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -797,237 +767,18 @@ pub struct TextChecks {
     pub equals: Option<String>,
 }
 
-// ---------------------------------------------------------------------------
-// Packs and configuration
-
-/// A rule pack manifest (`pack.yaml`): the pack's name, version and rule files.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "rulerun pack manifest")]
-pub struct PackFile {
-    /// The pack's name: lowercase words joined by `-`; also its folder name under
-    /// `vendor/rulepacks/` by default.
-    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,63}$"))]
-    pub name: String,
-    /// The pack's version (semantic versioning, e.g. `1.2.0`).
-    pub version: String,
-    /// What the pack is for.
-    pub description: Option<String>,
-    /// The rulerun versions the pack works with, as a semver requirement, e.g. `">=0.1.0"`.
-    pub rulerun: Option<String>,
-    /// The rule files of the pack, relative to `pack.yaml` (e.g. `my-rule/rule.yaml`);
-    /// every rule file in the folder must be listed (here or under `parts`).
-    pub rules: Vec<String>,
-    /// The part files of the pack (files with a top-level `parts:` list), relative
-    /// to `pack.yaml` (e.g. `parts/node.yaml`).
-    pub parts: Option<Vec<String>>,
-    /// Packs whose public parts this pack's rules use, as `PACK/NAME`.
-    pub uses: Option<Vec<PackName>>,
-    /// Fact kinds the pack declares for facts its users bring in snapshots (custom
-    /// resources, other APIs), as `KIND: {shape: ..., description: ...}`: rules may
-    /// select and join them, and paths into them are checked against the shape.
-    pub kinds: Option<BTreeMap<String, KindDecl>>,
-    /// What the pack requires of its rule tests (`rulerun test` and `rulerun validate`).
-    pub tests: Option<PackTests>,
-}
-
-/// What a pack requires of its rule tests.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PackTests {
-    /// Every rule of the pack has a must-not-fire case: a test case that runs it and
-    /// expects no finding from it (`expect: []`). `rulerun test` and `rulerun
-    /// validate` fail naming each rule without one. Default `false`.
-    pub require_must_not_fire: Option<bool>,
-}
-
-/// A fact kind a team declares.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KindDecl {
-    /// The documents' shape, in a subset of JSON Schema: `type` (`object`,
-    /// `array`, `string`, `number`, `integer`, `boolean`, `null`), `properties`
-    /// (the fields; others warn unless `additionalProperties` is `true` or a
-    /// shape), `items`, and `$ref` to a shape of the built-in catalog (e.g.
-    /// `io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`); `description`,
-    /// `title`, `required`, `format` and `enum` are ignored. Default `{}`: anything.
-    pub shape: Option<Value>,
-    /// What the kind is.
-    pub description: Option<String>,
-}
-
-/// A pack's name.
-pub struct PackName;
-
-impl JsonSchema for PackName {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "PackName".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "description": "a pack's name: lowercase words joined by `-`",
-            "type": "string",
-            "pattern": "^[a-z][a-z0-9-]{0,63}$"
-        })
-    }
-}
-
-/// Team configuration (`rulerun.yaml`): the packs to load, per-rule overrides and
-/// defaults for `rulerun check`.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(title = "rulerun configuration")]
-pub struct ConfigFile {
-    /// The configuration format version; this rulerun reads `1`.
-    pub version: Option<FormatVersion>,
-    /// The packs to load, in order. Absent: every built-in pack and every vendored
-    /// pack of `rulerun.lock`.
-    pub packs: Option<Vec<PackRef>>,
-    /// Per-rule overrides, by rule id.
-    #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9-]{0,99}$"}))]
-    pub rules: Option<BTreeMap<String, RuleOverride>>,
-    /// Defaults for `rulerun check`; command-line flags win.
-    pub defaults: Option<Defaults>,
-    /// How AWS accounts other than the cluster's are read.
-    pub aws: Option<AwsConfig>,
-}
-
-/// `aws:` of `rulerun.yaml`.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AwsConfig {
-    /// The role rulerun assumes to read each account, by 12-digit account id (quoted,
-    /// so YAML keeps leading zeros). The cluster's own account is read with the
-    /// default credentials unless it is listed here; other accounts without an entry
-    /// use `--assume-role`, else their facts are inconclusive.
-    #[schemars(extend("propertyNames" = {"pattern": "^[0-9]{12}$"}))]
-    pub accounts: Option<BTreeMap<String, AccountConfig>>,
-    /// The regions where a live check looks for a repository of the same name
-    /// when an image's repository is missing in its own region. Absent: the
-    /// regions of the run's clusters and of the registries it read.
-    pub regions: Option<Vec<Region>>,
-}
-
-/// An AWS region name, e.g. `eu-west-1`.
-#[derive(JsonSchema)]
-pub struct Region(#[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,31}$"))] pub String);
-
-/// How one account is read.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AccountConfig {
-    /// The IAM role to assume (session name `rulerun`), e.g.
-    /// `arn:aws:iam::210987654321:role/rulerun-read`.
-    #[schemars(regex(pattern = r"^arn:[a-z0-9-]+:iam::[0-9]{12}:role/.+$"))]
-    pub role_arn: String,
-    /// The external id the role's trust policy requires.
-    #[schemars(
-        length(min = 2, max = 1224),
-        regex(pattern = r"^[A-Za-z0-9_+=,.@:/-]+$")
-    )]
-    pub external_id: Option<String>,
-    /// The region of that account's calls that have none of their own, and of STS.
-    #[schemars(regex(pattern = r"^[a-z][a-z0-9-]{0,31}$"))]
-    pub region: Option<String>,
-}
-
-/// A pack to load: exactly one of `builtin`, `path` or `vendor`.
-#[derive(JsonSchema)]
-#[serde(untagged)]
-pub enum PackRef {
-    /// A pack built into rulerun (`rulerun pack list`), or `all`.
-    Builtin(BuiltinRef),
-    /// A pack folder, relative to `rulerun.yaml`.
-    Path(PathRef),
-    /// A vendored pack (`vendor/rulepacks/NAME`, verified against `rulerun.lock`).
-    Vendor(VendorRef),
-}
-
-/// `{builtin: NAME}`.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BuiltinRef {
-    /// A built-in pack's name, or `all`.
-    pub builtin: String,
-}
-
-/// `{path: DIR}`.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PathRef {
-    /// A folder holding `pack.yaml`, relative to `rulerun.yaml`.
-    pub path: String,
-}
-
-/// `{vendor: NAME}`.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VendorRef {
-    /// The vendored pack's name in `rulerun.lock`.
-    pub vendor: String,
-}
-
-/// Overrides of one rule.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RuleOverride {
-    /// `false`: do not run the rule.
-    pub enabled: Option<bool>,
-    /// Replace the rule's severity.
-    pub severity: Option<SeverityName>,
-    /// Parameter values (each of the JSON type of the parameter's default).
-    pub params: Option<BTreeMap<String, AnyValue>>,
-    /// When several packs define this rule id: the pack whose rule is used.
-    pub from: Option<String>,
-}
-
-/// Defaults for `rulerun check`.
-#[derive(JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Defaults {
-    /// `-o`: `text`, `json`, `sarif`, `junit`, `openreports` or `policyreport`.
-    pub output: Option<OutputName>,
-    /// `--fail-on`: exit 1 when a finding is at or above this severity (`never`: never).
-    pub fail_on: Option<FailOnName>,
-}
-
-/// An output format.
-#[derive(JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum OutputName {
-    Text,
-    Json,
-    Sarif,
-    Junit,
-    Openreports,
-    Policyreport,
-}
-
-/// A `--fail-on` threshold.
-#[derive(JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum FailOnName {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-    Never,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_schema_is_an_object_with_the_2020_12_dialect() {
-        for (name, _, _) in SCHEMAS {
-            let s = schema(name).unwrap_or_default();
-            assert_eq!(
-                s["$schema"], "https://json-schema.org/draft/2020-12/schema",
-                "{name}"
-            );
+    fn schemas_use_the_2020_12_dialect_and_name_their_file() {
+        for s in [
+            generate::<RuleFile>("rule-file.json"),
+            generate::<TestFile>("rule-test.json"),
+        ] {
+            assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
+            assert!(s["$id"].as_str().is_some_and(|id| id.ends_with(".json")));
         }
-        assert!(schema("nope").is_none());
     }
 }

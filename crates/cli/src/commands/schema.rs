@@ -21,7 +21,7 @@ pub fn cmd_schema(
             writeln!(err, "error: cannot create `{}`: {e}", escape::path(dir))?;
             return Ok(exit::USAGE);
         }
-        for (_, file, text) in rulerun_core::schema::all() {
+        for (_, file, text) in crate::schemas::all() {
             if let Err(e) = std::fs::write(real.join(file), text) {
                 writeln!(
                     err,
@@ -35,11 +35,11 @@ pub fn cmd_schema(
         return Ok(exit::OK);
     }
     let value = match name {
-        Some(n) => rulerun_core::schema::schema(n.as_str()).unwrap_or_default(),
+        Some(n) => crate::schemas::schema(n.as_str()).unwrap_or_default(),
         None => {
             let mut all = serde_json::Map::new();
-            for (n, _, _) in rulerun_core::schema::SCHEMAS {
-                if let Some(s) = rulerun_core::schema::schema(n) {
+            for (n, _, _) in crate::schemas::SCHEMAS {
+                if let Some(s) = crate::schemas::schema(n) {
                     all.insert((*n).to_string(), s);
                 }
             }

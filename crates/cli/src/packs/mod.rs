@@ -2,6 +2,8 @@
 //! versions it needs, the rule files it holds) plus its rules, tests and fixtures.
 //! The built-in packs under `rules/` have the same form (embedded in the binary).
 
+pub mod schema;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

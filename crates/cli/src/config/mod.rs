@@ -4,6 +4,8 @@
 //! for `rulerun check`. The format is documented in `docs/packs.md`; its schema is
 //! `rulerun schema config`.
 
+pub mod schema;
+
 use std::path::{Path, PathBuf};
 
 use rulerun_core::yaml::{Node, NodeKind, Pos};

@@ -27,24 +27,38 @@ impl Resource {
         }
     }
 
-    /// The collection URL path, cluster-wide or in one namespace.
-    pub fn list_path(&self, namespace: Option<&str>) -> String {
-        let base = if self.group.is_empty() {
-            format!("/api/{}", self.version)
-        } else {
-            format!("/apis/{}/{}", self.group, self.version)
-        };
-        match namespace {
-            Some(ns) if self.namespaced => format!("{base}/namespaces/{ns}/{}", self.plural),
-            _ => format!("{base}/{}", self.plural),
+    /// The resource as the kube client's dynamic API describes it.
+    pub fn api_resource(&self) -> kube::core::ApiResource {
+        kube::core::ApiResource {
+            group: self.group.to_string(),
+            version: self.version.to_string(),
+            api_version: self.api_version(),
+            kind: self.object_kind.to_string(),
+            plural: self.plural.to_string(),
         }
     }
 
-    /// One object's URL path.
-    pub fn object_path(&self, namespace: Option<&str>, name: &str) -> String {
-        format!("{}/{name}", self.list_path(namespace))
+    /// The collection URL path, cluster-wide or in one namespace (ignored for a
+    /// cluster-scoped resource), as the kube client's dynamic API builds it; the
+    /// namespace is percent-encoded, so no value can leave its path segment.
+    pub fn url_path(&self, namespace: Option<&str>) -> String {
+        let ns = namespace
+            .filter(|_| self.namespaced)
+            .map(|n| percent_encoding::utf8_percent_encode(n, SEGMENT).to_string());
+        <kube::core::DynamicObject as kube::core::Resource>::url_path(
+            &self.api_resource(),
+            ns.as_deref(),
+        )
     }
 }
+
+/// Every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`): what
+/// a path segment built from a value keeps as it is.
+pub(crate) const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 const fn res(
     kind: &'static str,
@@ -283,17 +297,20 @@ mod tests {
     #[test]
     fn paths_follow_the_api_layout() {
         let pods = resource("k8s/v1/Pod").unwrap();
-        assert_eq!(pods.list_path(None), "/api/v1/pods");
-        assert_eq!(pods.list_path(Some("ns")), "/api/v1/namespaces/ns/pods");
+        assert_eq!(pods.url_path(None), "/api/v1/pods");
+        assert_eq!(pods.url_path(Some("ns")), "/api/v1/namespaces/ns/pods");
+        assert_eq!(
+            pods.url_path(Some("a/b?c")),
+            "/api/v1/namespaces/a%2Fb%3Fc/pods"
+        );
         let rs = resource("k8s/apps/v1/ReplicaSet").unwrap();
         assert_eq!(
-            rs.list_path(Some("ns")),
+            rs.url_path(Some("ns")),
             "/apis/apps/v1/namespaces/ns/replicasets"
         );
         assert_eq!(rs.api_version(), "apps/v1");
         let nodes = resource("k8s/v1/Node").unwrap();
-        assert_eq!(nodes.list_path(Some("ignored")), "/api/v1/nodes");
-        assert_eq!(nodes.object_path(None, "n1"), "/api/v1/nodes/n1");
+        assert_eq!(nodes.url_path(Some("ignored")), "/api/v1/nodes");
     }
 
     #[test]

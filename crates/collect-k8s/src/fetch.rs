@@ -248,16 +248,33 @@ pub struct K8sFetcher {
     requests: AtomicUsize,
 }
 
-fn encode(v: &str) -> String {
-    percent_encoding::utf8_percent_encode(v, UNRESERVED_COMPLEMENT).to_string()
+/// `v` percent-encoded as one path segment (an object's name).
+fn segment(v: &str) -> String {
+    percent_encoding::utf8_percent_encode(v, crate::declare::SEGMENT).to_string()
 }
 
-/// Every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`).
-const UNRESERVED_COMPLEMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+/// The URI of one page of a list, built by the kube client's request builder
+/// (`limit`, `fieldSelector` and `continue` form-encoded).
+fn list_uri(
+    path: &str,
+    page_size: u32,
+    field_selector: Option<&str>,
+    token: Option<&str>,
+) -> Result<String, kube::core::request::Error> {
+    let params = kube::api::ListParams {
+        limit: Some(page_size),
+        field_selector: field_selector.map(str::to_string),
+        continue_token: token.map(str::to_string),
+        ..kube::api::ListParams::default()
+    };
+    let uri = kube::core::Request::new(path)
+        .list(&params)?
+        .uri()
+        .to_string();
+    // The builder starts the query with `?&`; the API server ignores the empty
+    // pair, but the URI also appears in messages and `kubectl get --raw` advice.
+    Ok(uri.replacen("?&", "?", 1))
+}
 
 /// One request: what it reads (for messages), and for RBAC errors the verb,
 /// resource and namespace.
@@ -361,7 +378,7 @@ impl K8sFetcher {
         namespace: Option<&str>,
         field_selector: Option<&str>,
     ) -> Result<Vec<Value>, FetchError> {
-        let path = res.list_path(namespace);
+        let path = res.url_path(namespace);
         let what = match (namespace, field_selector) {
             (Some(ns), Some(fs)) if res.namespaced => {
                 format!("LIST `{}` in namespace `{ns}` with `{fs}`", res.plural)
@@ -381,14 +398,13 @@ impl K8sFetcher {
         let mut page: u32 = 0;
         loop {
             page += 1;
-            let mut query = vec![format!("limit={}", o.page_size)];
-            if let Some(fs) = field_selector {
-                query.push(format!("fieldSelector={}", encode(fs)));
-            }
-            if let Some(t) = &token {
-                query.push(format!("continue={}", encode(t)));
-            }
-            let uri = format!("{path}?{}", query.join("&"));
+            let uri =
+                list_uri(&path, o.page_size, field_selector, token.as_deref()).map_err(|e| {
+                    FetchError::Transport {
+                        what: what.clone(),
+                        message: format!("cannot build the request: {e}"),
+                    }
+                })?;
             let left = o.max_list_bytes.saturating_sub(total);
             let cap = if left < o.max_response_bytes {
                 Cap::List(left)
@@ -460,8 +476,14 @@ impl K8sFetcher {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Option<Value>, FetchError> {
-        let uri = res.object_path(namespace, &encode(name));
         let what = format!("GET `{}` `{name}`", res.plural);
+        let uri = kube::core::Request::new(res.url_path(namespace))
+            .get(&segment(name), &kube::api::GetParams::default())
+            .map(|r| r.uri().to_string())
+            .map_err(|e| FetchError::Transport {
+                what: what.clone(),
+                message: format!("cannot build the request: {e}"),
+            })?;
         let req = Req {
             uri: &uri,
             what: &what,
@@ -602,15 +624,26 @@ fn status_message(body: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
-    fn query_values_are_percent_encoded() {
+    fn query_values_are_form_encoded_and_names_stay_in_their_segment() {
         assert_eq!(
-            encode("involvedObject.uid=a b"),
-            "involvedObject.uid%3Da%20b"
+            list_uri(
+                "/api/v1/events",
+                500,
+                Some("involvedObject.uid=a b,c"),
+                None
+            )
+            .unwrap(),
+            "/api/v1/events?fieldSelector=involvedObject.uid%3Da+b%2Cc&limit=500"
         );
-        assert_eq!(encode("eyJ2Ijoi+/="), "eyJ2Ijoi%2B%2F%3D");
+        assert_eq!(
+            list_uri("/api/v1/pods", 10, None, Some("eyJ2Ijoi+/=")).unwrap(),
+            "/api/v1/pods?limit=10&continue=eyJ2Ijoi%2B%2F%3D"
+        );
+        assert_eq!(segment("n1/../x?y"), "n1%2F..%2Fx%3Fy");
     }
 
     #[test]

@@ -33,6 +33,7 @@
 //! off (`--no-aws`) is conclusive: no pod needs an AWS fact. Nothing is demanded,
 //! so nothing is fetched, for a kind that is missing.
 
+mod keyed;
 mod plan;
 
 pub use plan::{LiveOptions, LiveRun, Progress, run};

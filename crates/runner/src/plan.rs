@@ -1,14 +1,14 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use rulerun_collect_aws::{AwsCollector, OPS, OpSpec};
-use rulerun_collect_k8s::declare::{self, KEYED, KeyedFetch, Resource};
-use rulerun_collect_k8s::fetch::{FetchError, K8sFetcher};
-use rulerun_core::engine::KeyState;
+use rulerun_collect_aws::{AwsCollector, OPS};
+use rulerun_collect_k8s::declare::{self, Resource};
+use rulerun_collect_k8s::fetch::K8sFetcher;
 use rulerun_core::{Demand, FactStore, JoinId, Plan, Report, RuleSet, check_planned};
 use rulerun_transport::FetchFailure;
-use serde_json::Value;
 use tokio::task::JoinSet;
+
+use crate::keyed::{AwsKeyed, K8sKeyed, KeyedCollector};
 
 /// Evaluation rounds at least allowed; a run allows as many more as its longest
 /// rule has joins (each round resolves at least one more join of every waiting
@@ -54,11 +54,6 @@ pub enum Progress {
     },
 }
 
-enum Fetched {
-    Docs(Vec<Value>),
-    Failed(String),
-}
-
 /// Collects what `rules` need and evaluates them.
 pub async fn run(
     rules: &RuleSet,
@@ -67,9 +62,17 @@ pub async fn run(
 ) -> LiveRun {
     let mut plan = Plan::default();
     let mut facts = FactStore::new();
-    let (list, keyed) = classify(rules);
-    for k in &keyed {
-        plan.keyed_kind(k.kind, k.on);
+    let k8s_keyed = K8sKeyed {
+        k8s: &opts.k8s,
+        namespace: opts.namespace.as_deref(),
+    };
+    let aws_keyed = AwsKeyed {
+        aws: opts.aws.as_ref().ok().map(|a| a.as_ref()),
+    };
+    let collectors: [&dyn KeyedCollector; 2] = [&k8s_keyed, &aws_keyed];
+    let (list, keyed) = classify(rules, &k8s_keyed);
+    for join in keyed {
+        plan.keyed.entry(join).or_default();
     }
     for kind in rules.kinds() {
         if kind.starts_with("k8s/") {
@@ -95,7 +98,7 @@ pub async fn run(
                 .collect()
         };
         for join in rules.joins_of(&kind) {
-            if aws_op(&join).is_some() {
+            if aws_keyed.answers(&join) {
                 plan.keyed.entry(join).or_default();
                 continue;
             }
@@ -178,7 +181,7 @@ pub async fn run(
                 .map(|d| format!("{} {}", d.keys.len(), d.join.kind()))
                 .collect(),
         });
-        fetch_demands(opts, &demands, &mut plan, &mut facts, &mut seen).await;
+        fetch_demands(&collectors, &demands, &mut plan, &mut facts, &mut seen).await;
     };
     LiveRun {
         facts,
@@ -189,366 +192,57 @@ pub async fn run(
     }
 }
 
-/// The fetch operation that answers a join on `kind` by `on`: one keyed by exactly
-/// those paths, else one keyed by a prefix of them (it fetches every document of
-/// the prefix, a superset the join's index then narrows: endpoints by VPC for a
-/// join on VPC and service name).
-fn aws_op(join: &JoinId) -> Option<&'static OpSpec> {
-    let keyed_by = |o: &OpSpec, exact: bool| {
-        op_joins(o).any(|answered| {
-            if exact {
-                answered == *join
-            } else {
-                join.extends(&answered)
-            }
-        })
-    };
-    OPS.iter()
-        .find(|o| keyed_by(o, true))
-        .or_else(|| OPS.iter().find(|o| keyed_by(o, false)))
-}
-
-/// The joins a fetch operation answers: one per kind it produces, on the
-/// paths its key values are read from.
-fn op_joins(op: &OpSpec) -> impl Iterator<Item = JoinId> + '_ {
-    op.kinds
-        .iter()
-        .map(|(kind, paths)| JoinId::new(kind, paths))
-}
-
-/// Splits the Kubernetes kinds the rules read into listed and keyed ones.
-fn classify(rules: &RuleSet) -> (Vec<&'static Resource>, Vec<&'static declare::Keyed>) {
-    let kinds = rules.kinds();
+/// Splits the Kubernetes kinds the rules read into listed ones and keyed
+/// joins: a kind no rule has as its subject, whose every join the collector
+/// answers by key, is read by key; any other is listed.
+fn classify(rules: &RuleSet, k8s: &K8sKeyed<'_>) -> (Vec<&'static Resource>, Vec<JoinId>) {
     let mut list = Vec::new();
     let mut keyed = Vec::new();
-    for kind in &kinds {
+    for kind in &rules.kinds() {
         let Some(res) = declare::resource(kind) else {
             continue;
         };
         let is_subject = rules.rules.iter().any(|r| &r.subject_kind == kind);
         let joins = rules.joins_of(kind);
-        let spec = KEYED.iter().find(|k| k.kind == kind);
-        let all_keyed = spec.is_some_and(|s| {
-            let answered = JoinId::new(s.kind, s.on);
-            joins.iter().all(|j| *j == answered)
-        });
-        match spec {
-            Some(s) if !is_subject && all_keyed && !joins.is_empty() => keyed.push(s),
-            _ => list.push(res),
+        if !is_subject && !joins.is_empty() && joins.iter().all(|j| k8s.answers(j)) {
+            keyed.extend(joins);
+        } else {
+            list.push(res);
         }
     }
     (list, keyed)
 }
 
+/// Has every keyed collector read the round's demands, concurrently, and
+/// records their answers: keys fetched (with their documents, each added once)
+/// or failed (with the reason).
 async fn fetch_demands(
-    opts: &LiveOptions,
+    collectors: &[&dyn KeyedCollector],
     demands: &[Demand],
     plan: &mut Plan,
     facts: &mut FactStore,
     seen: &mut HashSet<String>,
 ) {
-    // Every request of the round runs concurrently.
-    let mut set: JoinSet<(JoinId, Vec<Vec<String>>, Fetched)> = JoinSet::new();
-    /// What a prefix fetch must also mark: the join's key and its full keys.
-    type Widened = Option<(JoinId, Vec<Vec<String>>)>;
-    type AwsFetch<'f> = std::pin::Pin<
-        Box<
-            dyn std::future::Future<
-                    Output = Vec<(
-                        &'static OpSpec,
-                        Vec<rulerun_collect_aws::FetchResult>,
-                        Widened,
-                    )>,
-                > + 'f,
-        >,
-    >;
-    // The operations a loaded rule joins on: the only follow-ups started.
-    let wanted: HashSet<&'static str> = OPS
-        .iter()
-        .filter(|o| op_joins(o).any(|j| plan.keyed.contains_key(&j)))
-        .map(|o| o.name)
-        .collect();
-    let wanted = &wanted;
-    let mut aws_fetches: Vec<AwsFetch<'_>> = Vec::new();
-    for d in demands {
-        let join_key = d.join.clone();
-        let kind = d.join.kind();
-        if !kind.starts_with("k8s/") {
-            let (Ok(aws), Some(op)) = (&opts.aws, aws_op(&d.join)) else {
-                continue;
-            };
-            let full: Vec<Vec<String>> = d.keys.iter().cloned().collect();
-            let arity = op.arity();
-            let (keys, widened) = if arity < d.join.on().len() {
-                let mut prefixes: Vec<Vec<String>> = full
-                    .iter()
-                    .map(|k| k.iter().take(arity).cloned().collect())
-                    .collect();
-                prefixes.sort();
-                prefixes.dedup();
-                (prefixes, Some((join_key.clone(), full)))
-            } else {
-                (full, None)
-            };
-            aws_fetches.push(Box::pin(async move {
-                let (results, follow) = fetch_following(aws, op, &keys, wanted).await;
-                let mut done: Vec<_> = follow.into_iter().map(|(s, r)| (s, r, None)).collect();
-                done.push((op, results, widened));
-                done
-            }));
-            continue;
-        }
-        let Some(res) = declare::resource(kind) else {
-            continue;
-        };
-        let keys: Vec<Vec<String>> = d.keys.iter().cloned().collect();
-        let k8s = Arc::clone(&opts.k8s);
-        let ns = opts.namespace.clone();
-        // The collector says how this join's keys are read.
-        let fetch = KEYED
-            .iter()
-            .find(|k| JoinId::new(k.kind, k.on) == d.join)
-            .map(|k| k.fetch);
-        match fetch {
-            Some(KeyedFetch::FieldSelector { field, max, .. }) if keys.len() <= max => {
-                for key in keys {
-                    let k8s = Arc::clone(&k8s);
-                    let ns = ns.clone();
-                    let jk = join_key.clone();
-                    set.spawn(async move {
-                        let value = key.first().map(String::as_str).unwrap_or_default();
-                        let selector = format!("{field}={}", declare::field_selector_value(value));
-                        let out = k8s.list(res, ns.as_deref(), Some(&selector)).await;
-                        (jk, vec![key], into_fetched(out))
-                    });
-                }
-            }
-            Some(KeyedFetch::FieldSelector { max_namespaces, .. }) if res.namespaced => {
-                let namespaces: Vec<Option<String>> = match &ns {
-                    Some(n) => vec![Some(n.clone())],
-                    None if d.namespaces.len() <= max_namespaces && !d.namespaces.is_empty() => {
-                        d.namespaces.iter().cloned().map(Some).collect()
-                    }
-                    None => vec![None],
-                };
-                // Every list carries all the keys: a key counts as fetched once a
-                // list succeeded, and as failed if any list failed.
-                for n in namespaces {
-                    let k8s = Arc::clone(&k8s);
-                    let jk = join_key.clone();
-                    let carried = keys.clone();
-                    set.spawn(async move {
-                        let out = k8s.list(res, n.as_deref(), None).await;
-                        (jk, carried, into_fetched(out))
-                    });
-                }
-            }
-            Some(KeyedFetch::GetByName { max }) if keys.len() <= max => {
-                for key in keys {
-                    let k8s = Arc::clone(&k8s);
-                    let jk = join_key.clone();
-                    let ns = ns.clone().filter(|_| res.namespaced);
-                    set.spawn(async move {
-                        let name = key.first().cloned().unwrap_or_default();
-                        let out = k8s
-                            .get(res, ns.as_deref(), &name)
-                            .await
-                            .map(|o| o.into_iter().collect());
-                        (jk, vec![key], into_fetched(out))
-                    });
-                }
-            }
-            _ => {
-                let jk = join_key.clone();
-                set.spawn(async move {
-                    let out = k8s.list(res, ns.as_deref(), None).await;
-                    (jk, keys, into_fetched(out))
-                });
-            }
-        }
-    }
-    // The Kubernetes reads run on the runtime meanwhile; the AWS operations run
-    // together here (each fetches its keys concurrently).
-    let fetched = futures_util::future::join_all(aws_fetches).await;
-    for (op, results, widened) in fetched.into_iter().flatten() {
-        for r in results {
-            // A fetch by a prefix answers every full key of the join with that prefix.
-            if let Some((join_key, full)) = &widened {
-                let state = plan.keyed.entry(join_key.clone()).or_default();
-                for k in full.iter().filter(|k| k.starts_with(&r.key)) {
-                    match &r.outcome {
-                        Ok(_) => {
-                            state.fetched.insert(k.clone());
-                        }
-                        Err(e) => {
-                            state.failed.insert(k.clone(), e.inconclusive_reason());
-                        }
+    let plan_now: &Plan = plan;
+    let answers =
+        futures_util::future::join_all(collectors.iter().map(|c| c.fetch(demands, plan_now))).await;
+    for answer in answers.into_iter().flatten() {
+        let state = plan.keyed.entry(answer.join).or_default();
+        match answer.outcome {
+            Ok(found) => {
+                state.fetched.extend(answer.keys);
+                for fact in found {
+                    if seen.insert(fact.id) {
+                        facts.add(&fact.kind, fact.doc);
                     }
                 }
             }
-            // The operation answers every kind it produces for this key: mark the
-            // key for each, so a join on `RepositoryNotFound` is as satisfied as
-            // one on `Repository`.
-            for join in op_joins(op) {
-                let state = plan.keyed.entry(join).or_default();
-                match &r.outcome {
-                    Ok(_) => {
-                        state.fetched.insert(r.key.clone());
-                    }
-                    Err(e) => {
-                        state.failed.insert(r.key.clone(), e.inconclusive_reason());
-                    }
-                }
-            }
-            if let Ok(docs) = r.outcome {
-                for (kind, doc) in docs {
-                    if seen.insert(format!("{kind}|{doc}")) {
-                        facts.add(&kind, doc);
-                    }
+            Err(why) => {
+                for k in answer.keys {
+                    state.failed.insert(k, why.clone());
                 }
             }
         }
-    }
-    while let Some(joined) = set.join_next().await {
-        let Ok((join_key, keys, fetched)) = joined else {
-            continue;
-        };
-        let state: &mut KeyState = plan.keyed.entry(join_key).or_default();
-        match fetched {
-            Fetched::Docs(docs) => {
-                for doc in docs {
-                    let kind = doc_kind(&doc);
-                    let id = doc_identity(&kind, &doc);
-                    if seen.insert(id) {
-                        facts.add(&kind, doc);
-                    }
-                }
-                state.fetched.extend(keys);
-            }
-            Fetched::Failed(reason) => {
-                for k in keys {
-                    state.failed.insert(k, reason.clone());
-                }
-            }
-        }
-    }
-}
-
-/// Levels of follow-ups started from one fetch (node group → role and its
-/// policy lists → policy versions is two).
-const FOLLOW_UP_DEPTH: usize = 3;
-
-/// Fetches `keys` of `op` and, at once, what a loaded rule joins on and the
-/// keys or answers already name ([`rulerun_collect_aws::follow_ups`]): the
-/// key-named ones together with `op`, then level by level what the answers
-/// name, each level's operations concurrently. Returns `op`'s results and the
-/// follow-ups', to be recorded as the round's own.
-async fn fetch_following(
-    aws: &AwsCollector,
-    op: &'static OpSpec,
-    keys: &[Vec<String>],
-    wanted: &HashSet<&'static str>,
-) -> (
-    Vec<rulerun_collect_aws::FetchResult>,
-    Vec<(&'static OpSpec, Vec<rulerun_collect_aws::FetchResult>)>,
-) {
-    let mut started: HashSet<(&'static str, Vec<String>)> =
-        keys.iter().map(|k| (op.name, k.clone())).collect();
-    let unanswered: Vec<rulerun_collect_aws::FetchResult> = keys
-        .iter()
-        .map(|k| rulerun_collect_aws::FetchResult {
-            key: k.clone(),
-            outcome: Ok(Vec::new()),
-        })
-        .collect();
-    let companions = next_level(op.name, &unanswered, wanted, &mut started);
-    let (results, mut done) =
-        futures_util::future::join(aws.fetch(op.name, keys), fetch_level(aws, companions)).await;
-    let mut next = next_level(op.name, &results, wanted, &mut started);
-    for (spec, r) in &done {
-        next.extend(next_level(spec.name, r, wanted, &mut started));
-    }
-    for _ in 0..FOLLOW_UP_DEPTH {
-        if next.is_empty() {
-            break;
-        }
-        let level = fetch_level(aws, next).await;
-        next = Vec::new();
-        for (spec, r) in &level {
-            next.extend(next_level(spec.name, r, wanted, &mut started));
-        }
-        done.extend(level);
-    }
-    (results, done)
-}
-
-/// Fetches each operation's keys, the operations concurrently.
-async fn fetch_level(
-    aws: &AwsCollector,
-    level: Vec<(&'static OpSpec, Vec<Vec<String>>)>,
-) -> Vec<(&'static OpSpec, Vec<rulerun_collect_aws::FetchResult>)> {
-    futures_util::future::join_all(level.into_iter().map(|(spec, keys)| async move {
-        let r = aws.fetch(spec.name, &keys).await;
-        (spec, r)
-    }))
-    .await
-}
-
-/// The follow-ups of `results` of `op` not started yet, by operation.
-fn next_level(
-    op: &str,
-    results: &[rulerun_collect_aws::FetchResult],
-    wanted: &HashSet<&'static str>,
-    started: &mut HashSet<(&'static str, Vec<String>)>,
-) -> Vec<(&'static OpSpec, Vec<Vec<String>>)> {
-    let mut by_op: Vec<(&'static OpSpec, Vec<Vec<String>>)> = Vec::new();
-    for r in results {
-        let Ok(docs) = &r.outcome else { continue };
-        for (name, key) in rulerun_collect_aws::follow_ups(op, &r.key, docs) {
-            let Some(spec) = OPS.iter().find(|o| o.name == name) else {
-                continue;
-            };
-            if !wanted.contains(name) || !started.insert((name, key.clone())) {
-                continue;
-            }
-            match by_op.iter_mut().find(|(s, _)| s.name == name) {
-                Some((_, keys)) => keys.push(key),
-                None => by_op.push((spec, vec![key])),
-            }
-        }
-    }
-    by_op
-}
-
-fn into_fetched(out: Result<Vec<Value>, FetchError>) -> Fetched {
-    match out {
-        Ok(docs) => Fetched::Docs(docs),
-        Err(e) => Fetched::Failed(e.inconclusive_reason()),
-    }
-}
-
-fn doc_kind(doc: &Value) -> String {
-    let av = doc
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("v1");
-    let k = doc.get("kind").and_then(Value::as_str).unwrap_or("");
-    rulerun_core::facts::k8s_kind(av, k)
-}
-
-fn doc_identity(kind: &str, doc: &Value) -> String {
-    let uid = doc.pointer("/metadata/uid").and_then(Value::as_str);
-    let ns = doc
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let name = doc
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    match uid {
-        Some(u) => format!("{kind}|{u}"),
-        None => format!("{kind}|{ns}/{name}"),
     }
 }
 
@@ -556,7 +250,7 @@ fn doc_identity(kind: &str, doc: &Value) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
-    use super::aws_op;
+    use crate::keyed::aws_op;
     use rulerun_collect_aws::OPS;
     use rulerun_collect_k8s::declare::KEYED;
     use rulerun_core::JoinId;

@@ -231,8 +231,8 @@ fn every_collected_kind_is_in_the_catalog_and_every_other_is_snapshot_only() {
 }
 
 fn fixture_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-    let entries = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{} is not readable: {e}", dir.display()));
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{} is not readable: {e}", dir.display()));
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {

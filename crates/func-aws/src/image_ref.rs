@@ -1590,20 +1590,20 @@ mod tests {
 
     // ----- robustness -----
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            // xorshift64*
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            usize::try_from(self.next() % n as u64).unwrap()
-        }
+    /// Random cases for the robustness tests: proptest's runner with a fixed
+    /// number of cases (a failure prints the smallest input it shrank to).
+    fn cases<S: proptest::strategy::Strategy>(strategy: S, check: impl Fn(S::Value)) {
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 20_000,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        });
+        runner
+            .run(&strategy, |v| {
+                check(v);
+                Ok(())
+            })
+            .unwrap();
     }
 
     fn check_invariants(input: &str) {
@@ -1663,22 +1663,17 @@ mod tests {
             "\u{0}",
             "://",
         ];
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-        for _ in 0..20_000 {
-            let len = rng.below(12);
-            let s: String = (0..len).map(|_| PIECES[rng.below(PIECES.len())]).collect();
-            check_invariants(&s);
-        }
+        cases(proptest::collection::vec(0..PIECES.len(), 0..12), |picks| {
+            check_invariants(&picks.iter().map(|&i| PIECES[i]).collect::<String>())
+        });
     }
 
     #[test]
     fn fuzz_random_bytes_never_panic() {
-        let mut rng = Rng(0xDEAD_BEEF_CAFE_F00D);
-        for _ in 0..20_000 {
-            let len = rng.below(40);
-            let bytes: Vec<u8> = (0..len).map(|_| rng.next().to_be_bytes()[0]).collect();
-            check_invariants(&String::from_utf8_lossy(&bytes));
-        }
+        cases(
+            proptest::collection::vec(proptest::num::u8::ANY, 0..40),
+            |bytes| check_invariants(&String::from_utf8_lossy(&bytes)),
+        );
     }
 
     #[test]

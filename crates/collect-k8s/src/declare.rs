@@ -40,7 +40,8 @@ impl Resource {
 
     /// The collection URL path, cluster-wide or in one namespace (ignored for a
     /// cluster-scoped resource), as the kube client's dynamic API builds it; the
-    /// namespace is percent-encoded, so no value can leave its path segment.
+    /// namespace is percent-encoded (the fetcher refuses one that is empty, `.`,
+    /// `..` or holds a `/`, which would still address another path).
     pub fn url_path(&self, namespace: Option<&str>) -> String {
         let ns = namespace
             .filter(|_| self.namespaced)

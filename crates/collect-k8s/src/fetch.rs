@@ -86,6 +86,16 @@ pub fn size(bytes: u64) -> String {
 /// Why a read failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FetchError {
+    /// A namespace no Kubernetes object can be in (empty, `.`, `..` or holding
+    /// a `/`): refused before any request, since the API server would read it
+    /// as other path segments.
+    #[error("{what}: `{namespace}` is not a namespace name")]
+    InvalidNamespace {
+        /// What was being read.
+        what: String,
+        /// The namespace given.
+        namespace: String,
+    },
     /// RBAC refused the read.
     #[error("forbidden: cannot {verb} `{resource}`{}", scope(.namespace))]
     Forbidden {
@@ -235,6 +245,9 @@ impl FetchError {
             FetchError::ContinueLoop { .. } => Some(
                 "the API server, or a proxy in front of it, is misbehaving: a list must not hand out the same `continue` token twice".into(),
             ),
+            FetchError::InvalidNamespace { .. } => Some(
+                "a namespace is a DNS label, e.g. `-n kube-system`".into(),
+            ),
             FetchError::Api { .. } | FetchError::Transport { .. } => None,
         }
     }
@@ -246,6 +259,13 @@ pub struct K8sFetcher {
     options: FetchOptions,
     server: Option<String>,
     requests: AtomicUsize,
+}
+
+/// Whether `v` can be an object's name or namespace, one path segment: not
+/// empty, `.` or `..` (which the API server would read as path steps), and
+/// without `/` (percent-encoded or not, it splits the path it decodes).
+fn is_segment(v: &str) -> bool {
+    !v.is_empty() && v != "." && v != ".." && !v.contains('/')
 }
 
 /// `v` percent-encoded as one path segment (an object's name).
@@ -378,6 +398,12 @@ impl K8sFetcher {
         namespace: Option<&str>,
         field_selector: Option<&str>,
     ) -> Result<Vec<Value>, FetchError> {
+        if let Some(ns) = namespace.filter(|n| res.namespaced && !is_segment(n)) {
+            return Err(FetchError::InvalidNamespace {
+                what: format!("LIST `{}` in namespace `{ns}`", res.plural),
+                namespace: ns.to_string(),
+            });
+        }
         let path = res.url_path(namespace);
         let what = match (namespace, field_selector) {
             (Some(ns), Some(fs)) if res.namespaced => {
@@ -477,6 +503,16 @@ impl K8sFetcher {
         name: &str,
     ) -> Result<Option<Value>, FetchError> {
         let what = format!("GET `{}` `{name}`", res.plural);
+        if let Some(ns) = namespace.filter(|n| res.namespaced && !is_segment(n)) {
+            return Err(FetchError::InvalidNamespace {
+                what,
+                namespace: ns.to_string(),
+            });
+        }
+        // No object has such a name: it does not exist.
+        if !is_segment(name) {
+            return Ok(None);
+        }
         let uri = kube::core::Request::new(res.url_path(namespace))
             .get(&segment(name), &kube::api::GetParams::default())
             .map(|r| r.uri().to_string())
@@ -644,6 +680,10 @@ mod tests {
             "/api/v1/pods?limit=10&continue=eyJ2Ijoi%2B%2F%3D"
         );
         assert_eq!(segment("n1/../x?y"), "n1%2F..%2Fx%3Fy");
+        for bad in ["", ".", "..", "a/b"] {
+            assert!(!is_segment(bad), "{bad:?}");
+        }
+        assert!(is_segment("kube-system") && is_segment("..a") && is_segment("a%2F"));
     }
 
     #[test]

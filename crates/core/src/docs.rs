@@ -205,7 +205,7 @@ pub fn part_markdown(part: &PartInfo) -> String {
 /// The function reference (`docs/functions.md`).
 pub fn functions_markdown() -> String {
     let mut s = String::from(
-        "# Functions\n\n<!-- generated from the function registry (crates/core/src/func/mod.rs) by `UPDATE_EXPECT=1 cargo test`; do not edit -->\n\nRules call functions in `let` bindings (`x: {call: NAME, args: [...]}`) and in\ntemplates (`{{ NAME(...) }}`).\n\n",
+        "# Functions\n\n<!-- generated from the function registry (crates/core/src/func/mod.rs, crates/func-aws/src/lib.rs) by `UPDATE_EXPECT=1 cargo test`; do not edit -->\n\nRules call functions in `let` bindings (`x: {call: NAME, args: [...]}`) and in\ntemplates (`{{ NAME(...) }}`).\n\n",
     );
     for f in crate::func::all() {
         let _ = writeln!(

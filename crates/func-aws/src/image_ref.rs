@@ -1595,6 +1595,8 @@ mod tests {
     fn cases<S: proptest::strategy::Strategy>(strategy: S, check: impl Fn(S::Value)) {
         let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
             cases: 20_000,
+            // A fixed seed: a failure in CI is the same failure on a laptop.
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x9E37_79B9_7F4A_7C15),
             failure_persistence: None,
             ..proptest::test_runner::Config::default()
         });

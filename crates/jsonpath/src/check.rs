@@ -107,10 +107,14 @@ pub(crate) fn prescan(src: &str) -> Result<(), PathError> {
 }
 
 /// RFC 9535 `name-first`.
-/// Whether `name` can be written in the member-name shorthand, `.name`.
+/// Whether `name` can be written in the member-name shorthand, `.name`, and
+/// read back as itself: RFC 9535's `member-name-shorthand`, without the
+/// Unicode whitespace (U+00A0, U+2028, ...) that `jsonpath-rust` trims from it.
 pub(crate) fn is_shorthand(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(is_name_first) && chars.all(|c| is_name_first(c) || c.is_ascii_digit())
+    chars.next().is_some_and(is_name_first)
+        && chars.all(|c| is_name_first(c) || c.is_ascii_digit())
+        && !name.chars().any(char::is_whitespace)
 }
 
 pub(crate) fn is_name_first(c: char) -> bool {

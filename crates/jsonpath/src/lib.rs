@@ -20,7 +20,7 @@
 //! logical structure (`&&`, `||`, `!`, parentheses), existence tests,
 //! comparisons, and the functions `length()`, `count()`, `value()`, `match()`
 //! and `search()`, whose query arguments are walked like any query. `jsonpath-rust`
-//! evaluates filters only in [`JsonPath::query_fallback`], the reference of the
+//! evaluates filters only in `JsonPath::query_fallback`, the reference of the
 //! differential tests. See `docs/jsonpath.md` for the conformance status.
 //!
 //! ## Bounds
@@ -130,7 +130,7 @@ enum Sel {
 #[derive(Clone, Debug)]
 struct FilterPlan {
     /// Evaluated by [`test_filter`] (`jsonpath-rust` for every test and
-    /// comparison) only by [`JsonPath::query_fallback`], for differential tests.
+    /// comparison) only by `JsonPath::query_fallback`, for differential tests.
     #[cfg(any(test, feature = "testing"))]
     ast: Filter,
     fast: Fast,
@@ -980,10 +980,17 @@ mod tests {
         assert_eq!(canon("$.items[?@.a == 1]"), "$.items[?@.a == 1]");
         // The canonical form is a query that selects the same nodes, and is canonical.
         let doc = json!({"a b": {"it's": [1, {"x": 2}]}, "registryId": "1"});
+        // Unicode whitespace, which jsonpath-rust trims from a shorthand name,
+        // keeps the brackets.
+        assert_eq!(canon("$['x\u{a0}']"), "$['x\u{a0}']");
+        assert_eq!(canon("$['\u{e9}t\u{e9}']"), "$.\u{e9}t\u{e9}");
         for p in [
             "$['a b'][\"it's\"][1].x",
             "$[\"registryId\"]",
             "$['a b'].*[*]",
+            "$['x\u{a0}']",
+            "$['\u{2028}']",
+            "$['\u{e9}t\u{e9}']",
         ] {
             let c = canon(p);
             assert_eq!(canon(&c), c);

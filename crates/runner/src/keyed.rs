@@ -54,8 +54,9 @@ pub(crate) trait KeyedCollector: Sync {
 
 /// The AWS collector's keyed reads: every AWS fact is read by key.
 pub(crate) struct AwsKeyed<'a> {
-    /// The collector; `None` when AWS collection is off (it then answers no
-    /// demand, and the planner has marked the kinds unavailable).
+    /// The collector; `None` when AWS collection is off: it then reads nothing
+    /// (the planner has marked the AWS kinds unavailable, so no demand for them
+    /// is made), though it still says which joins AWS would answer.
     pub aws: Option<&'a AwsCollector>,
 }
 
@@ -343,7 +344,11 @@ impl KeyedCollector for K8sKeyed<'_> {
                             spawn(&mut set, keys.clone(), read);
                         }
                     }
-                    KeyedFetch::GetByName { max } if keys.len() <= max => {
+                    // A namespaced kind is got by name only within the one
+                    // namespace of the run (a name is unique only there).
+                    KeyedFetch::GetByName { max }
+                        if keys.len() <= max && (!res.namespaced || ns.is_some()) =>
+                    {
                         for key in keys {
                             let name = key.first().cloned().unwrap_or_default();
                             let ns = ns.clone().filter(|_| res.namespaced);

@@ -165,3 +165,34 @@ async fn service_accounts_lose_everything_but_pull_secret_names_and_secrets_are_
     assert_eq!(server.count(|r| r.path.contains("secrets")), 0);
     assert!(server.requests().iter().all(|r| r.method == "GET"));
 }
+
+/// A namespace or name that is no path segment (`..`, `a/b`, empty) never
+/// reaches the API server, where it would address another path: a namespace is
+/// refused, a name is an object that cannot exist.
+#[tokio::test]
+async fn names_and_namespaces_that_are_not_one_segment_send_nothing() {
+    let server = Stub::new()
+        .objects(vec![pod("default", "p")])
+        .start()
+        .await
+        .unwrap();
+    let (f, _dir) = fetcher(&server, 10).await;
+    let pods = resource("k8s/v1/Pod").unwrap();
+    for ns in ["..", ".", "", "default/../kube-system"] {
+        let e = f.list(pods, Some(ns), None).await.unwrap_err();
+        assert!(
+            matches!(&e, FetchError::InvalidNamespace { namespace, .. } if namespace == ns),
+            "{e}"
+        );
+        assert!(e.help().is_some());
+        let e = f.get(pods, Some(ns), "p").await.unwrap_err();
+        assert!(matches!(e, FetchError::InvalidNamespace { .. }), "{e}");
+    }
+    for name in ["..", ".", "", "p/../q"] {
+        assert_eq!(f.get(pods, Some("default"), name).await.unwrap(), None);
+    }
+    assert_eq!(server.count(|_| true), 0, "{:?}", server.requests());
+    // An ordinary name is read.
+    let got = f.get(pods, Some("default"), "p").await.unwrap();
+    assert_eq!(got.unwrap()["metadata"]["name"], "p");
+}

@@ -71,11 +71,6 @@ pub struct KeyState {
 }
 
 impl Plan {
-    /// The identity of a keyed join: its kind and `on` paths ([`JoinId::new`]).
-    pub fn join_key(kind: &str, on: &[&str]) -> JoinId {
-        JoinId::new(kind, on)
-    }
-
     /// Declares that `kind` joined on `on` is fetched by key.
     pub fn keyed_kind(&mut self, kind: &str, on: &[&str]) {
         self.keyed.entry(JoinId::new(kind, on)).or_default();
@@ -1338,7 +1333,7 @@ rules:
         // fallback (the node group has a role).
         let fetched = |plan: &mut Plan, kind: &str, on: &str, k: &str| {
             plan.keyed
-                .get_mut(&Plan::join_key(kind, &[on]))
+                .get_mut(&JoinId::new(kind, &[on]))
                 .unwrap()
                 .fetched
                 .insert(vec![k.to_string()]);

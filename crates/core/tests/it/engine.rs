@@ -791,7 +791,10 @@ fn planned_checks_demand_keys_then_decide() {
     f.add("k8s/v1/Node", json!({"metadata": {"name": "n1"}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}}));
     let state: &mut KeyState = plan
         .keyed
-        .get_mut(&Plan::join_key("k8s/v1/Node", &["$.metadata.name"]))
+        .get_mut(&rulerun_core::JoinId::new(
+            "k8s/v1/Node",
+            &["$.metadata.name"],
+        ))
         .unwrap();
     state.fetched.insert(vec!["n1".into()]);
     state

@@ -305,7 +305,10 @@ fn no_demand_is_recorded_for_a_missing_kind() {
     f.add("k8s/v1/Node", json!({"metadata": {"name": "n"}}));
     let state: &mut KeyState = plan
         .keyed
-        .get_mut(&Plan::join_key("k8s/v1/Node", &["$.metadata.name"]))
+        .get_mut(&rulerun_core::JoinId::new(
+            "k8s/v1/Node",
+            &["$.metadata.name"],
+        ))
         .unwrap();
     state.fetched.insert(vec!["n".into()]);
     let (report, demands) = check_planned(&set, &f, &plan);
@@ -331,7 +334,7 @@ fn a_join_no_fetch_answers_blocks_only_its_candidates() {
     let mut plan = Plan::default();
     plan.keyed_kind("aws/ecr/Repository", &["$.repositoryName"]);
     plan.unavailable_joins.insert(
-        Plan::join_key("aws/ecr/Repository", &["$.repositoryUri"]),
+        rulerun_core::JoinId::new("aws/ecr/Repository", &["$.repositoryUri"]),
         "rulerun fetches it by [$.repositoryName] only".into(),
     );
     let f = facts(cluster());
